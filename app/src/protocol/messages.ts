@@ -1,0 +1,133 @@
+/**
+ * The wire protocol between the app and engine workers: the one owner of its shape.
+ *
+ * JSON lines over the worker's stdin (jobs, control) and stdout (events). `npm run protocol:gen` writes the
+ * JSON Schemas in ../protocol/schemas from these definitions; the engine validates against those files and a
+ * test fails when they drift. Big data (images, weights) travels as file paths, never through the pipe.
+ */
+import { z } from "zod";
+
+export const PROTOCOL_VERSION = 1;
+
+const jobId = z.string().min(1).max(128).describe("Identifier chosen by the app; every event of the job names it.");
+const nonNegativeInt = z.number().int().min(0);
+
+// ---------------------------------------------------------------------------------------------- jobs
+
+export const ModelsParams = z.strictObject({}).describe("List model families, presets and what is present locally.");
+export const DoctorParams = z.strictObject({}).describe("Report the engine's environment: Python, torch, devices.");
+export const RenderParams = z
+  .strictObject({
+    n: z.number().int().min(1).max(100_000).describe("Number of scenes to render."),
+    seed: nonNegativeInt.describe("Seed of the batch; scene i uses seed * 1000003 + i."),
+    size_px: z.number().int().min(16).max(1024).describe("Side of the square images in pixels."),
+    kind: z.enum(["landscape", "lineart"]).nullable().describe("Scene kind, or null for a mix."),
+    out_dir: z.string().min(1).describe("Folder to write PNGs, attributes.jsonl and contact_sheet.png into."),
+  })
+  .describe("Render Scenes with their ground-truth attributes.");
+
+const job = <K extends string, P extends z.ZodType>(kind: K, params: P) =>
+  z.strictObject({ type: z.literal("job"), id: jobId, kind: z.literal(kind), params });
+
+export const Job = z.discriminatedUnion("kind", [
+  job("models", ModelsParams),
+  job("doctor", DoctorParams),
+  job("render", RenderParams),
+]);
+export type Job = z.infer<typeof Job>;
+export type JobKind = Job["kind"];
+
+export const Cancel = z
+  .strictObject({ type: z.literal("cancel"), id: jobId })
+  .describe("Stop the job at its next safe point; it ends with an error event of code 'cancelled'.");
+export const Shutdown = z.strictObject({ type: z.literal("shutdown") }).describe("Finish and exit.");
+
+/** Everything the app may write to a worker's stdin. */
+export const Request = z.union([Job, Cancel, Shutdown]);
+export type Request = z.infer<typeof Request>;
+
+// -------------------------------------------------------------------------------------------- results
+
+const ModelPreset = z.strictObject({
+  name: z.string().describe("Preset name used in recipes and on the command line."),
+  family: z.string().describe("Adapter family, e.g. 'flux' or 'qwen2.5-vl'."),
+  role: z.enum(["generator", "judge"]),
+  source: z.string().describe("Hugging Face repo id, or 'embedded' for models shipped with the engine."),
+  present: z.boolean().describe("Whether the weights are on this machine (HF cache or shipped)."),
+  path: z.string().nullable().describe("Where the weights were found, if present."),
+  memory_gb: z.number().nullable().describe("Approximate memory for training in bf16, if known."),
+});
+export const ModelsResult = z.strictObject({ models: z.array(ModelPreset) });
+
+export const DoctorResult = z.strictObject({
+  engine_version: z.string(),
+  protocol_version: z.number().int(),
+  python: z.string(),
+  python_executable: z.string(),
+  platform: z.string(),
+  torch: z.string().nullable().describe("torch version, or null when torch cannot be imported."),
+  cuda_devices: z.array(z.strictObject({ index: nonNegativeInt, name: z.string(), memory_gb: z.number() })),
+  packages: z.record(z.string(), z.string().nullable()).describe("Versions of optional packages, null if absent."),
+  hf_cache: z.string().describe("The Hugging Face cache folder that is searched for models."),
+});
+
+export const RenderResult = z.strictObject({
+  out_dir: z.string(),
+  count: nonNegativeInt.describe("Images written (fewer than asked only if cancelled)."),
+  attributes: z.string().describe("Path of attributes.jsonl."),
+  contact_sheet: z.string().nullable(),
+});
+
+// --------------------------------------------------------------------------------------------- events
+
+const event = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
+  z.strictObject({ type: z.literal(type), ...shape });
+const jobRef = jobId.nullable().describe("The job this event belongs to, or null for the worker itself.");
+
+export const ErrorCode = z.enum([
+  "bad_request", // the message does not follow the protocol: an app bug
+  "invalid_input", // a user mistake: a bad value, a missing file
+  "model_missing", // weights not found locally
+  "out_of_memory",
+  "cancelled",
+  "internal", // an engine bug; the message carries the exception, stderr the traceback
+]);
+
+const resultEvent = <K extends JobKind, R extends z.ZodType>(kind: K, result: R) =>
+  event("result", { job: jobId, kind: z.literal(kind), result });
+
+export const Event = z.union([
+  event("ready", {
+    engine_version: z.string(),
+    protocol_version: z.number().int(),
+    pid: z.number().int(),
+  }),
+  event("progress", {
+    job: jobId,
+    done: nonNegativeInt,
+    total: nonNegativeInt.nullable(),
+    unit: z.string().describe("What is counted, e.g. 'images' or 'steps'."),
+    message: z.string().nullable(),
+  }),
+  event("metric", { job: jobId, name: z.string(), value: z.number(), step: nonNegativeInt.nullable() }),
+  event("artifact", {
+    job: jobId,
+    path: z.string(),
+    kind: z.enum(["image", "grid", "table", "weights", "checkpoint", "report", "file"]),
+    description: z.string().nullable(),
+  }),
+  event("log", {
+    job: jobRef,
+    level: z.enum(["debug", "info", "warning", "error"]),
+    message: z.string(),
+  }),
+  z.discriminatedUnion("kind", [
+    resultEvent("models", ModelsResult),
+    resultEvent("doctor", DoctorResult),
+    resultEvent("render", RenderResult),
+  ]),
+  event("error", { job: jobRef, code: ErrorCode, message: z.string().describe("One line, for a person.") }),
+]);
+export type Event = z.infer<typeof Event>;
+export type ResultOf<K extends JobKind> = Extract<Event, { type: "result"; kind: K }>["result"];
+export type ParamsOf<K extends JobKind> = Extract<Job, { kind: K }>["params"];

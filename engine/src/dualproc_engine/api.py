@@ -1,0 +1,116 @@
+"""The engine's Python API: what the worker's jobs call, and what a researcher can call directly.
+
+Every function takes plain values and an optional `Reporter`, and returns a JSON-serialisable dict (the
+`result` of the matching protocol job).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import PROTOCOL_VERSION, __version__
+from .errors import UserError
+from .local_models import find_local, hf_cache_dir
+from .presets import PRESETS
+from .reporting import Reporter
+
+OPTIONAL_PACKAGES = (
+    "numpy",
+    "transformers",
+    "diffusers",
+    "peft",
+    "accelerate",
+    "safetensors",
+    "bitsandbytes",
+)
+
+
+def list_models() -> dict[str, Any]:
+    """Every preset with whether its weights are present locally."""
+    models = []
+    for spec in PRESETS.values():
+        path = find_local(spec)
+        models.append(
+            {
+                "name": spec.name,
+                "family": spec.family,
+                "role": spec.role,
+                "source": spec.source,
+                "present": path is not None,
+                "path": str(path) if path else None,
+                "memory_gb": spec.memory_gb,
+            }
+        )
+    return {"models": models}
+
+
+def doctor() -> dict[str, Any]:
+    """Versions and devices for `dualproc doctor`; never fails: what cannot be imported is None."""
+    torch_version, devices = _torch_and_devices()
+    return {
+        "engine_version": __version__,
+        "protocol_version": PROTOCOL_VERSION,
+        "python": platform.python_version(),
+        "python_executable": sys.executable,
+        "platform": platform.platform(),
+        "torch": torch_version,
+        "cuda_devices": devices,
+        "packages": {name: _version_of(name) for name in OPTIONAL_PACKAGES},
+        "hf_cache": str(hf_cache_dir()),
+    }
+
+
+def render_scenes(
+    n: int, seed: int, size_px: int, out_dir: str, kind: str | None = None, reporter: Reporter | None = None
+) -> dict[str, Any]:
+    """Render `n` Scenes to `out_dir` (PNGs, attributes.jsonl, contact sheet)."""
+    from .world.dataset import write_dataset
+
+    reporter = reporter or Reporter()
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"out_dir {out} exists and is not a folder")
+    written = write_dataset(
+        out,
+        n=n,
+        seed=seed,
+        size_px=size_px,
+        kind=kind,
+        on_progress=lambda done, total: reporter.progress(done, total, "images"),
+    )
+    sheet = out / "contact_sheet.png"
+    if sheet.is_file():
+        reporter.artifact(str(sheet), "grid", "contact sheet of the rendered scenes")
+    return {
+        "out_dir": str(out),
+        "count": written,
+        "attributes": str(out / "attributes.jsonl"),
+        "contact_sheet": str(sheet) if sheet.is_file() else None,
+    }
+
+
+def _torch_and_devices() -> tuple[str | None, list[dict[str, Any]]]:
+    try:
+        import torch
+    except Exception:  # a broken torch install is exactly what doctor must report, not crash on
+        return None, []
+    devices = []
+    if torch.cuda.is_available():
+        for index in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(index)
+            devices.append(
+                {"index": index, "name": props.name, "memory_gb": round(props.total_memory / 2**30, 1)}
+            )
+    return torch.__version__, devices
+
+
+def _version_of(package: str) -> str | None:
+    # Read the installed metadata instead of importing: importing transformers alone takes seconds.
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None

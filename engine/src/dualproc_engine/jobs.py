@@ -1,0 +1,37 @@
+"""Job kinds the worker accepts, each a thin call into the Python API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import api
+from .reporting import Reporter
+
+Handler = Callable[[dict[str, Any], Reporter], dict[str, Any]]
+
+
+def _models(params: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+    return api.list_models()
+
+
+def _doctor(params: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+    return api.doctor()
+
+
+def _render(params: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+    return api.render_scenes(
+        params["n"],
+        params["seed"],
+        params["size_px"],
+        params["out_dir"],
+        kind=params["kind"],
+        reporter=reporter,
+    )
+
+
+HANDLERS: dict[str, Handler] = {
+    "models": _models,
+    "doctor": _doctor,
+    "render": _render,
+}
