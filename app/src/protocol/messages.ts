@@ -131,3 +131,5 @@ export const Event = z.union([
 export type Event = z.infer<typeof Event>;
 export type ResultOf<K extends JobKind> = Extract<Event, { type: "result"; kind: K }>["result"];
 export type ParamsOf<K extends JobKind> = Extract<Job, { kind: K }>["params"];
+/** The events a job emits while it runs (its result or error settles the job instead). */
+export type JobEvent = Extract<Event, { type: "progress" | "metric" | "artifact" | "log" }>;

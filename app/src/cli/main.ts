@@ -1,0 +1,72 @@
+/**
+ * The `dualproc` command line. Exit statuses: 0 ok, 1 the work failed or the input was wrong,
+ * 2 the command line was wrong, 130 cancelled.
+ */
+import { Command, CommanderError } from "commander";
+import { EngineError } from "../engine/errors.js";
+import { RecipeError } from "../recipes/load.js";
+import { CliContext, applyConventions } from "./context.js";
+import { EXIT, UsageError } from "./errors.js";
+import { processIO, type CliIO } from "./io.js";
+import { doctorCommand } from "./commands/doctor.js";
+import { modelsCommand } from "./commands/models.js";
+import { recipeCommand } from "./commands/recipe.js";
+import { worldCommand } from "./commands/world.js";
+
+export const VERSION = "0.1.0";
+
+export function buildProgram(io: CliIO): Command {
+  const context = new CliContext(io);
+  const program = new Command("dualproc")
+    .description(
+      "Teach an image generator a new control by asking a vision-language model questions about what it draws.",
+    )
+    .version(VERSION, "--version", "print the version")
+    .helpCommand(false)
+    .addCommand(worldCommand(context))
+    .addCommand(recipeCommand(context))
+    .addCommand(modelsCommand(context))
+    .addCommand(doctorCommand(context))
+    .addHelpText("after", "\nRun 'dualproc COMMAND --help' for a command's options. Docs: README.md, docs/.");
+  applyConventions(program, io);
+  return program;
+}
+
+/** Run the CLI on `argv` (without node and script) and return the exit status. */
+export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
+  const program = buildProgram(io);
+  if (argv.length === 0) {
+    io.err(program.helpInformation());
+    return EXIT.usage;
+  }
+  process.exitCode = undefined;
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+function reportError(error: unknown, io: CliIO): number {
+  if (error instanceof CommanderError) {
+    // Help and version are "errors" to commander; usage errors were already printed as one line.
+    const benign = ["commander.helpDisplayed", "commander.version", "commander.help"];
+    return benign.includes(error.code) ? EXIT.ok : EXIT.usage;
+  }
+  if (error instanceof UsageError) {
+    io.err(`dualproc: ${error.message}\n`);
+    return EXIT.usage;
+  }
+  if (error instanceof RecipeError) {
+    io.err(`dualproc: ${error.message}\n`);
+    return EXIT.failed;
+  }
+  if (error instanceof EngineError) {
+    io.err(`dualproc: ${error.describe()}\n`);
+    if (error.code === "internal") io.err("dualproc: this is a bug in the engine; the traceback is above (-v)\n");
+    return error.code === "cancelled" ? EXIT.cancelled : EXIT.failed;
+  }
+  io.err(`dualproc: internal error (a bug; please report it with this trace):\n${(error as Error).stack}\n`);
+  return EXIT.failed;
+}

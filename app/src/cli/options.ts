@@ -1,0 +1,32 @@
+/** Option parsers and options every command shares. */
+import { InvalidArgumentError, type Command } from "commander";
+import type { Verbosity } from "./io.js";
+
+export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!/^-?\d+$/.test(text.trim()) || value < min || value > max) {
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    }
+    return value;
+  };
+}
+
+export function choice<T extends string>(allowed: readonly T[]) {
+  return (text: string): T => {
+    if (!(allowed as readonly string[]).includes(text)) {
+      throw new InvalidArgumentError(`expected one of ${allowed.join(", ")}`);
+    }
+    return text as T;
+  };
+}
+
+/** -v/-q on every command, so they work wherever they are written. */
+export function withVerbosity(command: Command): Command {
+  return command.option("-v, --verbose", "show engine logs and debug output").option("-q, --quiet", "only results and errors");
+}
+
+export function verbosityOf(options: { verbose?: boolean; quiet?: boolean }): Verbosity {
+  if (options.quiet) return "quiet";
+  return options.verbose ? "verbose" : "normal";
+}

@@ -1,0 +1,160 @@
+/**
+ * Reading a recipe: YAML -> validated, resolved recipe, or one line naming the place, the key and what is
+ * allowed ("horizon.yaml:7:5: questions[0]: unknown key 'answr' (allowed: question, answer, weight, ...)").
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { LineCounter, parseDocument, stringify, isMap, isScalar, type Document } from "yaml";
+import type { z } from "zod";
+import { Recipe } from "./schema.js";
+import { objectKeys, rawSchemaAt, schemaAt, unionTags } from "./zod-walk.js";
+
+const MAX_EXPANDED_PROMPTS = 10_000;
+
+/** A recipe mistake: the message is one line and says what to change. */
+export class RecipeError extends Error {
+  override name = "RecipeError";
+}
+
+export interface ResolvedRecipe {
+  recipe: Recipe;
+  /** The training prompts, templates expanded. */
+  prompts: string[];
+  /** The evaluation prompts, templates expanded (the training prompts when none are given). */
+  evalPrompts: string[];
+}
+
+export function loadRecipeFile(path: string): ResolvedRecipe {
+  if (!existsSync(path)) throw new RecipeError(`${path}: no such recipe file`);
+  const resolved = parseRecipe(readFileSync(path, "utf8"), path);
+  checkReferencedFiles(resolved.recipe, dirname(resolve(path)), path);
+  return resolved;
+}
+
+export function parseRecipe(text: string, source = "recipe"): ResolvedRecipe {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const pos = syntax.linePos?.[0];
+    const at = pos ? `${source}:${pos.line}:${pos.col}` : source;
+    throw new RecipeError(`${at}: YAML syntax error: ${syntax.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`);
+  }
+  const data: unknown = doc.toJS();
+  const parsed = Recipe.safeParse(data);
+  if (!parsed.success) throw new RecipeError(describeRecipeIssue(parsed.error, data, doc, lines, source));
+  const recipe = parsed.data;
+  checkWeights(recipe, source);
+  const prompts = expandPrompts(recipe.prompts, `${source}: prompts`);
+  const evalPrompts = recipe.eval.prompts ? expandPrompts(recipe.eval.prompts, `${source}: eval.prompts`) : prompts;
+  return { recipe, prompts, evalPrompts };
+}
+
+/** The recipe with every default filled in, as YAML that loads back to the same recipe. */
+export function resolvedRecipeYaml(recipe: Recipe): string {
+  return stringify(recipe, { lineWidth: 110 });
+}
+
+function describeRecipeIssue(
+  error: z.ZodError,
+  data: unknown,
+  doc: Document,
+  lines: LineCounter,
+  source: string,
+): string {
+  const issue = error.issues[0]!;
+  const path = issue.path;
+  const at = `${source}:${position(doc, lines, path, issue.code === "unrecognized_keys" ? issue.keys[0] : undefined)}`;
+  const field = fieldName(path);
+  switch (issue.code) {
+    case "unrecognized_keys": {
+      const schema = schemaAt(Recipe, path, data);
+      const allowed = schema ? objectKeys(schema).join(", ") : "see `dualproc recipe fields`";
+      const keys = issue.keys.map((k) => `'${k}'`).join(", ");
+      return `${at}: ${field}: unknown key ${keys} (allowed: ${allowed})`;
+    }
+    case "invalid_union": {
+      if (valueAt(data, path) === undefined) return `${at}: ${field}: required field is missing`;
+      // A discriminated union reports its bad tag at .../kind; a plain union at the field itself.
+      const unionPath = path[path.length - 1] === "kind" ? path.slice(0, -1) : path;
+      const raw = rawSchemaAt(Recipe, unionPath, data);
+      const kinds = raw ? unionTags(raw, "kind") : [];
+      if (kinds.length > 0) {
+        const given = JSON.stringify(valueAt(data, [...unionPath, "kind"]));
+        return `${at}: ${fieldName(unionPath)}.kind: ${given} is not one of ${kinds.join(", ")}`;
+      }
+      return `${at}: ${field}: expected one prompt, a list of prompts, or {template, slots}`;
+    }
+    case "invalid_type":
+      if (valueAt(data, path) === undefined) return `${at}: ${field}: required field is missing`;
+      return `${at}: ${field}: ${issue.message}`;
+    default:
+      return `${at}: ${field}: ${issue.message}`;
+  }
+}
+
+function fieldName(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return "(recipe)";
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i > 0 ? "." : ""}${String(p)}`)).join("");
+}
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let value = data;
+  for (const key of path) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/** line:col of the node at `path` (or of its key `key`), falling back to the nearest existing parent. */
+function position(doc: Document, lines: LineCounter, path: readonly PropertyKey[], key?: string): string {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node: unknown = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth) as unknown[], true);
+    let offset: number | undefined;
+    if (key !== undefined && depth === path.length && isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && item.key.value === key);
+      offset = isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
+    }
+    offset ??= (node as { range?: [number, number, number] } | null)?.range?.[0];
+    if (offset !== undefined) {
+      const { line, col } = lines.linePos(offset);
+      return `${line}:${col}`;
+    }
+  }
+  return "1:1";
+}
+
+function checkWeights(recipe: Recipe, source: string): void {
+  if (!recipe.questions.some((q) => q.weight > 0)) {
+    throw new RecipeError(`${source}: questions: every weight is 0; give at least one question a weight > 0`);
+  }
+}
+
+export function expandPrompts(prompts: Recipe["prompts"], where: string): string[] {
+  if (typeof prompts === "string") return [prompts];
+  if (Array.isArray(prompts)) return prompts;
+  const names = [...prompts.template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
+  const missing = names.filter((n) => !(n in prompts.slots));
+  if (missing.length > 0) {
+    throw new RecipeError(`${where}: template uses {${missing[0]}} but slots has no '${missing[0]}'`);
+  }
+  let expanded = [prompts.template];
+  for (const name of new Set(names)) {
+    expanded = expanded.flatMap((text) => prompts.slots[name]!.map((value) => text.replaceAll(`{${name}}`, value)));
+    if (expanded.length > MAX_EXPANDED_PROMPTS) {
+      throw new RecipeError(`${where}: the template expands to more than ${MAX_EXPANDED_PROMPTS} prompts`);
+    }
+  }
+  return expanded;
+}
+
+function checkReferencedFiles(recipe: Recipe, baseDir: string, source: string): void {
+  recipe.questions.forEach((q, i) => {
+    if (q.visual_prompt?.kind === "image" && !existsSync(resolve(baseDir, q.visual_prompt.path))) {
+      throw new RecipeError(
+        `${source}: questions[${i}].visual_prompt.path: no file ${q.visual_prompt.path} (relative to the recipe)`,
+      );
+    }
+  });
+}

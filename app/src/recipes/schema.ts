@@ -1,0 +1,158 @@
+/**
+ * The control recipe: what to teach (prompts, questions with wanted answers, visual prompts), with which
+ * models, how to evaluate, and the training settings. The one owner of the recipe's shape; every field
+ * carries its description (shown by `dualproc recipe fields` and in docs/recipes.md).
+ *
+ * Field names are those of diffusers/peft/the paper (`max_train_steps`, `learning_rate`, `lora_rank`) and the
+ * same words the protocol and the engine use.
+ */
+import { z } from "zod";
+
+const fraction = z.number().min(0).max(1);
+const point = z.tuple([fraction, fraction]).describe("[x, y] as fractions of the image side, from the top-left.");
+export const hexColor = z
+  .string()
+  .regex(/^#[0-9a-fA-F]{6}$/, "expected a colour like #aabbcc")
+  .describe("An sRGB colour as #rrggbb.");
+const overlayMode = z
+  .enum(["blend", "paste"])
+  .optional()
+  .describe("blend: mix the prompt in at 50%; paste: draw it opaque. Default depends on the kind.");
+
+const visualPrompt = z
+  .discriminatedUnion("kind", [
+    z.strictObject({
+      kind: z.literal("horizon").describe("A red horizontal line across the image."),
+      y: fraction.describe("Height of the line as a fraction of the image height from the top."),
+      mode: overlayMode,
+    }),
+    z.strictObject({
+      kind: z.literal("palette").describe("A strip of colour swatches along the bottom."),
+      colors: z.array(hexColor).min(1).max(12).describe("The swatch colours, left to right."),
+      mode: overlayMode,
+    }),
+    z.strictObject({
+      kind: z.literal("stroke").describe("A sample stroke of the wanted line width along the bottom."),
+      width_px: z.number().gt(0).max(64).describe("Stroke width in pixels at 64 px, scaled with the image."),
+      mode: overlayMode,
+    }),
+    z.strictObject({
+      kind: z.literal("points").describe("Two labelled points, A and B."),
+      a: point.describe("Where point A goes."),
+      b: point.describe("Where point B goes."),
+      mode: overlayMode,
+    }),
+    z.strictObject({
+      kind: z.literal("layout").describe("An annotated layout: labelled boxes."),
+      boxes: z
+        .array(
+          z.strictObject({
+            box: z.tuple([fraction, fraction, fraction, fraction]).describe("[x0, y0, x1, y1] as fractions."),
+            label: z.string().min(1).max(24).describe("Short label drawn in the box."),
+          }),
+        )
+        .min(1)
+        .max(16)
+        .describe("The boxes of the layout."),
+      mode: overlayMode,
+    }),
+    z.strictObject({
+      kind: z.literal("image").describe("A reference image of your own, laid over the generated image."),
+      path: z.string().min(1).describe("Path of a PNG or JPEG, relative to the recipe file."),
+      mode: overlayMode,
+    }),
+  ])
+  .describe("A visual prompt composited onto the image before the judge sees it.");
+
+const question = z
+  .strictObject({
+    question: z.string().trim().min(1, "must not be empty").describe("What the judge is asked about the image."),
+    answer: z.string().min(1).default("Yes").describe("The wanted answer; any string, 'Yes' by default."),
+    weight: z.number().min(0).default(1).describe("Relative weight of this question in the objective."),
+    visual_prompt: visualPrompt.optional(),
+  })
+  .describe("One question with its wanted answer.");
+
+const promptTemplate = z
+  .strictObject({
+    template: z.string().min(1).describe("Text with {slot} placeholders, e.g. 'a {sky} landscape'."),
+    slots: z
+      .record(z.string(), z.array(z.string()).min(1))
+      .describe("Values for each placeholder; the prompts are every combination."),
+  })
+  .describe("A prompt template expanded into every combination of its slot values.");
+
+const prompts = z
+  .union([z.string().min(1), z.array(z.string().min(1)).min(1), promptTemplate])
+  .describe("One prompt, a list of prompts, or a template with slots.");
+
+const evaluation = z
+  .strictObject({
+    prompts: prompts.optional().describe("Held-out prompts for evaluation; default: the training prompts."),
+    seeds: z.array(z.number().int().min(0)).min(1).default([0, 1, 2, 3, 4]).describe("Noise seeds per prompt."),
+    lora_scales: z
+      .array(z.number())
+      .min(1)
+      .default([0, 5])
+      .describe("Adapter scales to compare; 0 is the base generator."),
+  })
+  .describe("How the taught control is evaluated.");
+
+const training = z
+  .strictObject({
+    max_train_steps: z.number().int().min(1).max(1_000_000).default(100).describe("Optimiser steps."),
+    learning_rate: z.number().gt(0).max(1).default(5e-5).describe("AdamW learning rate."),
+    lora_rank: z.number().int().min(1).max(1024).default(16).describe("LoRA rank."),
+    lora_alpha: z.number().gt(0).default(8).describe("LoRA alpha (the scaling is alpha / rank)."),
+    lora_scale: z.number().gt(0).default(5).describe("Adapter scale the LoRA is trained and used at."),
+    lora_target_modules: z
+      .array(z.string().min(1))
+      .nullable()
+      .default(null)
+      .describe("Module names to adapt; null: the family's attention and MLP linears."),
+    train_batch_size: z.number().int().min(1).max(1024).default(1).describe("Images per step."),
+    gradient_accumulation_steps: z.number().int().min(1).default(1).describe("Steps to accumulate gradients."),
+    num_inference_steps: z.number().int().min(1).max(1000).default(1).describe("Generator sampling steps."),
+    backprop_steps: z
+      .number()
+      .int()
+      .min(1)
+      .default(1)
+      .describe("Sampling steps that carry gradient (1 = the paper's single differentiable step)."),
+    noise_pool_size: z.number().int().min(1).default(100).describe("Size of the fixed pool of training noises."),
+    max_grad_norm: z.number().gt(0).default(1).describe("Gradient-norm clipping threshold."),
+    resolution_px: z.number().int().min(16).max(4096).default(512).describe("Side of generated images in pixels."),
+    gradient_checkpointing: z.boolean().default(false).describe("Trade compute for memory in all three models."),
+    mixed_precision: z.enum(["no", "bf16", "fp16"]).default("no").describe("Autocast precision on GPU."),
+    preserve_weight: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe("Weight of the regulariser that keeps unrelated prompts close to the base model; 0 = off."),
+    checkpointing_steps: z.number().int().min(1).default(50).describe("Save a resumable checkpoint every N steps."),
+    max_nan_steps: z.number().int().min(1).default(5).describe("Stop after this many steps with a NaN loss."),
+    seed: z.number().int().min(0).default(0).describe("Seed of the whole run."),
+  })
+  .describe("Training settings (defaults follow the paper's code).");
+
+export const Recipe = z
+  .strictObject({
+    name: z.string().min(1).max(80).optional().describe("A short name, used for run folders."),
+    description: z.string().optional().describe("What the control does, for people."),
+    generator: z.string().min(1).default("scenes-generator").describe("Generator: preset, repo id or local path."),
+    judge: z.string().min(1).default("scenes-judge").describe("Training judge: preset, repo id or local path."),
+    heldout_judge: z
+      .string()
+      .min(1)
+      .nullable()
+      .default("scenes-judge-heldout")
+      .describe("Judge used only for evaluation, never for training; null to skip."),
+    prompts,
+    questions: z.array(question).min(1).max(32).describe("The questions, each with its wanted answer."),
+    eval: evaluation.prefault({}),
+    training: training.prefault({}),
+  })
+  .describe("A control recipe for `dualproc teach`.");
+
+export type RecipeInput = z.input<typeof Recipe>;
+export type Recipe = z.output<typeof Recipe>;

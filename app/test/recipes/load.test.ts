@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { loadRecipeFile, parseRecipe, RecipeError, resolvedRecipeYaml } from "../../src/recipes/load.js";
+import { Recipe } from "../../src/recipes/schema.js";
+
+const example = fileURLToPath(new URL("../../../recipes/horizon-low.yaml", import.meta.url));
+
+function errorOf(text: string): string {
+  try {
+    parseRecipe(text, "r.yaml");
+  } catch (e) {
+    expect(e).toBeInstanceOf(RecipeError);
+    return (e as Error).message;
+  }
+  throw new Error("expected the recipe to be rejected");
+}
+
+describe("recipe loading", () => {
+  it("loads the shipped example, expanding the template and filling defaults", () => {
+    const { recipe, prompts, evalPrompts } = loadRecipeFile(example);
+    expect(prompts).toHaveLength(12);
+    expect(prompts).toContain("a night landscape with a house");
+    expect(evalPrompts).toEqual(["a snowy landscape with a person", "a beach at dusk"]);
+    expect(recipe.questions[0]!.answer).toBe("Yes");
+    expect(recipe.training.lora_rank).toBe(16);
+    expect(recipe.training.learning_rate).toBe(1e-4);
+  });
+
+  it("writes the resolved recipe back as YAML that loads to the same recipe", () => {
+    const { recipe } = loadRecipeFile(example);
+    const again = parseRecipe(resolvedRecipeYaml(recipe)).recipe;
+    expect(again).toEqual(recipe);
+  });
+
+  it("names an unknown key with its line and the allowed keys", () => {
+    const message = errorOf("prompts: a farm\nquestions:\n  - question: Is it sunny?\n    answr: No\n");
+    expect(message).toBe(
+      "r.yaml:4:5: questions[0]: unknown key 'answr' (allowed: question, answer, weight, visual_prompt)",
+    );
+  });
+
+  it("names a bad value and its place", () => {
+    const message = errorOf("prompts: a farm\nquestions: [{question: ok}]\ntraining:\n  learning_rate: -1\n");
+    expect(message).toMatch(/^r\.yaml:4:18: training\.learning_rate: .*>0/);
+  });
+
+  it("lists the visual prompt kinds when the kind is wrong", () => {
+    const message = errorOf("prompts: x\nquestions:\n  - question: q\n    visual_prompt: {kind: horzon, y: 0.5}\n");
+    expect(message).toMatch(/questions\[0\]\.visual_prompt\.kind: "horzon" is not one of horizon, palette, stroke/);
+  });
+
+  it("rejects empty questions, missing fields, bad colours and YAML syntax with one line each", () => {
+    const cases = [
+      errorOf("prompts: x\nquestions: [{question: '  '}]\n"),
+      errorOf("questions: [{question: q}]\n"),
+      errorOf("prompts: x\nquestions: [{question: q, visual_prompt: {kind: palette, colors: ['#12345']}}]\n"),
+      errorOf("prompts: [x\nquestions: [\n"),
+      errorOf("prompts: x\nquestions: [{question: q, weight: 0}]\n"),
+      errorOf("prompts: {template: 'a {sky} scene', slots: {ground: [sand]}}\nquestions: [{question: q}]\n"),
+    ];
+    expect(cases[0]).toMatch(/questions\[0\]\.question: must not be empty/);
+    expect(cases[1]).toMatch(/^r\.yaml:1:1: prompts: required field is missing/);
+    expect(cases[2]).toMatch(/colors\[0\]: expected a colour like #aabbcc/);
+    expect(cases[3]).toMatch(/^r\.yaml:\d+:\d+: YAML syntax error/);
+    expect(cases[4]).toMatch(/every weight is 0/);
+    expect(cases[5]).toMatch(/uses \{sky\} but slots has no 'sky'/);
+    for (const message of cases) expect(message).not.toContain("\n");
+  });
+
+  it("describes every field", () => {
+    const undescribed: string[] = [];
+    const walk = (node: unknown, path: string): void => {
+      if (node === null || typeof node !== "object") return;
+      const record = node as Record<string, unknown>;
+      const properties = record.properties as Record<string, Record<string, unknown>> | undefined;
+      for (const [key, child] of Object.entries(properties ?? {})) {
+        const described = "description" in child || ((child.anyOf ?? child.oneOf) as unknown[] | undefined)?.every(
+          (alt) => typeof alt === "object" && alt !== null && "description" in alt,
+        );
+        if (!described) undescribed.push(`${path}.${key}`);
+        walk(child, `${path}.${key}`);
+      }
+      for (const sub of ["items", "anyOf", "oneOf", "prefixItems", "additionalProperties"]) {
+        const value = record[sub];
+        if (Array.isArray(value)) value.forEach((v) => walk(v, path));
+        else walk(value, path);
+      }
+    };
+    walk(z.toJSONSchema(Recipe, { io: "input" }), "recipe");
+    expect(undescribed).toEqual([]);
+  });
+});
