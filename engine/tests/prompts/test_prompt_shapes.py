@@ -40,7 +40,7 @@ def test_horizon_line_is_centred_on_y_with_its_scaled_width(size, y):
     assert (column * rows).sum().item() / column.sum().item() == pytest.approx(y * size, abs=0.1)
 
 
-def test_tilted_horizon_passes_through_the_centre_and_rises_to_the_right():
+def test_tilted_horizon_passes_through_the_centre_and_falls_to_the_right():
     size, tilt = 128, 10.0
     alpha = alpha_of({"kind": "horizon", "y": 0.5, "tilt_deg": tilt}, size)
     rows = torch.arange(size, dtype=torch.float32) + 0.5
@@ -50,9 +50,10 @@ def test_tilted_horizon_passes_through_the_centre_and_rises_to_the_right():
         return (c * rows).sum().item() / c.sum().item()
 
     for col in (10, 64, 100):
-        expected = size / 2 - (col + 0.5 - size / 2) * math.tan(math.radians(tilt))
+        # the renderer's horizon: y(x) = horizon + (x - 1/2) tan(tilt), in fractions, y down
+        expected = size / 2 + (col + 0.5 - size / 2) * math.tan(math.radians(tilt))
         assert centre_row(col) == pytest.approx(expected, abs=0.05)
-    assert centre_row(120) < centre_row(8)
+    assert centre_row(120) > centre_row(8)
 
 
 @pytest.mark.parametrize("size", [64, 96, 256])

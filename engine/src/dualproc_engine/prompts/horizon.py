@@ -29,11 +29,12 @@ def horizon_layer(
     """A line through (W/2, y H) across the whole width.
 
     `y` is a fraction of the height from the top, measured at the horizontal centre (the contract's
-    `horizon`). Positive `tilt_deg` turns the line counter-clockwise on screen: its right end rises.
+    `horizon`). The line is y(x) = y + (x - 1/2) tan(tilt_deg) in fractions, the Scenes renderer's
+    convention: positive tilt lowers the right end (clockwise on screen, since y grows downward).
     `width_px` is the line's thickness at 64 px, scaled with the image.
     """
     xs, ys = pixel_centres(height, width, device)
     theta = math.radians(tilt_deg)
-    # signed distance to the line along its normal (sin t, cos t) in y-down image coordinates
-    distance = (xs - width / 2) * math.sin(theta) + (ys - y * height) * math.cos(theta)
+    # signed distance to the line along its unit normal (-sin t, cos t) in y-down image coordinates
+    distance = (ys - y * height) * math.cos(theta) - (xs - width / 2) * math.sin(theta)
     return paint(strip_coverage(distance, width_px * px_scale(height, width)), color)

@@ -93,7 +93,7 @@ class _Spec:
 
 @dataclass(frozen=True, kw_only=True)
 class HorizonSpec(_Spec):
-    """A red line across the width at height `y` (fraction from the top, measured at the centre)."""
+    """A red line at height `y` (fraction from the top, at the centre); positive tilt lowers its right end."""
 
     kind: ClassVar[str] = "horizon"
     y: float
