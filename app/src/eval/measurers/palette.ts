@@ -1,0 +1,274 @@
+/**
+ * Palette measurer: dominant colours by k-means in CIELAB (k-means++ seeding from a fixed seed, so the
+ * same image always gives the same palette), and a distance between palettes in CIEDE2000.
+ */
+import { ciede2000, deltaE76Sq, imageToLab, labToHex } from "./colour.js";
+import { mulberry32 } from "./random.js";
+import type { Lab, RGBImage } from "./types.js";
+
+export type PaletteColour = { hex: string; lab: Lab; /** share of the sampled pixels */ weight: number };
+
+export type PaletteOptions = {
+  /** Number of clusters. Without it, `maxK` clusters are found and then merged/pruned (see below). */
+  k?: number;
+  maxK?: number;
+  /** Clusters closer than this (CIEDE2000) are merged when k is not given. */
+  mergeDeltaE?: number;
+  /** Clusters with a smaller share of pixels are dropped when k is not given (antialiasing blends). */
+  minWeight?: number;
+  seed?: number;
+  /** At most this many pixels are clustered (an even stride over the image). */
+  maxSamples?: number;
+};
+
+/**
+ * Flat pixels, as Lab triples in a flat array (at most maxSamples, on an even stride). A pixel is
+ * "flat" when its 3x3 neighbourhood hardly changes colour: antialiased blends and outlines are
+ * colours no one painted, and would otherwise win clusters of their own. The threshold follows the
+ * image's own noise level (the median local change).
+ */
+function samplePixels(
+  img: RGBImage,
+  maxSamples: number,
+): { px: Float32Array; all: Float32Array; noise: number } {
+  const { width: w, height: h } = img;
+  const lab = imageToLab(img).data;
+  const change = localChange(lab, w, h);
+  const sorted = Float32Array.from(change).sort();
+  const noise = sorted[Math.floor(sorted.length / 2)] as number;
+  const threshold = Math.max(6, 3 * noise);
+  let flat = 0;
+  for (const c of change) if (c <= threshold) flat++;
+  // An image made only of texture or fine lines has few flat pixels: then use every pixel.
+  const useAll = flat < 0.2 * w * h;
+  const stride = Math.max(1, Math.ceil((useAll ? w * h : flat) / maxSamples));
+  const out = new Float32Array(Math.ceil((w * h) / stride) * 3 + 3);
+  let j = 0;
+  let seen = 0;
+  for (let i = 0; i < w * h; i++) {
+    if (!useAll && (change[i] as number) > threshold) continue;
+    if (seen++ % stride !== 0) continue;
+    out[j++] = lab[i * 3] as number;
+    out[j++] = lab[i * 3 + 1] as number;
+    out[j++] = lab[i * 3 + 2] as number;
+  }
+  return { px: out.subarray(0, j), all: lab, noise };
+}
+
+/** Largest CIE76 difference between a pixel and its 8 neighbours. */
+function localChange(lab: Float32Array, w: number, h: number): Float32Array {
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = (y * w + x) * 3;
+      let m = 0;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const xx = x + dx,
+            yy = y + dy;
+          if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
+          const j = (yy * w + xx) * 3;
+          m = Math.max(
+            m,
+            deltaE76Sq(
+              lab[i] as number,
+              lab[i + 1] as number,
+              lab[i + 2] as number,
+              lab[j] as number,
+              lab[j + 1] as number,
+              lab[j + 2] as number,
+            ),
+          );
+        }
+      }
+      out[y * w + x] = Math.sqrt(m);
+    }
+  }
+  return out;
+}
+
+function sqDist(px: Float32Array, i: number, c: Lab): number {
+  return deltaE76Sq(px[i] as number, px[i + 1] as number, px[i + 2] as number, c[0], c[1], c[2]);
+}
+
+/** k-means++ seeding (Arthur & Vassilvitskii 2007): each new centre drawn with probability ~ D(x)^2. */
+function seedCentres(px: Float32Array, k: number, rand: () => number): Lab[] {
+  const n = px.length / 3;
+  const first = Math.floor(rand() * n) * 3;
+  const centres: Lab[] = [[px[first] as number, px[first + 1] as number, px[first + 2] as number]];
+  const d2 = new Float64Array(n).fill(Infinity);
+  while (centres.length < k) {
+    const c = centres[centres.length - 1] as Lab;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      d2[i] = Math.min(d2[i] as number, sqDist(px, i * 3, c));
+      total += d2[i] as number;
+    }
+    if (total === 0) break; // fewer distinct colours than k
+    let target = rand() * total;
+    let pick = n - 1;
+    for (let i = 0; i < n; i++) {
+      target -= d2[i] as number;
+      if (target <= 0) {
+        pick = i;
+        break;
+      }
+    }
+    centres.push([px[pick * 3] as number, px[pick * 3 + 1] as number, px[pick * 3 + 2] as number]);
+  }
+  return centres;
+}
+
+/** Lloyd iterations; returns centres and their pixel counts. */
+function lloyd(px: Float32Array, centres: Lab[], maxIter: number): { centres: Lab[]; counts: number[] } {
+  const n = px.length / 3;
+  const k = centres.length;
+  const assign = new Int32Array(n).fill(-1);
+  let counts: number[] = new Array<number>(k).fill(0);
+  for (let iter = 0; iter < maxIter; iter++) {
+    let changed = 0;
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      let bestD = Infinity;
+      for (let c = 0; c < k; c++) {
+        const d = sqDist(px, i * 3, centres[c] as Lab);
+        if (d < bestD) {
+          bestD = d;
+          best = c;
+        }
+      }
+      if (assign[i] !== best) {
+        assign[i] = best;
+        changed++;
+      }
+    }
+    const sums = Array.from({ length: k }, () => [0, 0, 0]);
+    counts = new Array<number>(k).fill(0);
+    for (let i = 0; i < n; i++) {
+      const c = assign[i] as number;
+      const s = sums[c] as number[];
+      s[0]! += px[i * 3] as number;
+      s[1]! += px[i * 3 + 1] as number;
+      s[2]! += px[i * 3 + 2] as number;
+      counts[c]!++;
+    }
+    for (let c = 0; c < k; c++) {
+      const m = counts[c] as number;
+      const s = sums[c] as number[];
+      if (m > 0) centres[c] = [s[0]! / m, s[1]! / m, s[2]! / m];
+    }
+    if (changed === 0) break;
+  }
+  return { centres, counts };
+}
+
+/** Repeatedly merge the closest pair of clusters (weighted mean) while closer than `threshold`. */
+function mergeClose(
+  cols: Array<{ lab: Lab; count: number }>,
+  threshold: number,
+): Array<{ lab: Lab; count: number }> {
+  const out = cols.map((c) => ({ lab: [...c.lab] as Lab, count: c.count }));
+  for (;;) {
+    let bi = -1,
+      bj = -1,
+      bd = threshold;
+    for (let i = 0; i < out.length; i++) {
+      for (let j = i + 1; j < out.length; j++) {
+        const d = ciede2000((out[i] as { lab: Lab }).lab, (out[j] as { lab: Lab }).lab);
+        if (d < bd) {
+          bd = d;
+          bi = i;
+          bj = j;
+        }
+      }
+    }
+    if (bi < 0) return out;
+    const a = out[bi] as { lab: Lab; count: number };
+    const b = out[bj] as { lab: Lab; count: number };
+    const m = a.count + b.count;
+    a.lab = [0, 1, 2].map((t) => (a.lab[t]! * a.count + b.lab[t]! * b.count) / m) as Lab;
+    a.count = m;
+    out.splice(bj, 1);
+  }
+}
+
+/** Dominant palette of an image, heaviest colour first. */
+export function measurePalette(img: RGBImage, opts: PaletteOptions = {}): PaletteColour[] {
+  const { px, all, noise } = samplePixels(img, opts.maxSamples ?? 8192);
+  const n = px.length / 3;
+  const k = opts.k ?? opts.maxK ?? 6;
+  const { centres, counts } = lloyd(px, seedCentres(px, k, mulberry32(opts.seed ?? 0x5eed)), 40);
+  let cols = centres.map((lab, i) => ({ lab, count: counts[i] as number })).filter((c) => c.count > 0);
+  if (opts.k === undefined) {
+    // k-means splits one noisy colour into several nearby centres; merge them at a distance that
+    // grows with the noise (the median local change is a few times the per-pixel noise).
+    cols = mergeClose(cols, opts.mergeDeltaE ?? Math.max(5, noise));
+    const minCount = (opts.minWeight ?? 0.01) * n;
+    const kept = cols.filter((c) => c.count >= minCount);
+    if (kept.length > 0) cols = kept;
+  }
+  // Shares are counted over every pixel (nearest colour), not just the flat ones clustered.
+  const shares = nearestCounts(
+    all,
+    cols.map((c) => c.lab),
+  );
+  const total = all.length / 3;
+  return cols
+    .map((c, i) => ({ hex: labToHex(c.lab), lab: c.lab, weight: (shares[i] as number) / total }))
+    .sort((a, b) => b.weight - a.weight);
+}
+
+function nearestCounts(px: Float32Array, centres: Lab[]): number[] {
+  const counts = new Array<number>(centres.length).fill(0);
+  for (let i = 0; i < px.length; i += 3) {
+    let best = 0;
+    let bestD = Infinity;
+    centres.forEach((c, k) => {
+      const d = sqDist(px, i, c);
+      if (d < bestD) {
+        bestD = d;
+        best = k;
+      }
+    });
+    counts[best]!++;
+  }
+  return counts;
+}
+
+/** All permutations of 0..n-1 choose m (ordered), for the brute-force assignment (n <= 8 is cheap). */
+function* injections(n: number, m: number, prefix: number[] = []): Generator<number[]> {
+  if (prefix.length === m) {
+    yield prefix;
+    return;
+  }
+  for (let i = 0; i < n; i++) if (!prefix.includes(i)) yield* injections(n, m, [...prefix, i]);
+}
+
+/**
+ * Distance between two palettes, in CIEDE2000 units (symmetric; 0 for identical palettes):
+ * with |small| <= |large|, every colour of the smaller palette is matched to a distinct colour of the
+ * larger one by the assignment of least total CIEDE2000 (exhaustive search: palettes have <= 8
+ * colours); each colour of the larger palette left unmatched is paired with its nearest colour in the
+ * smaller one. The result is the mean over all |large| pairs, so every colour of both palettes counts
+ * at least once, and an extra or missing colour costs its distance to the closest one present.
+ */
+export function paletteDistance(a: readonly Lab[], b: readonly Lab[]): number {
+  if (a.length === 0 || b.length === 0) throw new Error("paletteDistance needs two non-empty palettes");
+  if (Math.max(a.length, b.length) > 8)
+    throw new Error("paletteDistance supports palettes of up to 8 colours");
+  const [small, large] = a.length <= b.length ? [a, b] : [b, a];
+  const d = small.map((s) => large.map((l) => ciede2000(s, l)));
+  let best = Infinity;
+  for (const perm of injections(large.length, small.length)) {
+    let cost = 0;
+    const used = new Set(perm);
+    perm.forEach((j, i) => {
+      cost += (d[i] as number[])[j] as number;
+    });
+    for (let j = 0; j < large.length; j++) {
+      if (!used.has(j)) cost += Math.min(...d.map((row) => row[j] as number));
+    }
+    best = Math.min(best, cost);
+  }
+  return best / large.length;
+}
