@@ -38,7 +38,11 @@ export function applyConventions(root: Command, io: CliIO): void {
 }
 
 function usageLine(command: Command, text: string): string {
-  const message = text.replace(/^error:\s*/, "").trim().split("\n").join(" ");
+  const message = text
+    .replace(/^error:\s*/, "")
+    .trim()
+    .split("\n")
+    .join(" ");
   const path = commandPath(command);
   if (/unknown command/.test(message)) {
     const allowed = command.commands.map((c) => c.name()).join(", ");

@@ -53,7 +53,8 @@ export async function runEngineJob<K extends JobKind>(
     return result;
   } catch (error) {
     progress.done();
-    if (error instanceof EngineError) run?.record({ type: "failed", code: error.code, message: error.message });
+    if (error instanceof EngineError)
+      run?.record({ type: "failed", code: error.code, message: error.message });
     throw error;
   } finally {
     process.off("SIGINT", onInterrupt);
@@ -65,7 +66,8 @@ async function startWorker(console: Console, run: RunFolder | undefined): Promis
   try {
     return await EngineWorker.start({ onLog: (level, message) => logEngineMessage(console, level, message) });
   } catch (error) {
-    if (error instanceof EngineError) run?.record({ type: "failed", code: error.code, message: error.message });
+    if (error instanceof EngineError)
+      run?.record({ type: "failed", code: error.code, message: error.message });
     throw error;
   }
 }

@@ -64,7 +64,8 @@ function reportError(error: unknown, io: CliIO): number {
   }
   if (error instanceof EngineError) {
     io.err(`dualproc: ${error.describe()}\n`);
-    if (error.code === "internal") io.err("dualproc: this is a bug in the engine; the traceback is above (-v)\n");
+    if (error.code === "internal")
+      io.err("dualproc: this is a bug in the engine; the traceback is above (-v)\n");
     return error.code === "cancelled" ? EXIT.cancelled : EXIT.failed;
   }
   io.err(`dualproc: internal error (a bug; please report it with this trace):\n${(error as Error).stack}\n`);

@@ -23,7 +23,9 @@ export function choice<T extends string>(allowed: readonly T[]) {
 
 /** -v/-q on every command, so they work wherever they are written. */
 export function withVerbosity(command: Command): Command {
-  return command.option("-v, --verbose", "show engine logs and debug output").option("-q, --quiet", "only results and errors");
+  return command
+    .option("-v, --verbose", "show engine logs and debug output")
+    .option("-q, --quiet", "only results and errors");
 }
 
 export function verbosityOf(options: { verbose?: boolean; quiet?: boolean }): Verbosity {

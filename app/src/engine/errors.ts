@@ -23,8 +23,10 @@ export class EngineError extends Error {
   /** The message, then the worker's last stderr lines indented beneath it. */
   describe(): string {
     if (this.stderrTail.length === 0) return this.message;
-    return [this.message, "  last stderr lines of the worker:", ...this.stderrTail.map((l) => `    ${l}`)].join(
-      "\n",
-    );
+    return [
+      this.message,
+      "  last stderr lines of the worker:",
+      ...this.stderrTail.map((l) => `    ${l}`),
+    ].join("\n");
   }
 }

@@ -12,7 +12,14 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface } from "node:readline";
 import { randomUUID } from "node:crypto";
-import { Request, type Event, type JobEvent, type JobKind, type ParamsOf, type ResultOf } from "../protocol/messages.js";
+import {
+  Request,
+  type Event,
+  type JobEvent,
+  type JobKind,
+  type ParamsOf,
+  type ResultOf,
+} from "../protocol/messages.js";
 import { parseEventLine } from "../protocol/parse.js";
 import { EngineError } from "./errors.js";
 import { workerCommand } from "./python.js";
@@ -115,7 +122,9 @@ export class EngineWorker {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.child.kill("SIGKILL");
-        reject(this.failure("start_failed", `engine worker (${program}) did not become ready in ${timeoutMs} ms`));
+        reject(
+          this.failure("start_failed", `engine worker (${program}) did not become ready in ${timeoutMs} ms`),
+        );
       }, timeoutMs);
       const lines = createInterface({ input: this.child.stdout });
       lines.on("line", (line) => this.onStdoutLine(line, resolve, timer));
@@ -123,7 +132,9 @@ export class EngineWorker {
       this.child.once("error", (error) => {
         clearTimeout(timer);
         this.state = "dead";
-        reject(new EngineError("start_failed", `cannot start the engine worker (${program}): ${error.message}`));
+        reject(
+          new EngineError("start_failed", `cannot start the engine worker (${program}): ${error.message}`),
+        );
       });
       this.child.once("exit", (code, signal) => {
         clearTimeout(timer);
@@ -132,7 +143,12 @@ export class EngineWorker {
         const wasStarting = this.state === "starting";
         this.state = "dead";
         if (wasStarting) {
-          reject(this.failure("start_failed", `engine worker exited (${this.exitDescription}) before it was ready`));
+          reject(
+            this.failure(
+              "start_failed",
+              `engine worker exited (${this.exitDescription}) before it was ready`,
+            ),
+          );
         }
         this.onDeath();
       });
@@ -194,7 +210,9 @@ export class EngineWorker {
   private runNow<K extends JobKind>(kind: K, params: ParamsOf<K>, options: RunOptions): Promise<ResultOf<K>> {
     if (this.state !== "idle") {
       const why = this.state === "dead" ? `it has exited (${this.exitDescription})` : `it is ${this.state}`;
-      return Promise.reject(this.failure("worker_died", `cannot run ${kind}: the engine worker is gone, ${why}`));
+      return Promise.reject(
+        this.failure("worker_died", `cannot run ${kind}: the engine worker is gone, ${why}`),
+      );
     }
     const id = options.id ?? `${kind}-${randomUUID().slice(0, 8)}`;
     const onAbort = () => this.cancel(id);
@@ -207,7 +225,9 @@ export class EngineWorker {
       if (options.signal?.aborted) onAbort();
     });
     // The result was checked against the Event schema, whose result branch is tied to the job's kind.
-    return settled.finally(() => options.signal?.removeEventListener("abort", onAbort)) as Promise<ResultOf<K>>;
+    return settled.finally(() => options.signal?.removeEventListener("abort", onAbort)) as Promise<
+      ResultOf<K>
+    >;
   }
 
   private finish(job: PendingJob): void {

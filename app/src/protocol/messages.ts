@@ -9,13 +9,21 @@ import { z } from "zod";
 
 export const PROTOCOL_VERSION = 1;
 
-const jobId = z.string().min(1).max(128).describe("Identifier chosen by the app; every event of the job names it.");
+const jobId = z
+  .string()
+  .min(1)
+  .max(128)
+  .describe("Identifier chosen by the app; every event of the job names it.");
 const nonNegativeInt = z.number().int().min(0);
 
 // ---------------------------------------------------------------------------------------------- jobs
 
-export const ModelsParams = z.strictObject({}).describe("List model families, presets and what is present locally.");
-export const DoctorParams = z.strictObject({}).describe("Report the engine's environment: Python, torch, devices.");
+export const ModelsParams = z
+  .strictObject({})
+  .describe("List model families, presets and what is present locally.");
+export const DoctorParams = z
+  .strictObject({})
+  .describe("Report the engine's environment: Python, torch, devices.");
 export const RenderParams = z
   .strictObject({
     n: z.number().int().min(1).max(100_000).describe("Number of scenes to render."),
@@ -67,7 +75,9 @@ export const DoctorResult = z.strictObject({
   platform: z.string(),
   torch: z.string().nullable().describe("torch version, or null when torch cannot be imported."),
   cuda_devices: z.array(z.strictObject({ index: nonNegativeInt, name: z.string(), memory_gb: z.number() })),
-  packages: z.record(z.string(), z.string().nullable()).describe("Versions of optional packages, null if absent."),
+  packages: z
+    .record(z.string(), z.string().nullable())
+    .describe("Versions of optional packages, null if absent."),
   hf_cache: z.string().describe("The Hugging Face cache folder that is searched for models."),
 });
 

@@ -2,9 +2,7 @@
 import type { z } from "zod";
 import { Event, Request } from "./messages.js";
 
-export type ParsedLine =
-  | { ok: true; event: Event }
-  | { ok: false; reason: string; line: string };
+export type ParsedLine = { ok: true; event: Event } | { ok: false; reason: string; line: string };
 
 /** A worker's stdout line as an event; junk (a stray print) comes back as a reason, never a throw. */
 export function parseEventLine(line: string): ParsedLine {

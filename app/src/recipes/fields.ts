@@ -22,10 +22,12 @@ function walk(schema: Schema, path: string, lines: string[]): void {
   for (const [key, child] of Object.entries(schema.properties ?? {})) {
     const field = path ? `${path}.${key}` : key;
     const fallback = child.default === undefined ? "" : ` (default ${JSON.stringify(child.default)})`;
-    lines.push(`${field}  ${typeName(child)}${fallback}  ${child.description ?? describeAlternatives(child)}`);
+    lines.push(
+      `${field}  ${typeName(child)}${fallback}  ${child.description ?? describeAlternatives(child)}`,
+    );
     for (const object of objectsWithin(child)) {
       const kind = object.properties?.kind?.const;
-      walk(object, kind === undefined ? field : `${field}{kind=${String(kind)}}`, lines);
+      walk(object, kind === undefined ? field : `${field}{kind=${JSON.stringify(kind)}}`, lines);
     }
   }
 }
@@ -50,5 +52,8 @@ function typeName(schema: Schema): string {
 }
 
 function describeAlternatives(schema: Schema): string {
-  return (schema.anyOf ?? schema.oneOf ?? []).map((s) => s.description).filter(Boolean).join("; ");
+  return (schema.anyOf ?? schema.oneOf ?? [])
+    .map((s) => s.description)
+    .filter(Boolean)
+    .join("; ");
 }

@@ -38,7 +38,9 @@ export function parseRecipe(text: string, source = "recipe"): ResolvedRecipe {
   if (syntax) {
     const pos = syntax.linePos?.[0];
     const at = pos ? `${source}:${pos.line}:${pos.col}` : source;
-    throw new RecipeError(`${at}: YAML syntax error: ${syntax.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`);
+    throw new RecipeError(
+      `${at}: YAML syntax error: ${syntax.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`,
+    );
   }
   const data: unknown = doc.toJS();
   const parsed = Recipe.safeParse(data);
@@ -46,7 +48,9 @@ export function parseRecipe(text: string, source = "recipe"): ResolvedRecipe {
   const recipe = parsed.data;
   checkWeights(recipe, source);
   const prompts = expandPrompts(recipe.prompts, `${source}: prompts`);
-  const evalPrompts = recipe.eval.prompts ? expandPrompts(recipe.eval.prompts, `${source}: eval.prompts`) : prompts;
+  const evalPrompts = recipe.eval.prompts
+    ? expandPrompts(recipe.eval.prompts, `${source}: eval.prompts`)
+    : prompts;
   return { recipe, prompts, evalPrompts };
 }
 
@@ -141,7 +145,9 @@ export function expandPrompts(prompts: Recipe["prompts"], where: string): string
   }
   let expanded = [prompts.template];
   for (const name of new Set(names)) {
-    expanded = expanded.flatMap((text) => prompts.slots[name]!.map((value) => text.replaceAll(`{${name}}`, value)));
+    expanded = expanded.flatMap((text) =>
+      prompts.slots[name]!.map((value) => text.replaceAll(`{${name}}`, value)),
+    );
     if (expanded.length > MAX_EXPANDED_PROMPTS) {
       throw new RecipeError(`${where}: the template expands to more than ${MAX_EXPANDED_PROMPTS} prompts`);
     }

@@ -9,7 +9,9 @@
 import { z } from "zod";
 
 const fraction = z.number().min(0).max(1);
-const point = z.tuple([fraction, fraction]).describe("[x, y] as fractions of the image side, from the top-left.");
+const point = z
+  .tuple([fraction, fraction])
+  .describe("[x, y] as fractions of the image side, from the top-left.");
 export const hexColor = z
   .string()
   .regex(/^#[0-9a-fA-F]{6}$/, "expected a colour like #aabbcc")
@@ -66,7 +68,11 @@ const visualPrompt = z
 
 const question = z
   .strictObject({
-    question: z.string().trim().min(1, "must not be empty").describe("What the judge is asked about the image."),
+    question: z
+      .string()
+      .trim()
+      .min(1, "must not be empty")
+      .describe("What the judge is asked about the image."),
     answer: z.string().min(1).default("Yes").describe("The wanted answer; any string, 'Yes' by default."),
     weight: z.number().min(0).default(1).describe("Relative weight of this question in the objective."),
     visual_prompt: visualPrompt.optional(),
@@ -89,7 +95,11 @@ const prompts = z
 const evaluation = z
   .strictObject({
     prompts: prompts.optional().describe("Held-out prompts for evaluation; default: the training prompts."),
-    seeds: z.array(z.number().int().min(0)).min(1).default([0, 1, 2, 3, 4]).describe("Noise seeds per prompt."),
+    seeds: z
+      .array(z.number().int().min(0))
+      .min(1)
+      .default([0, 1, 2, 3, 4])
+      .describe("Noise seeds per prompt."),
     lora_scales: z
       .array(z.number())
       .min(1)
@@ -111,7 +121,12 @@ const training = z
       .default(null)
       .describe("Module names to adapt; null: the family's attention and MLP linears."),
     train_batch_size: z.number().int().min(1).max(1024).default(1).describe("Images per step."),
-    gradient_accumulation_steps: z.number().int().min(1).default(1).describe("Steps to accumulate gradients."),
+    gradient_accumulation_steps: z
+      .number()
+      .int()
+      .min(1)
+      .default(1)
+      .describe("Steps to accumulate gradients."),
     num_inference_steps: z.number().int().min(1).max(1000).default(1).describe("Generator sampling steps."),
     backprop_steps: z
       .number()
@@ -119,17 +134,36 @@ const training = z
       .min(1)
       .default(1)
       .describe("Sampling steps that carry gradient (1 = the paper's single differentiable step)."),
-    noise_pool_size: z.number().int().min(1).default(100).describe("Size of the fixed pool of training noises."),
+    noise_pool_size: z
+      .number()
+      .int()
+      .min(1)
+      .default(100)
+      .describe("Size of the fixed pool of training noises."),
     max_grad_norm: z.number().gt(0).default(1).describe("Gradient-norm clipping threshold."),
-    resolution_px: z.number().int().min(16).max(4096).default(512).describe("Side of generated images in pixels."),
-    gradient_checkpointing: z.boolean().default(false).describe("Trade compute for memory in all three models."),
+    resolution_px: z
+      .number()
+      .int()
+      .min(16)
+      .max(4096)
+      .default(512)
+      .describe("Side of generated images in pixels."),
+    gradient_checkpointing: z
+      .boolean()
+      .default(false)
+      .describe("Trade compute for memory in all three models."),
     mixed_precision: z.enum(["no", "bf16", "fp16"]).default("no").describe("Autocast precision on GPU."),
     preserve_weight: z
       .number()
       .min(0)
       .default(0)
       .describe("Weight of the regulariser that keeps unrelated prompts close to the base model; 0 = off."),
-    checkpointing_steps: z.number().int().min(1).default(50).describe("Save a resumable checkpoint every N steps."),
+    checkpointing_steps: z
+      .number()
+      .int()
+      .min(1)
+      .default(50)
+      .describe("Save a resumable checkpoint every N steps."),
     max_nan_steps: z.number().int().min(1).default(5).describe("Stop after this many steps with a NaN loss."),
     seed: z.number().int().min(0).default(0).describe("Seed of the whole run."),
   })
@@ -139,8 +173,16 @@ export const Recipe = z
   .strictObject({
     name: z.string().min(1).max(80).optional().describe("A short name, used for run folders."),
     description: z.string().optional().describe("What the control does, for people."),
-    generator: z.string().min(1).default("scenes-generator").describe("Generator: preset, repo id or local path."),
-    judge: z.string().min(1).default("scenes-judge").describe("Training judge: preset, repo id or local path."),
+    generator: z
+      .string()
+      .min(1)
+      .default("scenes-generator")
+      .describe("Generator: preset, repo id or local path."),
+    judge: z
+      .string()
+      .min(1)
+      .default("scenes-judge")
+      .describe("Training judge: preset, repo id or local path."),
     heldout_judge: z
       .string()
       .min(1)

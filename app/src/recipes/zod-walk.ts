@@ -43,12 +43,17 @@ function fits(option: z.ZodType, data: unknown): boolean {
 }
 
 /** The schema at `path` inside `root`, following the data so unions resolve; undefined if lost. */
-export function schemaAt(root: z.ZodType, path: readonly PropertyKey[], data: unknown): z.ZodType | undefined {
+export function schemaAt(
+  root: z.ZodType,
+  path: readonly PropertyKey[],
+  data: unknown,
+): z.ZodType | undefined {
   let schema = unwrap(root, data);
   let value = data;
   for (const key of path) {
     const def = defOf(schema);
-    value = value !== null && typeof value === "object" ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+    value =
+      value !== null && typeof value === "object" ? (value as Record<PropertyKey, unknown>)[key] : undefined;
     let next: z.ZodType | undefined;
     if (def.type === "object") next = def.shape?.[String(key)];
     else if (def.type === "array") next = def.element;
@@ -82,7 +87,11 @@ function literalValues(schema: z.ZodType): unknown[] {
 }
 
 /** The raw (union-preserving) schema at `path`, for listing a union's tags. */
-export function rawSchemaAt(root: z.ZodType, path: readonly PropertyKey[], data: unknown): z.ZodType | undefined {
+export function rawSchemaAt(
+  root: z.ZodType,
+  path: readonly PropertyKey[],
+  data: unknown,
+): z.ZodType | undefined {
   if (path.length === 0) return root;
   const parent = schemaAt(root, path.slice(0, -1), data);
   if (!parent) return undefined;

@@ -20,9 +20,7 @@ export interface RunState {
 
 /** What can happen to a run: an event of its engine job, or how the job ended. */
 export type RunEvent =
-  | JobEvent
-  | { type: "succeeded"; result: unknown }
-  | { type: "failed"; code: string; message: string };
+  JobEvent | { type: "succeeded"; result: unknown } | { type: "failed"; code: string; message: string };
 
 export function initialRunState(kind: string, now: Date): RunState {
   return {
@@ -44,11 +42,17 @@ export function reduceRun(state: RunState, event: RunEvent, now: Date): RunState
     case "progress":
       return { ...state, progress: { done: event.done, total: event.total, unit: event.unit } };
     case "metric":
-      return { ...state, metrics: { ...state.metrics, [event.name]: { value: event.value, step: event.step } } };
+      return {
+        ...state,
+        metrics: { ...state.metrics, [event.name]: { value: event.value, step: event.step } },
+      };
     case "artifact":
       return {
         ...state,
-        artifacts: [...state.artifacts, { path: event.path, kind: event.kind, description: event.description }],
+        artifacts: [
+          ...state.artifacts,
+          { path: event.path, kind: event.kind, description: event.description },
+        ],
       };
     case "log":
       return state;

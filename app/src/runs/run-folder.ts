@@ -27,12 +27,19 @@ export class RunFolder {
   }
 
   record(event: RunEvent): void {
-    appendFileSync(join(this.dir, "events.jsonl"), JSON.stringify({ at: new Date().toISOString(), ...event }) + "\n");
+    appendFileSync(
+      join(this.dir, "events.jsonl"),
+      JSON.stringify({ at: new Date().toISOString(), ...event }) + "\n",
+    );
     const before = this.state;
     this.state = reduceRun(this.state, event, new Date());
     // Progress is frequent: write it at most once a second; every other change at once.
     const onlyProgress = event.type === "progress" || event.type === "log";
-    if (this.state.status !== before.status || !onlyProgress || Date.now() - this.lastStateWrite > STATE_WRITE_INTERVAL_MS) {
+    if (
+      this.state.status !== before.status ||
+      !onlyProgress ||
+      Date.now() - this.lastStateWrite > STATE_WRITE_INTERVAL_MS
+    ) {
       this.writeState();
     }
   }

@@ -46,8 +46,12 @@ describe("recipe loading", () => {
   });
 
   it("lists the visual prompt kinds when the kind is wrong", () => {
-    const message = errorOf("prompts: x\nquestions:\n  - question: q\n    visual_prompt: {kind: horzon, y: 0.5}\n");
-    expect(message).toMatch(/questions\[0\]\.visual_prompt\.kind: "horzon" is not one of horizon, palette, stroke/);
+    const message = errorOf(
+      "prompts: x\nquestions:\n  - question: q\n    visual_prompt: {kind: horzon, y: 0.5}\n",
+    );
+    expect(message).toMatch(
+      /questions\[0\]\.visual_prompt\.kind: "horzon" is not one of horizon, palette, stroke/,
+    );
   });
 
   it("rejects empty questions, missing fields, bad colours and YAML syntax with one line each", () => {
@@ -75,9 +79,11 @@ describe("recipe loading", () => {
       const record = node as Record<string, unknown>;
       const properties = record.properties as Record<string, Record<string, unknown>> | undefined;
       for (const [key, child] of Object.entries(properties ?? {})) {
-        const described = "description" in child || ((child.anyOf ?? child.oneOf) as unknown[] | undefined)?.every(
-          (alt) => typeof alt === "object" && alt !== null && "description" in alt,
-        );
+        const described =
+          "description" in child ||
+          ((child.anyOf ?? child.oneOf) as unknown[] | undefined)?.every(
+            (alt) => typeof alt === "object" && alt !== null && "description" in alt,
+          );
         if (!described) undescribed.push(`${path}.${key}`);
         walk(child, `${path}.${key}`);
       }

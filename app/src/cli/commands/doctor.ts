@@ -1,4 +1,4 @@
-import { Command } from "commander";
+import type { Command } from "commander";
 import type { ResultOf } from "../../protocol/messages.js";
 import { EngineError } from "../../engine/errors.js";
 import { enginePython } from "../../engine/python.js";
@@ -29,7 +29,9 @@ async function collect(context: CliContext, command: Command): Promise<DoctorRep
   try {
     const info = await runEngineJob(console, "doctor", {});
     const models = await runEngineJob(console, "models", {});
-    const families = [...new Set(models.models.filter((m) => m.present).map((m) => `${m.family} (${m.role})`))];
+    const families = [
+      ...new Set(models.models.filter((m) => m.present).map((m) => `${m.family} (${m.role})`)),
+    ];
     return { ...base, engine: { ok: true, info, families } };
   } catch (error) {
     if (!(error instanceof EngineError)) throw error;
@@ -41,7 +43,9 @@ function formatDoctor(report: DoctorReport): string {
   const lines = [`node      ${report.node}`, `python    ${report.python}`];
   if (!report.engine.ok) {
     lines.push(`engine    NOT WORKING: ${report.engine.problem}`);
-    lines.push("          fix: run `make setup` in the repository (or set DUALPROC_PYTHON to a Python with the engine)");
+    lines.push(
+      "          fix: run `make setup` in the repository (or set DUALPROC_PYTHON to a Python with the engine)",
+    );
     return lines.join("\n");
   }
   const { info, families } = report.engine;

@@ -1,4 +1,4 @@
-import { Command } from "commander";
+import type { Command } from "commander";
 import type { ResultOf } from "../../protocol/messages.js";
 import type { CliContext } from "../context.js";
 import { runEngineJob } from "../engine-job.js";

@@ -10,7 +10,10 @@ export function recipeCommand(context: CliContext): Command {
   const recipe = new Command("recipe").description("check control recipes and list their fields");
   recipe.addCommand(
     context
-      .command("check", "validate a recipe and print it resolved (every default filled in, templates expanded)")
+      .command(
+        "check",
+        "validate a recipe and print it resolved (every default filled in, templates expanded)",
+      )
       .argument("<file>", "the recipe, a YAML file")
       .option("--out <file>", "also write the resolved recipe to this file")
       .action((file: string, options: { out?: string }, command: Command) => {
@@ -29,7 +32,9 @@ export function recipeCommand(context: CliContext): Command {
     context
       .command("fields", "list every recipe field with its type, default and description")
       .action((_options: object, command: Command) => {
-        context.consoleFor(command).result(recipeFieldLines(z.toJSONSchema(Recipe, { io: "input" })).join("\n"));
+        context
+          .consoleFor(command)
+          .result(recipeFieldLines(z.toJSONSchema(Recipe, { io: "input" })).join("\n"));
       }),
   );
   return recipe;

@@ -7,7 +7,9 @@ import { choice, integer } from "../options.js";
 const KINDS = ["landscape", "lineart", "mix"] as const;
 
 export function worldCommand(context: CliContext): Command {
-  const world = new Command("world").description("the embedded Scenes world: render scenes with exact ground truth");
+  const world = new Command("world").description(
+    "the embedded Scenes world: render scenes with exact ground truth",
+  );
   world.addCommand(
     context
       .command("render", "render Scenes to PNGs with their attributes (attributes.jsonl) and a contact sheet")

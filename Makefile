@@ -1,0 +1,64 @@
+# The one entry point. `make demo` and `make test` set up everything they need on a fresh machine:
+# a .venv with the engine (and torch), the app's npm packages, and the compiled CLI.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .stamps
+# The CPU build of torch that lies on this project's machines; a torch >= 2.4 already in the venv is kept.
+TORCH_SPEC ?= torch==2.13.0
+DUALPROC := node app/bin/dualproc.js
+
+.PHONY: setup demo test test-engine test-app check build clean
+
+setup: $(STAMPS)/venv $(STAMPS)/npm $(STAMPS)/build
+
+$(STAMPS)/venv: engine/pyproject.toml
+	@mkdir -p $(STAMPS)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -c "import torch, sys; v = tuple(map(int, torch.__version__.split('+')[0].split('.')[:2])); sys.exit(v < (2, 4))" 2>/dev/null \
+		|| $(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e "engine[models,dev]"
+	@touch $@
+
+$(STAMPS)/npm: app/package.json app/package-lock.json
+	@mkdir -p $(STAMPS)
+	cd app && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(STAMPS)/build: $(STAMPS)/npm $(shell find app/src -name '*.ts' 2>/dev/null) app/tsconfig.json app/tsconfig.build.json
+	cd app && npm run --silent build
+	@touch $@
+
+build: $(STAMPS)/build
+
+# The main job on the embedded default: render Scenes with their ground truth and a contact sheet.
+demo: setup
+	$(DUALPROC) world render --n 64 --seed 0 --size-px 64 --out out/demo
+	@echo "demo output: out/demo (contact_sheet.png, PNGs, attributes.jsonl, run.json)"
+
+# Every suite runs even if an earlier one fails; each prints a closing line CI can read.
+test: setup
+	@status=0; \
+	$(MAKE) --no-print-directory test-engine || status=1; \
+	$(MAKE) --no-print-directory test-app || status=1; \
+	exit $$status
+
+test-engine: $(STAMPS)/venv
+	$(PY) -m pytest engine/tests
+
+test-app: $(STAMPS)/npm $(STAMPS)/venv
+	cd app && node scripts/vitest-summary.mjs
+
+check: setup
+	@status=0; \
+	$(PY) -m ruff check engine || status=1; \
+	$(PY) -m ruff format --check engine || status=1; \
+	$(PY) -m mypy engine/src || status=1; \
+	(cd app && npx tsc --noEmit -p tsconfig.json) || status=1; \
+	(cd app && npx eslint .) || status=1; \
+	(cd app && npx prettier --check . --log-level warn) || status=1; \
+	exit $$status
+
+clean:
+	rm -rf $(STAMPS) app/dist out

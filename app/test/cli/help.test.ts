@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import type { Command } from "commander";
+import { buildProgram, main } from "../../src/cli/main.js";
+import type { CliIO } from "../../src/cli/io.js";
+
+function capture(): CliIO & { stdout: () => string; stderr: () => string } {
+  let out = "";
+  let err = "";
+  return {
+    out: (t) => (out += t),
+    err: (t) => (err += t),
+    errIsTTY: false,
+    stdout: () => out,
+    stderr: () => err,
+  };
+}
+
+function commandPaths(command: Command, prefix: string[] = []): string[][] {
+  return command.commands.flatMap((c) => [[...prefix, c.name()], ...commandPaths(c, [...prefix, c.name()])]);
+}
+
+const paths = commandPaths(buildProgram(capture()));
+
+describe("the CLI's conventions (in-process)", () => {
+  it("has the planned commands that exist so far", () => {
+    expect(paths.map((p) => p.join(" "))).toEqual(
+      expect.arrayContaining(["world", "world render", "recipe", "recipe check", "models", "doctor"]),
+    );
+  });
+
+  it.each(paths)("'%s --help' prints usage and exits 0", async (...path: string[]) => {
+    const io = capture();
+    expect(await main([...path, "--help"], io)).toBe(0);
+    expect(io.stdout()).toMatch(new RegExp(`^Usage: dualproc ${path.join(" ")}`));
+  });
+
+  it("an unknown command exits 2 with one line naming the allowed commands", async () => {
+    const io = capture();
+    expect(await main(["tech"], io)).toBe(2);
+    expect(io.stderr().trim().split("\n")).toHaveLength(1);
+    expect(io.stderr()).toContain("unknown command 'tech'");
+    expect(io.stderr()).toContain("commands: world, recipe, models, doctor");
+  });
+
+  it("an unknown flag exits 2 with one line naming the allowed flags", async () => {
+    const io = capture();
+    expect(await main(["world", "render", "--out", "x", "--colour", "red"], io)).toBe(2);
+    const line = io.stderr().trim();
+    expect(line.split("\n")).toHaveLength(1);
+    expect(line).toMatch(/^dualproc world render: unknown option '--colour' \(options: .*--seed.*--out/);
+  });
+
+  it("a bad value exits 2 and says what is allowed", async () => {
+    const io = capture();
+    expect(await main(["world", "render", "--out", "x", "--kind", "city"], io)).toBe(2);
+    expect(io.stderr()).toContain("expected one of landscape, lineart, mix");
+  });
+
+  it("no arguments prints help to stderr and exits 2", async () => {
+    const io = capture();
+    expect(await main([], io)).toBe(2);
+    expect(io.stderr()).toMatch(/^Usage: dualproc/);
+  });
+
+  it("a broken recipe is one line, exit 1", async () => {
+    const io = capture();
+    expect(await main(["recipe", "check", "no-such-recipe.yaml"], io)).toBe(1);
+    expect(io.stderr()).toBe("dualproc: no-such-recipe.yaml: no such recipe file\n");
+  });
+
+  it("-q silences the summary but not the result", async () => {
+    const io = capture();
+    expect(await main(["recipe", "check", "../recipes/horizon-low.yaml", "-q"], io)).toBe(0);
+    expect(io.stdout()).toContain("max_train_steps: 200");
+    expect(io.stderr()).toBe("");
+  });
+});
