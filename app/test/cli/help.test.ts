@@ -75,3 +75,12 @@ describe("the CLI's conventions (in-process)", () => {
     expect(io.stderr()).toBe("");
   });
 });
+
+describe("CLI commands against the real engine", () => {
+  it("models --json prints the engine's answer", async () => {
+    const io = capture();
+    expect(await main(["models", "--json"], io)).toBe(0);
+    const parsed = JSON.parse(io.stdout()) as { models: { name: string; present: boolean }[] };
+    expect(parsed.models.find((m) => m.name === "qwen2.5-vl-7b")).toMatchObject({ present: false });
+  });
+});
