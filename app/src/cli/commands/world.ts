@@ -3,6 +3,8 @@ import { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { runEngineJob } from "../engine-job.js";
 import { choice, integer } from "../options.js";
+import { measure } from "../../eval/measurers/index.js";
+import { ImageReadError, readImage } from "../../images/read.js";
 
 const KINDS = ["landscape", "lineart", "mix"] as const;
 
@@ -33,8 +35,43 @@ export function worldCommand(context: CliContext): Command {
         if (result.contact_sheet) console.result(`contact sheet: ${result.contact_sheet}`);
       }),
   );
+  world.addCommand(
+    context
+      .command(
+        "measure",
+        "estimate horizon, palette, stroke width, sky and objects from images (no learning)",
+      )
+      .argument("<images...>", "PNG or JPEG files")
+      .option(
+        "--kind <kind>",
+        "scene kind, if known: landscape, lineart (default: guessed)",
+        choice(MEASURE_KINDS),
+      )
+      .addHelpText(
+        "after",
+        "\nPrints one JSON object per image (fields as in docs/world-contract.md, plus confidences).\n" +
+          "The measurers share no code with the renderer: they are the independent check on generated images.",
+      )
+      .action((images: string[], options: { kind?: (typeof MEASURE_KINDS)[number] }, command: Command) => {
+        const console = context.consoleFor(command);
+        let failures = 0;
+        for (const file of images) {
+          try {
+            const measured = measure(readImage(file), options.kind ? { kind: options.kind } : {});
+            console.result(JSON.stringify({ file, ...measured }));
+          } catch (error) {
+            if (!(error instanceof ImageReadError)) throw error;
+            console.warn(error.message);
+            failures += 1;
+          }
+        }
+        if (failures > 0) process.exitCode = 1;
+      }),
+  );
   return world;
 }
+
+const MEASURE_KINDS = ["landscape", "lineart"] as const;
 
 interface RenderOptions {
   n: number;
