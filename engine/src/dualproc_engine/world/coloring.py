@@ -1,0 +1,265 @@
+"""The colour scheme: which palette colour plays which role, and how the sky kind bends it.
+
+Two things must stay recognisable from pixels alone: the palette (measured as dominant colours under
+CIEDE2000) and the sky kind. So the sky kind owns the *lightness structure* of the sky and the palette owns
+the *hues* and everything below the horizon:
+
+- Sky: the palette colour closest to the sky kind's band (in OKLCh lightness and chroma, with a mild hue
+  preference) is moved into that band by the smallest clamp, keeping its hue. Bands: day L 0.62-0.80 with
+  chroma >= 0.07 (a grey palette gets a default blue hue) and a lighter haze at the horizon; sunset L
+  0.32-0.48 at the top over a warm glow at the horizon (the warmest palette colour, its hue clamped into
+  red-orange..orange, L 0.72-0.84); night L 0.12-0.24, low chroma, plus a moon and stars; overcast L
+  0.60-0.70 with chroma <= 0.025 (grey with a hint of the palette's hue), no sun. A palette colour that
+  already sits in the band is used unchanged.
+- Ground, objects, mountains: palette colours *unchanged* (the ground's texture modulates it by a few
+  percent). The ground takes the colour that best suits its kind (grass: green, sand: yellow-beige, snow:
+  lightest, water: blue, rock: grey) among those contrasting with the sky at the horizon (OKLab distance >=
+  `HORIZON_CONTRAST`), so the horizon is always a clean edge; objects take palette colours contrasting with
+  the ground.
+- Details (trunks, doors, legs, roofs, faces, the sun and moon, stars): the darkest or lightest palette
+  colour, pushed darker or lighter only when it would not read as a detail.
+- Line art: paper is the lightest palette colour lifted to L >= 0.94 (a tinted white), the ink is the
+  darkest one (darkened when it is too close to the paper), fills are the other palette colours.
+
+Everything here is a pure function of the palette and the kinds, cached, so the renderer and the sampler
+agree without storing derived colours in the attributes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .colorspace import (
+    RGB,
+    Lab,
+    hex_to_rgb,
+    hue_distance,
+    oklab_distance,
+    oklab_to_oklch,
+    oklch_to_rgb,
+    rgb_to_hex,
+    rgb_to_oklab,
+)
+
+HORIZON_CONTRAST = 0.12
+"""Smallest OKLab distance between the sky at the horizon and the ground (about 10 CIEDE2000 units)."""
+OBJECT_CONTRAST = 0.10
+"""Smallest OKLab distance between an object's colour and what it stands on."""
+
+
+@dataclass(frozen=True)
+class SkyBand:
+    """Where a sky kind puts the top of the sky in OKLCh, and its hue when the palette has none."""
+
+    lightness: tuple[float, float]
+    chroma: tuple[float, float]
+    default_hue: float
+
+
+SKY_BANDS: dict[str, SkyBand] = {
+    "day": SkyBand((0.62, 0.80), (0.07, 0.15), 245.0),
+    "sunset": SkyBand((0.32, 0.48), (0.06, 0.14), 300.0),
+    "night": SkyBand((0.12, 0.24), (0.02, 0.06), 265.0),
+    "overcast": SkyBand((0.60, 0.70), (0.0, 0.025), 245.0),
+}
+GLOW_HUES = (25.0, 85.0)  # OKLCh hues from red-orange to orange: the sunset glow at the horizon
+GLOW_LIGHTNESS = (0.72, 0.84)
+GLOW_CHROMA = (0.12, 0.20)
+
+GROUND_HUES = {"grass": 140.0, "sand": 80.0, "water": 235.0}
+
+
+@dataclass(frozen=True)
+class LandscapeColors:
+    """Role colours of a landscape, as sRGB floats; `*_choices` are palette hex colours to draw from."""
+
+    sky_top: RGB
+    sky_bottom: RGB
+    ground: RGB
+    sun: RGB
+    moon: RGB
+    star: RGB
+    dark_accent: str
+    light_accent: str
+    object_choices: tuple[str, ...]
+    mountain_choices: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LineArtColors:
+    paper: RGB
+    ink: str
+    fill_choices: tuple[str, ...]
+
+
+def _lch(color: str) -> tuple[float, float, float]:
+    return oklab_to_oklch(rgb_to_oklab(hex_to_rgb(color)))
+
+
+def _lab(color: str) -> Lab:
+    return rgb_to_oklab(hex_to_rgb(color))
+
+
+def _clamp(x: float, band: tuple[float, float]) -> float:
+    return min(band[1], max(band[0], x))
+
+
+def _hue_or(chroma: float, hue: float, default: float) -> float:
+    # An (almost) grey colour has no meaningful hue; fall back to the kind's own.
+    return hue if chroma >= 0.02 else default
+
+
+def _band_cost(color: str, band: SkyBand) -> float:
+    lightness, chroma, hue = _lch(color)
+    cost = abs(lightness - _clamp(lightness, band.lightness)) + abs(chroma - _clamp(chroma, band.chroma))
+    if chroma >= 0.02:
+        cost += 0.1 * hue_distance(hue, band.default_hue) / 180.0
+    return cost
+
+
+def _into_band(color: str, band: SkyBand) -> RGB:
+    lightness, chroma, hue = _lch(color)
+    return oklch_to_rgb(
+        _clamp(lightness, band.lightness), _clamp(chroma, band.chroma), _hue_or(chroma, hue, band.default_hue)
+    )
+
+
+def _glow(colors: tuple[str, ...]) -> tuple[str, RGB]:
+    """The sunset glow: the warmest palette colour, moved into the glow's hue, lightness and chroma."""
+
+    def warmth(color: str) -> float:
+        _, chroma, hue = _lch(color)
+        return hue_distance(hue, 55.0) if chroma >= 0.04 else 180.0 + (0.04 - chroma)
+
+    source = min(colors, key=warmth)
+    lightness, chroma, hue = _lch(source)
+    if chroma < 0.04:
+        hue = 55.0
+    elif not GLOW_HUES[0] <= hue <= GLOW_HUES[1]:  # to the nearer bound, going round the circle
+        hue = min(GLOW_HUES, key=lambda bound: hue_distance(hue, bound))
+    return source, oklch_to_rgb(_clamp(lightness, GLOW_LIGHTNESS), _clamp(chroma, GLOW_CHROMA), hue)
+
+
+def _sky(colors: tuple[str, ...], sky: str) -> tuple[tuple[str, ...], RGB, RGB]:
+    """(palette colours used as sources, top colour, horizon colour)."""
+    band = SKY_BANDS[sky]
+    source = min(colors, key=lambda c: _band_cost(c, band))
+    top = _into_band(source, band)
+    lightness, chroma, hue = oklab_to_oklch(rgb_to_oklab(top))
+    if sky == "sunset":
+        glow_source, bottom = _glow(colors)
+        return (source, glow_source), top, bottom
+    if sky == "day":  # haze: lighter and paler toward the horizon
+        bottom = oklch_to_rgb(min(0.92, lightness + 0.12), chroma * 0.55, hue)
+    else:  # night and overcast: a gentle brightening toward the horizon
+        bottom = oklch_to_rgb(lightness + 0.08, chroma, hue)
+    return (source,), top, bottom
+
+
+def _ground_cost(color: str, ground: str) -> float:
+    lightness, chroma, hue = _lch(color)
+    if ground in GROUND_HUES:
+        hue_cost = hue_distance(hue, GROUND_HUES[ground]) / 180.0 if chroma >= 0.03 else 1.0
+        return hue_cost + (abs(lightness - 0.78) if ground == "sand" else 0.0)
+    if ground == "snow":
+        return 2.0 * (1.0 - lightness) + chroma
+    return 3.0 * chroma + abs(lightness - 0.5)  # rock: grey, middling
+
+
+def _push_away(color: str, reference: RGB, distance: float) -> RGB:
+    """Change `color`'s lightness (darker if there is room) until it is `distance` from `reference`."""
+    lightness, chroma, hue = _lch(color)
+    ref = rgb_to_oklab(reference)
+    for step in range(1, 100):
+        for sign in (-1.0, 1.0):
+            candidate = oklch_to_rgb(lightness + sign * 0.01 * step, chroma, hue)
+            if oklab_distance(rgb_to_oklab(candidate), ref) >= distance:
+                return candidate
+    return oklch_to_rgb(0.1 if ref[0] > 0.5 else 0.95, chroma, hue)
+
+
+def _ground(colors: tuple[str, ...], used: tuple[str, ...], ground: str, sky_bottom: RGB) -> tuple[str, RGB]:
+    free = [c for c in colors if c not in used] or list(colors)
+    ranked = sorted(free, key=lambda c: _ground_cost(c, ground))
+    horizon = rgb_to_oklab(sky_bottom)
+    for color in ranked:
+        if oklab_distance(_lab(color), horizon) >= HORIZON_CONTRAST:
+            return color, hex_to_rgb(color)
+    return ranked[0], _push_away(ranked[0], sky_bottom, HORIZON_CONTRAST)
+
+
+def contrasting(colors: tuple[str, ...], against: list[RGB], distance: float) -> tuple[str, ...]:
+    """Palette colours at least `distance` (OKLab) from every colour in `against`; never empty."""
+    refs = [rgb_to_oklab(c) for c in against]
+
+    def margin(color: str) -> float:
+        return min(oklab_distance(_lab(color), r) for r in refs)
+
+    chosen = tuple(c for c in colors if margin(c) >= distance)
+    return chosen or (max(colors, key=margin),)
+
+
+@lru_cache(maxsize=4096)
+def landscape_colors(colors: tuple[str, ...], sky: str, ground: str) -> LandscapeColors:
+    """Role colours of a landscape with this palette, sky kind and ground kind."""
+    sky_sources, sky_top, sky_bottom = _sky(colors, sky)
+    ground_source, ground_rgb = _ground(colors, sky_sources, ground, sky_bottom)
+    by_lightness = sorted(colors, key=lambda c: _lch(c)[0])
+    light_l, light_c, light_h = _lch(by_lightness[-1])
+    warm = min(colors, key=lambda c: hue_distance(_lch(c)[2], 95.0) if _lch(c)[1] >= 0.04 else 360.0)
+    _, warm_c, warm_h = _lch(warm)
+    if sky == "sunset":
+        glow_l, glow_c, glow_h = oklab_to_oklch(rgb_to_oklab(sky_bottom))
+        sun = oklch_to_rgb(0.93, glow_c * 0.6, glow_h)
+    else:
+        sun = oklch_to_rgb(0.96, _clamp(warm_c, (0.05, 0.12)), warm_h if warm_c >= 0.04 else 95.0)
+    objects = tuple(c for c in contrasting(colors, [ground_rgb], OBJECT_CONTRAST) if c != ground_source)
+    return LandscapeColors(
+        sky_top=sky_top,
+        sky_bottom=sky_bottom,
+        ground=ground_rgb,
+        sun=sun,
+        moon=oklch_to_rgb(0.92, min(light_c, 0.03), light_h),
+        star=oklch_to_rgb(0.95, min(light_c, 0.02), light_h),
+        dark_accent=_darkened(by_lightness[0], 0.35),
+        light_accent=by_lightness[-1],
+        object_choices=objects or contrasting(colors, [ground_rgb], OBJECT_CONTRAST),
+        mountain_choices=contrasting(colors, [ground_rgb, sky_bottom, sky_top], 0.08),
+    )
+
+
+def _darkened(color: str, max_lightness: float) -> str:
+    lightness, chroma, hue = _lch(color)
+    if lightness <= max_lightness:
+        return color
+    return rgb_to_hex(oklch_to_rgb(max_lightness, chroma, hue))
+
+
+def detail_color(body: str, preferred: str, darker: bool = True) -> str:
+    """`preferred` unless it is too close to `body`; then `body` made darker (or lighter)."""
+    if oklab_distance(_lab(body), _lab(preferred)) >= OBJECT_CONTRAST:
+        return preferred
+    lightness, chroma, hue = _lch(body)
+    lightness = lightness * 0.6 if darker else min(0.97, lightness + 0.25)
+    return rgb_to_hex(oklch_to_rgb(lightness, chroma, hue))
+
+
+def roof_color(colors: tuple[str, ...], body: str) -> str:
+    """A house's roof: the darkest palette colour that stands out from the walls."""
+    for color in sorted(colors, key=lambda c: _lch(c)[0]):
+        if oklab_distance(_lab(color), _lab(body)) >= OBJECT_CONTRAST:
+            return color
+    return detail_color(body, body)
+
+
+@lru_cache(maxsize=4096)
+def lineart_colors(colors: tuple[str, ...]) -> LineArtColors:
+    """Paper, ink and fill colours of a line-art scene with this palette."""
+    by_lightness = sorted(colors, key=lambda c: _lch(c)[0])
+    light_l, light_c, light_h = _lch(by_lightness[-1])
+    paper = oklch_to_rgb(max(light_l, 0.94), min(light_c, 0.04), light_h)
+    paper_l = oklab_to_oklch(rgb_to_oklab(paper))[0]
+    ink = _darkened(by_lightness[0], paper_l - 0.45)
+    fills = contrasting(tuple(c for c in by_lightness[1:-1]), [paper, hex_to_rgb(ink)], OBJECT_CONTRAST)
+    return LineArtColors(paper=paper, ink=ink, fill_choices=fills)

@@ -1,0 +1,201 @@
+"""Where objects go: ground-plane perspective for landscapes, non-crowding placement for line art.
+
+Landscape perspective (a pinhole camera over flat ground, horizon at eye level): an object standing at
+distance d has its base `(1 - horizon) / d` below the horizon line, so d = 1 puts the base on the bottom
+edge and d -> infinity on the horizon, and its height is `ratio * (base - horizon)` where `ratio` is the
+object's height over the camera's height (a person ~1: heads stay near the horizon, as in a photograph).
+So the farther, the smaller and the closer to the horizon. Mountains stand on the horizon itself, far
+behind everything (distance 100-200). `distance` in the attributes is this d.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+from .attributes import LANDSCAPE_OBJECTS, LINEART_OBJECTS, SceneObject
+from .shapes import lineart_aspect
+
+MIN_HEIGHT = 0.06
+"""Smallest object height (fraction of the side): about 4 px at 64 px."""
+TOP_MARGIN = 0.03
+MAX_MOUNTAIN_COVER = 0.6
+"""Mountains hide at most this share of the horizon's width, so the horizon stays measurable."""
+
+
+@dataclass(frozen=True)
+class Proportions:
+    """Height over camera height, and width over height, of a kind of object (uniform ranges)."""
+
+    ratio: tuple[float, float]
+    aspect: tuple[float, float]
+    weight: float
+
+
+PROPORTIONS = {
+    "tree": Proportions((1.6, 2.6), (0.45, 0.7), 0.35),
+    "house": Proportions((1.1, 1.6), (1.0, 1.35), 0.2),
+    "person": Proportions((0.85, 1.05), (0.3, 0.36), 0.25),
+    "animal": Proportions((0.45, 0.7), (1.3, 1.6), 0.2),
+}
+
+
+def horizon_y(horizon: float, tilt_deg: float, x: float) -> float:
+    """Height of the horizon line at column x (fractions; the line passes through (0.5, horizon))."""
+    return horizon + (x - 0.5) * math.tan(math.radians(tilt_deg))
+
+
+def _r4(x: float) -> float:
+    return round(x, 4)
+
+
+def mountains(
+    rng: random.Random, horizon: float, tilt_deg: float, colors: tuple[str, ...], count: int
+) -> list[SceneObject]:
+    """Up to `count` mountains on the horizon, together covering at most MAX_MOUNTAIN_COVER of it."""
+    out: list[SceneObject] = []
+    covered = 0.0
+    for _ in range(count):
+        half_width = rng.uniform(0.15, 0.3)
+        # Wholly inside the width, so that the box carries the mountain's full geometry.
+        cx = rng.uniform(half_width, 1.0 - half_width)
+        x0, x1 = cx - half_width, cx + half_width
+        if covered + (x1 - x0) > MAX_MOUNTAIN_COVER:
+            break
+        covered += x1 - x0  # overlaps counted twice: a conservative bound
+        base = horizon_y(horizon, tilt_deg, cx)
+        # Broad rather than spiky: no steeper than about 40 degrees on a square image.
+        height = min(rng.uniform(0.2, 0.6) * (base - TOP_MARGIN), rng.uniform(0.45, 0.85) * half_width)
+        y1 = max(horizon_y(horizon, tilt_deg, x0), horizon_y(horizon, tilt_deg, x1))
+        box = (_r4(x0), _r4(base - height), _r4(x1), _r4(y1))
+        out.append(SceneObject("mountain", rng.choice(colors), box, round(rng.uniform(100, 200), 3)))
+    return out
+
+
+def _fits(kind: str, ratio: float, horizon: float) -> tuple[float, float] | None:
+    """Range of the base's offset below the horizon for which the object is visible and fits."""
+    ground = 1.0 - horizon
+    low = MIN_HEIGHT / ratio
+    high = 0.92 * ground
+    if ratio > 1.0:  # the top rises above the horizon: keep it inside the image
+        high = min(high, (horizon - TOP_MARGIN) / (ratio - 1.0))
+    return (low, high) if low < high else None
+
+
+def ground_object(
+    rng: random.Random, kind: str, horizon: float, tilt_deg: float, color: str
+) -> SceneObject | None:
+    """One object standing on the ground at a random distance, or None if this kind cannot fit."""
+    props = PROPORTIONS[kind]
+    ratio = rng.uniform(*props.ratio)
+    span = _fits(kind, ratio, horizon)
+    if span is None:
+        return None
+    # Skewed toward the horizon: many small far objects, a few large near ones.
+    offset = span[0] + (span[1] - span[0]) * rng.random() ** 2
+    height = ratio * offset
+    width = min(0.9, rng.uniform(*props.aspect) * height)
+    cx = rng.uniform(width / 2 + 0.01, 1.0 - width / 2 - 0.01)
+    base = horizon_y(horizon, tilt_deg, cx) + offset
+    if base > 0.995 or base - height < 0.0:  # a tilted horizon can push the extremes out
+        return None
+    box = (_r4(cx - width / 2), _r4(base - height), _r4(cx + width / 2), _r4(base))
+    distance = (1.0 - horizon) / offset
+    return SceneObject(kind, color, box, round(distance, 4))
+
+
+def landscape_objects(
+    rng: random.Random,
+    horizon: float,
+    tilt_deg: float,
+    object_colors: tuple[str, ...],
+    mountain_colors: tuple[str, ...],
+    kinds: list[str] | None = None,
+) -> list[SceneObject]:
+    """Mountains and ground objects, farthest first. `kinds` asks for exactly these kinds (in any order)."""
+    if kinds is None:
+        n_mountains = rng.choices((0, 1, 2, 3), weights=(0.25, 0.35, 0.25, 0.15))[0]
+        n_ground = rng.choices((1, 2, 3, 4, 5, 6), weights=(0.15, 0.25, 0.25, 0.15, 0.12, 0.08))[0]
+        ground_kinds = [_weighted_kind(rng) for _ in range(n_ground)]
+    else:
+        unknown = [k for k in kinds if k not in LANDSCAPE_OBJECTS]
+        if unknown:
+            raise ValueError(f"landscape objects are {LANDSCAPE_OBJECTS}, got {unknown}")
+        n_mountains = kinds.count("mountain")
+        ground_kinds = [k for k in kinds if k != "mountain"]
+    objects = mountains(rng, horizon, tilt_deg, mountain_colors, n_mountains)
+    for kind in ground_kinds:
+        for _attempt in range(20):
+            obj = ground_object(rng, kind, horizon, tilt_deg, rng.choice(object_colors))
+            if obj is not None:
+                objects.append(obj)
+                break
+    return sorted(objects, key=lambda o: -o.distance)
+
+
+def _weighted_kind(rng: random.Random) -> str:
+    kinds = list(PROPORTIONS)
+    return rng.choices(kinds, weights=[PROPORTIONS[k].weight for k in kinds])[0]
+
+
+def lineart_objects(
+    rng: random.Random,
+    stroke_width_px: float,
+    size_px: int,
+    ink: str,
+    fill_colors: tuple[str, ...],
+    kinds: list[str] | None = None,
+    fill_probability: float = 0.6,
+) -> list[SceneObject]:
+    """2 to 5 outlined shapes (or exactly `kinds`), first drawn first; boxes include the stroke."""
+    if kinds is None:
+        kinds = [rng.choice(LINEART_OBJECTS) for _ in range(rng.randint(2, 5))]
+    unknown = [k for k in kinds if k not in LINEART_OBJECTS]
+    if unknown:
+        raise ValueError(f"line-art shapes are {LINEART_OBJECTS}, got {unknown}")
+    half_stroke = stroke_width_px / size_px / 2
+    boxes: list[tuple[float, float, float, float]] = []
+    objects = []
+    for order, kind in enumerate(kinds):
+        box = _place(rng, kind, half_stroke, 1.0 / size_px, boxes)
+        boxes.append(box)
+        color = rng.choice(fill_colors) if rng.random() < fill_probability else ink
+        # Larger distance = drawn earlier = behind: the first shape gets the largest.
+        objects.append(SceneObject(kind, color, box, float(len(kinds) - order)))
+    return objects
+
+
+def _place(
+    rng: random.Random,
+    kind: str,
+    half_stroke: float,
+    air: float,
+    others: list[tuple[float, float, float, float]],
+) -> tuple[float, float, float, float]:
+    """A box (the stroke's outer extent) for a shape, trying not to hide over 40% of an earlier one."""
+    aspect = lineart_aspect(kind)  # width over height of the stroke's centre line
+    margin = half_stroke + air  # keep a pixel of paper between the stroke and the image edge
+    box = (0.0, 0.0, 1.0, 1.0)
+    for _attempt in range(20):
+        height = rng.uniform(0.22, 0.42)
+        width = height * aspect
+        if width > 0.6:
+            width, height = 0.6, 0.6 / aspect
+        cx = rng.uniform(width / 2 + margin, 1 - width / 2 - margin)
+        cy = rng.uniform(height / 2 + margin, 1 - height / 2 - margin)
+        half_w, half_h = width / 2 + half_stroke, height / 2 + half_stroke
+        box = (_r4(cx - half_w), _r4(cy - half_h), _r4(cx + half_w), _r4(cy + half_h))
+        if all(_overlap(box, other) <= 0.4 for other in others):
+            break
+    return box
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Intersection area over the smaller box's area."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return w * h / smaller
