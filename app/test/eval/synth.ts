@@ -182,8 +182,8 @@ export function lineArt(size: number, strokePx: number, seed: number): RGBImage 
   const s = size / 64;
   const j = (): number => rnd() * 2 * s; // sub-pixel jitter
   return paint(size, size, () => [246, 241, 229], [
-    ring(20 * s + j(), 20 * s + j(), 11 * s, strokePx, [35, 40, 95]),
-    rectOutline(36 * s + j(), 10 * s + j(), 56 * s + j(), 30 * s + j(), strokePx, [160, 45, 35]),
-    segment(10 * s + j(), 54 * s + j(), 50 * s + j(), 40 * s + j(), strokePx, [30, 110, 60]),
+    ring(17 * s + j(), 18 * s + j(), 10 * s, strokePx, [35, 40, 95]),
+    rectOutline(38 * s + j(), 8 * s + j(), 58 * s + j(), 28 * s + j(), strokePx, [160, 45, 35]),
+    segment(8 * s + j(), 56 * s + j(), 52 * s + j(), 44 * s + j(), strokePx, [30, 110, 60]),
   ]);
 }

@@ -18,6 +18,11 @@ export type InkMap = {
  * at 255 piles noisy pixels into the top cell, and the cell alone would be biased.
  */
 export function paperColour(img: RGBImage): [number, number, number] {
+  return paperStats(img).colour;
+}
+
+/** Paper colour and the per-channel noise standard deviation on the paper (see paperColour). */
+export function paperStats(img: RGBImage): { colour: [number, number, number]; noise: number } {
   const counts = new Uint32Array(16 * 16 * 16);
   const d = img.data;
   for (let i = 0; i < d.length; i += 3) {
@@ -26,8 +31,10 @@ export function paperColour(img: RGBImage): [number, number, number] {
   let best = 0;
   for (let b = 1; b < counts.length; b++) if ((counts[b] as number) > (counts[best] as number)) best = b;
   let c = [(best >> 8) * 16 + 8, ((best >> 4) & 15) * 16 + 8, (best & 15) * 16 + 8];
+  let noise = 0;
   for (let iter = 0; iter < 5; iter++) {
     const sum = [0, 0, 0];
+    let sq = 0;
     let n = 0;
     for (let i = 0; i < d.length; i += 3) {
       const r = d[i] as number,
@@ -38,12 +45,14 @@ export function paperColour(img: RGBImage): [number, number, number] {
         sum[1]! += g;
         sum[2]! += b;
         n++;
+        sq += (r - c[0]!) ** 2 + (g - c[1]!) ** 2 + (b - c[2]!) ** 2;
       }
     }
     if (n === 0) break;
     c = sum.map((v) => v / n);
+    noise = Math.sqrt(sq / (3 * n));
   }
-  return [c[0]!, c[1]!, c[2]!];
+  return { colour: [c[0]!, c[1]!, c[2]!], noise };
 }
 
 function distanceFrom(img: RGBImage, c: readonly number[]): Float32Array {
@@ -83,15 +92,15 @@ export function dilate(mask: Uint8Array, width: number, height: number, steps: n
 
 /**
  * Ink colours: pixels clearly off the paper that are (near) the local maximum of that difference are
- * stroke cores; they are grouped greedily by colour, and each group's ink is the mean of its members
- * near the group's 95th-percentile distance (robust to noise, yet close to full coverage for thin lines,
- * whose cores are never covered much more than ~90%).
+ * stroke cores; they are grouped greedily by direction from the paper colour, and each group's ink
+ * lies in the group's mean direction at a distance near the largest seen (see below).
  */
 export function inkColours(
   img: RGBImage,
   paper: readonly number[],
   dist: Float32Array,
   threshold: number,
+  noise: number,
 ): number[][] {
   const { width: w, height: h } = img;
   // Grouped by direction from the paper, not by colour: a thin stroke's cores are partly covered, so
@@ -110,15 +119,19 @@ export function inkColours(
   }
   return groups.map((g) => {
     const ds = g.members.map((i) => dist[i] as number).sort((a, b) => a - b);
-    const cut = 0.92 * (ds[Math.floor(0.95 * (ds.length - 1))] as number);
-    const sum = [0, 0, 0];
-    let m = 0;
+    const q = (p: number): number => ds[Math.floor(p * (ds.length - 1))] as number;
+    // Direction: mean over the strongest tenth of the cores. Distance: near the maximum (a thin
+    // stroke's best-covered pixels are its only estimate of the ink), less the lift that noise gives
+    // to an upper quantile (~2 sigma).
+    const dir = [0, 0, 0];
     for (const i of g.members) {
-      if ((dist[i] as number) < cut) continue;
-      for (let k = 0; k < 3; k++) sum[k]! += img.data[i * 3 + k] as number;
-      m++;
+      if ((dist[i] as number) < q(0.9)) continue;
+      for (let k = 0; k < 3; k++)
+        dir[k]! += ((img.data[i * 3 + k] as number) - (paper[k] as number)) / (dist[i] as number);
     }
-    return sum.map((s) => s / m);
+    const norm = Math.hypot(dir[0]!, dir[1]!, dir[2]!);
+    const reach = Math.max(q(0.5), q(0.98) - 2 * noise);
+    return [0, 1, 2].map((k) => (paper[k] as number) + ((dir[k] as number) / norm) * reach);
   });
 }
 
@@ -162,14 +175,14 @@ function coverage(px: number[], paper: readonly number[], inks: number[][]): num
 export function inkMap(img: RGBImage, opts: { fringePx?: number } = {}): InkMap {
   const { width: w, height: h } = img;
   const n = w * h;
-  const paper = paperColour(img);
+  const { colour: paper, noise } = paperStats(img);
   const dist = distanceFrom(img, paper);
   const sorted = Float32Array.from(dist).sort();
   const strong = sorted[Math.floor(0.995 * (n - 1))] as number;
   const threshold = Math.max(30, 0.3 * strong);
   const seedMask = Uint8Array.from(dist, (v) => (v > threshold ? 1 : 0));
   const near = dilate(seedMask, w, h, opts.fringePx ?? Math.max(2, Math.round(w / 32)));
-  const inks = inkColours(img, paper, dist, threshold);
+  const inks = inkColours(img, paper, dist, threshold, noise);
   const alpha = new Float32Array(n);
   const mask = new Uint8Array(n);
   for (let i = 0; i < n; i++) {

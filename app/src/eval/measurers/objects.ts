@@ -1,0 +1,136 @@
+/**
+ * Object measurer: regions that differ from the local background, as boxes.
+ *
+ * Landscapes: the sky and the ground each get a smooth robust background model (background.ts); pixels
+ * far from their side's model are object pixels, and their connected components (above a minimum
+ * size) are the objects. Line art: the connected components of the ink mask. This finds large objects
+ * reliably; it cannot separate overlapping objects of similar colour, nor see an object painted in its
+ * background's colour.
+ */
+import { fitBackground, type BackgroundModel } from "./background.js";
+import { imageToLab } from "./colour.js";
+import { labelComponents, type Component } from "./components.js";
+import { blurInterleaved } from "./filters.js";
+import { dilate, inkMap } from "./ink.js";
+import type { Lab, LabImage, RGBImage } from "./types.js";
+
+export type MeasuredObject = {
+  /** [x0, y0, x1, y1] as fractions of the image side (same convention as the renderer's boxes). */
+  box: [number, number, number, number];
+  /** Pixel area as a fraction of the image. */
+  area: number;
+  /** Whether the object crosses or rests on the horizon line (landscapes only). */
+  on_horizon: boolean;
+};
+
+export type ObjectOptions = {
+  /** Smallest object kept, as a fraction of the image area. */
+  minArea?: number;
+};
+
+type Line = { horizon: number; horizon_tilt_deg: number };
+
+function toObject(c: Component, w: number, h: number, onHorizon: boolean): MeasuredObject {
+  return {
+    box: [c.box[0] / w, c.box[1] / h, c.box[2] / w, c.box[3] / h],
+    area: c.area / (w * h),
+    on_horizon: onHorizon,
+  };
+}
+
+function smoothedLab(img: RGBImage): LabImage {
+  const lab = imageToLab(img);
+  return { ...lab, data: blurInterleaved(lab.data, img.width, img.height, 3, 0.5 * (img.height / 64)) };
+}
+
+function dist2(a: Lab, b: Lab): number {
+  return (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2 + (a[2] - b[2]) ** 2;
+}
+
+/** Squared distance from p to the segment [a, b]. */
+function segmentDist2(p: Lab, a: Lab, b: Lab): number {
+  const v: Lab = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+  const vv = v[0] * v[0] + v[1] * v[1] + v[2] * v[2];
+  const t =
+    vv > 0
+      ? Math.max(0, Math.min(1, ((p[0] - a[0]) * v[0] + (p[1] - a[1]) * v[1] + (p[2] - a[2]) * v[2]) / vv))
+      : 0;
+  return dist2(p, [a[0] + t * v[0], a[1] + t * v[1], a[2] + t * v[2]]);
+}
+
+/** Deviation (CIE76) beyond which a pixel is not background: texture and noise of the side, or 12. */
+function threshold(m: BackgroundModel): number {
+  return Math.max(12, 3 * m.spread);
+}
+
+/** Objects in a landscape with the given horizon line. */
+export function measureLandscapeObjects(
+  img: RGBImage,
+  line: Line,
+  opts: ObjectOptions = {},
+): MeasuredObject[] {
+  const { width: w, height: h } = img;
+  const lab = smoothedLab(img);
+  const slope = Math.tan((line.horizon_tilt_deg * Math.PI) / 180);
+  const yLine = (x: number): number => line.horizon * h + slope * (x + 0.5 - w / 2);
+  const margin = 1.5 * (h / 64);
+  const sky = new Uint8Array(w * h);
+  const ground = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const d = y + 0.5 - yLine(x);
+      if (d < -margin) sky[y * w + x] = 1;
+      else if (d > margin) ground[y * w + x] = 1;
+    }
+  }
+  const skyModel = fitBackground(lab, sky);
+  const groundModel = fitBackground(lab, ground);
+  const mask = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      const px: Lab = [
+        lab.data[i * 3] as number,
+        lab.data[i * 3 + 1] as number,
+        lab.data[i * 3 + 2] as number,
+      ];
+      const dev = (m: BackgroundModel | null): number =>
+        m ? Math.sqrt(dist2(px, m.at(x, y))) / threshold(m) : Infinity;
+      let score: number;
+      if (sky[i]) score = dev(skyModel);
+      else if (ground[i]) score = dev(groundModel);
+      else if (skyModel && groundModel) {
+        // On the line itself antialiasing blends sky and ground: background is anything on that blend.
+        const t = Math.max(threshold(skyModel), threshold(groundModel));
+        score = Math.sqrt(segmentDist2(px, skyModel.at(x, y), groundModel.at(x, y))) / t;
+      } else score = Math.min(dev(skyModel), dev(groundModel));
+      if (score > 1) mask[i] = 1;
+    }
+  }
+  const minPx = (opts.minArea ?? 0.003) * w * h;
+  const { components } = labelComponents(mask, w, h);
+  return components
+    .filter((c) => c.area >= minPx)
+    .map((c) => {
+      const cx = (c.box[0] + c.box[2]) / 2;
+      const yl = yLine(cx);
+      return toObject(c, w, h, c.box[1] < yl + margin && c.box[3] > yl - 2 * margin);
+    })
+    .sort((a, b) => b.area - a.area);
+}
+
+/** Shapes in line art: connected components of the ink, bridged over one-pixel gaps. */
+export function measureLineArtObjects(img: RGBImage, opts: ObjectOptions = {}): MeasuredObject[] {
+  const { width: w, height: h } = img;
+  const ink = dilate(inkMap(img).mask, w, h, 1);
+  const minPx = (opts.minArea ?? 0.003) * w * h;
+  const { components } = labelComponents(ink, w, h);
+  return components
+    .filter((c) => c.area >= minPx)
+    .map((c) => {
+      // Undo the one-pixel dilation on the box.
+      const b: Component = { ...c, box: [c.box[0] + 1, c.box[1] + 1, c.box[2] - 1, c.box[3] - 1] };
+      return toObject(b, w, h, false);
+    })
+    .sort((a, b) => b.area - a.area);
+}
