@@ -149,3 +149,14 @@ def test_layout_outlines_each_box_in_its_colour_and_labels_it(plain):
         assert torch.equal(inner, images[0, :, y0 + 20 : y1 - 3, x0 + 3 : x1 - 3])
         label_area = out[0, :, y0 + 2 : y0 + 18, x0 + 2 : x1]
         assert ((label_area - color[:, :, None]).abs().amax(0) < 1e-6).sum() > 10
+
+
+@pytest.mark.parametrize("b", [(0.4, 0.5), (0.5, 0.4), (0.42, 0.56)])
+def test_close_points_keep_both_dots_and_both_labels_visible(b, plain):
+    size, a = 64, (0.5, 0.5)
+    out = apply_overlay(plain(size), {"kind": "points", "a": list(a), "b": list(b)})
+    for label, (x, y) in (("A", a), ("B", b)):
+        color = torch.tensor(POINT_COLORS[label]).view(3, 1, 1)
+        assert torch.allclose(out[0, :, int(y * size), int(x * size)], color[:, 0, 0])
+        ink = ((out[0] - color).abs().amax(0) < 1e-6).sum().item()
+        assert ink >= 9 + 12  # the dot's whole pixels plus most of a letter's 5x7 cells

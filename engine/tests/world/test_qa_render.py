@@ -1,0 +1,104 @@
+"""QA on rendered scenes: records built from the renderer's own output, overlays checked against its pixels.
+
+Where the QA generator and the overlays meet the renderer: the horizon line must lie on the rendered
+horizon (tilt convention included), points must land on the objects they name, layout boxes must hold
+their objects' pixels.
+"""
+
+import math
+
+import pytest
+import torch
+
+from dualproc_engine.prompts import apply_overlay, overlay_layer, parse_overlay
+from dualproc_engine.prompts.points import POINT_COLORS
+from dualproc_engine.world.qa import FAMILIES, make_qa
+from dualproc_engine.world.render import OWNER_GROUND, OWNER_SKY, Rendering, render_full
+from dualproc_engine.world.scene import sample_scenes
+
+
+@pytest.fixture(scope="module")
+def rendering() -> Rendering:
+    return render_full(sample_scenes(21, 64))  # half landscapes, half line art, 64 px
+
+
+@pytest.fixture(scope="module")
+def records(rendering) -> list[dict]:
+    return make_qa([s.to_dict() for s in rendering.scenes], seed=0, per_scene=2)
+
+
+def of(records: list[dict], family: str) -> list[dict]:
+    return [r for r in records if r["family"] == family]
+
+
+def test_every_family_comes_out_of_rendered_scenes_balanced(records):
+    for family in FAMILIES:
+        answers = [r["answer"] for r in of(records, family)]
+        assert answers and answers.count("Yes") == answers.count("No"), family
+
+
+def test_overlays_composite_onto_rendered_images(rendering, records):
+    for r in records:
+        if r["overlay"] is None:
+            continue
+        image = rendering.images[r["scene_index"] : r["scene_index"] + 1]
+        out = apply_overlay(image, r["overlay"])
+        alpha = overlay_layer(parse_overlay(r["overlay"]), 64, 64).alpha[0]
+        assert out.shape == image.shape and out.min() >= 0 and out.max() <= 1
+        assert torch.equal(out[..., alpha == 0], image[..., alpha == 0])
+        assert (alpha > 0).any()
+
+
+def test_horizon_line_lies_on_the_rendered_horizon(rendering, records):
+    checked_tilted = 0
+    yes = [r for r in of(records, "horizon_line") if r["answer"] == "Yes"]
+    assert yes
+    for r in yes:
+        owner = rendering.owner[r["scene_index"]]
+        alpha = overlay_layer(parse_overlay(r["overlay"]), 64, 64).alpha[0]
+        rows = torch.arange(64, dtype=torch.float32) + 0.5
+        columns = 0
+        for c in range(64):
+            col = owner[:, c]
+            edges = [i + 1 for i in range(63) if col[i] == OWNER_SKY and col[i + 1] == OWNER_GROUND]
+            if len(edges) != 1:
+                continue  # an object or the sun stands on the horizon here
+            line_centre = (alpha[:, c] * rows).sum() / alpha[:, c].sum()
+            # owners switch where coverage passes 1/2, so the edge is within half a pixel of the horizon
+            assert abs(line_centre.item() - edges[0]) <= 1.0, (r["scene_seed"], c)
+            columns += 1
+        assert columns >= 8
+        scene = rendering.scenes[r["scene_index"]]
+        checked_tilted += abs(scene.horizon_tilt_deg) > 1.5
+    assert checked_tilted > 0  # the tilt convention was exercised, not only flat horizons
+
+
+def test_depth_points_land_on_the_objects_they_name(rendering, records):
+    depth = of(records, "relative_depth")
+    assert depth
+    for r in depth:
+        owner = rendering.owner[r["scene_index"]]
+        spec = parse_overlay(r["overlay"])
+        out = apply_overlay(rendering.images[r["scene_index"] : r["scene_index"] + 1], spec)
+        for label, point, index in (
+            ("A", spec.a, r["params"]["a_object"]),
+            ("B", spec.b, r["params"]["b_object"]),
+        ):
+            row, col = math.floor(point[1] * 64), math.floor(point[0] * 64)
+            assert owner[row, col] == index
+            torch.testing.assert_close(out[0, :, row, col], torch.tensor(POINT_COLORS[label]))
+
+
+def test_layout_boxes_hold_their_objects_pixels(rendering, records):
+    matches = [r for r in of(records, "layout_match") if r["answer"] == "Yes"]
+    assert matches
+    for r in matches:
+        scene = rendering.scenes[r["scene_index"]]
+        owner = rendering.owner[r["scene_index"]]
+        for box in parse_overlay(r["overlay"]).boxes:
+            index = next(i for i, o in enumerate(scene.objects) if tuple(o.box) == box.box)
+            ys, xs = torch.nonzero(owner == index, as_tuple=True)
+            x0, y0, x1, y1 = (v * 64 for v in box.box)
+            # owned pixel centres inside the box, give or take the pixel that antialiasing rounds up
+            assert xs.min() + 0.5 >= x0 - 1 and xs.max() + 0.5 <= x1 + 1
+            assert ys.min() + 0.5 >= y0 - 1 and ys.max() + 0.5 <= y1 + 1
