@@ -129,26 +129,39 @@ def test_point_labels_are_drawn_beside_their_dots_inside_the_image(plain):
         assert (letter_cols > cx).all() if side == "right" else (letter_cols < cx).all()
 
 
-def test_layout_outlines_each_box_in_its_colour_and_labels_it(plain):
+def test_layout_outlines_each_box_in_its_colour_and_labels_it_above(plain):
     size = 128
     # edges on whole pixels at 128 px (multiples of 1/128), so outline pixels are fully covered
     boxes = [
         {"box": [0.125, 0.5, 0.4375, 0.875], "label": "sun"},
-        {"box": [0.5, 0.125, 0.9375, 0.625], "label": "house"},
+        {"box": [0.5, 0.25, 0.9375, 0.625], "label": "house"},
     ]
     images = plain(size)
     out = apply_overlay(images, {"kind": "layout", "boxes": boxes})
     for i, b in enumerate(boxes):
         x0, y0, x1, y1 = (round(v * size) for v in b["box"])
         color = torch.tensor(BOX_COLORS[i]).view(3, 1)
-        # 1 px at 64 px is 2 px here, drawn inside the box: the bottom edge and the right edge
-        torch.testing.assert_close(out[0, :, y1 - 1, x0 + 20 : x1 - 2], color.expand(3, x1 - x0 - 22))
-        torch.testing.assert_close(out[0, :, y0 + 20 : y1 - 2, x1 - 2], color.expand(3, y1 - y0 - 22))
-        # interior below the label is untouched; the label's ink is the box colour, near the top-left
-        inner = out[0, :, y0 + 20 : y1 - 3, x0 + 3 : x1 - 3]
-        assert torch.equal(inner, images[0, :, y0 + 20 : y1 - 3, x0 + 3 : x1 - 3])
-        label_area = out[0, :, y0 + 2 : y0 + 18, x0 + 2 : x1]
-        assert ((label_area - color[:, :, None]).abs().amax(0) < 1e-6).sum() > 10
+        # 1 px at 64 px is 2 px here, drawn inside the box: all four edges in the box's colour
+        torch.testing.assert_close(out[0, :, y1 - 1, x0:x1], color.expand(3, x1 - x0))
+        torch.testing.assert_close(out[0, :, y0, x0:x1], color.expand(3, x1 - x0))
+        torch.testing.assert_close(out[0, :, y0:y1, x0], color.expand(3, y1 - y0))
+        torch.testing.assert_close(out[0, :, y0:y1, x1 - 2], color.expand(3, y1 - y0))
+        # the object's area inside the outline is untouched: the label sits above the box
+        inner = out[0, :, y0 + 2 : y1 - 2, x0 + 2 : x1 - 2]
+        assert torch.equal(inner, images[0, :, y0 + 2 : y1 - 2, x0 + 2 : x1 - 2])
+        above = out[0, :, y0 - 18 : y0, x0:x1]
+        assert ((above - color[:, :, None]).abs().amax(0) < 1e-6).sum() > 20  # the letters' cells
+
+
+def test_layout_label_goes_inside_when_there_is_no_room_above(plain):
+    size = 64
+    out = apply_overlay(
+        plain(size), {"kind": "layout", "boxes": [{"box": [0.25, 0.0, 0.75, 0.5], "label": "tree"}]}
+    )
+    color = torch.tensor(BOX_COLORS[0]).view(3, 1, 1)
+    is_ink = (out[0] - color).abs().amax(0) < 1e-6
+    assert is_ink[2:9, 18:40].sum() > 15  # inside the top-left corner, below the top edge
+    assert torch.all(out[0, :, 33:, :] == plain(size)[0, :, 33:, :])
 
 
 @pytest.mark.parametrize("b", [(0.4, 0.5), (0.5, 0.4), (0.42, 0.56)])
