@@ -46,6 +46,8 @@ HORIZON_CONTRAST = 0.12
 """Smallest OKLab distance between the sky at the horizon and the ground (about 10 CIEDE2000 units)."""
 OBJECT_CONTRAST = 0.10
 """Smallest OKLab distance between an object's colour and what it stands on."""
+FILL_CONTRAST = 0.15
+"""Smallest OKLab distance of a line-art fill from the ink and the paper, so the outline stays measurable."""
 
 
 @dataclass(frozen=True)
@@ -205,8 +207,8 @@ def landscape_colors(colors: tuple[str, ...], sky: str, ground: str) -> Landscap
     """Role colours of a landscape with this palette, sky kind and ground kind."""
     sky_sources, sky_top, sky_bottom = _sky(colors, sky)
     ground_source, ground_rgb = _ground(colors, sky_sources, ground, sky_bottom)
-    by_lightness = sorted(colors, key=lambda c: _lch(c)[0])
-    light_l, light_c, light_h = _lch(by_lightness[-1])
+    ordered = by_lightness(colors)
+    light_l, light_c, light_h = _lch(ordered[-1])
     warm = min(colors, key=lambda c: hue_distance(_lch(c)[2], 95.0) if _lch(c)[1] >= 0.04 else 360.0)
     _, warm_c, warm_h = _lch(warm)
     if sky == "sunset":
@@ -222,8 +224,8 @@ def landscape_colors(colors: tuple[str, ...], sky: str, ground: str) -> Landscap
         sun=sun,
         moon=oklch_to_rgb(0.92, min(light_c, 0.03), light_h),
         star=oklch_to_rgb(0.95, min(light_c, 0.02), light_h),
-        dark_accent=_darkened(by_lightness[0], 0.35),
-        light_accent=by_lightness[-1],
+        dark_accent=_darkened(ordered[0], 0.35),
+        light_accent=ordered[-1],
         object_choices=objects or contrasting(colors, [ground_rgb], OBJECT_CONTRAST),
         mountain_choices=contrasting(colors, [ground_rgb, sky_bottom, sky_top], 0.08),
     )
@@ -236,18 +238,27 @@ def _darkened(color: str, max_lightness: float) -> str:
     return rgb_to_hex(oklch_to_rgb(max_lightness, chroma, hue))
 
 
+@lru_cache(maxsize=8192)
 def detail_color(body: str, preferred: str, darker: bool = True) -> str:
-    """`preferred` unless it is too close to `body`; then `body` made darker (or lighter)."""
+    """`preferred` unless it is too close to `body`; then `body` made darker (or lighter) in sRGB."""
     if oklab_distance(_lab(body), _lab(preferred)) >= OBJECT_CONTRAST:
         return preferred
-    lightness, chroma, hue = _lch(body)
-    lightness = lightness * 0.6 if darker else min(0.97, lightness + 0.25)
-    return rgb_to_hex(oklch_to_rgb(lightness, chroma, hue))
+    r, g, b = hex_to_rgb(body)
+    if darker:
+        return rgb_to_hex((0.55 * r, 0.55 * g, 0.55 * b))
+    return rgb_to_hex((r + 0.55 * (1 - r), g + 0.55 * (1 - g), b + 0.55 * (1 - b)))
 
 
+@lru_cache(maxsize=4096)
+def by_lightness(colors: tuple[str, ...]) -> tuple[str, ...]:
+    """The palette from darkest to lightest (OKLab L)."""
+    return tuple(sorted(colors, key=lambda c: _lab(c)[0]))
+
+
+@lru_cache(maxsize=8192)
 def roof_color(colors: tuple[str, ...], body: str) -> str:
     """A house's roof: the darkest palette colour that stands out from the walls."""
-    for color in sorted(colors, key=lambda c: _lch(c)[0]):
+    for color in by_lightness(colors):
         if oklab_distance(_lab(color), _lab(body)) >= OBJECT_CONTRAST:
             return color
     return detail_color(body, body)
@@ -256,10 +267,10 @@ def roof_color(colors: tuple[str, ...], body: str) -> str:
 @lru_cache(maxsize=4096)
 def lineart_colors(colors: tuple[str, ...]) -> LineArtColors:
     """Paper, ink and fill colours of a line-art scene with this palette."""
-    by_lightness = sorted(colors, key=lambda c: _lch(c)[0])
-    light_l, light_c, light_h = _lch(by_lightness[-1])
+    ordered = by_lightness(colors)
+    light_l, light_c, light_h = _lch(ordered[-1])
     paper = oklch_to_rgb(max(light_l, 0.94), min(light_c, 0.04), light_h)
     paper_l = oklab_to_oklch(rgb_to_oklab(paper))[0]
-    ink = _darkened(by_lightness[0], paper_l - 0.45)
-    fills = contrasting(tuple(c for c in by_lightness[1:-1]), [paper, hex_to_rgb(ink)], OBJECT_CONTRAST)
+    ink = _darkened(ordered[0], paper_l - 0.45)
+    fills = contrasting(ordered[1:-1], [paper, hex_to_rgb(ink)], FILL_CONTRAST)
     return LineArtColors(paper=paper, ink=ink, fill_choices=fills)

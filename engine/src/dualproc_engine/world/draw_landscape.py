@@ -1,9 +1,11 @@
-"""Drawing a batch of landscapes, back to front: sky, stars, sun or moon, mountains, ground, objects.
+"""Drawing a batch of landscapes, back to front: sky, stars, sun or moon, ground, mountains, objects.
 
-Objects are drawn slot by slot: slot j holds every image's j-th object (nearest last), so one broadcast
-operation draws a part of an object in all images at once; images with fewer objects get empty parts.
-The per-image numbers are gathered in Python first (a few dozen floats per image), then every pixel
-operation runs on the whole batch.
+Every scene's objects are flattened into *layers*, one per part, back to front; layer l of every image
+is drawn by one broadcast operation over the batch (images with fewer layers get empty ones, and the
+renderer groups scenes with similar layer counts into a chunk, so little is wasted). Mountains are drawn
+after the ground but masked to where the sky is, which is what the ground covering their feet would do,
+and keeps all objects in one sequence. The per-image numbers are gathered in Python first (a few dozen
+floats per image), then every pixel operation runs on the whole batch.
 """
 
 from __future__ import annotations
@@ -24,9 +26,6 @@ from .textures import ground_shading
 OWNER_SKY = -1
 OWNER_GROUND = -2
 OWNER_CELESTIAL = -3
-
-_EMPTY_PART = (0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # y1 < y0: covers nothing
-_PART_FIELDS = 10  # ellipse, cx, y0, y1, hw0, hw1, r, g, b, unused
 
 
 @dataclass
@@ -83,61 +82,71 @@ def _stars(scene: SceneAttributes, size: int, image: int) -> tuple[list[int], li
     return indices, alphas
 
 
-def _part_row(part: Part, size: int) -> tuple[float, ...]:
-    r, g, b = part.color
-    return (
-        float(part.ellipse),
-        part.cx * size,
-        part.y0 * size,
-        part.y1 * size,
-        part.hw0 * size,
-        part.hw1 * size,
-        r,
-        g,
-        b,
-        0.0,
-    )
+PART_COUNTS = {"mountain": 2, "tree": 2, "house": 3, "person": 3, "animal": 4}
 
 
-def _slot_table(parts_per_image: list[list[list[Part]]], size: int) -> tuple[Tensor, list[list[bool]]]:
-    """(slots, parts, fields, B) table of part parameters, and which (slot, part) cells hold any part."""
-    batch = len(parts_per_image)
-    slots = max((len(objs) for objs in parts_per_image), default=0)
-    depth = max((len(p) for objs in parts_per_image for p in objs), default=0)
-    rows = [_EMPTY_PART] * (slots * depth * batch)
-    used = [[False] * depth for _ in range(slots)]
-    for b, objects in enumerate(parts_per_image):
-        for j, parts in enumerate(objects):
-            for p, part in enumerate(parts):
-                rows[(j * depth + p) * batch + b] = _part_row(part, size)
-                used[j][p] = True
-    table = torch.tensor(rows, dtype=torch.float32).view(slots, depth, batch, _PART_FIELDS)
-    return table.permute(0, 1, 3, 2).contiguous(), used
+def layer_count(scene: SceneAttributes) -> int:
+    """About how many parts a landscape has: the renderer groups scenes of similar counts into chunks."""
+    return sum(PART_COUNTS.get(o.kind, 4) for o in scene.objects)
 
 
-def _draw_objects(
-    images: Tensor,
-    owner: Tensor | None,
-    grid: Grid,
-    table: Tensor,
-    used: list[list[bool]],
-    ids: list[list[int]],
-) -> None:
-    """Draw object slots in order; `ids[j][b]` is the owner id of slot j's object in image b."""
+@dataclass(frozen=True)
+class _Layer:
+    part: Part
+    owner_id: int
+    behind_ground: bool  # mountains: drawn only where the sky is, as if the ground covered their feet
+
+
+def _layers(scene: SceneAttributes, colors: LandscapeColors) -> list[_Layer]:
+    """The scene's parts back to front: mountains first (they stand behind the ground), then the rest."""
+    layers, front = [], []
+    for k, obj in enumerate(scene.objects):
+        centre = horizon_y(scene.horizon or 0.5, scene.horizon_tilt_deg, 0.5 * (obj.box[0] + obj.box[2]))
+        parts = landscape_parts(obj, k, scene.seed, colors, scene.palette.colors, centre)
+        mountain = obj.kind == "mountain"
+        (layers if mountain else front).extend(_Layer(p, k, mountain) for p in parts)
+    return layers + front
+
+
+_EMPTY_LAYER = (0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -100.0)  # y1 < y0: covers nothing
+_FIELDS = 11  # ellipse, cx, y0, y1, hw0, hw1, r, g, b, behind_ground, owner id
+
+
+def _layer_table(per_image: list[list[_Layer]], size: int) -> Tensor:
+    """(L, fields, B) parameters of layer l of every image, in pixels; empty where an image has fewer."""
+    batch = len(per_image)
+    count = max((len(layers) for layers in per_image), default=0)
+    rows = [_EMPTY_LAYER] * (count * batch)
+    for b, layers in enumerate(per_image):
+        for j, layer in enumerate(layers):
+            p = layer.part
+            rows[j * batch + b] = (
+                float(p.ellipse),
+                p.cx * size,
+                p.y0 * size,
+                p.y1 * size,
+                p.hw0 * size,
+                p.hw1 * size,
+                *p.color,
+                float(layer.behind_ground),
+                float(layer.owner_id),
+            )
+    table = torch.tensor(rows, dtype=torch.float32).view(count, batch, _FIELDS)
+    return table.permute(0, 2, 1).contiguous()
+
+
+def _draw_layers(images: Tensor, owner: Tensor | None, grid: Grid, table: Tensor, sky_cover: Tensor) -> None:
+    """Draw every layer over the whole batch, mountains masked to the sky."""
     batch = images.shape[0]
-    for j, cells in enumerate(used):
-        covered: Tensor | None = None
-        for p, any_part in enumerate(cells):
-            if not any_part:
-                continue
-            f = table[j, p].view(_PART_FIELDS, batch, 1, 1)
-            cover = part_coverage(grid, f[0] > 0.5, f[1], f[2], f[3], f[4], f[5])
-            blend_(images, f[6:9].permute(1, 0, 2, 3), cover)
-            if owner is not None:
-                covered = cover if covered is None else torch.maximum(covered, cover, out=covered)
-        if owner is not None and covered is not None:
-            slot_ids = torch.tensor(ids[j], dtype=owner.dtype).view(batch, 1, 1)
-            owner.copy_(torch.where(covered >= 0.5, slot_ids, owner))
+    for layer in table:
+        f = layer.view(_FIELDS, batch, 1, 1)
+        cover = part_coverage(grid, f[0] > 0.5, f[1], f[2], f[3], f[4], f[5])
+        behind = f[9] > 0.5
+        if bool(behind.any()):
+            cover.mul_(torch.where(behind, sky_cover, 1.0))
+        blend_(images, f[6:9].permute(1, 0, 2, 3), cover)
+        if owner is not None:
+            owner.copy_(torch.where(cover >= 0.5, f[10].to(owner.dtype), owner))
 
 
 def draw_landscapes(
@@ -154,32 +163,10 @@ def draw_landscapes(
     owner = torch.full((batch, size, size), OWNER_SKY, dtype=torch.int16) if with_owner else None
     _draw_stars(images, scenes, palette, size)
     _draw_celestial(images, owner, grid, scenes, palette)
-
-    mountains, standing, mountain_ids, standing_ids = [], [], [], []
-    for s, colors in zip(scenes, palette, strict=True):
-        centre = [
-            horizon_y(s.horizon or 0.5, s.horizon_tilt_deg, 0.5 * (o.box[0] + o.box[2])) for o in s.objects
-        ]
-        parts = [
-            landscape_parts(o, k, s.seed, colors, s.palette.colors, centre[k])
-            for k, o in enumerate(s.objects)
-        ]
-        mountains.append([p for p, o in zip(parts, s.objects, strict=True) if o.kind == "mountain"])
-        standing.append([p for p, o in zip(parts, s.objects, strict=True) if o.kind != "mountain"])
-        mountain_ids.append([k for k, o in enumerate(s.objects) if o.kind == "mountain"])
-        standing_ids.append([k for k, o in enumerate(s.objects) if o.kind != "mountain"])
-
-    table, used = _slot_table(mountains, size)
-    _draw_objects(images, owner, grid, table, used, _ids_by_slot(mountain_ids, len(used)))
-    _draw_ground(images, owner, grid, scenes, palette, horizon_px, slope)
-    table, used = _slot_table(standing, size)
-    _draw_objects(images, owner, grid, table, used, _ids_by_slot(standing_ids, len(used)))
+    ground_cover = _draw_ground(images, owner, grid, scenes, palette, horizon_px, slope)
+    table = _layer_table([_layers(s, c) for s, c in zip(scenes, palette, strict=True)], size)
+    _draw_layers(images, owner, grid, table, 1.0 - ground_cover)
     return images.clamp_(0.0, 1.0), owner
-
-
-def _ids_by_slot(ids: list[list[int]], slots: int) -> list[list[int]]:
-    """Transpose per-image object ids into per-slot lists (an empty cell's id is never used)."""
-    return [[row[j] if j < len(row) else -100 for row in ids] for j in range(slots)]
 
 
 def _sky(
@@ -252,7 +239,8 @@ def _draw_ground(
     palette: list[LandscapeColors],
     horizon_px: Tensor,
     slope: Tensor,
-) -> None:
+) -> Tensor:
+    """Draw the ground; returns its coverage (B, S, S)."""
     batch = len(scenes)
     line = horizon_px + (grid.xs - 0.5 * grid.size) * slope  # (B, 1, S): the horizon's row in each column
     cover = (grid.ys - line + 0.5).clamp_(0.0, 1.0)
@@ -262,3 +250,4 @@ def _draw_ground(
     blend_(images, (ground * shading.unsqueeze(1)).clamp_(0.0, 1.0), cover)
     if owner is not None:
         owner.masked_fill_(cover >= 0.5, OWNER_GROUND)
+    return cover

@@ -7,6 +7,8 @@ edges are paid for only where a star is drawn.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -20,24 +22,42 @@ OWNER_PAPER = -1
 _FAR = 1e4  # signed distance of "no shape here": covers nothing, fill or stroke
 
 
-def _slot_sdf(grid: Grid, scenes: list[SceneAttributes], j: int, half_strokes: list[float]) -> Tensor:
-    """Signed distance (B, S, S) to each image's j-th outline, _FAR where there is none."""
+def _outline_sdf(grid: Grid, scenes: list[SceneAttributes], slots: int, half_strokes: list[float]) -> Tensor:
+    """Signed distance (B, K, S, S) to each image's k-th outline, _FAR where there is none.
+
+    Distances are computed for all shapes of one kind at once, only in a square window around each
+    shape (its box plus the antialiasing pixel), then scattered into the canvas: outside the window
+    nothing is covered anyway. Batching by kind keeps the number of tensor operations per chunk small.
+    """
     size = grid.size
-    sdf = torch.full((len(scenes), size, size), _FAR)
-    groups: dict[str, list[int]] = {}
+    sdf = torch.full((len(scenes) * slots * size * size,), _FAR)
+    groups: dict[str, list[tuple[int, int]]] = {}
     for b, scene in enumerate(scenes):
-        if j < len(scene.objects):
-            groups.setdefault(scene.objects[j].kind, []).append(b)
+        for k, obj in enumerate(scene.objects):
+            groups.setdefault(obj.kind, []).append((b, k))
+    steps = torch.arange(size, dtype=torch.int64)
     for kind, members in groups.items():
-        outlines = [lineart_outline(kind, scenes[b].objects[j].box, half_strokes[b] / size) for b in members]
-        index = torch.tensor(members)
+        boxes = [scenes[b].objects[k].box for b, k in members]
+        window = min(size, 3 + max(math.ceil(max(x1 - x0, y1 - y0) * size) for x0, y0, x1, y1 in boxes))
+        origin_x = torch.tensor([min(max(math.floor(box[0] * size) - 1, 0), size - window) for box in boxes])
+        origin_y = torch.tensor([min(max(math.floor(box[1] * size) - 1, 0), size - window) for box in boxes])
+        n = len(members)
+        cols = origin_x.view(n, 1, 1) + steps[:window].view(1, 1, window)  # (n, 1, w) pixel columns
+        rows = origin_y.view(n, 1, 1) + steps[:window].view(1, window, 1)  # (n, w, 1) pixel rows
+        xs, ys = cols.to(torch.float32) + 0.5, rows.to(torch.float32) + 0.5
+        outlines = [
+            lineart_outline(kind, box, half_strokes[b] / size)
+            for (b, _), box in zip(members, boxes, strict=True)
+        ]
         if kind == "circle":
             cx, cy, r = (column([o[i] * size for o in outlines]) for i in range(3))  # type: ignore[index]
-            sdf[index] = circle_sdf(grid, cx, cy, r)
+            local = circle_sdf(xs, ys, cx, cy, r)
         else:
-            vertices = torch.tensor(outlines, dtype=torch.float32) * size
-            sdf[index] = polygon_sdf(grid, vertices)
-    return sdf
+            local = polygon_sdf(xs, ys, torch.tensor(outlines, dtype=torch.float32) * size)
+        layer = torch.tensor([b * slots + k for b, k in members]).view(n, 1, 1)
+        flat = (layer * size + rows) * size + cols
+        sdf[flat.view(-1)] = local.reshape(-1)
+    return sdf.view(len(scenes), slots, size, size)
 
 
 def draw_lineart(scenes: list[SceneAttributes], size: int, with_owner: bool) -> tuple[Tensor, Tensor | None]:
@@ -52,22 +72,25 @@ def draw_lineart(scenes: list[SceneAttributes], size: int, with_owner: bool) -> 
     # Widths are given at the scene's own size; a render at another size scales them.
     half_strokes = [0.5 * (s.stroke_width_px or 1.0) * size / s.size_px for s in scenes]
     half_stroke = column(half_strokes)
-    for j in range(max((len(s.objects) for s in scenes), default=0)):
-        sdf = _slot_sdf(grid, scenes, j, half_strokes)
+    slots = max((len(s.objects) for s in scenes), default=0)
+    sdf_all = _outline_sdf(grid, scenes, slots, half_strokes)
+    for j in range(slots):
+        sdf = sdf_all[:, j]
         fills = [_fill(s, c.ink, j) for s, c in zip(scenes, colors, strict=True)]
-        filled = column([0.0 if f is None else 1.0 for f in fills])
-        fill_rgb = torch.tensor([f or (0.0, 0.0, 0.0) for f in fills], dtype=torch.float32).view(
-            batch, 3, 1, 1
-        )
-        fill = fill_from_sdf(sdf.clone()).mul_(filled)
-        if any(f is not None for f in fills):
-            blend_(images, fill_rgb, fill)
         stroke = stroke_from_sdf(sdf, half_stroke)
+        fill = None
+        if any(f is not None for f in fills):
+            filled = column([0.0 if f is None else 1.0 for f in fills])
+            fill_rgb = torch.tensor([f or (0.0, 0.0, 0.0) for f in fills], dtype=torch.float32).view(
+                batch, 3, 1, 1
+            )
+            fill = fill_from_sdf(sdf).mul_(filled)
+            blend_(images, fill_rgb, fill)
         blend_(images, ink, stroke)
         if owner is not None:
             ids = torch.tensor([j if j < len(s.objects) else OWNER_PAPER for s in scenes], dtype=torch.int16)
-            covered = torch.maximum(fill, stroke) >= 0.5
-            owner.copy_(torch.where(covered, ids.view(batch, 1, 1), owner))
+            covered = stroke if fill is None else torch.maximum(fill, stroke)
+            owner.copy_(torch.where(covered >= 0.5, ids.view(batch, 1, 1), owner))
     return images.clamp_(0.0, 1.0), owner
 
 

@@ -70,37 +70,35 @@ def disc_coverage(grid: Grid, cx: Tensor, cy: Tensor, radius: Tensor) -> Tensor:
     return (radius + 0.5 - d2.sqrt_()).clamp_(0.0, 1.0)
 
 
-def circle_sdf(grid: Grid, cx: Tensor, cy: Tensor, radius: Tensor) -> Tensor:
-    """Signed distance (B, S, S) to circles, negative inside."""
-    d2 = (grid.xs - cx).square() + (grid.ys - cy).square()
+def circle_sdf(xs: Tensor, ys: Tensor, cx: Tensor, cy: Tensor, radius: Tensor) -> Tensor:
+    """Signed distance (N, H, W) to circles, negative inside; xs (N or 1, 1, W), ys (N or 1, H, 1)."""
+    d2 = (xs - cx).square() + (ys - cy).square()
     return d2.sqrt_().sub_(radius)
 
 
-def polygon_sdf(grid: Grid, vertices: Tensor) -> Tensor:
-    """Signed distance (N, S, S) to simple polygons (N, V, 2), negative inside (even-odd rule)."""
-    n, count, _ = vertices.shape
-    xs, ys = grid.xs, grid.ys
-    nearest: Tensor | None = None
-    inside: Tensor | None = None
-    for e in range(count):
-        ax, ay = vertices[:, e, 0].view(n, 1, 1), vertices[:, e, 1].view(n, 1, 1)
-        bx, by = vertices[:, (e + 1) % count, 0].view(n, 1, 1), vertices[:, (e + 1) % count, 1].view(n, 1, 1)
-        ex, ey = bx - ax, by - ay
-        inv = 1.0 / (ex * ex + ey * ey).clamp_min(1e-12)
-        wx, wy = xs - ax, ys - ay  # (N, 1, S) and (N, S, 1)
-        # Closest point on the segment: parameter t in [0, 1] along it.
-        t = (wx * (ex * inv) + wy * (ey * inv)).clamp_(0.0, 1.0)
-        dx = wx - t * ex
-        dy = wy - t * ey
-        d2 = dx.square_().addcmul_(dy, dy)
-        nearest = d2 if nearest is None else torch.minimum(nearest, d2, out=nearest)
-        # Even-odd crossing of a ray to the left: depends on y only, except the final comparison.
-        straddles = (ys >= ay) != (ys >= by)  # (N, S, 1)
-        x_cross = ax + (ys - ay) * ex / torch.where(ey == 0, torch.ones_like(ey), ey)
-        crossing = (xs < x_cross) & straddles
-        inside = crossing if inside is None else inside.logical_xor_(crossing)
-    assert nearest is not None and inside is not None
-    sign = 1.0 - 2.0 * inside.to(torch.float32)
+def polygon_sdf(xs: Tensor, ys: Tensor, vertices: Tensor) -> Tensor:
+    """Signed distance (N, H, W) to simple polygons (N, V, 2), negative inside (even-odd rule).
+
+    xs (N or 1, 1, W) and ys (N or 1, H, 1) are pixel-centre coordinates: the whole image, or a window
+    around each polygon (much cheaper: a line-art shape covers a tenth of the image). All edges are
+    handled at once on (N, V, H, W) tensors: a dozen tensor operations whatever V is.
+    """
+    a = vertices.unsqueeze(-1).unsqueeze(-1)  # (N, V, 2, 1, 1)
+    b = vertices.roll(-1, dims=1).unsqueeze(-1).unsqueeze(-1)
+    ax, ay, bx, by = a[:, :, 0], a[:, :, 1], b[:, :, 0], b[:, :, 1]  # (N, V, 1, 1)
+    ex, ey = bx - ax, by - ay
+    inv = 1.0 / (ex * ex + ey * ey).clamp_min(1e-12)
+    wx, wy = xs.unsqueeze(1) - ax, ys.unsqueeze(1) - ay  # (N, V, 1, W) and (N, V, H, 1)
+    # Closest point on each edge: parameter t in [0, 1] along it.
+    t = (wx * (ex * inv) + wy * (ey * inv)).clamp_(0.0, 1.0)
+    dx = wx - t * ex
+    dy = t.mul_(ey).neg_().add_(wy)
+    nearest = dx.square_().addcmul_(dy, dy).amin(dim=1)
+    # Even-odd count of edges crossed by a ray to the left: y-only except the final comparison.
+    straddles = (ys.unsqueeze(1) >= ay) != (ys.unsqueeze(1) >= by)  # (N, V, H, 1)
+    x_cross = ax + (ys.unsqueeze(1) - ay) * ex / torch.where(ey == 0, torch.ones_like(ey), ey)
+    crossings = ((xs.unsqueeze(1) < x_cross) & straddles).sum(dim=1)
+    sign = 1.0 - 2.0 * (crossings % 2).to(torch.float32)
     return nearest.sqrt_().mul_(sign)
 
 

@@ -49,14 +49,12 @@ def _rgb(color: str) -> RGB:
     return hex_to_rgb(color)
 
 
-@lru_cache(maxsize=8192)
 def _detail(body: str, preferred: str, darker: bool) -> RGB:
-    return hex_to_rgb(detail_color(body, preferred, darker))
+    return _rgb(detail_color(body, preferred, darker))
 
 
-@lru_cache(maxsize=8192)
 def _roof(palette: tuple[str, ...], body: str) -> RGB:
-    return hex_to_rgb(roof_color(palette, body))
+    return _rgb(roof_color(palette, body))
 
 
 def landscape_parts(
