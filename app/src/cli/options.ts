@@ -21,6 +21,12 @@ export function choice<T extends string>(allowed: readonly T[]) {
   };
 }
 
+/** A comma-separated list whose items must each be one of `allowed`. */
+export function list<T extends string>(allowed: readonly T[]) {
+  const one = choice(allowed);
+  return (text: string): T[] => text.split(",").map((item) => one(item.trim()));
+}
+
 /** -v/-q on every command, so they work wherever they are written. */
 export function withVerbosity(command: Command): Command {
   return command

@@ -34,6 +34,40 @@ export const RenderParams = z
   })
   .describe("Render Scenes with their ground-truth attributes.");
 
+export const QA_FAMILIES = [
+  "horizon_line",
+  "horizon_band",
+  "palette_match",
+  "stroke_width",
+  "relative_depth",
+  "object_presence",
+  "object_count",
+  "object_color",
+  "sky",
+  "time_of_day",
+  "layout_match",
+] as const;
+
+export const QaParams = z
+  .strictObject({
+    n: z.number().int().min(1).max(100_000).describe("Number of scenes to render and ask about."),
+    seed: nonNegativeInt.describe("Seed of the scenes and of the questions."),
+    size_px: z.number().int().min(16).max(1024).describe("Side of the square images in pixels."),
+    kind: z.enum(["landscape", "lineart"]).nullable().describe("Scene kind, or null for a mix."),
+    families: z.array(z.enum(QA_FAMILIES)).min(1).nullable().describe("Question families, or null for all."),
+    per_scene: z.number().int().min(1).max(16).describe("Questions per scene and family."),
+    phrasing_split: z
+      .enum(["train", "heldout", "all"])
+      .describe(
+        "Which phrasings to word questions with; the held-out ones are kept from the training judge.",
+      ),
+    overlay_images: z
+      .boolean()
+      .describe("Also write each question's image with its visual prompt composited."),
+    out_dir: z.string().min(1).describe("Folder for the scenes, attributes.jsonl and qa.jsonl."),
+  })
+  .describe("Render Scenes and write balanced yes/no questions with exact answers about them.");
+
 const job = <K extends string, P extends z.ZodType>(kind: K, params: P) =>
   z.strictObject({ type: z.literal("job"), id: jobId, kind: z.literal(kind), params });
 
@@ -41,6 +75,7 @@ export const Job = z.discriminatedUnion("kind", [
   job("models", ModelsParams),
   job("doctor", DoctorParams),
   job("render", RenderParams),
+  job("qa", QaParams),
 ]);
 export type Job = z.infer<typeof Job>;
 export type JobKind = Job["kind"];
@@ -86,6 +121,13 @@ export const RenderResult = z.strictObject({
   count: nonNegativeInt.describe("Images written (fewer than asked only if cancelled)."),
   attributes: z.string().describe("Path of attributes.jsonl."),
   contact_sheet: z.string().nullable(),
+});
+
+export const QaResult = z.strictObject({
+  out_dir: z.string(),
+  scenes: nonNegativeInt,
+  questions: nonNegativeInt,
+  qa: z.string().describe("Path of qa.jsonl."),
 });
 
 // --------------------------------------------------------------------------------------------- events
@@ -135,6 +177,7 @@ export const Event = z.union([
     resultEvent("models", ModelsResult),
     resultEvent("doctor", DoctorResult),
     resultEvent("render", RenderResult),
+    resultEvent("qa", QaResult),
   ]),
   event("error", { job: jobRef, code: ErrorCode, message: z.string().describe("One line, for a person.") }),
 ]);

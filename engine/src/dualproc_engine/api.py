@@ -93,6 +93,45 @@ def render_scenes(
     }
 
 
+def make_qa_set(
+    n: int,
+    seed: int,
+    size_px: int,
+    out_dir: str,
+    kind: str | None = None,
+    families: list[str] | None = None,
+    per_scene: int = 1,
+    phrasing_split: str = "train",
+    overlay_images: bool = False,
+    reporter: Reporter | None = None,
+) -> dict[str, Any]:
+    """Render `n` Scenes and write balanced yes/no questions about them to `out_dir`/qa.jsonl."""
+    from .world.qa_dataset import write_qa_dataset
+
+    reporter = reporter or Reporter()
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"out_dir {out} exists and is not a folder")
+    try:
+        counts = write_qa_dataset(
+            out,
+            n=n,
+            seed=seed,
+            size_px=size_px,
+            kind=kind,
+            families=families,
+            per_scene=per_scene,
+            phrasing_split=phrasing_split,
+            overlay_images=overlay_images,
+            on_progress=lambda done, total, unit: reporter.progress(done, total, unit),
+        )
+    except ValueError as e:  # an unknown family or split: the user's choice, not an engine bug
+        raise UserError(str(e)) from e
+    qa = out / "qa.jsonl"
+    reporter.artifact(str(qa), "table", "question records")
+    return {"out_dir": str(out), "scenes": counts["scenes"], "questions": counts["questions"], "qa": str(qa)}
+
+
 def _torch_and_devices() -> tuple[str | None, list[dict[str, Any]]]:
     try:
         import torch

@@ -30,8 +30,24 @@ def _render(params: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
     )
 
 
+def _qa(params: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+    return api.make_qa_set(
+        params["n"],
+        params["seed"],
+        params["size_px"],
+        params["out_dir"],
+        kind=params["kind"],
+        families=params["families"],
+        per_scene=params["per_scene"],
+        phrasing_split=params["phrasing_split"],
+        overlay_images=params["overlay_images"],
+        reporter=reporter,
+    )
+
+
 HANDLERS: dict[str, Handler] = {
     "models": _models,
     "doctor": _doctor,
     "render": _render,
+    "qa": _qa,
 }

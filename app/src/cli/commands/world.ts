@@ -2,7 +2,8 @@ import { resolve } from "node:path";
 import { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { runEngineJob } from "../engine-job.js";
-import { choice, integer } from "../options.js";
+import { choice, integer, list } from "../options.js";
+import { QA_FAMILIES } from "../../protocol/messages.js";
 import { measure } from "../../eval/measurers/index.js";
 import { ImageReadError, readImage } from "../../images/read.js";
 
@@ -33,6 +34,40 @@ export function worldCommand(context: CliContext): Command {
         const result = await runEngineJob(console, "render", params, { runDir: out, label: "render" });
         console.result(`wrote ${result.count} scenes to ${result.out_dir}`);
         if (result.contact_sheet) console.result(`contact sheet: ${result.contact_sheet}`);
+      }),
+  );
+  world.addCommand(
+    context
+      .command("qa", "render Scenes and write balanced yes/no questions with exact answers (qa.jsonl)")
+      .option("--n <count>", "number of scenes", integer(1, 100_000), 64)
+      .option("--seed <seed>", "seed of the scenes and the questions", integer(0), 0)
+      .option("--size-px <px>", "image side in pixels", integer(16, 1024), 64)
+      .option("--kind <kind>", `scene kind: ${KINDS.join(", ")}`, choice(KINDS), "mix")
+      .option(
+        "--families <names>",
+        `comma-separated question families (default: all): ${QA_FAMILIES.join(", ")}`,
+        list(QA_FAMILIES),
+      )
+      .option("--per-scene <count>", "questions per scene and family", integer(1, 16), 1)
+      .option("--phrasings <split>", "phrasings to use: train, heldout, all", choice(SPLITS), "train")
+      .option("--overlay-images", "also write each question's image with its visual prompt (qa/*.png)")
+      .requiredOption("--out <dir>", "output folder (also holds run.json and events.jsonl)")
+      .action(async (options: QaOptions, command: Command) => {
+        const console = context.consoleFor(command);
+        const out = resolve(options.out);
+        const params = {
+          n: options.n,
+          seed: options.seed,
+          size_px: options.sizePx,
+          kind: options.kind === "mix" ? null : options.kind,
+          families: options.families ?? null,
+          per_scene: options.perScene,
+          phrasing_split: options.phrasings,
+          overlay_images: Boolean(options.overlayImages),
+          out_dir: out,
+        };
+        const result = await runEngineJob(console, "qa", params, { runDir: out, label: "qa" });
+        console.result(`wrote ${result.questions} questions about ${result.scenes} scenes to ${result.qa}`);
       }),
   );
   world.addCommand(
@@ -69,6 +104,20 @@ export function worldCommand(context: CliContext): Command {
       }),
   );
   return world;
+}
+
+const SPLITS = ["train", "heldout", "all"] as const;
+
+interface QaOptions {
+  n: number;
+  seed: number;
+  sizePx: number;
+  kind: (typeof KINDS)[number];
+  families?: (typeof QA_FAMILIES)[number][];
+  perScene: number;
+  phrasings: (typeof SPLITS)[number];
+  overlayImages?: boolean;
+  out: string;
 }
 
 const MEASURE_KINDS = ["landscape", "lineart"] as const;
