@@ -36,7 +36,7 @@ def test_invalid_examples_are_rejected_with_one_line(path: Path) -> None:
 
 def test_unknown_kind_names_the_allowed_kinds() -> None:
     problem = protocol.validation_error("request", {"type": "job", "id": "j", "kind": "paint", "params": {}})
-    assert problem == "kind: 'paint' is not one of doctor, models, render"
+    assert problem == "kind: 'paint' is not one of doctor, models, qa, render"
 
 
 def test_bad_value_names_its_field() -> None:
