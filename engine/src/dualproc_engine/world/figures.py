@@ -1,0 +1,83 @@
+"""The pictures in the docs: contact sheets of landscapes, line art and each visual prompt.
+
+    python -m dualproc_engine.world.figures --out docs/images
+
+Every picture is rendered from fixed seeds, so rerunning this reproduces the committed files.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _pixels(images: Any) -> list[np.ndarray]:
+    from .render import to_uint8
+
+    return list(to_uint8(images))
+
+
+def _sheet(images: list[np.ndarray], path: Path) -> None:
+    from PIL import Image
+
+    from .dataset import contact_sheet
+
+    Image.fromarray(contact_sheet(images, gap_px=4)).save(path, optimize=True)
+    print(f"wrote {path}")
+
+
+def scenes_sheet(out: Path) -> None:
+    """The README's picture: 64 scenes at 64 px, landscapes and line art mixed."""
+    from .render import render
+    from .scene import sample_scenes
+
+    _sheet(_pixels(render(sample_scenes(0, 64, size_px=64))), out / "scenes-contact-sheet.png")
+
+
+def kind_sheets(out: Path) -> None:
+    """Landscapes and line art at 128 px, one palette per row of named palettes."""
+    from .render import render
+    from .scene import sample_scenes
+
+    _sheet(_pixels(render(sample_scenes(1, 16, kind="landscape", size_px=128))), out / "landscapes-128.png")
+    _sheet(_pixels(render(sample_scenes(2, 16, kind="lineart", size_px=128))), out / "lineart-128.png")
+
+
+def visual_prompt_sheet(out: Path) -> None:
+    """One scene per visual prompt kind, at 128 px, with the prompt a question of that kind would use."""
+    import torch
+
+    from ..prompts import apply_overlay
+    from .qa import make_qa
+    from .render import render, render_full
+    from .scene import sample_scenes
+
+    wanted = ["horizon_line", "palette_match", "stroke_width", "relative_depth", "layout_match"]
+    images = []
+    for number, family in enumerate(wanted):
+        kind = "lineart" if family == "stroke_width" else "landscape"
+        # Rendering fills in each object's visible point, which depth and layout questions need.
+        scenes = render_full(sample_scenes(10 + number, 32, kind=kind, size_px=128)).scenes
+        records = make_qa(scenes, 10 + number, families=[family], per_scene=1)
+        chosen = next(r for r in records if r["overlay"] is not None and r["answer"] == "Yes")
+        scene = render([scenes[chosen["scene_index"]]])
+        images.append(_pixels(torch.cat([scene, apply_overlay(scene, chosen["overlay"])]))[1])
+    _sheet(images, out / "visual-prompts-128.png")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Render the Scenes figures used in the docs.")
+    parser.add_argument("--out", default="docs/images", help="folder for the PNGs")
+    out = Path(parser.parse_args(argv).out)
+    out.mkdir(parents=True, exist_ok=True)
+    scenes_sheet(out)
+    kind_sheets(out)
+    visual_prompt_sheet(out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
