@@ -11,7 +11,7 @@ import { processIO, type CliIO } from "./io.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { modelsCommand } from "./commands/models.js";
 import { recipeCommand } from "./commands/recipe.js";
-import { worldCommand } from "./commands/world.js";
+import { worldCommand } from "./commands/world/index.js";
 
 export const VERSION = "0.1.0";
 

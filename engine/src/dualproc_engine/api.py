@@ -71,9 +71,7 @@ def render_scenes(
     from .world.dataset import write_dataset
 
     reporter = reporter or Reporter()
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"out_dir {out} exists and is not a folder")
+    out = _output_folder(out_dir)
     written = write_dataset(
         out,
         n=n,
@@ -109,9 +107,7 @@ def make_qa_set(
     from .world.qa_dataset import write_qa_dataset
 
     reporter = reporter or Reporter()
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"out_dir {out} exists and is not a folder")
+    out = _output_folder(out_dir)
     try:
         counts = write_qa_dataset(
             out,
@@ -130,6 +126,13 @@ def make_qa_set(
     qa = out / "qa.jsonl"
     reporter.artifact(str(qa), "table", "question records")
     return {"out_dir": str(out), "scenes": counts["scenes"], "questions": counts["questions"], "qa": str(qa)}
+
+
+def _output_folder(out_dir: str) -> Path:
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"out_dir {out} exists and is not a folder")
+    return out
 
 
 def _torch_and_devices() -> tuple[str | None, list[dict[str, Any]]]:

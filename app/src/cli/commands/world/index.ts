@@ -1,0 +1,13 @@
+import { Command } from "commander";
+import type { CliContext } from "../../context.js";
+import { measureCommand } from "./measure.js";
+import { qaCommand } from "./qa.js";
+import { renderCommand } from "./render.js";
+
+export function worldCommand(context: CliContext): Command {
+  return new Command("world")
+    .description("the embedded Scenes world: render scenes with exact ground truth, questions, measurers")
+    .addCommand(renderCommand(context))
+    .addCommand(qaCommand(context))
+    .addCommand(measureCommand(context));
+}
