@@ -8,7 +8,7 @@ the *hues* and everything below the horizon:
   preference) is moved into that band by the smallest clamp, keeping its hue. Bands: day L 0.62-0.80 with
   chroma >= 0.07 (a grey palette gets a default blue hue) and a lighter haze at the horizon; sunset L
   0.32-0.48 at the top over a warm glow at the horizon (the warmest palette colour, its hue clamped into
-  red-orange..orange, L 0.72-0.84); night L 0.12-0.24, low chroma, plus a moon and stars; overcast L
+  red-orange to orange, L 0.72-0.84); night L 0.12-0.24, low chroma, plus a moon and stars; overcast L
   0.60-0.70 with chroma <= 0.025 (grey with a hint of the palette's hue), no sun. A palette colour that
   already sits in the band is used unchanged.
 - Ground, objects, mountains: palette colours *unchanged* (the ground's texture modulates it by a few
@@ -65,7 +65,7 @@ SKY_BANDS: dict[str, SkyBand] = {
     "night": SkyBand((0.12, 0.24), (0.02, 0.06), 265.0),
     "overcast": SkyBand((0.60, 0.70), (0.0, 0.025), 245.0),
 }
-GLOW_HUES = (25.0, 85.0)  # OKLCh hues from red-orange to orange: the sunset glow at the horizon
+GLOW_HUES = (30.0, 75.0)  # OKLCh hues from red-orange to orange: the sunset glow at the horizon
 GLOW_LIGHTNESS = (0.72, 0.84)
 GLOW_CHROMA = (0.12, 0.20)
 
@@ -202,6 +202,22 @@ def contrasting(colors: tuple[str, ...], against: list[RGB], distance: float) ->
     return chosen or (max(colors, key=margin),)
 
 
+def _mountain_choices(colors: tuple[str, ...], ground: RGB, sky: list[RGB]) -> tuple[str, ...]:
+    """Mountains stand out from the sky, and from the ground as much as the sky does: their foot is the
+    horizon, which must stay an edge where they stand."""
+    ground_lab, sky_labs = rgb_to_oklab(ground), [rgb_to_oklab(c) for c in sky]
+
+    def margin(color: str) -> float:
+        lab = _lab(color)
+        return min(
+            oklab_distance(lab, ground_lab) / HORIZON_CONTRAST,
+            *(oklab_distance(lab, s) / 0.08 for s in sky_labs),
+        )
+
+    chosen = tuple(c for c in colors if margin(c) >= 1.0)
+    return chosen or (max(colors, key=margin),)
+
+
 @lru_cache(maxsize=4096)
 def landscape_colors(colors: tuple[str, ...], sky: str, ground: str) -> LandscapeColors:
     """Role colours of a landscape with this palette, sky kind and ground kind."""
@@ -227,7 +243,7 @@ def landscape_colors(colors: tuple[str, ...], sky: str, ground: str) -> Landscap
         dark_accent=_darkened(ordered[0], 0.35),
         light_accent=ordered[-1],
         object_choices=objects or contrasting(colors, [ground_rgb], OBJECT_CONTRAST),
-        mountain_choices=contrasting(colors, [ground_rgb, sky_bottom, sky_top], 0.08),
+        mountain_choices=_mountain_choices(colors, ground_rgb, [sky_bottom, sky_top]),
     )
 
 

@@ -20,8 +20,12 @@ from .shapes import lineart_aspect
 MIN_HEIGHT = 0.06
 """Smallest object height (fraction of the side): about 4 px at 64 px."""
 TOP_MARGIN = 0.03
-MAX_MOUNTAIN_COVER = 0.6
-"""Mountains hide at most this share of the horizon's width, so the horizon stays measurable."""
+MAX_MOUNTAIN_COVER = 0.45
+"""Mountains stand on at most this share of the horizon's width."""
+MAX_HORIZON_COVER = 0.6
+"""Mountains and objects rising above the horizon hide at most this share of its width (see below)."""
+MAX_WIDTH = 0.5
+"""Widest object on the ground (fraction of the side): a near house may not fill the picture."""
 
 
 @dataclass(frozen=True)
@@ -50,20 +54,54 @@ def _r4(x: float) -> float:
     return round(x, 4)
 
 
+class HorizonCover:
+    """Which stretches of the horizon's width objects stand in front of (a union of intervals)."""
+
+    def __init__(self) -> None:
+        self.intervals: list[tuple[float, float]] = []
+
+    def covered(self) -> float:
+        total, end = 0.0, 0.0
+        for x0, x1 in sorted(self.intervals):
+            start = max(x0, end)
+            if x1 > start:
+                total += x1 - start
+                end = x1
+        return total
+
+    def would_cover(self, x0: float, x1: float) -> float:
+        self.intervals.append((x0, x1))
+        total = self.covered()
+        self.intervals.pop()
+        return total
+
+    def add(self, x0: float, x1: float) -> None:
+        self.intervals.append((x0, x1))
+
+
 def mountains(
-    rng: random.Random, horizon: float, tilt_deg: float, colors: tuple[str, ...], count: int
+    rng: random.Random,
+    horizon: float,
+    tilt_deg: float,
+    colors: tuple[str, ...],
+    count: int,
+    cover: HorizonCover,
+    required: bool = False,
 ) -> list[SceneObject]:
-    """Up to `count` mountains on the horizon, together covering at most MAX_MOUNTAIN_COVER of it."""
+    """`count` mountains on the horizon, together covering at most MAX_MOUNTAIN_COVER of it (when a
+    mountain cannot fit it is left out, unless `required`: asked-for kinds always appear)."""
     out: list[SceneObject] = []
-    covered = 0.0
     for _ in range(count):
-        half_width = rng.uniform(0.15, 0.3)
-        # Wholly inside the width, so that the box carries the mountain's full geometry.
-        cx = rng.uniform(half_width, 1.0 - half_width)
-        x0, x1 = cx - half_width, cx + half_width
-        if covered + (x1 - x0) > MAX_MOUNTAIN_COVER:
-            break
-        covered += x1 - x0  # overlaps counted twice: a conservative bound
+        for attempt in range(20):
+            half_width = rng.uniform(0.12, 0.28)
+            # Wholly inside the width, so that the box carries the mountain's full geometry.
+            cx = rng.uniform(half_width, 1.0 - half_width)
+            x0, x1 = cx - half_width, cx + half_width
+            if cover.would_cover(x0, x1) <= MAX_MOUNTAIN_COVER or (required and attempt == 19):
+                break
+        else:
+            continue
+        cover.add(x0, x1)
         base = horizon_y(horizon, tilt_deg, cx)
         # Broad rather than spiky: no steeper than about 40 degrees on a square image.
         height = min(rng.uniform(0.2, 0.6) * (base - TOP_MARGIN), rng.uniform(0.45, 0.85) * half_width)
@@ -73,10 +111,10 @@ def mountains(
     return out
 
 
-def _fits(kind: str, ratio: float, horizon: float) -> tuple[float, float] | None:
+def _fits(ratio: float, horizon: float, min_height: float) -> tuple[float, float] | None:
     """Range of the base's offset below the horizon for which the object is visible and fits."""
     ground = 1.0 - horizon
-    low = MIN_HEIGHT / ratio
+    low = min_height / ratio
     high = 0.92 * ground
     if ratio > 1.0:  # the top rises above the horizon: keep it inside the image
         high = min(high, (horizon - TOP_MARGIN) / (ratio - 1.0))
@@ -84,18 +122,20 @@ def _fits(kind: str, ratio: float, horizon: float) -> tuple[float, float] | None
 
 
 def ground_object(
-    rng: random.Random, kind: str, horizon: float, tilt_deg: float, color: str
+    rng: random.Random, kind: str, horizon: float, tilt_deg: float, color: str, min_height: float = MIN_HEIGHT
 ) -> SceneObject | None:
     """One object standing on the ground at a random distance, or None if this kind cannot fit."""
     props = PROPORTIONS[kind]
     ratio = rng.uniform(*props.ratio)
-    span = _fits(kind, ratio, horizon)
+    span = _fits(ratio, horizon, min_height)
     if span is None:
         return None
     # Skewed toward the horizon: many small far objects, a few large near ones.
     offset = span[0] + (span[1] - span[0]) * rng.random() ** 2
     height = ratio * offset
-    width = min(0.9, rng.uniform(*props.aspect) * height)
+    width = rng.uniform(*props.aspect) * height
+    if width > MAX_WIDTH:
+        return None
     cx = rng.uniform(width / 2 + 0.01, 1.0 - width / 2 - 0.01)
     base = horizon_y(horizon, tilt_deg, cx) + offset
     if base > 0.995 or base - height < 0.0:  # a tilted horizon can push the extremes out
@@ -103,6 +143,10 @@ def ground_object(
     box = (_r4(cx - width / 2), _r4(base - height), _r4(cx + width / 2), _r4(base))
     distance = (1.0 - horizon) / offset
     return SceneObject(kind, color, box, round(distance, 4))
+
+
+def _crosses_horizon(obj: SceneObject, horizon: float, tilt_deg: float) -> bool:
+    return obj.box[1] < horizon_y(horizon, tilt_deg, 0.5 * (obj.box[0] + obj.box[2]))
 
 
 def landscape_objects(
@@ -113,7 +157,11 @@ def landscape_objects(
     mountain_colors: tuple[str, ...],
     kinds: list[str] | None = None,
 ) -> list[SceneObject]:
-    """Mountains and ground objects, farthest first. `kinds` asks for exactly these kinds (in any order)."""
+    """Mountains and ground objects, farthest first. `kinds` asks for exactly these kinds (in any order).
+
+    Objects rising above the horizon may together hide at most MAX_HORIZON_COVER of its width, so the
+    horizon stays measurable; an object that would hide more is placed again (farther, or elsewhere).
+    """
     if kinds is None:
         n_mountains = rng.choices((0, 1, 2, 3), weights=(0.25, 0.35, 0.25, 0.15))[0]
         n_ground = rng.choices((1, 2, 3, 4, 5, 6), weights=(0.15, 0.25, 0.25, 0.15, 0.12, 0.08))[0]
@@ -124,13 +172,29 @@ def landscape_objects(
             raise ValueError(f"landscape objects are {LANDSCAPE_OBJECTS}, got {unknown}")
         n_mountains = kinds.count("mountain")
         ground_kinds = [k for k in kinds if k != "mountain"]
-    objects = mountains(rng, horizon, tilt_deg, mountain_colors, n_mountains)
+    cover = HorizonCover()
+    objects = mountains(
+        rng, horizon, tilt_deg, mountain_colors, n_mountains, cover, required=kinds is not None
+    )
     for kind in ground_kinds:
-        for _attempt in range(20):
-            obj = ground_object(rng, kind, horizon, tilt_deg, rng.choice(object_colors))
-            if obj is not None:
-                objects.append(obj)
-                break
+        for attempt in range(40):
+            # Asked-for kinds must appear: the last attempts accept a smaller object...
+            min_height = MIN_HEIGHT if kinds is None or attempt < 35 else 0.02
+            obj = ground_object(rng, kind, horizon, tilt_deg, rng.choice(object_colors), min_height)
+            if obj is None:
+                continue
+            crosses = _crosses_horizon(obj, horizon, tilt_deg)
+            # ... and give up on the horizon's share.
+            if (
+                crosses
+                and (kinds is None or attempt < 30)
+                and cover.would_cover(obj.box[0], obj.box[2]) > MAX_HORIZON_COVER
+            ):
+                continue
+            if crosses:
+                cover.add(obj.box[0], obj.box[2])
+            objects.append(obj)
+            break
     return sorted(objects, key=lambda o: -o.distance)
 
 

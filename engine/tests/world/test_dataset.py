@@ -1,0 +1,69 @@
+"""Writing a dataset: PNGs, attributes.jsonl in step with them, a contact sheet, progress and stopping."""
+
+import json
+
+import numpy as np
+from PIL import Image
+
+from dualproc_engine.world import dataset
+from dualproc_engine.world.attributes import SceneAttributes
+from dualproc_engine.world.render import render, to_uint8
+from dualproc_engine.world.scene import sample_scenes
+
+
+def _lines(folder):
+    return [json.loads(line) for line in (folder / "attributes.jsonl").read_text().splitlines()]
+
+
+def test_writes_images_attributes_and_a_contact_sheet(tmp_path):
+    progress = []
+    count = dataset.write_dataset(
+        tmp_path, n=10, seed=4, size_px=64, on_progress=lambda d, t: progress.append((d, t))
+    )
+    assert count == 10 and progress[-1] == (10, 10)
+    lines = _lines(tmp_path)
+    assert [line["file"] for line in lines] == [f"{i:06d}.png" for i in range(10)]
+    scenes = sample_scenes(4, 10)
+    pixels = to_uint8(render(scenes))
+    for i, line in enumerate(lines):
+        assert list(line)[:3] == ["seed", "index", "file"]
+        image = np.asarray(Image.open(tmp_path / line["file"]))
+        assert image.shape == (64, 64, 3) and np.array_equal(image, pixels[i])  # PNG is lossless
+        back = SceneAttributes.from_dict(line)
+        assert back.to_dict() == line and back.seed == scenes[i].seed
+        assert all(o["visible_point"] is None or len(o["visible_point"]) == 2 for o in line["objects"])
+    assert any(o["visible_point"] is not None for line in lines for o in line["objects"])
+    sheet = Image.open(tmp_path / "contact_sheet.png")
+    assert sheet.width > 64 * 3 and sheet.height > 64 * 3
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_stopping_leaves_a_consistent_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(dataset, "BATCH", 4)
+    calls = {"n": 0}
+
+    def should_stop():
+        calls["n"] += 1
+        return calls["n"] > 2  # stop before the third batch
+
+    count = dataset.write_dataset(tmp_path, n=20, seed=1, kind="lineart", should_stop=should_stop)
+    assert count == 8
+    lines = _lines(tmp_path)
+    assert len(lines) == 8 and sorted(p.name for p in tmp_path.glob("0*.png")) == [
+        line["file"] for line in lines
+    ]
+
+
+def test_fixed_attributes_reach_the_scenes(tmp_path):
+    dataset.write_dataset(tmp_path, n=3, seed=2, kind="landscape", sky="night", palette="ocean")
+    assert all(line["sky"] == "night" and line["palette"]["name"] == "ocean" for line in _lines(tmp_path))
+
+
+def test_command_line(tmp_path, capsys):
+    assert (
+        dataset.main(["--n", "5", "--seed", "3", "--size", "32", "--out", str(tmp_path), "--kind", "lineart"])
+        == 0
+    )
+    lines = _lines(tmp_path)
+    assert len(lines) == 5 and all(line["kind"] == "lineart" and line["size_px"] == 32 for line in lines)
+    assert "wrote 5 scenes" in capsys.readouterr().out
