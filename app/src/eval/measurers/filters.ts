@@ -17,7 +17,7 @@ export function gaussianKernel(sigma: number): Float64Array {
 
 /**
  * Separable Gaussian blur of an interleaved multi-channel float image, edges clamped (replicated), so a
- * flat border stays flat instead of darkening.
+ * flat border stays flat instead of darkening. `sigmaY` defaults to `sigma` (isotropic).
  */
 export function blurInterleaved(
   data: Float32Array,
@@ -25,31 +25,33 @@ export function blurInterleaved(
   height: number,
   channels: number,
   sigma: number,
+  sigmaY: number = sigma,
+): Float32Array {
+  const tmp = blurAxis(data, width, height, channels, sigma, 1);
+  return blurAxis(tmp, width, height, channels, sigmaY, 0);
+}
+
+/** One 1-D Gaussian pass along x (horizontal = 1) or y (horizontal = 0). */
+function blurAxis(
+  data: Float32Array,
+  width: number,
+  height: number,
+  channels: number,
+  sigma: number,
+  horizontal: 0 | 1,
 ): Float32Array {
   if (sigma <= 0) return Float32Array.from(data);
   const k = gaussianKernel(sigma);
   const r = (k.length - 1) / 2;
-  const tmp = new Float32Array(data.length);
   const out = new Float32Array(data.length);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       for (let c = 0; c < channels; c++) {
         let s = 0;
         for (let i = -r; i <= r; i++) {
-          const xx = Math.min(width - 1, Math.max(0, x + i));
-          s += (k[i + r] as number) * (data[(y * width + xx) * channels + c] as number);
-        }
-        tmp[(y * width + x) * channels + c] = s;
-      }
-    }
-  }
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      for (let c = 0; c < channels; c++) {
-        let s = 0;
-        for (let i = -r; i <= r; i++) {
-          const yy = Math.min(height - 1, Math.max(0, y + i));
-          s += (k[i + r] as number) * (tmp[(yy * width + x) * channels + c] as number);
+          const xx = horizontal ? Math.min(width - 1, Math.max(0, x + i)) : x;
+          const yy = horizontal ? y : Math.min(height - 1, Math.max(0, y + i));
+          s += (k[i + r] as number) * (data[(yy * width + xx) * channels + c] as number);
         }
         out[(y * width + x) * channels + c] = s;
       }

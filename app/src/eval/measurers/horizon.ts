@@ -1,12 +1,14 @@
 /**
  * Horizon measurer: the sky/ground boundary of a landscape as a straight line.
  *
- * Method: smooth the image in CIELAB, take the colour difference between vertically adjacent rows
- * (an edge map located exactly on row boundaries), normalise it per column so that every column casts
- * at most one full vote, then a Hough search over near-horizontal lines picks the line with the most
- * support across the width. A long straight edge broken by objects (trees, houses, mountains standing on
- * it) still wins over any object outline, which spans only a few columns. Finally the line is refined
- * to sub-pixel precision by a robust fit to the per-column edge peaks near it.
+ * Method: smooth the image in CIELAB (mostly along the rows), take the colour difference between
+ * vertically adjacent rows (an edge map located exactly on row boundaries), normalise it per column so
+ * that every column casts at most one full vote, and weight each vote by what lies around it: full
+ * weight where only sky lies above (no strong gradient higher up in the column) and ground continues
+ * below, a small base weight otherwise. A Hough search over near-horizontal lines then picks the line
+ * with the most support across the width: the horizon, broken by objects standing on it, wins over
+ * object outlines (short), the bottoms of near objects (an object above them) and ground texture. The
+ * line is refined to sub-pixel precision by a robust fit to the per-column edge peaks near it.
  */
 import { imageToLab } from "./colour.js";
 import { blurInterleaved } from "./filters.js";
@@ -24,14 +26,56 @@ export type HorizonResult = {
 export type HorizonOptions = {
   /** Largest tilt searched, degrees. */
   maxTiltDeg?: number;
-  /** Smoothing before differentiation, in pixels at 64 px; scaled with the image height. */
-  sigmaAt64?: number;
+  /**
+   * Smoothing before differentiation, in pixels at 64 px (scaled with the image height): strong along
+   * the line (noise), weak across it, so that a sky gradient that changes quickly over a few rows is
+   * not merged into one edge as strong as the horizon's single-step one.
+   */
+  sigmaXAt64?: number;
+  sigmaYAt64?: number;
+  /** Vote of an edge with a much stronger edge above it, relative to one with only sky above. */
+  skyBase?: number;
+  /**
+   * Gradient (CIE76 per pixel at 64 px; scaled as 1/size) above which something is not plain sky; at
+   * least 4x the median gradient (noise).
+   */
+  skyEdgeAt64?: number;
+  /** Smoothing (px at 64 px) of the gradient used by the sky test: larger is more robust to blur. */
+  skySigmaAt64?: number;
+  /** Rows at 64 px just above a candidate that the sky test ignores (antialiasing, blur). */
+  marginAt64?: number;
+  /** Share of the vote for "ground continues below" (the rest: sky above, base). */
+  groundWeight?: number;
+  /** Thickness at 64 px below which a band under a candidate is not ground, and its colour step. */
+  bandAt64?: number;
+  bandEdge?: number;
 };
 
-/** Edge map: e[r * W + x] = Lab distance between rows r-1 and r at column x (r = 1..H-1, row 0 = 0). */
-export function verticalEdges(lab: LabImage, sigma: number): Float32Array {
+/** Isotropic gradient magnitude (CIE76 per pixel, central differences) of the lightly smoothed image. */
+export function gradientMagnitude(lab: LabImage, sigma: number): Float32Array {
   const { width: w, height: h } = lab;
   const s = blurInterleaved(lab.data, w, h, 3, sigma);
+  const g = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const l = (y * w + Math.max(0, x - 1)) * 3,
+        r = (y * w + Math.min(w - 1, x + 1)) * 3;
+      const u = (Math.max(0, y - 1) * w + x) * 3,
+        d = (Math.min(h - 1, y + 1) * w + x) * 3;
+      let sum = 0;
+      for (let c = 0; c < 3; c++) {
+        const gx = ((s[r + c] as number) - (s[l + c] as number)) / 2;
+        const gy = ((s[d + c] as number) - (s[u + c] as number)) / 2;
+        sum += gx * gx + gy * gy;
+      }
+      g[y * w + x] = Math.sqrt(sum);
+    }
+  }
+  return g;
+}
+
+/** Edge map: e[r * W + x] = Lab distance between rows r-1 and r at column x (r = 1..H-1, row 0 = 0). */
+export function verticalEdges(s: Float32Array, w: number, h: number): Float32Array {
   const e = new Float32Array(w * h);
   for (let r = 1; r < h; r++) {
     for (let x = 0; x < w; x++) {
@@ -65,7 +109,75 @@ function normaliseColumns(e: Float32Array, w: number, h: number): Float32Array {
   return n;
 }
 
+/**
+ * Votes: the normalised edge, discounted where a clearly stronger edge lies above it in the same
+ * column. The horizon is where the sky ends, so where it is visible nothing but sky lies above it;
+ * the long bottom edge of a near house, the eaves of its roof, or ground texture all have the object
+ * (and its outline against the sky) above them. Sky-internal edges (a star, the moon, a fast sunset
+ * gradient) cost the horizon only those columns' bonus. "Above" uses the isotropic gradient `g`, so
+ * that steep outlines (a pine's flanks), which the horizontal smoothing of `e` hides, count too.
+ */
+function skyBoundedVotes(
+  g: Float32Array,
+  n: Float32Array,
+  smooth: Float32Array,
+  w: number,
+  h: number,
+  opts: VoteOptions,
+): Float32Array {
+  const v = new Float32Array(w * h);
+  const m = Math.max(1, Math.round(opts.marginRows));
+  const a = 1 - opts.base - opts.groundWeight;
+  for (let x = 0; x < w; x++) {
+    let above = 0; // max gradient magnitude in rows 0 .. r - m
+    for (let r = 1; r < h; r++) {
+      if (r - m >= 0) above = Math.max(above, g[(r - m) * w + x] as number);
+      const clear = above < opts.skyEdge ? 1 : 0;
+      const ground = groundBelow(smooth, w, h, x, r, opts) ? 1 : 0;
+      // The ground test only adds to a clear edge: below an object's bottom there is ground as well.
+      v[r * w + x] = (n[r * w + x] as number) * (opts.base + clear * (a + opts.groundWeight * ground));
+    }
+  }
+  return v;
+}
+
+/**
+ * Is row r the top of something that continues downwards (ground), rather than a thin band (the glow
+ * of a sunset just above the horizon)? Compares row r with the mean of the rows a little further down.
+ */
+function groundBelow(
+  smooth: Float32Array,
+  w: number,
+  h: number,
+  x: number,
+  r: number,
+  opts: VoteOptions,
+): boolean {
+  const r0 = r + opts.bandRows;
+  const r1 = Math.min(h - 1, r0 + opts.bandRows);
+  if (r0 > h - 1) return true;
+  const mean = [0, 0, 0];
+  for (let y = r0; y <= r1; y++)
+    for (let c = 0; c < 3; c++) mean[c]! += smooth[(y * w + x) * 3 + c] as number;
+  let d = 0;
+  for (let c = 0; c < 3; c++) d += ((smooth[(r * w + x) * 3 + c] as number) - mean[c]! / (r1 - r0 + 1)) ** 2;
+  return Math.sqrt(d) < opts.bandEdge;
+}
+
+type VoteOptions = {
+  base: number;
+  skyEdge: number;
+  marginRows: number;
+  groundWeight: number;
+  bandRows: number;
+  bandEdge: number;
+};
+
 type Line = { yc: number; slope: number; score: number };
+
+function medianOf(v: Float32Array): number {
+  return Float32Array.from(v).sort()[Math.floor(v.length / 2)] as number;
+}
 
 /** Sum of the normalised edge map along y = yc + slope * (x + 0.5 - W/2), linear in the row. */
 function lineScore(n: Float32Array, w: number, h: number, yc: number, slope: number): number {
@@ -176,15 +288,33 @@ function robustLineFit(
   return { a, b, inliers };
 }
 
-/** Estimate the horizon of a landscape. Returns null when no edge spans even a fifth of the width. */
+/** Estimate the horizon of a landscape. Returns null when no line gathers a tenth of the full vote. */
 export function measureHorizon(img: RGBImage, opts: HorizonOptions = {}): HorizonResult | null {
   const { width: w, height: h } = img;
   const scale = h / 64;
-  const sigma = (opts.sigmaAt64 ?? 1) * scale;
-  const e = verticalEdges(imageToLab(img), sigma);
+  const lab = imageToLab(img);
+  const smooth = blurInterleaved(
+    lab.data,
+    w,
+    h,
+    3,
+    (opts.sigmaXAt64 ?? 1.5) * scale,
+    (opts.sigmaYAt64 ?? 0.5) * scale,
+  );
+  const e = verticalEdges(smooth, w, h);
+  const g = gradientMagnitude(lab, (opts.skySigmaAt64 ?? 0.7) * scale);
   const n = normaliseColumns(e, w, h);
-  const line = houghSearch(n, w, h, opts.maxTiltDeg ?? 6);
-  if (line.score < 0.2 * w) return null;
+  const votes = skyBoundedVotes(g, n, smooth, w, h, {
+    base: opts.skyBase ?? 0.2,
+    // Gradients per pixel of a (smoothed) step fall as 1/size: the threshold is stated at 64 px.
+    skyEdge: Math.max(4 * medianOf(g), (opts.skyEdgeAt64 ?? 12) / scale),
+    marginRows: (opts.marginAt64 ?? 4) * scale,
+    groundWeight: opts.groundWeight ?? 0.3,
+    bandRows: Math.max(2, Math.round((opts.bandAt64 ?? 3) * scale)),
+    bandEdge: opts.bandEdge ?? 15,
+  });
+  const line = houghSearch(votes, w, h, opts.maxTiltDeg ?? 6);
+  if (line.score < 0.1 * w) return null;
   const peaks = columnPeaks(e, n, w, h, line, Math.max(1.5, 1.5 * scale));
   const fit = robustLineFit(peaks, w / 2, line, Math.max(1.5, 1.5 * scale));
   // Keep the fit only if it stays close to the Hough line (guards against a degenerate refit).
