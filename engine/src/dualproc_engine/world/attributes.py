@@ -90,7 +90,7 @@ class SceneAttributes:
             )
             _check(self.sky in SKY_KINDS, f"sky must be one of {SKY_KINDS}, got {self.sky!r}")
             _check(self.ground in GROUND_KINDS, f"ground must be one of {GROUND_KINDS}, got {self.ground!r}")
-            allowed = LANDSCAPE_OBJECTS
+            allowed: tuple[str, ...] = LANDSCAPE_OBJECTS
         else:
             _check(
                 self.stroke_width_px is not None and self.stroke_width_px > 0,

@@ -99,7 +99,8 @@ class _Layer:
 
 def _layers(scene: SceneAttributes, colors: LandscapeColors) -> list[_Layer]:
     """The scene's parts back to front: mountains first (they stand behind the ground), then the rest."""
-    layers, front = [], []
+    layers: list[_Layer] = []
+    front: list[_Layer] = []
     for k, obj in enumerate(scene.objects):
         centre = horizon_y(scene.horizon or 0.5, scene.horizon_tilt_deg, 0.5 * (obj.box[0] + obj.box[2]))
         parts = landscape_parts(obj, k, scene.seed, colors, scene.palette.colors, centre)

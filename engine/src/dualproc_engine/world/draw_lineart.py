@@ -16,7 +16,7 @@ from .attributes import SceneAttributes
 from .coloring import lineart_colors
 from .colorspace import hex_to_rgb
 from .raster import Grid, blend_, circle_sdf, column, fill_from_sdf, polygon_sdf, stroke_from_sdf
-from .shapes import lineart_outline
+from .shapes import circle_outline, polygon_outline
 
 OWNER_PAPER = -1
 _FAR = 1e4  # signed distance of "no shape here": covers nothing, fill or stroke
@@ -45,15 +45,14 @@ def _outline_sdf(grid: Grid, scenes: list[SceneAttributes], slots: int, half_str
         cols = origin_x.view(n, 1, 1) + steps[:window].view(1, 1, window)  # (n, 1, w) pixel columns
         rows = origin_y.view(n, 1, 1) + steps[:window].view(1, window, 1)  # (n, w, 1) pixel rows
         xs, ys = cols.to(torch.float32) + 0.5, rows.to(torch.float32) + 0.5
-        outlines = [
-            lineart_outline(kind, box, half_strokes[b] / size)
-            for (b, _), box in zip(members, boxes, strict=True)
-        ]
+        half = [half_strokes[b] / size for b, _ in members]
         if kind == "circle":
-            cx, cy, r = (column([o[i] * size for o in outlines]) for i in range(3))  # type: ignore[index]
+            circles = [circle_outline(box, h) for box, h in zip(boxes, half, strict=True)]
+            cx, cy, r = (column([c[i] * size for c in circles]) for i in range(3))
             local = circle_sdf(xs, ys, cx, cy, r)
         else:
-            local = polygon_sdf(xs, ys, torch.tensor(outlines, dtype=torch.float32) * size)
+            polygons = [polygon_outline(kind, box, h) for box, h in zip(boxes, half, strict=True)]
+            local = polygon_sdf(xs, ys, torch.tensor(polygons, dtype=torch.float32) * size)
         layer = torch.tensor([b * slots + k for b, k in members]).view(n, 1, 1)
         flat = (layer * size + rows) * size + cols
         sdf[flat.view(-1)] = local.reshape(-1)

@@ -135,14 +135,25 @@ def lineart_aspect(kind: str) -> float:
     return LINEART_ASPECTS[kind]
 
 
-def lineart_outline(
+def _path_box(
+    box: tuple[float, float, float, float], half_stroke: float
+) -> tuple[float, float, float, float]:
+    """The stroke's centre line runs half a stroke inside the box (which holds the whole stroke)."""
+    return box[0] + half_stroke, box[1] + half_stroke, box[2] - half_stroke, box[3] - half_stroke
+
+
+def circle_outline(box: tuple[float, float, float, float], half_stroke: float) -> tuple[float, float, float]:
+    """(cx, cy, r) of a line-art circle's centre line."""
+    x0, y0, x1, y1 = _path_box(box, half_stroke)
+    return 0.5 * (x0 + x1), 0.5 * (y0 + y1), 0.5 * min(x1 - x0, y1 - y0)
+
+
+def polygon_outline(
     kind: str, box: tuple[float, float, float, float], half_stroke: float
-) -> tuple[float, float, float] | list[tuple[float, float]]:
-    """The stroke's centre line: (cx, cy, r) for a circle, else the polygon's vertices (x, y)."""
-    x0, y0, x1, y1 = box[0] + half_stroke, box[1] + half_stroke, box[2] - half_stroke, box[3] - half_stroke
+) -> list[tuple[float, float]]:
+    """Vertices (x, y) of a line-art polygon's centre line."""
+    x0, y0, x1, y1 = _path_box(box, half_stroke)
     cx, w, h = 0.5 * (x0 + x1), x1 - x0, y1 - y0
-    if kind == "circle":
-        return (cx, 0.5 * (y0 + y1), 0.5 * min(w, h))
     if kind == "square":
         return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
     if kind == "triangle":
@@ -170,4 +181,4 @@ def lineart_outline(
             (cx - trunk, canopy),
             (x0, canopy),
         ]
-    raise ValueError(f"not a line-art shape: {kind!r}")
+    raise ValueError(f"not a line-art polygon: {kind!r}")
