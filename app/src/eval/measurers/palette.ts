@@ -2,7 +2,7 @@
  * Palette measurer: dominant colours by k-means in CIELAB (k-means++ seeding from a fixed seed, so the
  * same image always gives the same palette), and a distance between palettes in CIEDE2000.
  */
-import { ciede2000, deltaE76Sq, imageToLab, labToHex } from "./colour.js";
+import { ciede2000, deltaE76Sq, imageToLab, labToHex, labToRgb } from "./colour.js";
 import { mulberry32 } from "./random.js";
 import type { Lab, RGBImage } from "./types.js";
 
@@ -14,6 +14,12 @@ export type PaletteOptions = {
   maxK?: number;
   /** Clusters closer than this (CIEDE2000) are merged when k is not given. */
   mergeDeltaE?: number;
+  /** Cluster only flat pixels (see samplePixels). */
+  flatOnly?: boolean;
+  /** Background colours (e.g. the paper of line art) left out of the palette, with their blends. */
+  exclude?: Lab[];
+  /** Radius (CIE76) of the mean shift that moves each centre to its mode; 0 keeps the k-means means. */
+  modeBandwidth?: number;
   /** Clusters with a smaller share of pixels are dropped when k is not given (antialiasing blends). */
   minWeight?: number;
   seed?: number;
@@ -22,37 +28,41 @@ export type PaletteOptions = {
 };
 
 /**
- * Flat pixels, as Lab triples in a flat array (at most maxSamples, on an even stride). A pixel is
- * "flat" when its 3x3 neighbourhood hardly changes colour: antialiased blends and outlines are
- * colours no one painted, and would otherwise win clusters of their own. The threshold follows the
- * image's own noise level (the median local change).
+ * Pixels to cluster, as Lab triples in a flat array (at most maxSamples, on an even stride): the
+ * "flat" ones, whose 3x3 neighbourhood hardly changes colour, as antialiased blends and outlines are
+ * colours no one painted and would otherwise win clusters of their own. The flatness threshold follows
+ * the image's own noise level (the median local change). Excluded colours (a background) and their
+ * near neighbours are left out. When few candidates are flat (thin strokes), all candidates are used.
  */
 function samplePixels(
   img: RGBImage,
   maxSamples: number,
+  exclude: readonly Lab[],
+  flatOnly: boolean,
 ): { px: Float32Array; all: Float32Array; noise: number } {
   const { width: w, height: h } = img;
   const lab = imageToLab(img).data;
   const change = localChange(lab, w, h);
-  const sorted = Float32Array.from(change).sort();
-  const noise = sorted[Math.floor(sorted.length / 2)] as number;
+  const noise = Float32Array.from(change).sort()[Math.floor(change.length / 2)] as number;
   const threshold = Math.max(6, 3 * noise);
-  let flat = 0;
-  for (const c of change) if (c <= threshold) flat++;
-  // An image made only of texture or fine lines has few flat pixels: then use every pixel.
-  const useAll = flat < 0.2 * w * h;
-  const stride = Math.max(1, Math.ceil((useAll ? w * h : flat) / maxSamples));
-  const out = new Float32Array(Math.ceil((w * h) / stride) * 3 + 3);
+  const r2 = EXCLUDE_RADIUS * EXCLUDE_RADIUS;
+  const candidates: number[] = [];
+  for (let i = 0; i < w * h; i++) if (!exclude.some((c) => sqDist(lab, i * 3, c) < r2)) candidates.push(i);
+  const flat = candidates.filter((i) => (change[i] as number) <= threshold);
+  const chosen = flatOnly && flat.length >= 0.25 * candidates.length ? flat : candidates;
+  const stride = Math.max(1, Math.ceil(chosen.length / maxSamples));
+  const out = new Float32Array(Math.ceil(chosen.length / stride) * 3);
   let j = 0;
-  let seen = 0;
-  for (let i = 0; i < w * h; i++) {
-    if (!useAll && (change[i] as number) > threshold) continue;
-    if (seen++ % stride !== 0) continue;
+  for (let k = 0; k < chosen.length; k += stride) {
+    const i = chosen[k] as number;
     out[j++] = lab[i * 3] as number;
     out[j++] = lab[i * 3 + 1] as number;
     out[j++] = lab[i * 3 + 2] as number;
   }
-  return { px: out.subarray(0, j), all: lab, noise };
+  const all = Float32Array.from(
+    candidates.flatMap((i) => [lab[i * 3] as number, lab[i * 3 + 1] as number, lab[i * 3 + 2] as number]),
+  );
+  return { px: out.subarray(0, j), all, noise };
 }
 
 /** Largest CIE76 difference between a pixel and its 8 neighbours. */
@@ -86,6 +96,8 @@ function localChange(lab: Float32Array, w: number, h: number): Float32Array {
   }
   return out;
 }
+
+const EXCLUDE_RADIUS = 10; // CIE76 around an excluded colour
 
 function sqDist(px: Float32Array, i: number, c: Lab): number {
   return deltaE76Sq(px[i] as number, px[i + 1] as number, px[i + 2] as number, c[0], c[1], c[2]);
@@ -194,17 +206,29 @@ function mergeClose(
 
 /** Dominant palette of an image, heaviest colour first. */
 export function measurePalette(img: RGBImage, opts: PaletteOptions = {}): PaletteColour[] {
-  const { px, all, noise } = samplePixels(img, opts.maxSamples ?? 8192);
+  const { px, all, noise } = samplePixels(
+    img,
+    opts.maxSamples ?? 8192,
+    opts.exclude ?? [],
+    opts.flatOnly ?? false,
+  );
+  if (px.length === 0) return [];
   const n = px.length / 3;
-  const k = opts.k ?? opts.maxK ?? 6;
+  const k = opts.k ?? opts.maxK ?? 8;
   const { centres, counts } = lloyd(px, seedCentres(px, k, mulberry32(opts.seed ?? 0x5eed)), 40);
   let cols = centres.map((lab, i) => ({ lab, count: counts[i] as number })).filter((c) => c.count > 0);
+  // With k given the caller asked for k-means proper: k centres, means of their clusters.
+  const bandwidth = opts.k === undefined ? (opts.modeBandwidth ?? Math.max(3, 0.7 * noise)) : 0;
+  if (bandwidth > 0) cols = cols.map((c) => modeNear(px, c.lab, bandwidth)).filter((c) => c.count > 0);
   if (opts.k === undefined) {
     // k-means splits one noisy colour into several nearby centres; merge them at a distance that
     // grows with the noise (the median local change is a few times the per-pixel noise).
-    cols = mergeClose(cols, opts.mergeDeltaE ?? Math.max(5, noise));
-    const minCount = (opts.minWeight ?? 0.01) * n;
-    const kept = cols.filter((c) => c.count >= minCount);
+    cols = mergeClose(cols, opts.mergeDeltaE ?? Math.max(8, noise));
+    const minCount = (opts.minWeight ?? 0.003) * n;
+    const kept = dropBlends(
+      cols.filter((c) => c.count >= minCount),
+      opts.exclude ?? [],
+    );
     if (kept.length > 0) cols = kept;
   }
   // Shares are counted over every pixel (nearest colour), not just the flat ones clustered.
@@ -216,6 +240,70 @@ export function measurePalette(img: RGBImage, opts: PaletteOptions = {}): Palett
   return cols
     .map((c, i) => ({ hex: labToHex(c.lab), lab: c.lab, weight: (shares[i] as number) / total }))
     .sort((a, b) => b.weight - a.weight);
+}
+
+/**
+ * Drop clusters that are mixtures of two others (or of one and an excluded background colour): the
+ * antialiased rim of a thin stroke, the middle of a gradient. Tested in sRGB values, where renderers
+ * blend, lightest clusters first; a blend must lie within BLEND_RGB of the segment, away from its ends.
+ */
+function dropBlends(
+  cols: Array<{ lab: Lab; count: number }>,
+  background: readonly Lab[],
+): Array<{ lab: Lab; count: number }> {
+  const rgb = (lab: Lab): number[] => labToRgb(lab);
+  let kept = [...cols].sort((a, b) => b.count - a.count);
+  for (let i = kept.length - 1; i >= 0; i--) {
+    const c = rgb((kept[i] as { lab: Lab }).lab);
+    const others = [...kept.filter((_, j) => j !== i).map((o) => rgb(o.lab)), ...background.map(rgb)];
+    const isBlend = others.some((a, ai) =>
+      others.some((b, bi) => bi > ai && blendResidual(c, a, b) < BLEND_RGB),
+    );
+    if (isBlend) kept = kept.filter((_, j) => j !== i);
+  }
+  return kept;
+}
+
+const BLEND_RGB = 12;
+
+/** Distance of c from the segment a-b, or Infinity when c projects within 15% of either end. */
+function blendResidual(c: number[], a: number[], b: number[]): number {
+  const v = [0, 1, 2].map((k) => (b[k] as number) - (a[k] as number));
+  const p = [0, 1, 2].map((k) => (c[k] as number) - (a[k] as number));
+  const vv = v[0]! * v[0]! + v[1]! * v[1]! + v[2]! * v[2]!;
+  if (vv === 0) return Infinity;
+  const t = (p[0]! * v[0]! + p[1]! * v[1]! + p[2]! * v[2]!) / vv;
+  if (t < 0.15 || t > 0.85) return Infinity;
+  return Math.hypot(p[0]! - t * v[0]!, p[1]! - t * v[1]!, p[2]! - t * v[2]!);
+}
+
+/**
+ * Mean shift with a flat kernel from a k-means centre: the centre moves to the densest colour near
+ * it. A k-means centre is the mean of its cluster; where a cluster holds a flat colour and a gradient
+ * or texture beside it, the mean is a colour nobody painted, while the mode is the painted one.
+ * `count` is the number of pixels within `bandwidth` of the mode.
+ */
+function modeNear(px: Float32Array, start: Lab, bandwidth: number): { lab: Lab; count: number } {
+  let c: Lab = [...start];
+  const r2 = bandwidth * bandwidth;
+  let count = 0;
+  for (let iter = 0; iter < 10; iter++) {
+    const sum = [0, 0, 0];
+    count = 0;
+    for (let i = 0; i < px.length; i += 3) {
+      if (sqDist(px, i, c) > r2) continue;
+      sum[0]! += px[i] as number;
+      sum[1]! += px[i + 1] as number;
+      sum[2]! += px[i + 2] as number;
+      count++;
+    }
+    if (count === 0) return { lab: c, count: 0 };
+    const next: Lab = [sum[0]! / count, sum[1]! / count, sum[2]! / count];
+    const moved = sqDist(Float32Array.from(next), 0, c);
+    c = next;
+    if (moved < 0.01) break;
+  }
+  return { lab: c, count };
 }
 
 function nearestCounts(px: Float32Array, centres: Lab[]): number[] {

@@ -1,11 +1,11 @@
 /**
  * Sky measurer: day / sunset / night / overcast from the region above the horizon.
  *
- * Features (all robust medians over the sky region, so the sun, stars and objects in front of the sky
- * barely move them): lightness, chroma and hue of the upper and lower sky, and the number of small
- * bright blobs (stars) against a dark sky. Rules, in order: dark -> night; grey -> overcast; warm
- * (red/orange/pink) low sky -> sunset; else day. The confidence is the margin to the nearest rule
- * boundary, mapped to [0.5, 1].
+ * Features are robust medians over the sky region (the sun, stars and objects in front of the sky
+ * barely move them): lightness and chroma of the whole sky, lightness of its upper and lower quarter,
+ * and the number of small bright blobs (stars). Rules: dark -> night; mid-dark, or much lighter at the
+ * bottom than at the top -> sunset; otherwise grey -> overcast, coloured -> day. The confidence is the
+ * margin to the nearest rule boundary, mapped to [0.5, 1].
  */
 import { imageToLab, labToLch } from "./colour.js";
 import { labelComponents } from "./components.js";
@@ -70,7 +70,6 @@ export function skyFeatures(img: RGBImage, line: Line): SkyFeatures | null {
   const lab = imageToLab(img).data;
   const px = skyPixels(w, h, line);
   if (px.all.length < 0.03 * w * h || px.top.length === 0 || px.bottom.length === 0) return null;
-  const chroma = (i: number): number => Math.hypot(lab[i * 3 + 1] as number, lab[i * 3 + 2] as number);
   const mAll = medianLab(px.all, lab),
     mTop = medianLab(px.top, lab),
     mBot = medianLab(px.bottom, lab);
@@ -78,36 +77,46 @@ export function skyFeatures(img: RGBImage, line: Line): SkyFeatures | null {
     L: mAll[0],
     Ltop: mTop[0],
     Lbottom: mBot[0],
-    C: median(px.all.map(chroma)),
-    Cbottom: median(px.bottom.map(chroma)),
+    // Chroma of the median colour, not the median chroma: noise would lift a grey sky's chroma.
+    C: Math.hypot(mAll[1], mAll[2]),
+    Cbottom: Math.hypot(mBot[1], mBot[2]),
     hueBottom: labToLch(mBot).h,
     hueTop: labToLch(mTop).h,
     stars: (1000 * countStars(lab, w, h, px.all, mAll[0])) / px.all.length,
   };
 }
 
-// Rule thresholds (CIELAB units / degrees).
-const NIGHT_L = 32;
-const OVERCAST_C = 12;
-const WARM_C = 18;
+// Rule thresholds (CIELAB units), set on Scenes renders of seed 0 (docs/measurers.md), midway
+// between the classes: night skies there have L <= 17, sunsets 28..46 with a lightness rise of
+// 13..33 from top to bottom, overcast and day skies L >= 57 with a rise under 10; overcast chroma
+// <= 10, day >= 17. Hue is not used: palettes tint every kind of sky.
+const NIGHT_L = 22;
+const SUNSET_L = 52;
+const SUNSET_RISE = 11.5;
+const OVERCAST_C = 13.5;
 
-/** Is a hue warm (red, orange, yellow-orange, pink)? Lab hue: red ~40, orange ~60, yellow ~90, pink ~350. */
-function warmth(hue: number): number {
-  const h = hue > 180 ? hue - 360 : hue; // pink/magenta as small negatives
-  return Math.min(h + 40, 80 - h); // > 0 inside (-40, 80) degrees
+/** Confidence from a margin: 0.5 on the boundary, 1 at `scale` units or more from it. */
+function conf(margin: number, scale: number): number {
+  return 0.5 + 0.5 * Math.min(1, Math.abs(margin) / scale);
 }
 
 export function classifySky(f: SkyFeatures): SkyResult {
-  const conf = (margin: number, scale: number): number => 0.5 + 0.5 * Math.min(1, Math.abs(margin) / scale);
-  if (f.L < NIGHT_L || (f.Ltop < NIGHT_L - 5 && f.stars > 1)) {
-    return { sky: "night", confidence: conf(NIGHT_L - f.L, 15), features: f };
+  const rise = f.Lbottom - f.Ltop;
+  if (f.L < NIGHT_L || (f.L < NIGHT_L + 8 && f.stars > 1 && rise < SUNSET_RISE)) {
+    return { sky: "night", confidence: conf(NIGHT_L - f.L, 8), features: f };
   }
-  if (f.C < OVERCAST_C) return { sky: "overcast", confidence: conf(OVERCAST_C - f.C, 8), features: f };
-  const warm = warmth(f.hueBottom);
-  if (warm > 0 && f.Cbottom > WARM_C) {
-    return { sky: "sunset", confidence: Math.min(conf(warm, 30), conf(f.Cbottom - WARM_C, 10)), features: f };
+  const grey = conf(OVERCAST_C - f.C, 5);
+  // A grey sky without a lightness rise is overcast even when dim; a sunset is coloured.
+  if (f.C < OVERCAST_C && rise < SUNSET_RISE) {
+    return { sky: "overcast", confidence: Math.min(grey, conf(SUNSET_RISE - rise, 3)), features: f };
   }
-  return { sky: "day", confidence: Math.min(conf(warm, 30), conf(f.C - OVERCAST_C, 8)), features: f };
+  if (f.L < SUNSET_L || (rise > SUNSET_RISE && f.L < SUNSET_L + 8)) {
+    const margin = Math.max(SUNSET_L - f.L, Math.min(rise - SUNSET_RISE, SUNSET_L + 8 - f.L));
+    return { sky: "sunset", confidence: Math.min(conf(margin, 8), conf(f.L - NIGHT_L, 8)), features: f };
+  }
+  const bright = conf(f.L - SUNSET_L, 8);
+  if (f.C < OVERCAST_C) return { sky: "overcast", confidence: Math.min(bright, grey), features: f };
+  return { sky: "day", confidence: Math.min(bright, grey), features: f };
 }
 
 /** Classify the sky above the given horizon; null when too little sky is visible. */

@@ -1,0 +1,233 @@
+/**
+ * Measurer error table: measure every render of a Scenes dataset folder (PNGs + attributes.jsonl, as
+ * written by `python -m dualproc_engine.world.dataset`), clean and degraded, compare with the ground
+ * truth, and print a Markdown table of mean absolute error and 95th percentile per measurer and
+ * condition.
+ *
+ *   npx tsx scripts/measurer-error.ts DIR [DIR ...] [--limit N] [--conditions clean,blur,noise,jpeg,shift]
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import jpeg from "jpeg-js";
+import { z } from "zod";
+import { hexToLab } from "../src/eval/measurers/colour.js";
+import {
+  colourShift,
+  gaussianBlur,
+  gaussianNoise,
+  randomColourShift,
+  shiftColour,
+  type ColourShift,
+} from "../src/eval/measurers/degrade.js";
+import { guessKind, measure, paletteDistance } from "../src/eval/measurers/index.js";
+import type { Lab, RGBImage } from "../src/eval/measurers/types.js";
+import { readImage } from "../src/images/read.js";
+
+/** The part of a scene's ground truth the measurers are compared with (docs/world-contract.md). */
+const TruthSchema = z.object({
+  file: z.string(),
+  seed: z.number().int(),
+  size_px: z.number().int().positive(),
+  kind: z.enum(["landscape", "lineart"]),
+  palette: z.object({ colors: z.array(z.string().regex(/^#[0-9a-fA-F]{6}$/)).min(1) }),
+  horizon: z.number().nullable(),
+  horizon_tilt_deg: z.number(),
+  sky: z.enum(["day", "sunset", "night", "overcast"]).nullable(),
+  stroke_width_px: z.number().nullable(),
+});
+type Truth = z.infer<typeof TruthSchema>;
+
+/** Parse one attributes.jsonl line; a malformed line is one error naming the line and field. */
+function parseTruth(line: string, where: string): Truth {
+  const r = TruthSchema.safeParse(JSON.parse(line));
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new Error(`${where}: ${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}`);
+  }
+  return r.data;
+}
+
+/** JPEG round trip through jpeg-js (baseline, 4:2:0 chroma subsampling as most encoders do). */
+function jpegRoundTrip(img: RGBImage, quality: number): RGBImage {
+  const rgba = Buffer.alloc(img.width * img.height * 4);
+  for (let i = 0, j = 0; j < img.data.length; i += 4, j += 3) {
+    rgba[i] = img.data[j] as number;
+    rgba[i + 1] = img.data[j + 1] as number;
+    rgba[i + 2] = img.data[j + 2] as number;
+    rgba[i + 3] = 255;
+  }
+  const enc = jpeg.encode({ data: rgba, width: img.width, height: img.height }, quality);
+  const dec = jpeg.decode(enc.data, { useTArray: true, formatAsRGBA: false });
+  return { width: dec.width, height: dec.height, data: Uint8Array.from(dec.data) };
+}
+
+type Condition = {
+  name: string;
+  describe: string;
+  apply: (img: RGBImage, seed: number) => RGBImage;
+  shift?: (seed: number) => ColourShift;
+};
+
+const SHIFT = (seed: number): ColourShift => randomColourShift(seed, 15, 0.1);
+
+const CONDITIONS: Condition[] = [
+  { name: "clean", describe: "the render as written", apply: (img) => img },
+  {
+    name: "blur",
+    describe: "Gaussian blur, sigma = size/64 px",
+    apply: (img) => gaussianBlur(img, img.width / 64),
+  },
+  {
+    name: "noise",
+    describe: "Gaussian noise, sigma 8/255 per channel",
+    apply: (img, s) => gaussianNoise(img, 8, s),
+  },
+  { name: "jpeg", describe: "JPEG quality 50 (jpeg-js)", apply: (img) => jpegRoundTrip(img, 50) },
+  {
+    name: "shift",
+    describe: "hue rotation up to +-15 deg, brightness up to +-10%",
+    apply: (img, s) => colourShift(img, SHIFT(s)),
+    shift: SHIFT,
+  },
+];
+
+/** Errors collected per (measurer, size, condition). */
+class Table {
+  private readonly cells = new Map<string, number[]>();
+  private readonly missing = new Map<string, number>();
+  add(measurer: string, size: number, cond: string, err: number | null): void {
+    const k = `${measurer}\u0000${size}\u0000${cond}`;
+    if (err === null) this.missing.set(k, (this.missing.get(k) ?? 0) + 1);
+    else this.cells.set(k, [...(this.cells.get(k) ?? []), err]);
+  }
+  markdown(units: Record<string, string>): string {
+    const keys = [...new Set([...this.cells.keys(), ...this.missing.keys()])];
+    const rows = keys.map((k) => k.split("\u0000") as [string, string, string]);
+    const order = Object.keys(units);
+    const condOrder = CONDITIONS.map((c) => c.name);
+    rows.sort(
+      (a, b) =>
+        order.indexOf(a[0]) - order.indexOf(b[0]) ||
+        Number(a[1]) - Number(b[1]) ||
+        condOrder.indexOf(a[2]) - condOrder.indexOf(b[2]),
+    );
+    const lines = [
+      "| measurer | unit | size | condition | n | mean | p95 | no answer |",
+      "|---|---|---|---|---|---|---|---|",
+    ];
+    for (const [m, size, cond] of rows) {
+      const k = `${m}\u0000${size}\u0000${cond}`;
+      const v = this.cells.get(k) ?? [];
+      const mean = v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
+      const p95 = [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.ceil(0.95 * v.length) - 1)] ?? NaN;
+      lines.push(
+        `| ${m} | ${units[m]} | ${size} | ${cond} | ${v.length} | ${fmt(mean)} | ${fmt(p95)} | ${this.missing.get(k) ?? 0} |`,
+      );
+    }
+    return lines.join("\n");
+  }
+}
+
+function fmt(v: number): string {
+  return Number.isFinite(v) ? (Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2)) : "-";
+}
+
+const UNITS: Record<string, string> = {
+  horizon: "% of height",
+  horizon_tilt: "degrees",
+  stroke_width: "px",
+  stroke_width_rel: "% of width",
+  palette: "CIEDE2000",
+  sky_error: "share wrong",
+  kind_error: "share wrong",
+};
+
+function scoreScene(table: Table, truth: Truth, img: RGBImage, cond: Condition): void {
+  const size = truth.size_px;
+  const m = measure(img, { kind: truth.kind });
+  table.add("kind_error", size, cond.name, guessKind(img).kind === truth.kind ? 0 : 1);
+  const shift = cond.shift?.(truth.seed);
+  // Under a colour shift the truth is shifted too: the table then measures the measurer, not the shift.
+  const pal: Lab[] = truth.palette.colors.map((hex) => {
+    const lab = hexToLab(hex);
+    if (!shift) return lab;
+    const rgb = hexToRgbTriple(hex);
+    const s = shiftColour(rgb, shift);
+    return hexToLab("#" + s.map((v) => Math.round(v).toString(16).padStart(2, "0")).join(""));
+  });
+  table.add(
+    "palette",
+    size,
+    cond.name,
+    m.palette.length
+      ? paletteDistance(
+          m.palette.map((c) => c.lab),
+          pal,
+        )
+      : null,
+  );
+  if (truth.kind === "landscape" && truth.horizon !== null) {
+    table.add(
+      "horizon",
+      size,
+      cond.name,
+      m.horizon === null ? null : 100 * Math.abs(m.horizon - truth.horizon),
+    );
+    table.add(
+      "horizon_tilt",
+      size,
+      cond.name,
+      m.horizon_tilt_deg === null ? null : Math.abs(m.horizon_tilt_deg - truth.horizon_tilt_deg),
+    );
+    if (truth.sky !== null)
+      table.add("sky_error", size, cond.name, m.sky === null ? null : m.sky === truth.sky ? 0 : 1);
+  }
+  if (truth.kind === "lineart" && truth.stroke_width_px !== null) {
+    const e = m.stroke_width_px === null ? null : Math.abs(m.stroke_width_px - truth.stroke_width_px);
+    table.add("stroke_width", size, cond.name, e);
+    table.add("stroke_width_rel", size, cond.name, e === null ? null : (100 * e) / truth.stroke_width_px);
+  }
+}
+
+function hexToRgbTriple(hex: string): [number, number, number] {
+  const n = parseInt(hex.slice(1), 16);
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
+function main(): void {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { limit: { type: "string" }, conditions: { type: "string" } },
+  });
+  if (positionals.length === 0) {
+    console.error(
+      "Usage: tsx scripts/measurer-error.ts DIR [DIR ...] [--limit N] [--conditions clean,blur,...]",
+    );
+    process.exit(2);
+  }
+  const limit = values.limit ? Number(values.limit) : Infinity;
+  const wanted = values.conditions?.split(",") ?? CONDITIONS.map((c) => c.name);
+  const conds = CONDITIONS.filter((c) => wanted.includes(c.name));
+  const table = new Table();
+  const t0 = Date.now();
+  let scenes = 0;
+  for (const dir of positionals) {
+    const lines = readFileSync(join(dir, "attributes.jsonl"), "utf8")
+      .split("\n")
+      .filter((l) => l.trim());
+    lines.slice(0, limit).forEach((line, i) => {
+      const truth = parseTruth(line, `${dir}/attributes.jsonl:${i + 1}`);
+      const img = readImage(join(dir, truth.file));
+      for (const c of conds) scoreScene(table, truth, c.apply(img, truth.seed), c);
+      scenes++;
+    });
+  }
+  console.log(table.markdown(UNITS));
+  console.log(
+    `\n${scenes} scenes x ${conds.length} conditions in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  for (const c of conds) console.log(`- ${c.name}: ${c.describe}`);
+}
+
+main();
