@@ -4,13 +4,15 @@ Two things must stay recognisable from pixels alone: the palette (measured as do
 CIEDE2000) and the sky kind. So the sky kind owns the *lightness structure* of the sky and the palette owns
 the *hues* and everything below the horizon:
 
-- Sky: the palette colour closest to the sky kind's band (in OKLCh lightness and chroma, with a mild hue
-  preference) is moved into that band by the smallest clamp, keeping its hue. Bands: day L 0.62-0.80 with
-  chroma >= 0.07 (a grey palette gets a default blue hue) and a lighter haze at the horizon; sunset L
-  0.32-0.48 at the top over a warm glow at the horizon (the warmest palette colour, its hue clamped into
-  red-orange to orange, L 0.72-0.84); night L 0.12-0.24, low chroma, plus a moon and stars; overcast L
-  0.60-0.70 with chroma <= 0.025 (grey with a hint of the palette's hue), no sun. A palette colour that
-  already sits in the band is used unchanged.
+- Sky: the palette colour closest to the sky kind's band (in OKLCh lightness and chroma, with a hue
+  preference) is moved into that band by the smallest clamp, keeping its hue. Bands: day L 0.62-0.80,
+  chroma >= 0.07 and never a warm hue (a grey or warm palette gets a blue day sky; warm skies read as
+  sunsets), lighter and paler toward the horizon (haze); sunset L 0.40-0.55 at the top (violet preferred)
+  over a warm glow at the horizon (the warmest palette colour, its hue clamped into red-orange to orange,
+  L 0.78-0.88), the ramp passing through violet and red rather than grey and gathering toward the
+  horizon; night L 0.12-0.24, low chroma, plus a moon and stars; overcast L 0.60-0.70 with chroma <=
+  0.025 (grey with a hint of the palette's hue), no sun. A palette colour already in the band is used
+  unchanged.
 - Ground, objects, mountains: palette colours *unchanged* (the ground's texture modulates it by a few
   percent). The ground takes the colour that best suits its kind (grass: green, sand: yellow-beige, snow:
   lightest, water: blue, rock: grey) among those contrasting with the sky at the horizon (OKLab distance >=
@@ -18,8 +20,11 @@ the *hues* and everything below the horizon:
   the ground.
 - Details (trunks, doors, legs, roofs, faces, the sun and moon, stars): the darkest or lightest palette
   colour, pushed darker or lighter only when it would not read as a detail.
-- Line art: paper is the lightest palette colour lifted to L >= 0.94 (a tinted white), the ink is the
-  darkest one (darkened when it is too close to the paper), fills are the other palette colours.
+- Line art: paper is the lightest palette colour (lifted to L >= 0.9 and chroma <= 0.06 if needed: a
+  tinted sheet), the ink is the darkest one (darkened when it is too close to the paper), fills are the
+  other palette colours.
+- Every palette colour should show: objects and fills take the palette colours not shown yet first
+  (`ColorPicker`), mountains (large) before ground objects.
 
 Everything here is a pure function of the palette and the kinds, cached, so the renderer and the sampler
 agree without storing derived colours in the attributes.
@@ -27,6 +32,8 @@ agree without storing derived colours in the attributes.
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -46,27 +53,36 @@ HORIZON_CONTRAST = 0.12
 """Smallest OKLab distance between the sky at the horizon and the ground (about 10 CIEDE2000 units)."""
 OBJECT_CONTRAST = 0.10
 """Smallest OKLab distance between an object's colour and what it stands on."""
+PAPER_LIGHTNESS = 0.9
+PAPER_CHROMA = 0.06
+"""Paper is at least this light and at most this colourful (OKLCh): a light, tinted sheet."""
 FILL_CONTRAST = 0.15
 """Smallest OKLab distance of a line-art fill from the ink and the paper, so the outline stays measurable."""
 
 
 @dataclass(frozen=True)
 class SkyBand:
-    """Where a sky kind puts the top of the sky in OKLCh, and its hue when the palette has none."""
+    """Where a sky kind puts the top of the sky in OKLCh, and which hues it prefers."""
 
     lightness: tuple[float, float]
     chroma: tuple[float, float]
     default_hue: float
+    hue_weight: float = 0.1
+    """How much a palette colour's hue distance from `default_hue` counts when choosing the sky's colour."""
+    cool_only: bool = False
+    """No warm hues (reds to yellows): a warm sky reads as a sunset."""
 
 
 SKY_BANDS: dict[str, SkyBand] = {
-    "day": SkyBand((0.62, 0.80), (0.07, 0.15), 245.0),
-    "sunset": SkyBand((0.32, 0.48), (0.06, 0.14), 300.0),
+    "day": SkyBand((0.62, 0.80), (0.07, 0.15), 245.0, cool_only=True),
+    "sunset": SkyBand((0.40, 0.55), (0.06, 0.14), 300.0, hue_weight=0.3),
     "night": SkyBand((0.12, 0.24), (0.02, 0.06), 265.0),
     "overcast": SkyBand((0.60, 0.70), (0.0, 0.025), 245.0),
 }
+COOL_HUES = (105.0, 320.0)
+"""OKLCh hues that do not read as warm (yellow-green through blue to violet)."""
 GLOW_HUES = (30.0, 75.0)  # OKLCh hues from red-orange to orange: the sunset glow at the horizon
-GLOW_LIGHTNESS = (0.72, 0.84)
+GLOW_LIGHTNESS = (0.78, 0.88)
 GLOW_CHROMA = (0.12, 0.20)
 
 GROUND_HUES = {"grass": 140.0, "sand": 80.0, "water": 235.0}
@@ -77,6 +93,8 @@ class LandscapeColors:
     """Role colours of a landscape, as sRGB floats; `*_choices` are palette hex colours to draw from."""
 
     sky_top: RGB
+    sky_middle: RGB
+    """Halfway down the sky's ramp: a straight mix except at sunset (see `_sunset_middle`)."""
     sky_bottom: RGB
     ground: RGB
     sun: RGB
@@ -86,6 +104,8 @@ class LandscapeColors:
     light_accent: str
     object_choices: tuple[str, ...]
     mountain_choices: tuple[str, ...]
+    used: tuple[str, ...] = ()
+    """Palette colours already shown by the sky and the ground: objects prefer the others."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +113,8 @@ class LineArtColors:
     paper: RGB
     ink: str
     fill_choices: tuple[str, ...]
+    used: tuple[str, ...] = ()
+    """Palette colours already shown (as paper and ink): fills prefer the others."""
 
 
 def _lch(color: str) -> tuple[float, float, float]:
@@ -112,19 +134,26 @@ def _hue_or(chroma: float, hue: float, default: float) -> float:
     return hue if chroma >= 0.02 else default
 
 
+def _is_warm(hue: float) -> bool:
+    return not COOL_HUES[0] <= hue <= COOL_HUES[1]
+
+
 def _band_cost(color: str, band: SkyBand) -> float:
     lightness, chroma, hue = _lch(color)
     cost = abs(lightness - _clamp(lightness, band.lightness)) + abs(chroma - _clamp(chroma, band.chroma))
     if chroma >= 0.02:
-        cost += 0.1 * hue_distance(hue, band.default_hue) / 180.0
+        cost += band.hue_weight * hue_distance(hue, band.default_hue) / 180.0
+        if band.cool_only and _is_warm(hue):
+            cost += 1.0
     return cost
 
 
 def _into_band(color: str, band: SkyBand) -> RGB:
     lightness, chroma, hue = _lch(color)
-    return oklch_to_rgb(
-        _clamp(lightness, band.lightness), _clamp(chroma, band.chroma), _hue_or(chroma, hue, band.default_hue)
-    )
+    hue = _hue_or(chroma, hue, band.default_hue)
+    if band.cool_only and _is_warm(hue):
+        hue = band.default_hue
+    return oklch_to_rgb(_clamp(lightness, band.lightness), _clamp(chroma, band.chroma), hue)
 
 
 def _glow(colors: tuple[str, ...]) -> tuple[str, RGB]:
@@ -143,20 +172,31 @@ def _glow(colors: tuple[str, ...]) -> tuple[str, RGB]:
     return source, oklch_to_rgb(_clamp(lightness, GLOW_LIGHTNESS), _clamp(chroma, GLOW_CHROMA), hue)
 
 
-def _sky(colors: tuple[str, ...], sky: str) -> tuple[tuple[str, ...], RGB, RGB]:
-    """(palette colours used as sources, top colour, horizon colour)."""
+def _sunset_middle(top: RGB, glow: RGB) -> RGB:
+    """Halfway from the sky's top to the glow, turning through violet and red rather than through grey
+    (a straight mix of a teal top and an orange glow would be a dull grey band)."""
+    l1, c1, h1 = oklab_to_oklch(rgb_to_oklab(top))
+    l2, c2, h2 = oklab_to_oklch(rgb_to_oklab(glow))
+    if h2 < h1:
+        h2 += 360.0  # go up from the top's hue, through 360 (magenta, red) to the glow's
+    return oklch_to_rgb(0.5 * (l1 + l2), 0.9 * max(c1, c2), (0.5 * (h1 + h2)) % 360.0)
+
+
+def _sky(colors: tuple[str, ...], sky: str) -> tuple[tuple[str, ...], RGB, RGB, RGB]:
+    """(palette colours used as sources, top colour, middle colour, horizon colour)."""
     band = SKY_BANDS[sky]
     source = min(colors, key=lambda c: _band_cost(c, band))
     top = _into_band(source, band)
     lightness, chroma, hue = oklab_to_oklch(rgb_to_oklab(top))
     if sky == "sunset":
         glow_source, bottom = _glow(colors)
-        return (source, glow_source), top, bottom
+        return (source, glow_source), top, _sunset_middle(top, bottom), bottom
     if sky == "day":  # haze: lighter and paler toward the horizon
         bottom = oklch_to_rgb(min(0.92, lightness + 0.12), chroma * 0.55, hue)
     else:  # night and overcast: a gentle brightening toward the horizon
         bottom = oklch_to_rgb(lightness + 0.08, chroma, hue)
-    return (source,), top, bottom
+    middle = tuple(0.5 * (a + b) for a, b in zip(top, bottom, strict=True))
+    return (source,), top, middle, bottom  # type: ignore[return-value]
 
 
 def _ground_cost(color: str, ground: str) -> float:
@@ -221,7 +261,7 @@ def _mountain_choices(colors: tuple[str, ...], ground: RGB, sky: list[RGB]) -> t
 @lru_cache(maxsize=4096)
 def landscape_colors(colors: tuple[str, ...], sky: str, ground: str) -> LandscapeColors:
     """Role colours of a landscape with this palette, sky kind and ground kind."""
-    sky_sources, sky_top, sky_bottom = _sky(colors, sky)
+    sky_sources, sky_top, sky_middle, sky_bottom = _sky(colors, sky)
     ground_source, ground_rgb = _ground(colors, sky_sources, ground, sky_bottom)
     ordered = by_lightness(colors)
     light_l, light_c, light_h = _lch(ordered[-1])
@@ -235,6 +275,7 @@ def landscape_colors(colors: tuple[str, ...], sky: str, ground: str) -> Landscap
     objects = tuple(c for c in contrasting(colors, [ground_rgb], OBJECT_CONTRAST) if c != ground_source)
     return LandscapeColors(
         sky_top=sky_top,
+        sky_middle=sky_middle,
         sky_bottom=sky_bottom,
         ground=ground_rgb,
         sun=sun,
@@ -244,6 +285,7 @@ def landscape_colors(colors: tuple[str, ...], sky: str, ground: str) -> Landscap
         light_accent=ordered[-1],
         object_choices=objects or contrasting(colors, [ground_rgb], OBJECT_CONTRAST),
         mountain_choices=_mountain_choices(colors, ground_rgb, [sky_bottom, sky_top]),
+        used=(*sky_sources, ground_source),
     )
 
 
@@ -285,8 +327,25 @@ def lineart_colors(colors: tuple[str, ...]) -> LineArtColors:
     """Paper, ink and fill colours of a line-art scene with this palette."""
     ordered = by_lightness(colors)
     light_l, light_c, light_h = _lch(ordered[-1])
-    paper = oklch_to_rgb(max(light_l, 0.94), min(light_c, 0.04), light_h)
+    if light_l >= PAPER_LIGHTNESS and light_c <= PAPER_CHROMA:
+        paper = hex_to_rgb(ordered[-1])  # light enough already: the palette colour itself
+    else:
+        paper = oklch_to_rgb(max(light_l, PAPER_LIGHTNESS), min(light_c, PAPER_CHROMA), light_h)
     paper_l = oklab_to_oklch(rgb_to_oklab(paper))[0]
     ink = _darkened(ordered[0], paper_l - 0.45)
     fills = contrasting(ordered[1:-1], [paper, hex_to_rgb(ink)], FILL_CONTRAST)
-    return LineArtColors(paper=paper, ink=ink, fill_choices=fills)
+    return LineArtColors(paper=paper, ink=ink, fill_choices=fills, used=(ordered[0], ordered[-1]))
+
+
+class ColorPicker:
+    """Hands out palette colours least used first (ties at random), so every palette colour shows."""
+
+    def __init__(self, rng: random.Random, used: tuple[str, ...] = ()):
+        self.rng = rng
+        self.counts: Counter[str] = Counter(used)
+
+    def pick(self, choices: tuple[str, ...]) -> str:
+        fewest = min(self.counts[c] for c in choices)
+        color = self.rng.choice([c for c in choices if self.counts[c] == fewest])
+        self.counts[color] += 1
+        return color

@@ -173,13 +173,19 @@ def draw_landscapes(
 def _sky(
     grid: Grid, scenes: list[SceneAttributes], palette: list[LandscapeColors], horizon_px: Tensor
 ) -> Tensor:
+    """Vertical three-stop gradient: top, middle, horizon colour; a sunset's ramp gathers at the horizon."""
     batch, size = len(scenes), grid.size
-    top = torch.tensor([c.sky_top for c in palette], dtype=torch.float32).view(batch, 3, 1, 1)
-    bottom = torch.tensor([c.sky_bottom for c in palette], dtype=torch.float32).view(batch, 3, 1, 1)
+
+    def stop(name: str) -> Tensor:
+        return torch.tensor([getattr(c, name) for c in palette], dtype=torch.float32).view(batch, 3, 1, 1)
+
+    top, middle, bottom = stop("sky_top"), stop("sky_middle"), stop("sky_bottom")
     sunset = column([1.0 if s.sky == "sunset" else 0.0 for s in scenes])
     t = (grid.ys / horizon_px).clamp(0.0, 1.0)
-    ramp = t + sunset * (t * t - t)  # sunset: the glow gathers near the horizon
-    sky = top + (bottom - top) * ramp.unsqueeze(1)  # (B, 3, S, 1)
+    ramp = (t + sunset * (t * t.sqrt() - t)).unsqueeze(1)  # sunset: t^1.5
+    upper = (2.0 * ramp).clamp(max=1.0)
+    lower = (2.0 * ramp - 1.0).clamp(min=0.0)
+    sky = top + (middle - top) * upper + (bottom - middle) * lower  # (B, 3, S, 1)
     return sky.expand(batch, 3, size, size).contiguous()
 
 

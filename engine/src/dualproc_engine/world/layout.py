@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from .attributes import LANDSCAPE_OBJECTS, LINEART_OBJECTS, SceneObject
+from .coloring import ColorPicker, LandscapeColors, LineArtColors
 from .shapes import lineart_aspect
 
 MIN_HEIGHT = 0.06
@@ -83,7 +86,7 @@ def mountains(
     rng: random.Random,
     horizon: float,
     tilt_deg: float,
-    colors: tuple[str, ...],
+    colors: Callable[[], str],
     count: int,
     cover: HorizonCover,
     required: bool = False,
@@ -107,7 +110,7 @@ def mountains(
         height = min(rng.uniform(0.2, 0.6) * (base - TOP_MARGIN), rng.uniform(0.45, 0.85) * half_width)
         y1 = max(horizon_y(horizon, tilt_deg, x0), horizon_y(horizon, tilt_deg, x1))
         box = (_r4(x0), _r4(base - height), _r4(x1), _r4(y1))
-        out.append(SceneObject("mountain", rng.choice(colors), box, round(rng.uniform(100, 200), 3)))
+        out.append(SceneObject("mountain", colors(), box, round(rng.uniform(100, 200), 3)))
     return out
 
 
@@ -153,8 +156,7 @@ def landscape_objects(
     rng: random.Random,
     horizon: float,
     tilt_deg: float,
-    object_colors: tuple[str, ...],
-    mountain_colors: tuple[str, ...],
+    colors: LandscapeColors,
     kinds: list[str] | None = None,
 ) -> list[SceneObject]:
     """Mountains and ground objects, farthest first. `kinds` asks for exactly these kinds (in any order).
@@ -173,14 +175,22 @@ def landscape_objects(
         n_mountains = kinds.count("mountain")
         ground_kinds = [k for k in kinds if k != "mountain"]
     cover = HorizonCover()
+    picker = ColorPicker(rng, colors.used)  # mountains first: large areas show unused colours best
     objects = mountains(
-        rng, horizon, tilt_deg, mountain_colors, n_mountains, cover, required=kinds is not None
+        rng,
+        horizon,
+        tilt_deg,
+        partial(picker.pick, colors.mountain_choices),
+        n_mountains,
+        cover,
+        kinds is not None,
     )
     for kind in ground_kinds:
+        color = picker.pick(colors.object_choices)
         for attempt in range(40):
             # Asked-for kinds must appear: the last attempts accept a smaller object...
             min_height = MIN_HEIGHT if kinds is None or attempt < 35 else 0.02
-            obj = ground_object(rng, kind, horizon, tilt_deg, rng.choice(object_colors), min_height)
+            obj = ground_object(rng, kind, horizon, tilt_deg, color, min_height)
             if obj is None:
                 continue
             crosses = _crosses_horizon(obj, horizon, tilt_deg)
@@ -207,10 +217,9 @@ def lineart_objects(
     rng: random.Random,
     stroke_width_px: float,
     size_px: int,
-    ink: str,
-    fill_colors: tuple[str, ...],
+    colors: LineArtColors,
     kinds: list[str] | None = None,
-    fill_probability: float = 0.6,
+    fill_probability: float = 0.7,
 ) -> list[SceneObject]:
     """2 to 5 outlined shapes (or exactly `kinds`), first drawn first; boxes include the stroke."""
     if kinds is None:
@@ -219,12 +228,13 @@ def lineart_objects(
     if unknown:
         raise ValueError(f"line-art shapes are {LINEART_OBJECTS}, got {unknown}")
     half_stroke = stroke_width_px / size_px / 2
+    picker = ColorPicker(rng, colors.used)
     boxes: list[tuple[float, float, float, float]] = []
     objects = []
     for order, kind in enumerate(kinds):
         box = _place(rng, kind, half_stroke, 1.0 / size_px, boxes)
         boxes.append(box)
-        color = rng.choice(fill_colors) if rng.random() < fill_probability else ink
+        color = picker.pick(colors.fill_choices) if rng.random() < fill_probability else colors.ink
         # Larger distance = drawn earlier = behind: the first shape gets the largest.
         objects.append(SceneObject(kind, color, box, float(len(kinds) - order)))
     return objects
@@ -241,8 +251,10 @@ def _place(
     aspect = lineart_aspect(kind)  # width over height of the stroke's centre line
     margin = half_stroke + air  # keep a pixel of paper between the stroke and the image edge
     box = (0.0, 0.0, 1.0, 1.0)
+    # Thick strokes need room inside a shape, or it closes into a blob whose outline cannot be measured.
+    smallest = min(0.36, max(0.22, 7.0 * half_stroke))
     for _attempt in range(20):
-        height = rng.uniform(0.22, 0.42)
+        height = rng.uniform(smallest, 0.42)
         width = height * aspect
         if width > 0.6:
             width, height = 0.6, 0.6 / aspect

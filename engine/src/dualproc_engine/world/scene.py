@@ -141,9 +141,7 @@ def _landscape(
     else:
         colors = landscape_colors(palette.colors, sky, ground)
         kinds = fixed.get("object_kinds")
-        scene.objects = landscape_objects(
-            rng, horizon, tilt, colors.object_choices, colors.mountain_choices, list(kinds) if kinds else None
-        )
+        scene.objects = landscape_objects(rng, horizon, tilt, colors, list(kinds) if kinds else None)
     return scene
 
 
@@ -176,9 +174,7 @@ def _lineart(
     else:
         colors = lineart_colors(palette.colors)
         kinds = fixed.get("object_kinds")
-        scene.objects = lineart_objects(
-            rng, stroke, size_px, colors.ink, colors.fill_choices, list(kinds) if kinds else None
-        )
+        scene.objects = lineart_objects(rng, stroke, size_px, colors, list(kinds) if kinds else None)
     return scene
 
 
