@@ -1,0 +1,75 @@
+"""`ask_files`: the probability a judge gives a wanted answer about image files (the `dualproc ask` job).
+
+Images are read as RGB (PNG, JPEG, anything Pillow opens), the optional visual prompt is composited with
+`prompts.apply_overlay` at the image's own size, and the judge resizes differentiably to its input side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+_LOADED: dict[str, Any] = {}
+"""Judges by name, kept for the life of the process (the studio's long-lived worker asks many times)."""
+
+
+def get_judge(name: str) -> Any:
+    if name not in _LOADED:
+        from .embedded import load_judge
+
+        _LOADED[name] = load_judge(name)
+    return _LOADED[name]
+
+
+def load_image(path: str | Path) -> torch.Tensor:
+    """(1, 3, H, W) float in [0, 1]; a missing or unreadable file is a one-line UserError."""
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    from ..errors import UserError
+
+    try:
+        with Image.open(path) as image:
+            array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except (UnidentifiedImageError, OSError) as error:
+        raise UserError(f"{path}: not an image Pillow can read ({error})") from None
+    return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0)
+
+
+def ask_files(
+    paths: Sequence[str],
+    question: str,
+    answer: str = "Yes",
+    overlay: Mapping[str, Any] | None = None,
+    judge: str = "scenes-judge",
+) -> list[dict[str, Any]]:
+    """[{"path", "probability"}] per image: exp(logprob) of `answer` to `question`, overlay drawn first.
+
+    `judge` is a shipped judge's name (weights/<name>/) or a folder holding one. Mistakes (a missing file,
+    a bad overlay spec, a judge not on this machine) raise `UserError` subclasses with one-line messages.
+    """
+    from ..errors import UserError
+    from ..prompts import apply_overlay, parse_overlay
+
+    if not paths:
+        raise UserError("ask: give at least one image")
+    if not question.strip():
+        raise UserError("ask: the question is empty")
+    if not answer.strip():
+        raise UserError("ask: the answer is empty")
+    spec = parse_overlay(dict(overlay)) if overlay else None  # a bad spec: OverlaySpecError, a UserError
+    scorer = get_judge(judge)
+    results = []
+    for path in paths:
+        image = load_image(path)
+        if spec is not None:
+            image = apply_overlay(image, spec)
+        with torch.no_grad():  # scoring only, no gradient wanted here; the contract itself never disables it
+            logprob = scorer.logprob(image, [question], [answer])
+        results.append({"path": str(path), "probability": float(logprob.exp()[0, 0])})
+    return results

@@ -1,0 +1,396 @@
+"""Train an embedded Scenes judge from a seed: `train_judge(out_dir, seed=0, ...)`.
+
+The data are rendered on the fly: every `batches_per_chunk` steps a fresh chunk of scenes from the run's
+own seed range (world/judge_data.py) and their QA records, all families, with overlays. Each batch is drawn
+from the chunk by a family mix that follows the running loss of each family (a family the judge has
+learned gets less of the batch, never under `min_share`), at half Yes and half No. The curriculum: near-miss
+negatives (judge_data.HARD_NEGATIVE) are left out at first and let in linearly over the first
+`curriculum_frac` of the steps. A share of the images is degraded (blur, noise, JPEG, jitter) before its
+overlay. The loss is the judge contract's: -log P(wanted answer) over the full vocabulary.
+
+Resumable: a checkpoint (model, optimiser, mix state, step) is written to out_dir/checkpoint every
+`checkpoint_every` steps and on cancel; a batch depends only on (seed, step, mix state), so a resumed run
+continues as if never stopped. At the end the judge's temperature is fitted on a calibration set and folded
+into `lm_head`, and the model is saved with its processor in out_dir (safetensors + configs).
+
+    python -m dualproc_engine.world.train_judge --out DIR --seed 0 --max-steps 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .judge_data import SEED_BASES, is_hard, record_images, scenes_qa
+
+ProgressFn = Callable[[int, int | None, str, str | None], None]
+MetricFn = Callable[[str, float, int | None], None]
+
+PER_SCENE = {
+    "horizon_line": 2,
+    "horizon_band": 1,
+    "palette_match": 1,
+    "stroke_width": 2,
+    "relative_depth": 2,
+    "object_presence": 1,
+    "object_count": 1,
+    "object_color": 1,
+    "sky": 1,
+    "time_of_day": 1,
+    "layout_match": 1,
+}
+"""Questions per scene and family in a chunk: more for the relational families the mix leans on."""
+
+
+@dataclass
+class TrainJudgeConfig:
+    seed: int = field(default=0, metadata={"help": "initialisation and data seed"})
+    max_train_steps: int = field(default=2000, metadata={"help": "optimiser steps"})
+    phrasing_split: str = field(default="train", metadata={"help": "QA phrasings: train, heldout or all"})
+    vision: str = field(default="clip", metadata={"help": "vision tower: clip or siglip"})
+    patch_size_px: int = field(default=8, metadata={"help": "ViT patch side at 64 px (8: 64 image tokens)"})
+    train_batch_size: int = 64
+    learning_rate: float = field(default=5e-4, metadata={"help": "peak AdamW lr (DESIGN: ~5e-4 works)"})
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    scenes_per_chunk: int = 128
+    batches_per_chunk: int = 6
+    curriculum_frac: float = field(
+        default=0.3, metadata={"help": "share of steps over which near misses arrive"}
+    )
+    degrade_share: float = field(default=0.25, metadata={"help": "share of training images degraded"})
+    min_share: float = field(default=0.03, metadata={"help": "least share of a batch per family"})
+    max_share: float = field(default=0.3, metadata={"help": "greatest share of a batch per family"})
+    checkpoint_every: int = 200
+    eval_every: int = 200
+
+    def __post_init__(self) -> None:
+        if self.phrasing_split not in ("train", "heldout", "all"):
+            raise ValueError(f"phrasing_split: expected train, heldout or all, got {self.phrasing_split!r}")
+        if self.max_train_steps < 1:
+            raise ValueError("max_train_steps: must be at least 1")
+
+
+def learning_rate_at(step: int, cfg: TrainJudgeConfig) -> float:
+    """Linear warm-up, then cosine decay to a tenth of the peak."""
+    if step < cfg.warmup_steps:
+        return cfg.learning_rate * (step + 1) / cfg.warmup_steps
+    t = (step - cfg.warmup_steps) / max(1, cfg.max_train_steps - cfg.warmup_steps)
+    return cfg.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
+
+
+def family_shares(loss_ema: dict[str, float], cfg: TrainJudgeConfig) -> dict[str, float]:
+    """Batch share per family, proportional to its running loss, clipped to [min_share, max_share]."""
+    raw = {f: max(v, 1e-3) for f, v in loss_ema.items()}
+    total = sum(raw.values())
+    shares = {f: min(cfg.max_share, max(cfg.min_share, v / total)) for f, v in raw.items()}
+    total = sum(shares.values())
+    return {f: v / total for f, v in shares.items()}
+
+
+def draw_batch(
+    chunk_records: list[dict[str, Any]], step: int, cfg: TrainJudgeConfig, loss_ema: dict[str, float]
+) -> tuple[list[dict[str, Any]], list[str | None], random.Random]:
+    """Records for one step (family mix, half Yes / half No, curriculum) and each one's degradation."""
+    from ..judges.degrade import DEGRADATIONS
+
+    rng = random.Random(f"{cfg.seed}/batch/{step}")
+    let_in = min(1.0, step / max(1.0, cfg.curriculum_frac * cfg.max_train_steps))
+    pools: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for record in chunk_records:
+        if is_hard(record) and rng.random() >= let_in:
+            continue
+        pools.setdefault((record["family"], record["answer"]), []).append(record)
+    families = [f for f in loss_ema if (f, "Yes") in pools and (f, "No") in pools]
+    shares = family_shares({f: loss_ema[f] for f in families}, cfg)
+    picked = rng.choices(families, weights=[shares[f] for f in families], k=cfg.train_batch_size)
+    batch = [rng.choice(pools[(f, "Yes" if i % 2 == 0 else "No")]) for i, f in enumerate(picked)]
+    kinds = [rng.choice(DEGRADATIONS) if rng.random() < cfg.degrade_share else None for _ in batch]
+    return batch, kinds, rng
+
+
+# -- checkpoints (safetensors for tensors, JSON for the rest) ----------------------------------------------
+def _save_checkpoint(
+    folder: Path, model: Any, optimizer: torch.optim.Optimizer, state: dict[str, Any]
+) -> None:
+    from safetensors.torch import save_file
+
+    tmp = folder.with_name(folder.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+    opt = optimizer.state_dict()
+    tensors = {f"{i}.{k}": v for i, s in opt["state"].items() for k, v in s.items() if torch.is_tensor(v)}
+    save_file(tensors, str(tmp / "optimizer.safetensors"))
+    (tmp / "state.json").write_text(json.dumps({**state, "param_groups": opt["param_groups"]}, indent=1))
+    if folder.exists():
+        old = folder.with_name(folder.name + ".old")
+        folder.rename(old)
+        tmp.rename(folder)
+        for f in old.iterdir():
+            f.unlink()
+        old.rmdir()
+    else:
+        tmp.rename(folder)
+
+
+def _load_checkpoint(folder: Path, model: Any, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    from safetensors.torch import load_file
+
+    model.load_state_dict(load_file(str(folder / "model.safetensors")))
+    state = json.loads((folder / "state.json").read_text())
+    tensors = load_file(str(folder / "optimizer.safetensors"))
+    opt_state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        index, name = key.split(".", 1)
+        opt_state.setdefault(int(index), {})[name] = value
+    optimizer.load_state_dict({"state": opt_state, "param_groups": state.pop("param_groups")})
+    return state
+
+
+# -- evaluation during training and calibration -------------------------------------------------------------
+@torch.no_grad()
+def fit_temperature(judge: Any, images: torch.Tensor, records: list[dict[str, Any]]) -> float:
+    """The temperature T minimising the NLL of the true answers (logits / T), by a 1-D grid search."""
+    hidden_rows, targets = [], []
+    for i in range(0, len(records), 128):
+        part = records[i : i + 128]
+        ids, attention, target = judge.encode_texts(
+            [r["question"] for r in part], [r["answer"] for r in part]
+        )
+        features = judge.encode_images(images[i : i + 128])
+        gather = judge._image_positions(ids, features.shape[1])
+        image_part = features[torch.arange(len(part))[:, None], gather]
+        text = judge.model.get_input_embeddings()(ids)
+        embeds = torch.where((ids == judge.image_token_id)[:, :, None], image_part, text)
+        hidden = judge.model.model.language_model(
+            inputs_embeds=embeds, attention_mask=attention
+        ).last_hidden_state
+        rows, cols = target.nonzero(as_tuple=True)
+        hidden_rows.append(hidden[rows, cols])
+        targets.append(ids[rows, cols + 1])
+    logits = judge.model.lm_head(torch.cat(hidden_rows)).float()
+    answer = torch.cat(targets)
+    grid = torch.exp(torch.linspace(math.log(0.3), math.log(4.0), 141))
+    nll = torch.stack([torch.nn.functional.cross_entropy(logits / t, answer) for t in grid])
+    return float(grid[int(nll.argmin())])
+
+
+# -- the loop ----------------------------------------------------------------------------------------------
+def train_judge(
+    out_dir: str | Path,
+    seed: int = 0,
+    max_steps: int = 2000,
+    phrasing_split: str = "train",
+    vision: str = "clip",
+    on_progress: ProgressFn | None = None,
+    on_metric: MetricFn | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    validation_scenes: int = 96,
+    calibration_scenes: int = 160,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """Train (or resume) a Scenes judge in `out_dir`; returns a summary (steps, seconds, accuracies, files).
+
+    `overrides` set other TrainJudgeConfig fields. `validation_scenes` / `calibration_scenes` size the
+    held-aside sets for the running accuracy and the temperature fit. Raises `JobCancelled` after saving
+    a checkpoint when `should_stop()` turns true.
+    """
+    from ..errors import JobCancelled
+    from ..judges.embedded import EmbeddedJudge
+    from ..judges.evaluate import accuracy_by_family, p_yes
+    from ..judges.scenes_vlm import JudgeArchitecture, build_judge_files
+    from ..world.qa import FAMILIES
+
+    cfg = TrainJudgeConfig(
+        seed=seed, max_train_steps=max_steps, phrasing_split=phrasing_split, vision=vision, **overrides
+    )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    progress = on_progress or (lambda *a: None)
+    metric = on_metric or (lambda *a: None)
+    stop = should_stop or (lambda: False)
+    arch = JudgeArchitecture(vision=cfg.vision, patch_size_px=cfg.patch_size_px)
+
+    model, processor = build_judge_files(out, arch, cfg.phrasing_split, cfg.seed)
+    judge = EmbeddedJudge(model, processor)
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embed" not in n]
+    no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embed" not in n)]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.learning_rate,
+        betas=(0.9, 0.98),
+    )
+
+    checkpoint = out / "checkpoint"
+    loss_ema = {f: math.log(2) for f in FAMILIES}
+    step, elapsed_s, history = 0, 0.0, []
+    if (checkpoint / "state.json").is_file():
+        state = _load_checkpoint(checkpoint, model, optimizer)
+        if state["config"] != asdict(cfg):
+            raise ValueError(f"{out}: its checkpoint was made with another configuration; use a new --out")
+        step, elapsed_s, loss_ema, history = (
+            state["step"],
+            state["elapsed_s"],
+            state["loss_ema"],
+            state["history"],
+        )
+    log = (out / "metrics.jsonl").open("a")
+
+    def save() -> None:
+        _save_checkpoint(
+            checkpoint,
+            model,
+            optimizer,
+            {
+                "config": asdict(cfg),
+                "step": step,
+                "elapsed_s": elapsed_s,
+                "loss_ema": loss_ema,
+                "history": history,
+            },
+        )
+
+    validation = scenes_qa(SEED_BASES["validation"] + cfg.seed, validation_scenes, cfg.phrasing_split)
+    val_images = record_images(validation.images, validation.records)
+
+    def evaluate() -> dict[str, float]:
+        model.eval()
+        acc = accuracy_by_family(p_yes(judge, val_images, validation.records), validation.records)
+        model.train()
+        return acc
+
+    model.train()
+    chunk_index, chunk = -1, None
+    started = time.monotonic() - elapsed_s
+    while step < cfg.max_train_steps:
+        if stop():
+            save()
+            raise JobCancelled()
+        if step // cfg.batches_per_chunk != chunk_index:
+            chunk_index = step // cfg.batches_per_chunk
+            chunk = scenes_qa(
+                SEED_BASES["train"] * (cfg.seed + 1) + chunk_index,
+                cfg.scenes_per_chunk,
+                cfg.phrasing_split,
+                per_scene=PER_SCENE,
+            )
+        assert chunk is not None
+        records, kinds, rng = draw_batch(chunk.records, step, cfg, loss_ema)
+        images = record_images(chunk.images, records, kinds, rng)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate_at(step, cfg)
+        logprob = judge.logprob_pairs(
+            images, [r["question"] for r in records], [r["answer"] for r in records]
+        )
+        loss = -logprob.mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+        optimizer.step()
+        per_record = (-logprob).detach()
+        for family in {r["family"] for r in records}:
+            values = [float(v) for v, r in zip(per_record, records, strict=True) if r["family"] == family]
+            loss_ema[family] = 0.9 * loss_ema[family] + 0.1 * sum(values) / len(values)
+        step += 1
+        elapsed_s = time.monotonic() - started
+        progress(step, cfg.max_train_steps, "steps", None)
+        if step % 20 == 0 or step == cfg.max_train_steps:
+            row = {
+                "step": step,
+                "loss": float(loss.detach()),
+                "lr": learning_rate_at(step - 1, cfg),
+                "elapsed_s": elapsed_s,
+            }
+            row.update({f"loss_ema/{f}": round(v, 4) for f, v in loss_ema.items()})
+            log.write(json.dumps(row) + "\n")
+            log.flush()
+            metric("loss", float(loss.detach()), step)
+        if step % cfg.eval_every == 0 or step == cfg.max_train_steps:
+            acc = evaluate()
+            history.append({"step": step, "elapsed_s": round(elapsed_s, 1), "accuracy": acc})
+            log.write(json.dumps({"step": step, "validation_accuracy": acc}) + "\n")
+            log.flush()
+            for family, value in acc.items():
+                metric(f"validation_accuracy/{family}", value, step)
+        if step % cfg.checkpoint_every == 0 and step < cfg.max_train_steps:
+            save()
+    log.close()
+    train_s = elapsed_s
+
+    # calibration: one temperature for the whole vocabulary, folded into lm_head (it has no bias)
+    model.eval()
+    calibration = scenes_qa(SEED_BASES["calibration"] + cfg.seed, calibration_scenes, cfg.phrasing_split)
+    temperature = fit_temperature(
+        judge, record_images(calibration.images, calibration.records), calibration.records
+    )
+    with torch.no_grad():
+        model.lm_head.weight.div_(temperature)
+    final_acc = evaluate()
+    metric("temperature", temperature, step)
+
+    model.save_pretrained(str(out))
+    summary = {
+        "config": asdict(cfg),
+        "architecture": asdict(arch),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "steps": step,
+        "train_time_s": round(train_s, 1),
+        "temperature": temperature,
+        "validation_accuracy": final_acc,
+        "history": history,
+        "torch_threads": torch.get_num_threads(),
+    }
+    tmp = out / "training.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=1))
+    os.replace(tmp, out / "training.json")
+    return summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Train an embedded Scenes judge (resumes from --out).")
+    parser.add_argument("--out", required=True, help="run folder: checkpoints, metrics, the final model")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-steps", type=int, default=2000)
+    parser.add_argument("--phrasing-split", default="train", choices=["train", "heldout", "all"])
+    parser.add_argument("--vision", default="clip", choices=["clip", "siglip"])
+    parser.add_argument("--patch-size-px", type=int, default=8, help="ViT patch side (8 or 16 at 64 px)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    def progress(done: int, total: int | None, unit: str, message: str | None) -> None:
+        if done % 50 == 0:
+            print(f"step {done}/{total}", flush=True)
+
+    summary = train_judge(
+        args.out,
+        seed=args.seed,
+        max_steps=args.max_steps,
+        phrasing_split=args.phrasing_split,
+        vision=args.vision,
+        patch_size_px=args.patch_size_px,
+        on_progress=progress,
+        on_metric=lambda name, value, step: (
+            print(f"{name} {value:.4f} @ {step}", flush=True)
+            if name.startswith("validation") or name == "temperature"
+            else None
+        ),
+    )
+    print(
+        json.dumps({k: summary[k] for k in ("steps", "train_time_s", "temperature", "validation_accuracy")})
+    )
+
+
+if __name__ == "__main__":
+    main()

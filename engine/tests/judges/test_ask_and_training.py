@@ -1,0 +1,120 @@
+"""ask_files on image files, a short resumable training run, evaluation metrics, and the shipped judge."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from dualproc_engine.errors import JobCancelled, UserError
+from dualproc_engine.judges.evaluate import expected_calibration_error
+from dualproc_engine.local_models import embedded_weights_dir
+
+
+def _write_png(path: Path, seed: int = 0) -> Path:
+    array = (np.random.default_rng(seed).random((48, 48, 3)) * 255).astype(np.uint8)
+    Image.fromarray(array).save(path)
+    return path
+
+
+def test_ask_files_scores_each_image_with_the_overlay(tiny_judge_dir: Path, tmp_path: Path) -> None:
+    from dualproc_engine.judges.ask import ask_files
+
+    paths = [str(_write_png(tmp_path / "a.png", 0)), str(_write_png(tmp_path / "b.png", 1))]
+    plain = ask_files(paths, "Is the red line on the horizon?", judge=str(tiny_judge_dir))
+    lined = ask_files(
+        paths,
+        "Is the red line on the horizon?",
+        overlay={"kind": "horizon", "y": 0.4},
+        judge=str(tiny_judge_dir),
+    )
+    assert [r["path"] for r in plain] == paths
+    assert all(0.0 < r["probability"] < 1.0 for r in plain + lined)
+    assert plain[0]["probability"] != lined[0]["probability"]  # the overlay reached the judge
+
+
+def test_ask_files_mistakes_are_user_errors(tiny_judge_dir: Path, tmp_path: Path) -> None:
+    from dualproc_engine.judges.ask import ask_files
+
+    with pytest.raises(UserError, match="no such file"):
+        ask_files([str(tmp_path / "missing.png")], "Is it night?", judge=str(tiny_judge_dir))
+    with pytest.raises(UserError, match="overlay"):
+        ask_files(
+            [str(_write_png(tmp_path / "a.png"))], "Is it night?", overlay={"kind": "horizon"}, judge="x/y"
+        )
+    with pytest.raises(UserError, match="no weights"):
+        ask_files([str(_write_png(tmp_path / "a.png"))], "Is it night?", judge=str(tmp_path / "nothing-here"))
+
+
+def test_training_saves_a_loadable_judge_and_resumes_exactly(tmp_path: Path) -> None:
+    from dualproc_engine.world.train_judge import train_judge
+
+    torch.set_num_threads(1)
+    small = {
+        "train_batch_size": 4,
+        "scenes_per_chunk": 8,
+        "checkpoint_every": 1,
+        "eval_every": 100,
+        "validation_scenes": 4,
+        "calibration_scenes": 4,
+    }
+    straight = train_judge(tmp_path / "straight", max_steps=3, **small)
+    calls = iter(range(100))
+    with pytest.raises(JobCancelled):
+        train_judge(tmp_path / "resumed", max_steps=3, should_stop=lambda: next(calls) >= 2, **small)
+    state = json.loads((tmp_path / "resumed" / "checkpoint" / "state.json").read_text())
+    assert state["step"] == 2
+    resumed = train_judge(tmp_path / "resumed", max_steps=3, **small)
+    assert straight["steps"] == resumed["steps"] == 3
+
+    from safetensors.torch import load_file
+
+    a, b = (
+        load_file(str(tmp_path / "straight" / "model.safetensors")),
+        load_file(str(tmp_path / "resumed" / "model.safetensors")),
+    )
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6)
+
+    from dualproc_engine.judges.embedded import EmbeddedJudge
+
+    judge = EmbeddedJudge.from_pretrained(tmp_path / "resumed")
+    assert judge.logprob(torch.rand(1, 3, 64, 64), ["Is it night?"], ["Yes"]).shape == (1, 1)
+    assert (tmp_path / "resumed" / "metrics.jsonl").stat().st_size > 0
+
+
+def test_expected_calibration_error() -> None:
+    assert expected_calibration_error([0.9] * 10, [True] * 9 + [False]) == pytest.approx(0.0)
+    assert expected_calibration_error([1.0, 0.0], [False, True]) == pytest.approx(1.0)
+
+
+SHIPPED = embedded_weights_dir("scenes-judge")
+
+
+@pytest.mark.skipif(
+    not (SHIPPED / "config.json").is_file(), reason="the shipped scenes-judge is not built yet"
+)
+def test_shipped_judge_sees_a_line_on_the_horizon() -> None:
+    from dualproc_engine.judges.embedded import load_judge
+    from dualproc_engine.prompts import apply_overlay
+    from dualproc_engine.world.render import render
+    from dualproc_engine.world.scene import sample_scenes
+
+    torch.set_num_threads(1)
+    judge = load_judge("scenes-judge")
+    scenes = sample_scenes(424242, 4, kind="landscape")
+    images = render(scenes)
+    question = "Is the red line on the horizon?"
+    on, off = [], []
+    for scene, image in zip(scenes, images, strict=True):
+        far = scene.horizon - 0.3 if scene.horizon > 0.5 else scene.horizon + 0.3
+        for y, out in ((scene.horizon, on), (far, off)):
+            spec = {"kind": "horizon", "y": y, "tilt_deg": scene.horizon_tilt_deg}
+            out.append(judge.logprob(apply_overlay(image[None], spec), [question], ["Yes"]).exp().item())
+    assert all(p > 0.5 for p in on), on
+    assert all(p < 0.5 for p in off), off
