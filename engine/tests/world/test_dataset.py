@@ -3,12 +3,23 @@
 import json
 
 import numpy as np
+import pytest
+import torch
 from PIL import Image
 
 from dualproc_engine.world import dataset
 from dualproc_engine.world.attributes import SceneAttributes
 from dualproc_engine.world.render import render, to_uint8
 from dualproc_engine.world.scene import sample_scenes
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Render on one thread: chunks are small, and intra-op threads on a busy machine cost 10-50x."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _lines(folder):

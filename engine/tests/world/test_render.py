@@ -20,6 +20,15 @@ from dualproc_engine.world.render import (
 from dualproc_engine.world.scene import sample_scene, sample_scenes
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Render on one thread: chunks are small, and intra-op threads on a busy machine cost 10-50x."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def landscapes():
     return render_full(sample_scenes(11, 96, kind="landscape"))

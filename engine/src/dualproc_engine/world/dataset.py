@@ -104,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
     parser.add_argument("--kind", choices=["landscape", "lineart"], default=None, help="default: both")
     args = parser.parse_args(argv)
+    import torch
+
+    # The renderer works on cache-sized chunks: extra intra-op threads gain little and, on a busy machine,
+    # cost many times over in contention. Run several processes to use more cores.
+    torch.set_num_threads(1)
     count = write_dataset(args.out, n=args.n, seed=args.seed, size_px=args.size, kind=args.kind)
     print(f"wrote {count} scenes to {args.out}")
     return 0

@@ -5,6 +5,9 @@ object owns each pixel (the topmost with coverage >= 1/2) and copies of the scen
 `visible_point` filled in. Scenes are drawn in chunks of `CHUNK` images so that the working set stays in
 cache (a few MB at 64 px); landscapes and line art are drawn by their own modules.
 
+Threads: a chunk is small, so intra-op threads gain little, and on a busy machine they cost 10-50x in
+contention (measured here); callers rendering at scale should `torch.set_num_threads(1)` and use processes.
+
 Owner ids: an object's index in `scene.objects` (>= 0), or OWNER_SKY / OWNER_PAPER (-1), OWNER_GROUND (-2),
 OWNER_CELESTIAL (-3).
 """
