@@ -1,0 +1,112 @@
+"""`dualproc generate`: images from a prompt with a named generator, each its own PNG, plus a grid."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+ProgressFn = Callable[[int, int | None, str, str | None], None]
+CHUNK = 64
+"""Images per generator call: bounds memory, and progress is reported per chunk."""
+
+
+def load_generator(generator: str = "scenes-generator") -> Any:
+    """A generator adapter by preset name (the embedded one for now) or by a folder holding a pipeline."""
+    from ..errors import ModelMissingError, UserError
+    from ..local_models import find_local
+    from ..presets import PRESETS
+    from .embedded import EmbeddedGenerator
+
+    folder = Path(generator)
+    if folder.is_dir() and (folder / "model_index.json").is_file():
+        return EmbeddedGenerator.from_pretrained(folder)
+    spec = PRESETS.get(generator)
+    if spec is None or spec.role != "generator":
+        names = ", ".join(n for n, s in PRESETS.items() if s.role == "generator")
+        raise UserError(f"unknown generator {generator!r}; generators are {names}, or a pipeline folder")
+    if spec.family != "embedded":
+        raise UserError(f"generator {generator!r} ({spec.family}) has no adapter yet; use scenes-generator")
+    path = find_local(spec)
+    if path is None:
+        raise ModelMissingError(
+            f"the weights of {generator} are missing; train them with `dualproc world train-generator`"
+        )
+    return EmbeddedGenerator.from_pretrained(path)
+
+
+def generate_images(
+    gen: Any,
+    prompts: list[str],
+    seed: int,
+    num_inference_steps: int = 1,
+    on_chunk: Callable[[int], None] | None = None,
+) -> Tensor:
+    """Images in [0, 1] for `prompts`; image i uses noise `make_noise(1, seed + i)` whatever the batching."""
+    out = []
+    with torch.no_grad():
+        for k in range(0, len(prompts), CHUNK):
+            part = prompts[k : k + CHUNK]
+            noise = torch.cat([gen.make_noise(1, seed + k + i) for i in range(len(part))])
+            out.append(gen.sample(gen.encode_prompt(part), noise, num_inference_steps).cpu())
+            if on_chunk:
+                on_chunk(k + len(part))
+    return torch.cat(out)
+
+
+def save_png(image: Tensor, path: Path) -> None:
+    from PIL import Image
+
+    array = (image.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    Image.fromarray(array).save(path)
+
+
+def make_grid(images: Tensor, pad_px: int = 2) -> Tensor:
+    """A near-square grid of (B, 3, H, W) images on white, (3, H', W')."""
+    n, _, h, w = images.shape
+    cols = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    grid = torch.ones(3, rows * (h + pad_px) + pad_px, cols * (w + pad_px) + pad_px)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        y, x = pad_px + r * (h + pad_px), pad_px + c * (w + pad_px)
+        grid[:, y : y + h, x : x + w] = images[i]
+    return grid
+
+
+def generate_files(
+    prompt: str,
+    n: int,
+    seed: int,
+    out_dir: str,
+    num_inference_steps: int = 1,
+    generator: str = "scenes-generator",
+    on_progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """Write `n` images of `prompt` as 000000.png ... and grid.png into `out_dir`; returns paths and count."""
+    from ..errors import UserError
+
+    if n < 1:
+        raise UserError(f"n must be >= 1, got {n}")
+    if num_inference_steps < 1:
+        raise UserError(f"num_inference_steps must be >= 1, got {num_inference_steps}")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"out_dir {out} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    gen = load_generator(generator)
+
+    def chunk_done(done: int) -> None:
+        if on_progress:
+            on_progress(done, n, "images", None)
+
+    images = generate_images(gen, [prompt] * n, seed, num_inference_steps, chunk_done)
+    for i, image in enumerate(images):
+        save_png(image, out / f"{i:06d}.png")
+    grid = out / "grid.png"
+    save_png(make_grid(images), grid)
+    return {"out_dir": str(out), "count": n, "grid": str(grid)}

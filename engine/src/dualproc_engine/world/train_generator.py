@@ -1,0 +1,376 @@
+"""Training the embedded Scenes generator: rectified flow on fresh renders, then reflow to 1-4 steps.
+
+Phases, all in one resumable run folder:
+1. `flow`: rectified flow (x_t = (1 - s) x + s z, target v = z - x, s ~ U[0, 1]) on batches rendered on the
+   fly from the run's seed (batch k is `sample_scenes(seed, step k)`, so a resumed run sees the same data),
+   captions dropped 10% of the time so that the teacher can use classifier-free guidance. EMA weights.
+2. `pairs`: the EMA teacher maps fixed noises to images with `teacher_steps` Euler steps and CFG; the
+   (noise seed, image, caption) pairs are kept.
+3. `reflow`: the student, initialised from the teacher, learns the straight map noise -> teacher image
+   (Liu et al. 2022, "Flow Straight and Fast", 2-rectified flow), with half of its noise levels on the
+   1/2/4-step grid. CFG is baked in, so the student runs without it: one UNet call per step.
+The run folder holds `checkpoint.pt` (rewritten atomically every `checkpoint_every` steps), `metrics.jsonl`,
+`teacher/` and `final/` (pipelines saved with `save_pretrained`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+ProgressFn = Callable[[int, int | None, str, str | None], None]
+MetricFn = Callable[[str, float, int | None], None]
+
+
+@dataclass
+class TrainGeneratorConfig:
+    max_steps: int = field(default=2000, metadata={"help": "rectified-flow steps (phase 1)"})
+    batch_size: int = field(default=32, metadata={"help": "images per step"})
+    learning_rate: float = field(default=5e-4, metadata={"help": "AdamW learning rate of phase 1"})
+    warmup_steps: int = field(default=100, metadata={"help": "linear warm-up steps"})
+    ema_decay: float = field(default=0.995, metadata={"help": "EMA of the weights; the EMA is what ships"})
+    caption_dropout: float = field(default=0.1, metadata={"help": "share of empty captions (for CFG)"})
+    reflow_pairs: int = field(default=2048, metadata={"help": "teacher pairs for reflow (0: no reflow)"})
+    teacher_steps: int = field(default=6, metadata={"help": "Euler steps of the teacher making pairs"})
+    guidance_scale: float = field(default=2.0, metadata={"help": "teacher CFG scale, baked into the student"})
+    reflow_steps: int = field(default=800, metadata={"help": "reflow steps (phase 3)"})
+    reflow_learning_rate: float = field(default=2e-4, metadata={"help": "AdamW learning rate of reflow"})
+    checkpoint_every: int = field(default=100, metadata={"help": "steps between checkpoints"})
+    num_threads: int = field(default=1, metadata={"help": "torch CPU threads (machines are shared)"})
+
+    def __post_init__(self) -> None:
+        if self.max_steps < 1 or self.batch_size < 1:
+            raise ValueError("max_steps and batch_size must be >= 1")
+        if not 0 <= self.caption_dropout < 1:
+            raise ValueError("caption_dropout must be in [0, 1)")
+        if self.reflow_pairs and self.reflow_pairs < self.batch_size:
+            raise ValueError("reflow_pairs must be 0 or at least batch_size")
+
+
+GRID_SIGMAS = (1.0, 0.75, 0.5, 0.25)
+"""The noise levels a 1-, 2- or 4-step sampler visits (see EmbeddedGenerator.sigmas)."""
+
+
+def train_generator(
+    out_dir: str,
+    seed: int = 0,
+    max_steps: int = 2000,
+    on_progress: ProgressFn | None = None,
+    on_metric: MetricFn | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Train (or resume) the embedded generator in `out_dir`; returns paths, steps and timings.
+
+    `options` are the other `TrainGeneratorConfig` fields (reflow_steps, reflow_pairs, ...). Stopping
+    (`should_stop` returning True) saves a checkpoint and returns with `"stopped": True`.
+    """
+    config = TrainGeneratorConfig(max_steps=max_steps, **options)
+    torch.set_num_threads(config.num_threads)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    trainer = _Trainer(out, seed, config, on_progress, on_metric, should_stop or (lambda: False))
+    return trainer.run()
+
+
+class _Trainer:
+    def __init__(
+        self,
+        out: Path,
+        seed: int,
+        config: TrainGeneratorConfig,
+        on_progress: ProgressFn | None,
+        on_metric: MetricFn | None,
+        should_stop: Callable[[], bool],
+    ):
+        from ..generators.embedded import EmbeddedGenerator, build_pipeline
+
+        self.out, self.seed, self.config = out, seed, config
+        self.on_progress = on_progress or (lambda *a: None)
+        self.on_metric = on_metric or (lambda *a: None)
+        self.should_stop = should_stop
+        self.pipe = build_pipeline(seed=seed)
+        self.gen = EmbeddedGenerator(self.pipe)
+        self.modules = torch.nn.ModuleDict({"unet": self.pipe.unet, "text_encoder": self.pipe.text_encoder})
+        self.ema = copy.deepcopy(self.modules).requires_grad_(False)
+        self.phase, self.step, self.elapsed_s = "flow", 0, 0.0
+        self.optimizer = self._optimizer(config.learning_rate)
+        self.empty_ids = self.gen.tokenize([""])[0]
+        self._load_checkpoint()
+
+    # --- bookkeeping ---------------------------------------------------------------------------------
+    def _optimizer(self, lr: float) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(self.modules.parameters(), lr=lr, weight_decay=0.0)
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "phase": self.phase,
+            "step": self.step,
+            "elapsed_s": self.elapsed_s,
+            "seed": self.seed,
+            "config": asdict(self.config),
+            "model": self.modules.state_dict(),
+            "ema": self.ema.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+        }
+
+    def _save_checkpoint(self) -> None:
+        tmp = self.out / "checkpoint.pt.tmp"
+        torch.save(self._state(), tmp)
+        os.replace(tmp, self.out / "checkpoint.pt")  # never half-written
+
+    def _load_checkpoint(self) -> None:
+        path = self.out / "checkpoint.pt"
+        if not path.is_file():
+            return
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        self.modules.load_state_dict(state["model"])
+        self.ema.load_state_dict(state["ema"])
+        self.phase, self.step, self.elapsed_s = state["phase"], state["step"], state["elapsed_s"]
+        if self.phase == "reflow":
+            self.optimizer = self._optimizer(self.config.reflow_learning_rate)
+        self.optimizer.load_state_dict(state["optimizer"])
+
+    def _metric(self, name: str, value: float) -> None:
+        self.on_metric(name, value, self.step)
+        with open(self.out / "metrics.jsonl", "a") as f:
+            f.write(json.dumps({"phase": self.phase, "step": self.step, name: value}) + "\n")
+
+    def _save_pipeline(self, name: str) -> Path:
+        """The EMA weights as a loadable pipeline folder."""
+        pipe = copy.deepcopy(self.pipe)
+        pipe.unet.load_state_dict(self.ema["unet"].state_dict())
+        pipe.text_encoder.load_state_dict(self.ema["text_encoder"].state_dict())
+        folder = self.out / name
+        tmp = self.out / f"{name}.tmp"
+        pipe.save_pretrained(str(tmp), safe_serialization=True)
+        if folder.exists():
+            import shutil
+
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+        return folder
+
+    # --- phases --------------------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        c = self.config
+        if self.phase == "flow":
+            if not self._loop(c.max_steps, self._flow_batch, c.learning_rate):
+                return self._result(stopped=True)
+            self._save_pipeline("teacher")
+            self.phase = "pairs" if c.reflow_pairs else "done"
+            self.step = 0
+            self._save_checkpoint()
+        if self.phase == "pairs":
+            self._make_pairs()
+            self.phase, self.step = "reflow", 0
+            self.optimizer = self._optimizer(c.reflow_learning_rate)
+            self._save_checkpoint()
+        if self.phase == "reflow":
+            self.pairs = torch.load(self.out / "pairs.pt", weights_only=False)
+            if not self._loop(c.reflow_steps, self._reflow_batch, c.reflow_learning_rate):
+                return self._result(stopped=True)
+            self.phase, self.step = "done", 0
+            self._save_checkpoint()
+        final = self._save_pipeline("final")
+        return self._result(stopped=False, final=str(final))
+
+    def _result(self, stopped: bool, final: str | None = None) -> dict[str, Any]:
+        self._save_checkpoint()
+        return {
+            "out_dir": str(self.out),
+            "phase": self.phase,
+            "step": self.step,
+            "train_time_s": round(self.elapsed_s, 1),
+            "stopped": stopped,
+            "final": final,
+            "teacher": str(self.out / "teacher") if (self.out / "teacher").exists() else None,
+        }
+
+    def _loop(self, total: int, batch_fn: Callable[[int], tuple[Tensor, Tensor, Tensor]], lr: float) -> bool:
+        """Train until `total` steps; False when stopped early (after a checkpoint)."""
+        c = self.config
+        smooth = None
+        while self.step < total:
+            if self.should_stop():
+                self._save_checkpoint()
+                return False
+            start = time.perf_counter()
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr * min(1.0, (self.step + 1) / c.warmup_steps) * _cosine(self.step, total)
+            x, z, ids = batch_fn(self.step)
+            s = self._noise_levels(x.shape[0])
+            loss = self._flow_loss(x, z, ids, s)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.modules.parameters(), 1.0)
+            self.optimizer.step()
+            _ema_update(self.ema, self.modules, c.ema_decay)
+            self.step += 1
+            self.elapsed_s += time.perf_counter() - start
+            value = float(loss.detach())
+            smooth = value if smooth is None else 0.98 * smooth + 0.02 * value
+            if self.step % 25 == 0 or self.step == total:
+                self._metric(f"{self.phase}_loss", smooth)
+                self._metric("grad_norm", float(grad_norm))
+                self.on_progress(self.step, total, "steps", f"{self.phase} loss {smooth:.4f}")
+            if self.step % c.checkpoint_every == 0:
+                self._save_checkpoint()
+        return True
+
+    def _noise_levels(self, n: int) -> Tensor:
+        g = torch.Generator().manual_seed(
+            self.seed * 7919 + self.step + (0 if self.phase == "flow" else 10**7)
+        )
+        s = torch.rand(n, generator=g)
+        if self.phase == "reflow":
+            # Half the batch on the sampler's grid: those are the only noise levels a 1-4 step sampler visits.
+            grid = torch.tensor(GRID_SIGMAS)[torch.randint(len(GRID_SIGMAS), (n,), generator=g)]
+            s = torch.where(torch.arange(n) < n // 2, grid, s)
+        return s
+
+    def _flow_loss(self, x: Tensor, z: Tensor, ids: Tensor, s: Tensor) -> Tensor:
+        """Rectified flow: || v(x_s, s) - (z - x) ||^2 with x_s = (1 - s) x + s z."""
+        s4 = s[:, None, None, None]
+        x_s = (1 - s4) * x + s4 * z
+        emb = self.gen.embed_tokens(ids)
+        v = self.pipe.unet(x_s, s * 1000, encoder_hidden_states=emb).sample
+        return (v - (z - x)).square().mean()
+
+    def _flow_batch(self, step: int) -> tuple[Tensor, Tensor, Tensor]:
+        from ..generators.embedded import images_to_latents
+        from .render import render
+        from .scene import sample_scenes
+
+        c = self.config
+        scenes = sample_scenes(_batch_seed(self.seed, step), c.batch_size)
+        x = images_to_latents(render(scenes))
+        g = torch.Generator().manual_seed(_batch_seed(self.seed, step))
+        z = torch.randn(x.shape, generator=g)
+        ids = self.gen.tokenize([s.caption for s in scenes])
+        drop = torch.rand(len(scenes), generator=g) < c.caption_dropout
+        ids[drop] = self.empty_ids
+        return x, z, ids
+
+    # --- reflow --------------------------------------------------------------------------------------
+    def _make_pairs(self) -> None:
+        """Teacher images from fixed noises (seeded per chunk), with CFG; written to pairs.pt."""
+        from ..generators.base import sample_euler
+        from ..generators.embedded import EmbeddedGenerator
+        from .scene import sample_scenes
+
+        c = self.config
+        teacher_pipe = copy.deepcopy(self.pipe)
+        teacher_pipe.unet.load_state_dict(self.ema["unet"].state_dict())
+        teacher_pipe.text_encoder.load_state_dict(self.ema["text_encoder"].state_dict())
+        teacher = EmbeddedGenerator(teacher_pipe)
+        chunk = 64
+        images, ids_all = [], []
+        start = time.perf_counter()
+        uncond = teacher.encode_prompt([""])
+        all_captions = [s.caption for s in sample_scenes(_pair_seed(self.seed), c.reflow_pairs)]
+        for k in range(0, c.reflow_pairs, chunk):
+            n = min(chunk, c.reflow_pairs - k)
+            captions = all_captions[k : k + n]
+            ids = teacher.tokenize(captions)
+            emb = teacher.encode_prompt(captions)
+            z = teacher.make_noise(n, _pair_seed(self.seed) + k)
+            cfg = _cfg_velocity(teacher, uncond.expand(n, -1, -1), c.guidance_scale)
+            with torch.no_grad():
+                x = sample_euler(cfg, z, teacher.sigmas(c.teacher_steps), emb)
+            images.append(((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8))
+            ids_all.append(ids)
+            self.on_progress(k + n, c.reflow_pairs, "pairs", "teacher pairs for reflow")
+            if self.should_stop():
+                break  # pairs are cheap to redo; nothing half-done is kept
+        self.elapsed_s += time.perf_counter() - start
+        torch.save(
+            {"images": torch.cat(images), "ids": torch.cat(ids_all), "chunk": chunk}, self.out / "pairs.pt"
+        )
+
+    def _reflow_batch(self, step: int) -> tuple[Tensor, Tensor, Tensor]:
+        c = self.config
+        n_pairs = self.pairs["images"].shape[0]
+        g = torch.Generator().manual_seed(_batch_seed(self.seed, step) + 1)
+        idx = torch.randperm(n_pairs, generator=g)[: c.batch_size]
+        x = self.pairs["images"][idx].float() / 127.5 - 1
+        chunk = self.pairs["chunk"]
+        z = torch.stack([self._pair_noise(int(i), chunk) for i in idx])
+        return x, z, self.pairs["ids"][idx]
+
+    def _pair_noise(self, i: int, chunk: int) -> Tensor:
+        base = i - i % chunk
+        key = (base,)
+        cache = self.__dict__.setdefault("_noise_cache", {})
+        if key not in cache:
+            n = min(chunk, self.config.reflow_pairs - base)
+            cache[key] = self.gen.make_noise(n, _pair_seed(self.seed) + base)
+        return cache[key][i - base]
+
+
+def export_checkpoint(out_dir: str, name: str = "snapshot") -> str:
+    """Save the EMA weights of `out_dir`'s last checkpoint as a pipeline folder (to look at a running run)."""
+    trainer = _Trainer(Path(out_dir), 0, TrainGeneratorConfig(), None, None, lambda: False)
+    return str(trainer._save_pipeline(name))
+
+
+def _cfg_velocity(gen: Any, uncond: Tensor, scale: float) -> Callable[[Tensor, Tensor, Tensor], Tensor]:
+    """Classifier-free guidance: v_u + scale (v_c - v_u) (Ho & Salimans 2022), one batched call."""
+
+    def model(x: Tensor, sigma: Tensor, emb: Tensor) -> Tensor:
+        v = gen.velocity(torch.cat([x, x]), sigma, torch.cat([emb, uncond]))
+        v_c, v_u = v.chunk(2)
+        return v_u + scale * (v_c - v_u)
+
+    return model
+
+
+def _batch_seed(seed: int, step: int) -> int:
+    return seed * 1_000_000 + step
+
+
+def _pair_seed(seed: int) -> int:
+    return seed * 1_000_000 + 900_000
+
+
+def _cosine(step: int, total: int) -> float:
+    """Cosine decay to 10% of the peak."""
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(step, total) / max(total, 1)))
+
+
+@torch.no_grad()
+def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    for e, p in zip(ema.parameters(), model.parameters(), strict=True):
+        e.lerp_(p, 1 - decay)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Train the embedded Scenes generator (resumes in --out).")
+    parser.add_argument("--out", required=True, help="run folder (checkpoint.pt, metrics.jsonl, final/)")
+    parser.add_argument("--seed", type=int, default=0)
+    for f in TrainGeneratorConfig.__dataclass_fields__.values():
+        parser.add_argument(
+            "--" + f.name.replace("_", "-"), type=type(f.default), default=f.default, help=f.metadata["help"]
+        )
+    args = vars(parser.parse_args(argv))
+    out, seed = args.pop("out"), args.pop("seed")
+
+    def progress(done: int, total: int | None, unit: str, message: str | None) -> None:
+        print(f"{done}/{total} {unit} {message or ''}", flush=True)
+
+    print(json.dumps(train_generator(out, seed=seed, on_progress=progress, **args)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
