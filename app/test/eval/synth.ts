@@ -176,14 +176,22 @@ export function segment(x0: number, y0: number, x1: number, y1: number, sw: numb
   };
 }
 
-/** Line art: a ring, a rectangle outline and a diagonal stroke in three inks, at non-integer offsets. */
+/**
+ * Line art as the Scenes renderer draws it: one outline ink; a filled disc and a filled rectangle
+ * outlined in that ink, and a bare stroke; sub-pixel offsets from the seed.
+ */
 export function lineArt(size: number, strokePx: number, seed: number): RGBImage {
   const rnd = mulberry32(seed);
   const s = size / 64;
   const j = (): number => rnd() * 2 * s; // sub-pixel jitter
+  const ink: RGB = [35, 40, 95];
+  const [cx, cy] = [17 * s + j(), 18 * s + j()];
+  const [x0, y0, x1, y1] = [38 * s + j(), 8 * s + j(), 58 * s + j(), 28 * s + j()];
   return paint(size, size, () => [246, 241, 229], [
-    ring(17 * s + j(), 18 * s + j(), 10 * s, strokePx, [35, 40, 95]),
-    rectOutline(38 * s + j(), 8 * s + j(), 58 * s + j(), 28 * s + j(), strokePx, [160, 45, 35]),
-    segment(8 * s + j(), 56 * s + j(), 52 * s + j(), 44 * s + j(), strokePx, [30, 110, 60]),
+    { color: [120, 190, 120], inside: (x, y) => Math.hypot(x - cx, y - cy) <= 10 * s },
+    ring(cx, cy, 10 * s, strokePx, ink),
+    block(x0, x1, y0, y1, [235, 170, 60]),
+    rectOutline(x0, y0, x1, y1, strokePx, ink),
+    segment(8 * s + j(), 56 * s + j(), 52 * s + j(), 44 * s + j(), strokePx, ink),
   ]);
 }

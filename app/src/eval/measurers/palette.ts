@@ -39,7 +39,7 @@ function samplePixels(
   maxSamples: number,
   exclude: readonly Lab[],
   flatOnly: boolean,
-): { px: Float32Array; all: Float32Array; noise: number } {
+): { px: Float32Array; all: Float32Array; noise: number; lab: Float32Array } {
   const { width: w, height: h } = img;
   const lab = imageToLab(img).data;
   const change = localChange(lab, w, h);
@@ -62,7 +62,7 @@ function samplePixels(
   const all = Float32Array.from(
     candidates.flatMap((i) => [lab[i * 3] as number, lab[i * 3 + 1] as number, lab[i * 3 + 2] as number]),
   );
-  return { px: out.subarray(0, j), all, noise };
+  return { px: out.subarray(0, j), all, noise, lab };
 }
 
 /** Largest CIE76 difference between a pixel and its 8 neighbours. */
@@ -206,7 +206,7 @@ function mergeClose(
 
 /** Dominant palette of an image, heaviest colour first. */
 export function measurePalette(img: RGBImage, opts: PaletteOptions = {}): PaletteColour[] {
-  const { px, all, noise } = samplePixels(
+  const { px, all, noise, lab } = samplePixels(
     img,
     opts.maxSamples ?? 8192,
     opts.exclude ?? [],
@@ -223,11 +223,15 @@ export function measurePalette(img: RGBImage, opts: PaletteOptions = {}): Palett
   if (opts.k === undefined) {
     // k-means splits one noisy colour into several nearby centres; merge them at a distance that
     // grows with the noise (the median local change is a few times the per-pixel noise).
-    cols = mergeClose(cols, opts.mergeDeltaE ?? Math.max(8, noise));
+    cols = mergeClose(cols, opts.mergeDeltaE ?? Math.max(8, 0.5 * noise));
     const minCount = (opts.minWeight ?? 0.003) * n;
+    const painted = (c: Lab): boolean =>
+      interiorCount(lab, img.width, img.height, c, bandwidth + 2) >=
+      Math.max(4, 0.002 * img.width * img.height);
     const kept = dropBlends(
       cols.filter((c) => c.count >= minCount),
       opts.exclude ?? [],
+      painted,
     );
     if (kept.length > 0) cols = kept;
   }
@@ -244,16 +248,19 @@ export function measurePalette(img: RGBImage, opts: PaletteOptions = {}): Palett
 
 /**
  * Drop clusters that are mixtures of two others (or of one and an excluded background colour): the
- * antialiased rim of a thin stroke, the middle of a gradient. Tested in sRGB values, where renderers
+ * antialiased rim of a thin stroke, the middle of a gradient. A colour that fills areas of its own
+ * (`painted`) stays, even if it is colourwise a blend (grey between white paper and black ink). Tested in sRGB values, where renderers
  * blend, lightest clusters first; a blend must lie within BLEND_RGB of the segment, away from its ends.
  */
 function dropBlends(
   cols: Array<{ lab: Lab; count: number }>,
   background: readonly Lab[],
+  painted: (c: Lab) => boolean,
 ): Array<{ lab: Lab; count: number }> {
   const rgb = (lab: Lab): number[] => labToRgb(lab);
   let kept = [...cols].sort((a, b) => b.count - a.count);
   for (let i = kept.length - 1; i >= 0; i--) {
+    if (painted((kept[i] as { lab: Lab }).lab)) continue;
     const c = rgb((kept[i] as { lab: Lab }).lab);
     const others = [...kept.filter((_, j) => j !== i).map((o) => rgb(o.lab)), ...background.map(rgb)];
     const isBlend = others.some((a, ai) =>
@@ -266,15 +273,32 @@ function dropBlends(
 
 const BLEND_RGB = 12;
 
-/** Distance of c from the segment a-b, or Infinity when c projects within 15% of either end. */
+/** Distance of c from the segment a-b, or Infinity when c projects within 8% of either end. */
 function blendResidual(c: number[], a: number[], b: number[]): number {
   const v = [0, 1, 2].map((k) => (b[k] as number) - (a[k] as number));
   const p = [0, 1, 2].map((k) => (c[k] as number) - (a[k] as number));
   const vv = v[0]! * v[0]! + v[1]! * v[1]! + v[2]! * v[2]!;
   if (vv === 0) return Infinity;
   const t = (p[0]! * v[0]! + p[1]! * v[1]! + p[2]! * v[2]!) / vv;
-  if (t < 0.15 || t > 0.85) return Infinity;
+  if (t < 0.08 || t > 0.92) return Infinity;
   return Math.hypot(p[0]! - t * v[0]!, p[1]! - t * v[1]!, p[2]! - t * v[2]!);
+}
+
+/** Pixels whose whole 5x5 neighbourhood lies within `radius` (CIE76) of colour c: area, not a rim. */
+function interiorCount(lab: Float32Array, w: number, h: number, c: Lab, radius: number): number {
+  const r2 = radius * radius;
+  const near = new Uint8Array(w * h);
+  for (let i = 0; i < w * h; i++) near[i] = sqDist(lab, i * 3, c) <= r2 ? 1 : 0;
+  let count = 0;
+  for (let y = 2; y < h - 2; y++) {
+    for (let x = 2; x < w - 2; x++) {
+      let all = true;
+      for (let dy = -2; dy <= 2 && all; dy++)
+        for (let dx = -2; dx <= 2 && all; dx++) all = near[(y + dy) * w + x + dx] === 1;
+      if (all) count++;
+    }
+  }
+  return count;
 }
 
 /**

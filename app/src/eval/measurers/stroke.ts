@@ -9,7 +9,7 @@
  */
 import { bilinear } from "./filters.js";
 import { neighbourCount, thin } from "./components.js";
-import { inkMap, type InkMap } from "./ink.js";
+import { outlineMap } from "./outline.js";
 import type { RGBImage } from "./types.js";
 
 export type StrokeResult = {
@@ -74,7 +74,11 @@ function halfIntegral(
 }
 
 /** Width samples at skeleton pixels with exactly two skeleton neighbours (no ends, no junctions). */
-export function strokeSamples(ink: InkMap, w: number, h: number): number[] {
+export function strokeSamples(
+  ink: { alpha: Float32Array; mask: Uint8Array },
+  w: number,
+  h: number,
+): number[] {
   const skel = thin(ink.mask, w, h);
   // A first, global width guess (ink area / skeleton length) sizes the windows: the structure tensor
   // must see both edges of the stroke, and the integral must be allowed to run past them.
@@ -104,28 +108,39 @@ export function strokeSamples(ink: InkMap, w: number, h: number): number[] {
 }
 
 /**
- * Centre of the shortest interval holding half of the values (the "shorth" of Andrews et al. 1972): a
- * location estimate that, unlike the median, follows the mode when the distribution is skewed, as
- * here (corners and junctions only ever lengthen a cross-section).
+ * The lowest well-populated mode of the cross-sections: the first value v (ascending) with at least
+ * `minShare` of the samples in [v, 1.15 v], refined to the mean of the fullest such window near it.
+ * Cross-sections only ever come out too long (corners, junctions, a star arm that is all outline, a
+ * fill the colour of the ink), so the true width is the lowest mode, not the median or the main mode.
  */
-export function shorthMidpoint(values: number[]): number {
+export function lowestMode(values: number[], minShare = 0.15): number {
   const s = [...values].sort((a, b) => a - b);
-  const k = Math.max(1, Math.floor(s.length / 2));
-  let best = 0;
-  for (let i = 1; i + k < s.length; i++) {
-    if ((s[i + k] as number) - (s[i] as number) < (s[best + k] as number) - (s[best] as number)) best = i;
+  const need = Math.max(3, Math.ceil(minShare * s.length));
+  const count = (i: number): number => {
+    let j = i;
+    while (j < s.length && (s[j] as number) <= 1.15 * (s[i] as number)) j++;
+    return j - i;
+  };
+  let start = s.findIndex((_, i) => count(i) >= need);
+  if (start < 0) start = 0;
+  // Slide on while the window keeps filling up (centre the window on the mode).
+  let best = start;
+  for (let i = start + 1; i < s.length && (s[i] as number) <= 1.15 * (s[start] as number); i++) {
+    if (count(i) > count(best)) best = i;
   }
+  const n = count(best);
   let sum = 0;
-  for (let i = best; i <= Math.min(s.length - 1, best + k); i++) sum += s[i] as number;
-  return sum / (Math.min(s.length - 1, best + k) - best + 1);
+  for (let i = best; i < best + n; i++) sum += s[i] as number;
+  return sum / n;
 }
 
 /** Stroke width of the line art in pixels at this image's size; null when no strokes are found. */
 export function measureStrokeWidth(img: RGBImage): StrokeResult | null {
-  const ink = inkMap(img);
+  const ink = outlineMap(img);
+  if (!ink) return null;
   const samples = strokeSamples(ink, img.width, img.height);
   if (samples.length < 4) return null;
-  const m = shorthMidpoint(samples);
+  const m = lowestMode(samples);
   const near = samples.filter((s) => Math.abs(s - m) <= 0.25 * m).length;
   return { stroke_width_px: m, samples: samples.length, confidence: near / samples.length };
 }
