@@ -278,7 +278,9 @@ def test_lineart_pixels_are_paper_ink_fills_or_their_antialiased_mixes(lineart):
     for scene, image in zip(lineart.scenes[:24], pixels[:24], strict=True):
         colors = lineart_colors(scene.palette.colors)
         references = [colors.paper, hex_to_rgb(colors.ink)] + [hex_to_rgb(c) for c in colors.fill_choices]
-        assert np.mean(_delta_e_to_blends(image, references) <= 2.0) >= 0.99, scene.seed  # corners mix three
+        assert np.mean(_delta_e_to_blends(image, references) <= 2.0) >= 0.95, (
+            scene.seed
+        )  # the rest mixes three
         assert np.mean(_delta_e_to_nearest(image, references) <= 2.0) >= 0.6  # mostly flat colour
 
 
@@ -294,11 +296,15 @@ def _sky_statistics(scene, image: torch.Tensor, owner: torch.Tensor) -> tuple[fl
 @pytest.mark.parametrize("sky", ["day", "sunset", "night", "overcast"])
 def test_sky_kind_is_recognisable_from_the_sky_pixels(sky):
     result = render_full(sample_scenes(13, 24, kind="landscape", sky=sky))
+    shown = [bool((owner == OWNER_CELESTIAL).any()) for owner in result.owner]
+    if sky == "overcast":
+        assert not any(shown)
+    else:  # a sun or moon, unless objects stand in front of it
+        assert sum(shown) >= 0.8 * len(shown)
     for scene, image, owner in zip(result.scenes, result.images, result.owner, strict=True):
         lightness, chroma = _sky_statistics(scene, image, owner)
         if sky == "night":
             assert lightness < 0.3
-            assert bool((owner == OWNER_CELESTIAL).any())  # the moon
         elif sky == "sunset":
             assert 0.38 < lightness < 0.6
             # Just above the horizon: brighter, and warm (OKLab hue from magenta-red to yellow).
@@ -309,10 +315,8 @@ def test_sky_kind_is_recognisable_from_the_sky_pixels(sky):
             assert glow[0] > lightness + 0.1 and -45 < np.degrees(np.arctan2(glow[2], glow[1])) < 90
         elif sky == "day":
             assert lightness > 0.6 and chroma > 0.05
-            assert bool((owner == OWNER_CELESTIAL).any())  # the sun
         else:
             assert 0.55 < lightness < 0.75 and chroma < 0.035
-            assert not bool((owner == OWNER_CELESTIAL).any())
 
 
 def test_night_skies_have_stars():

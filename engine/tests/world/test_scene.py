@@ -210,3 +210,22 @@ def test_objects_leave_most_of_the_horizon_visible():
             if o.box[1] < horizon_y(s.horizon, s.horizon_tilt_deg, 0.5 * (o.box[0] + o.box[2])):
                 cover.add(o.box[0], o.box[2])
         assert cover.covered() <= MAX_HORIZON_COVER + 1e-9
+
+
+def test_fixing_one_attribute_leaves_the_other_draws_unchanged():
+    """Counterfactual pairs: the same seed with another sky keeps horizon, ground, palette and layout."""
+    for seed in range(10):
+        day = sample_scene(seed, kind="landscape", sky="day")
+        night = sample_scene(seed, kind="landscape", sky="night")
+        assert (day.horizon, day.horizon_tilt_deg, day.ground, day.palette) == (
+            night.horizon,
+            night.horizon_tilt_deg,
+            night.ground,
+            night.palette,
+        )
+        assert [(o.kind, o.box, o.distance) for o in day.objects] == [
+            (o.kind, o.box, o.distance) for o in night.objects
+        ]
+        low = sample_scene(seed, kind="lineart", stroke_width_px=1.5, palette="retro")
+        high = sample_scene(seed, kind="lineart", stroke_width_px=1.5, palette="neon")
+        assert [o.kind for o in low.objects] == [o.kind for o in high.objects]

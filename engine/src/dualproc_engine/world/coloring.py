@@ -177,8 +177,11 @@ def _sunset_middle(top: RGB, glow: RGB) -> RGB:
     (a straight mix of a teal top and an orange glow would be a dull grey band)."""
     l1, c1, h1 = oklab_to_oklch(rgb_to_oklab(top))
     l2, c2, h2 = oklab_to_oklch(rgb_to_oklab(glow))
-    if h2 < h1:
-        h2 += 360.0  # go up from the top's hue, through 360 (magenta, red) to the glow's
+    if _is_warm(h1):  # a warm top (brown, red): the short way round stays warm
+        if abs(h2 - h1) > 180.0:
+            h2 += 360.0 if h2 < h1 else -360.0
+    elif h2 < h1:
+        h2 += 360.0  # a cool top: go up from its hue through violet, magenta and red to the glow
     return oklch_to_rgb(0.5 * (l1 + l2), 0.9 * max(c1, c2), (0.5 * (h1 + h2)) % 360.0)
 
 

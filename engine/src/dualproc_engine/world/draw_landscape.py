@@ -26,6 +26,8 @@ from .textures import ground_shading
 OWNER_SKY = -1
 OWNER_GROUND = -2
 OWNER_CELESTIAL = -3
+HORIZON_BAND = 0.85
+"""The sky's gradient reaches its horizon colour at this fraction of the sky's height."""
 
 
 @dataclass
@@ -181,7 +183,9 @@ def _sky(
 
     top, middle, bottom = stop("sky_top"), stop("sky_middle"), stop("sky_bottom")
     sunset = column([1.0 if s.sky == "sunset" else 0.0 for s in scenes])
-    t = (grid.ys / horizon_px).clamp(0.0, 1.0)
+    # The ramp ends a little above the horizon: a band of the horizon colour, so that the sky's last
+    # rows change slowly and the sky/ground edge stays the strongest edge even in a short sky.
+    t = (grid.ys / (HORIZON_BAND * horizon_px)).clamp(0.0, 1.0)
     ramp = (t + sunset * (t * t.sqrt() - t)).unsqueeze(1)  # sunset: t^1.5
     upper = (2.0 * ramp).clamp(max=1.0)
     lower = (2.0 * ramp - 1.0).clamp(min=0.0)

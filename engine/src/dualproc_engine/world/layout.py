@@ -158,6 +158,7 @@ def landscape_objects(
     tilt_deg: float,
     colors: LandscapeColors,
     kinds: list[str] | None = None,
+    color_rng: random.Random | None = None,
 ) -> list[SceneObject]:
     """Mountains and ground objects, farthest first. `kinds` asks for exactly these kinds (in any order).
 
@@ -175,7 +176,9 @@ def landscape_objects(
         n_mountains = kinds.count("mountain")
         ground_kinds = [k for k in kinds if k != "mountain"]
     cover = HorizonCover()
-    picker = ColorPicker(rng, colors.used)  # mountains first: large areas show unused colours best
+    # Colours from their own stream, so that positions do not depend on them. Mountains pick first:
+    # large areas show unused palette colours best.
+    picker = ColorPicker(color_rng or rng, colors.used)
     objects = mountains(
         rng,
         horizon,
@@ -219,6 +222,7 @@ def lineart_objects(
     size_px: int,
     colors: LineArtColors,
     kinds: list[str] | None = None,
+    color_rng: random.Random | None = None,
     fill_probability: float = 0.7,
 ) -> list[SceneObject]:
     """2 to 5 outlined shapes (or exactly `kinds`), first drawn first; boxes include the stroke."""
@@ -228,13 +232,14 @@ def lineart_objects(
     if unknown:
         raise ValueError(f"line-art shapes are {LINEART_OBJECTS}, got {unknown}")
     half_stroke = stroke_width_px / size_px / 2
-    picker = ColorPicker(rng, colors.used)
+    picker = ColorPicker(color_rng or rng, colors.used)  # colours (and fills) from their own stream
     boxes: list[tuple[float, float, float, float]] = []
     objects = []
     for order, kind in enumerate(kinds):
         box = _place(rng, kind, half_stroke, 1.0 / size_px, boxes)
         boxes.append(box)
-        color = picker.pick(colors.fill_choices) if rng.random() < fill_probability else colors.ink
+        filled = picker.rng.random() < fill_probability
+        color = picker.pick(colors.fill_choices) if filled else colors.ink
         # Larger distance = drawn earlier = behind: the first shape gets the largest.
         objects.append(SceneObject(kind, color, box, float(len(kinds) - order)))
     return objects

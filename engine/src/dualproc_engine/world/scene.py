@@ -23,7 +23,15 @@ from .coloring import landscape_colors, lineart_colors
 from .layout import landscape_objects, lineart_objects
 from .palettes import NAMED_PALETTES, Palette, named_palette, random_palette
 
-__all__ = ["SceneAttributes", "SceneObject", "sample_scenes", "sample_scene", "scene_seed", "FIXABLE"]
+__all__ = [
+    "SceneAttributes",
+    "SceneObject",
+    "sample_scenes",
+    "sample_scene",
+    "scene_seed",
+    "FIXABLE",
+    "Streams",
+]
 
 SEED_STRIDE = 1_000_003
 NAMED_PALETTE_PROBABILITY = 0.6
@@ -68,21 +76,41 @@ def sample_scene(
     seed: int, index: int = 0, kind: str | None = None, size_px: int = 64, **fixed: Any
 ) -> SceneAttributes:
     """One scene drawn from its own seed (see `scene_seed`)."""
-    rng = random.Random(seed)
-    kind = kind or rng.choice(SCENE_KINDS)
-    palette = _palette(rng, fixed.get("palette"))
+    streams = Streams(seed)
+    kind = kind or streams["kind"].choice(SCENE_KINDS)
+    palette = _palette(streams["palette"], fixed.get("palette"))
     if kind == "landscape":
-        scene = _landscape(rng, seed, index, size_px, palette, fixed)
+        scene = _landscape(streams, seed, index, size_px, palette, fixed)
     else:
-        scene = _lineart(rng, seed, index, size_px, palette, fixed)
+        scene = _lineart(streams, seed, index, size_px, palette, fixed)
     if "caption" in fixed:
         scene.caption = str(fixed["caption"])
     else:
         from .captions import caption  # captions read attributes; imported here to keep the import graph flat
 
-        scene.caption = caption(scene, random.Random(seed ^ 0xCA971))
+        scene.caption = caption(scene, streams["caption"])
     scene.validate()
     return scene
+
+
+class Streams:
+    """One random stream per attribute, all from the scene's seed.
+
+    Fixing an attribute then leaves every other draw unchanged: the same seed with `sky="night"` instead
+    of `sky="day"` has the same horizon, ground, palette and object positions (object colours may differ,
+    since they must contrast with what the sky kind does to the palette). Counterfactual pairs like this
+    are what teaching a control needs.
+    """
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self._streams: dict[str, random.Random] = {}
+
+    def __getitem__(self, name: str) -> random.Random:
+        if name not in self._streams:
+            # String seeds go through SHA-512: the same stream on every platform and Python run.
+            self._streams[name] = random.Random(f"{self.seed}:{name}")
+        return self._streams[name]
 
 
 def _palette(rng: random.Random, fixed: Any) -> Palette:
@@ -108,17 +136,19 @@ def _pick(rng: random.Random, fixed: dict[str, Any], key: str, choices: tuple[st
 
 
 def _landscape(
-    rng: random.Random, seed: int, index: int, size_px: int, palette: Palette, fixed: dict[str, Any]
+    streams: Streams, seed: int, index: int, size_px: int, palette: Palette, fixed: dict[str, Any]
 ) -> SceneAttributes:
+    rng = streams["horizon"]
     horizon = float(fixed["horizon"]) if "horizon" in fixed else round(rng.uniform(*HORIZON_RANGE), 4)
+    rng = streams["tilt"]
     if "horizon_tilt_deg" in fixed:
         tilt = float(fixed["horizon_tilt_deg"])
     else:
         tilt = (
             round(rng.uniform(-MAX_TILT_DEG, MAX_TILT_DEG), 3) if rng.random() < TILTED_PROBABILITY else 0.0
         )
-    sky = _pick(rng, fixed, "sky", SKY_KINDS)
-    ground = _pick(rng, fixed, "ground", GROUND_KINDS)
+    sky = _pick(streams["sky"], fixed, "sky", SKY_KINDS)
+    ground = _pick(streams["ground"], fixed, "ground", GROUND_KINDS)
     celestial = fixed["celestial"] if "celestial" in fixed else CELESTIAL_BY_SKY[sky]
     if "stroke_width_px" in fixed and fixed["stroke_width_px"] is not None:
         raise ValueError("stroke_width_px applies to line art only; pass kind='lineart'")
@@ -141,12 +171,14 @@ def _landscape(
     else:
         colors = landscape_colors(palette.colors, sky, ground)
         kinds = fixed.get("object_kinds")
-        scene.objects = landscape_objects(rng, horizon, tilt, colors, list(kinds) if kinds else None)
+        scene.objects = landscape_objects(
+            streams["layout"], horizon, tilt, colors, list(kinds) if kinds else None, streams["colors"]
+        )
     return scene
 
 
 def _lineart(
-    rng: random.Random, seed: int, index: int, size_px: int, palette: Palette, fixed: dict[str, Any]
+    streams: Streams, seed: int, index: int, size_px: int, palette: Palette, fixed: dict[str, Any]
 ) -> SceneAttributes:
     for key in ("horizon", "sky", "ground", "celestial"):
         if fixed.get(key) is not None:
@@ -154,7 +186,7 @@ def _lineart(
     if fixed.get("stroke_width_px") is not None:
         stroke = float(fixed["stroke_width_px"])
     else:
-        stroke = round(rng.uniform(*STROKE_RANGE_AT_64) * size_px / 64, 4)
+        stroke = round(streams["stroke"].uniform(*STROKE_RANGE_AT_64) * size_px / 64, 4)
     scene = SceneAttributes(
         seed=seed,
         index=index,
@@ -174,7 +206,9 @@ def _lineart(
     else:
         colors = lineart_colors(palette.colors)
         kinds = fixed.get("object_kinds")
-        scene.objects = lineart_objects(rng, stroke, size_px, colors, list(kinds) if kinds else None)
+        scene.objects = lineart_objects(
+            streams["layout"], stroke, size_px, colors, list(kinds) if kinds else None, streams["colors"]
+        )
     return scene
 
 
