@@ -81,7 +81,7 @@ SKY_BANDS: dict[str, SkyBand] = {
 }
 COOL_HUES = (105.0, 320.0)
 """OKLCh hues that do not read as warm (yellow-green through blue to violet)."""
-GLOW_HUES = (30.0, 75.0)  # OKLCh hues from red-orange to orange: the sunset glow at the horizon
+GLOW_HUES = (30.0, 65.0)  # OKLCh hues from red-orange to orange: the sunset glow at the horizon
 GLOW_LIGHTNESS = (0.78, 0.88)
 GLOW_CHROMA = (0.12, 0.20)
 
@@ -195,7 +195,7 @@ def _sky(colors: tuple[str, ...], sky: str) -> tuple[tuple[str, ...], RGB, RGB, 
         glow_source, bottom = _glow(colors)
         return (source, glow_source), top, _sunset_middle(top, bottom), bottom
     if sky == "day":  # haze: lighter and paler toward the horizon
-        bottom = oklch_to_rgb(min(0.92, lightness + 0.12), chroma * 0.55, hue)
+        bottom = oklch_to_rgb(min(0.9, lightness + 0.08), chroma * 0.6, hue)
     else:  # night and overcast: a gentle brightening toward the horizon
         bottom = oklch_to_rgb(lightness + 0.08, chroma, hue)
     middle = tuple(0.5 * (a + b) for a, b in zip(top, bottom, strict=True))
