@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import jpeg from "jpeg-js";
 import { z } from "zod";
-import { hexToLab } from "../src/eval/measurers/colour.js";
+import { ciede2000, hexToLab, rgbToLab } from "../src/eval/measurers/colour.js";
 import {
   colourShift,
   gaussianBlur,
@@ -35,6 +35,12 @@ const TruthSchema = z.object({
   horizon_tilt_deg: z.number(),
   sky: z.enum(["day", "sunset", "night", "overcast"]).nullable(),
   stroke_width_px: z.number().nullable(),
+  objects: z.array(
+    z.object({
+      box: z.tuple([z.number(), z.number(), z.number(), z.number()]),
+      visible_point: z.tuple([z.number(), z.number()]).nullable(),
+    }),
+  ),
 });
 type Truth = z.infer<typeof TruthSchema>;
 
@@ -139,33 +145,75 @@ const UNITS: Record<string, string> = {
   stroke_width: "px",
   stroke_width_rel: "% of width",
   palette: "CIEDE2000",
+  palette_drawn: "CIEDE2000",
   sky_error: "share wrong",
+  objects_missed: "share of large visible objects",
+  objects_spurious: "share of measured boxes",
   kind_error: "share wrong",
 };
 
-function scoreScene(table: Table, truth: Truth, img: RGBImage, cond: Condition): void {
+function shifted(hex: string, shift: ColourShift | undefined): Lab {
+  if (!shift) return hexToLab(hex);
+  const s = shiftColour(hexToRgbTriple(hex), shift);
+  return hexToLab("#" + s.map((v) => Math.round(v).toString(16).padStart(2, "0")).join(""));
+}
+
+/**
+ * The palette colours the clean render actually shows (>= 0.2% of its pixels within CIEDE2000 3): a
+ * palette lists 4-6 colours, scenes often paint only some of them, and no measurer can see the rest.
+ */
+function drawnColours(truth: Truth, clean: RGBImage): string[] {
+  const n = clean.width * clean.height;
+  const labs: Lab[] = [];
+  for (let i = 0; i < n; i++)
+    labs.push(rgbToLab(clean.data[i * 3]!, clean.data[i * 3 + 1]!, clean.data[i * 3 + 2]!));
+  return truth.palette.colors.filter((hex) => {
+    const c = hexToLab(hex);
+    return labs.filter((p) => ciede2000(c, p) < 3).length >= Math.max(4, 0.002 * n);
+  });
+}
+
+function iou(a: readonly number[], b: readonly number[]): number {
+  const ix = Math.max(0, Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!));
+  const iy = Math.max(0, Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!));
+  const area = (r: readonly number[]): number => (r[2]! - r[0]!) * (r[3]! - r[1]!);
+  const inter = ix * iy;
+  return inter / (area(a) + area(b) - inter);
+}
+
+/** Large objects (box >= 2% of the image, at least partly visible) and whether a measured box finds each. */
+function scoreObjects(table: Table, truth: Truth, boxes: number[][], size: number, cond: string): void {
+  const large = truth.objects.filter(
+    (o) => o.visible_point !== null && (o.box[2] - o.box[0]) * (o.box[3] - o.box[1]) >= 0.02,
+  );
+  for (const o of large)
+    table.add("objects_missed", size, cond, boxes.some((b) => iou(b, o.box) >= 0.3) ? 0 : 1);
+  for (const b of boxes)
+    table.add("objects_spurious", size, cond, truth.objects.some((o) => iou(b, o.box) >= 0.3) ? 0 : 1);
+}
+
+function scoreScene(table: Table, truth: Truth, drawn: string[], img: RGBImage, cond: Condition): void {
   const size = truth.size_px;
   const m = measure(img, { kind: truth.kind });
   table.add("kind_error", size, cond.name, guessKind(img).kind === truth.kind ? 0 : 1);
-  const shift = cond.shift?.(truth.seed);
   // Under a colour shift the truth is shifted too: the table then measures the measurer, not the shift.
-  const pal: Lab[] = truth.palette.colors.map((hex) => {
-    const lab = hexToLab(hex);
-    if (!shift) return lab;
-    const rgb = hexToRgbTriple(hex);
-    const s = shiftColour(rgb, shift);
-    return hexToLab("#" + s.map((v) => Math.round(v).toString(16).padStart(2, "0")).join(""));
-  });
-  table.add(
-    "palette",
+  const shift = cond.shift?.(truth.seed);
+  const measured = m.palette.map((c) => c.lab);
+  const toTruth = (hexes: string[]): number | null =>
+    measured.length && hexes.length
+      ? paletteDistance(
+          measured,
+          hexes.map((h) => shifted(h, shift)),
+        )
+      : null;
+  table.add("palette", size, cond.name, toTruth(truth.palette.colors));
+  table.add("palette_drawn", size, cond.name, toTruth(drawn));
+  scoreObjects(
+    table,
+    truth,
+    m.objects.map((o) => o.box),
     size,
     cond.name,
-    m.palette.length
-      ? paletteDistance(
-          m.palette.map((c) => c.lab),
-          pal,
-        )
-      : null,
   );
   if (truth.kind === "landscape" && truth.horizon !== null) {
     table.add(
@@ -219,7 +267,8 @@ function main(): void {
     lines.slice(0, limit).forEach((line, i) => {
       const truth = parseTruth(line, `${dir}/attributes.jsonl:${i + 1}`);
       const img = readImage(join(dir, truth.file));
-      for (const c of conds) scoreScene(table, truth, c.apply(img, truth.seed), c);
+      const drawn = drawnColours(truth, img);
+      for (const c of conds) scoreScene(table, truth, drawn, c.apply(img, truth.seed), c);
       scenes++;
     });
   }

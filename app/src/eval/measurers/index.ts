@@ -77,7 +77,7 @@ export function measure(img: RGBImage, opts: MeasureOptions = {}): Measurement {
       stroke_confidence: stroke?.confidence ?? null,
       sky: null,
       sky_confidence: null,
-      objects: measureLineArtObjects(img),
+      objects: measureLineArtObjects(img, stroke ? { strokePx: stroke.stroke_width_px } : {}),
     };
   }
   const hz = measureHorizon(img);

@@ -11,7 +11,8 @@ import { fitBackground, type BackgroundModel } from "./background.js";
 import { imageToLab } from "./colour.js";
 import { labelComponents, type Component } from "./components.js";
 import { blurInterleaved } from "./filters.js";
-import { dilate, inkMap } from "./ink.js";
+import { measurePalette } from "./palette.js";
+import { outlineMap } from "./outline.js";
 import type { Lab, LabImage, RGBImage } from "./types.js";
 
 export type MeasuredObject = {
@@ -26,6 +27,8 @@ export type MeasuredObject = {
 export type ObjectOptions = {
   /** Smallest object kept, as a fraction of the image area. */
   minArea?: number;
+  /** Split the landscape object mask by palette colour (default true). */
+  splitByColour?: boolean;
 };
 
 type Line = { horizon: number; horizon_tilt_deg: number };
@@ -108,7 +111,10 @@ export function measureLandscapeObjects(
     }
   }
   const minPx = (opts.minArea ?? 0.003) * w * h;
-  const { components } = labelComponents(mask, w, h);
+  // Split the object mask by colour, so that objects of different colours that touch or overlap (a
+  // tree in front of a house) come out as separate boxes.
+  const split = opts.splitByColour ?? true;
+  const components = split ? componentsByColour(img, lab, mask) : labelComponents(mask, w, h).components;
   return components
     .filter((c) => c.area >= minPx)
     .map((c) => {
@@ -119,17 +125,56 @@ export function measureLandscapeObjects(
     .sort((a, b) => b.area - a.area);
 }
 
-/** Shapes in line art: connected components of the ink, bridged over one-pixel gaps. */
-export function measureLineArtObjects(img: RGBImage, opts: ObjectOptions = {}): MeasuredObject[] {
+/** Connected components of the mask within each palette colour (nearest palette colour per pixel). */
+function componentsByColour(img: RGBImage, lab: LabImage, mask: Uint8Array): Component[] {
   const { width: w, height: h } = img;
-  const ink = dilate(inkMap(img).mask, w, h, 1);
+  const colours = measurePalette(img).map((c) => c.lab);
+  const index = new Int32Array(w * h).fill(-1);
+  for (let i = 0; i < w * h; i++) {
+    if (!mask[i]) continue;
+    const px: Lab = [lab.data[i * 3] as number, lab.data[i * 3 + 1] as number, lab.data[i * 3 + 2] as number];
+    let best = 0;
+    colours.forEach((c, k) => {
+      if (dist2(px, c) < dist2(px, colours[best] as Lab)) best = k;
+    });
+    index[i] = best;
+  }
+  return colours.flatMap(
+    (_, k) =>
+      labelComponents(
+        Uint8Array.from(index, (v) => (v === k ? 1 : 0)),
+        w,
+        h,
+      ).components,
+  );
+}
+
+/**
+ * Shapes in line art, by their interiors: every outlined shape encloses a region of one colour (its
+ * fill, or the paper when unfilled) that does not reach the image border. Each such region, grown by
+ * half the stroke width, is a shape's box. Shapes drawn all ink (stroke wider than the shape) have no
+ * interior and are missed.
+ */
+export function measureLineArtObjects(
+  img: RGBImage,
+  opts: ObjectOptions & { strokePx?: number } = {},
+): MeasuredObject[] {
+  const { width: w, height: h } = img;
+  const outline = outlineMap(img);
+  if (!outline) return [];
+  const notInk = Uint8Array.from(outline.mask, (v) => (v ? 0 : 1));
+  const lab = smoothedLab(img);
   const minPx = (opts.minArea ?? 0.003) * w * h;
-  const { components } = labelComponents(ink, w, h);
-  return components
-    .filter((c) => c.area >= minPx)
+  const grow = (opts.strokePx ?? 2) / 2;
+  return componentsByColour(img, lab, notInk)
+    .filter((c) => c.area >= minPx && c.box[0] > 0 && c.box[1] > 0 && c.box[2] < w && c.box[3] < h)
     .map((c) => {
-      // Undo the one-pixel dilation on the box.
-      const b: Component = { ...c, box: [c.box[0] + 1, c.box[1] + 1, c.box[2] - 1, c.box[3] - 1] };
+      const b: Component = {
+        ...c,
+        box: [c.box[0] - grow, c.box[1] - grow, c.box[2] + grow, c.box[3] + grow].map((v, k) =>
+          Math.min(k % 2 ? h : w, Math.max(0, v)),
+        ) as [number, number, number, number],
+      };
       return toObject(b, w, h, false);
     })
     .sort((a, b) => b.area - a.area);
