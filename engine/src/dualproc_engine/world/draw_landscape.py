@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -19,7 +20,7 @@ from torch import Tensor
 from .attributes import SceneAttributes
 from .coloring import LandscapeColors, landscape_colors
 from .layout import horizon_y
-from .raster import Grid, blend_, column, part_coverage
+from .raster import Grid, blend_, column, hash_noise, part_coverage
 from .shapes import Part, detail_hash, landscape_parts
 from .textures import ground_shading
 
@@ -62,28 +63,6 @@ def _celestial(scene: SceneAttributes, colors: LandscapeColors) -> _Celestial:
     return _Celestial(x, y, radius, halo=0.3 if scene.sky == "day" else 0.0, color=colors.sun)
 
 
-def _stars(scene: SceneAttributes, size: int, image: int) -> tuple[list[int], list[float]]:
-    """Flat pixel indices (into a (B * S * S,) buffer) and brightness of the night's stars."""
-    if scene.sky != "night":
-        return [], []
-    horizon, tilt = scene.horizon or 0.5, scene.horizon_tilt_deg
-    highest = horizon - 0.5 * abs(math.tan(math.radians(tilt)))
-    side = max(1, round(size / 64))  # a star is one pixel at 64 px, scaled with the image
-    indices: list[int] = []
-    alphas: list[float] = []
-    for k in range(8 + int(9 * detail_hash(scene.seed, 20))):
-        x = int(detail_hash(scene.seed, 100 + 3 * k) * (size - side))
-        y = int(detail_hash(scene.seed, 101 + 3 * k) * (highest - 0.04) * size)
-        if y < 0:
-            continue
-        alpha = 0.55 + 0.45 * detail_hash(scene.seed, 102 + 3 * k)
-        for dy in range(side):
-            for dx in range(side):
-                indices.append((image * size + y + dy) * size + x + dx)
-                alphas.append(alpha)
-    return indices, alphas
-
-
 PART_COUNTS = {"mountain": 2, "tree": 2, "house": 3, "person": 3, "animal": 4}
 
 
@@ -92,8 +71,7 @@ def layer_count(scene: SceneAttributes) -> int:
     return sum(PART_COUNTS.get(o.kind, 4) for o in scene.objects)
 
 
-@dataclass(frozen=True)
-class _Layer:
+class _Layer(NamedTuple):
     part: Part
     owner_id: int
     behind_ground: bool  # mountains: drawn only where the sky is, as if the ground covered their feet
@@ -193,21 +171,40 @@ def _sky(
     return sky.expand(batch, 3, size, size).contiguous()
 
 
+MAX_STARS = 16
+
+
 def _draw_stars(
     images: Tensor, scenes: list[SceneAttributes], palette: list[LandscapeColors], size: int
 ) -> None:
-    indices: list[int] = []
-    alphas: list[float] = []
-    for b, scene in enumerate(scenes):
-        i, a = _stars(scene, size, b)
-        indices += i
-        alphas += a
-    if not indices:
+    """8 to 16 stars per night sky, one pixel at 64 px (scaled), above the horizon's highest point.
+
+    Positions and brightness come from hashing the scene's seed, all in a few tensor operations.
+    """
+    night = [b for b, s in enumerate(scenes) if s.sky == "night"]
+    if not night:
         return
-    alpha = torch.zeros(len(scenes) * size * size)
-    alpha[torch.tensor(indices)] = torch.tensor(alphas)
+    n = len(night)
+    seeds = torch.tensor([scenes[b].seed & 0xFFFFFFFF for b in night], dtype=torch.int64)
+    draws = hash_noise(seeds, 4, MAX_STARS, salt=20)  # rows: count, x, y, brightness
+    highest = column(
+        [
+            (s.horizon or 0.5) - 0.5 * abs(math.tan(math.radians(s.horizon_tilt_deg)))
+            for s in (scenes[b] for b in night)
+        ]
+    ).view(n, 1)
+    side = max(1, round(size / 64))
+    shown = torch.arange(MAX_STARS).view(1, -1) < 8 + (9 * draws[:, 0, :1]).floor()
+    x = (draws[:, 1] * (size - side)).floor().to(torch.int64)
+    y = (draws[:, 2] * ((highest - 0.04) * size).clamp_min(0.0)).floor().to(torch.int64)
+    brightness = (0.55 + 0.45 * draws[:, 3]) * shown
+    image = torch.tensor(night).view(n, 1)
+    alpha = torch.zeros(len(scenes), size, size)
+    for dy in range(side):
+        for dx in range(side):
+            alpha[image.expand(n, MAX_STARS), y + dy, x + dx] = brightness
     star = torch.tensor([c.star for c in palette], dtype=torch.float32).view(-1, 3, 1, 1)
-    blend_(images, star, alpha.view(len(scenes), size, size))
+    blend_(images, star, alpha)
 
 
 def _draw_celestial(

@@ -89,9 +89,9 @@ def _draw(
             chunk = members[start : start + step]
             chunk_images, chunk_owner = draw([scenes[i] for i in chunk], size, with_owner)
             index = torch.tensor(chunk)
-            images[index] = chunk_images
+            images.index_copy_(0, index, chunk_images)
             if owner is not None and chunk_owner is not None:
-                owner[index] = chunk_owner
+                owner.index_copy_(0, index, chunk_owner)
                 # Per chunk, while the owners are still in cache.
                 found = visible_points(chunk_owner, [len(scenes[i].objects) for i in chunk])
                 for i, scene_points in zip(chunk, found, strict=True):
