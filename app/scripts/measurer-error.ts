@@ -126,7 +126,10 @@ class Table {
       const k = `${m}\u0000${size}\u0000${cond}`;
       const v = this.cells.get(k) ?? [];
       const mean = v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
-      const p95 = [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.ceil(0.95 * v.length) - 1)] ?? NaN;
+      // A share (0/1 per item) has no meaningful 95th percentile.
+      const p95 = units[m]?.startsWith("share")
+        ? NaN
+        : ([...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.ceil(0.95 * v.length) - 1)] ?? NaN);
       lines.push(
         `| ${m} | ${units[m]} | ${size} | ${cond} | ${v.length} | ${fmt(mean)} | ${fmt(p95)} | ${this.missing.get(k) ?? 0} |`,
       );

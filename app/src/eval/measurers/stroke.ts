@@ -114,7 +114,9 @@ export function strokeSamples(
  * fill the colour of the ink), so the true width is the lowest mode, not the median or the main mode.
  */
 export function lowestMode(values: number[], minShare = 0.15): number {
-  const s = [...values].sort((a, b) => a - b);
+  // Non-positive cross-sections (noise on a faint stroke) have no relative window: leave them out.
+  const s = values.filter((v) => v > 0.05).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
   const need = Math.max(3, Math.ceil(minShare * s.length));
   const count = (i: number): number => {
     let j = i;
@@ -141,6 +143,7 @@ export function measureStrokeWidth(img: RGBImage): StrokeResult | null {
   const samples = strokeSamples(ink, img.width, img.height);
   if (samples.length < 4) return null;
   const m = lowestMode(samples);
+  if (!Number.isFinite(m)) return null;
   const near = samples.filter((s) => Math.abs(s - m) <= 0.25 * m).length;
   return { stroke_width_px: m, samples: samples.length, confidence: near / samples.length };
 }
