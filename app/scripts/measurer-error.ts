@@ -273,6 +273,8 @@ function main(): void {
       const drawn = drawnColours(truth, img);
       for (const c of conds) scoreScene(table, truth, drawn, c.apply(img, truth.seed), c);
       scenes++;
+      if (scenes % 50 === 0)
+        console.error(`${scenes} scenes measured (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
     });
   }
   console.log(table.markdown(UNITS));

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ciede2000, hexToLab } from "../../src/eval/measurers/colour.js";
 import { gaussianNoise } from "../../src/eval/measurers/degrade.js";
-import { measurePalette, paletteDistance } from "../../src/eval/measurers/palette.js";
+import { measurePalette } from "../../src/eval/measurers/palette.js";
+import { paletteDistance } from "../../src/eval/measurers/palette-distance.js";
 import { mulberry32 } from "../../src/eval/measurers/random.js";
 import type { Lab } from "../../src/eval/measurers/types.js";
 import { bands, paint, ring, block, type RGB } from "./synth.js";
@@ -35,6 +36,21 @@ describe("measurePalette", () => {
       const got = measurePalette(im).map((c) => c.lab);
       expect(paletteDistance(got, FOUR.map(labOf))).toBeLessThan(2);
     }
+  });
+
+  it("leaves out the antialiased rim of a thin stroke but keeps a painted grey", () => {
+    const paper: RGB = [245, 240, 230];
+    const thin = paint(64, 64, () => paper, [ring(32.3, 31.7, 20, 1.3, [20, 20, 20])]);
+    const got = measurePalette(thin);
+    expect(got).toHaveLength(2);
+    expect(ciede2000(got[0]!.lab, labOf(paper))).toBeLessThan(1);
+    expect(ciede2000(got[1]!.lab, labOf([20, 20, 20]))).toBeLessThan(3);
+    // Grey is colourwise a blend of the paper and the ink, but here it fills a disc of its own.
+    const grey = paint(64, 64, () => paper, [
+      { color: [110, 110, 110], inside: (x, y) => Math.hypot(x - 32, y - 32) <= 14 },
+      ring(32, 32, 14, 2, [20, 20, 20]),
+    ]);
+    expect(measurePalette(grey)).toHaveLength(3);
   });
 
   it("is deterministic and honours an explicit k", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { gaussianBlur, gaussianNoise, colourShift } from "../../src/eval/measurers/degrade.js";
-import { measureStrokeWidth } from "../../src/eval/measurers/stroke.js";
-import { lineArt, paint } from "./synth.js";
+import { lowestMode, measureStrokeWidth } from "../../src/eval/measurers/stroke.js";
+import { lineArt, paint, ring } from "./synth.js";
 
 const WIDTHS_AT_64 = [1, 1.5, 2, 2.5, 3, 4, 5, 6];
 
@@ -11,7 +11,9 @@ describe("measureStrokeWidth", () => {
       const w = (w64 * size) / 64;
       const r = measureStrokeWidth(lineArt(size, w, i + 1));
       expect(r, `width ${w}`).not.toBeNull();
-      expect(Math.abs(r!.stroke_width_px - w), `width ${w}`).toBeLessThanOrEqual(0.08 * w);
+      // A stroke of about 1 px rarely covers any pixel fully, so its ink colour is seen only partly
+      // covered; hence the 0.1 px floor.
+      expect(Math.abs(r!.stroke_width_px - w), `width ${w}`).toBeLessThanOrEqual(Math.max(0.1, 0.08 * w));
     });
   });
 
@@ -25,7 +27,7 @@ describe("measureStrokeWidth", () => {
       const img = lineArt(64, w, i + 20);
       for (const d of [gaussianNoise(img, 10, i), colourShift(img, { hueDeg: -25, brightness: -0.1 })]) {
         expect(Math.abs(measureStrokeWidth(d)!.stroke_width_px - w), `width ${w}`).toBeLessThanOrEqual(
-          0.1 * w,
+          Math.max(0.12, 0.1 * w),
         );
       }
     });
@@ -38,6 +40,23 @@ describe("measureStrokeWidth", () => {
       const r = measureStrokeWidth(gaussianBlur(lineArt(64, w, i + 40), 1));
       expect(Math.abs(r!.stroke_width_px - w), `width ${w}`).toBeLessThanOrEqual(0.2 * w);
     });
+  });
+
+  it("measures the outline, not a fill that is colourwise a blend of paper and ink", () => {
+    for (const w of [1.5, 3, 5]) {
+      const img = paint(64, 64, () => [235, 235, 235], [
+        { color: [74, 74, 74], inside: (x, y) => Math.hypot(x - 30.3, y - 33.6) <= 18 },
+        ring(30.3, 33.6, 18, w, [28, 28, 28]),
+      ]);
+      expect(Math.abs(measureStrokeWidth(img)!.stroke_width_px - w), `width ${w}`).toBeLessThanOrEqual(
+        0.08 * w,
+      );
+    }
+  });
+
+  it("takes the lowest populated mode of the cross-sections", () => {
+    const samples = [...Array(30).fill(3), ...Array(10).fill(3.1), ...Array(50).fill(9), 0.4];
+    expect(lowestMode(samples)).toBeCloseTo(3.025, 2);
   });
 
   it("returns null on a blank page", () => {

@@ -4,7 +4,7 @@
  */
 import { rgbToLab } from "./colour.js";
 import { measureHorizon } from "./horizon.js";
-import { paperColour } from "./ink.js";
+import { paperColour } from "./paper.js";
 import { measureLandscapeObjects, measureLineArtObjects, type MeasuredObject } from "./objects.js";
 import { measurePalette, type PaletteColour } from "./palette.js";
 import { measureSky, type SkyKind } from "./sky.js";
@@ -97,7 +97,8 @@ export function measure(img: RGBImage, opts: MeasureOptions = {}): Measurement {
 }
 
 export { measureHorizon } from "./horizon.js";
-export { measurePalette, paletteDistance } from "./palette.js";
+export { measurePalette } from "./palette.js";
+export { paletteDistance } from "./palette-distance.js";
 export { measureStrokeWidth } from "./stroke.js";
 export { measureSky, classifySky, skyFeatures } from "./sky.js";
 export { measureLandscapeObjects, measureLineArtObjects } from "./objects.js";

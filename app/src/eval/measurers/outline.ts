@@ -9,7 +9,7 @@
  * so the colour that appears in (paper, colour) blends most often is the outline's.
  */
 import { labToRgb } from "./colour.js";
-import { paperStats } from "./ink.js";
+import { paperStats } from "./paper.js";
 import { measurePalette } from "./palette.js";
 import type { RGBImage } from "./types.js";
 
@@ -24,14 +24,10 @@ export type OutlineMap = {
 
 type Blend = { a: number; b: number; t: number; residual: number };
 
-/**
- * The pair (a, b) of colours whose segment the pixel lies closest to, and its position t from a to b.
- * A pixel within `pure` of one of the colours is that colour (t = 1 towards it): a flat grey fill is
- * also, colour for colour, a blend of white paper and black ink, and must not count as one.
- */
-function bestBlend(px: readonly number[], colours: readonly number[][], pure: number): Blend {
-  let nearest = 0;
-  let nearestD = Infinity;
+/** Index of the colour within `pure` of the pixel, or -1 (a blend or something else). */
+function pureLabel(px: readonly number[], colours: readonly number[][], pure: number): number {
+  let nearest = -1;
+  let nearestD = pure;
   colours.forEach((c, k) => {
     const d = Math.hypot((px[0] as number) - c[0]!, (px[1] as number) - c[1]!, (px[2] as number) - c[2]!);
     if (d < nearestD) {
@@ -39,10 +35,25 @@ function bestBlend(px: readonly number[], colours: readonly number[][], pure: nu
       nearest = k;
     }
   });
-  if (nearestD < pure)
-    return nearest === 0
-      ? { a: 0, b: 1, t: 0, residual: nearestD }
-      : { a: 0, b: nearest, t: 1, residual: nearestD };
+  return nearest;
+}
+
+/**
+ * The pair (a, b) of colours whose segment the pixel lies closest to, and its position t from a to b.
+ * A pixel that is one of the colours (`label` >= 0) is that colour: a flat grey fill is also, colour
+ * for colour, a blend of white paper and black ink, and must not count as one. Pairs whose two colours
+ * both occur nearby (`near`) are preferred: a rim pixel between paper and black ink lies on the
+ * paper-grey segment too, but only black is next to it.
+ */
+function bestBlend(
+  px: readonly number[],
+  colours: readonly number[][],
+  label: number,
+  near1: Set<number>,
+  nearR: Set<number>,
+): Blend {
+  if (label === 0) return { a: 0, b: 1, t: 0, residual: 0 };
+  if (label > 0) return { a: 0, b: label, t: 1, residual: 0 };
   let best: Blend = { a: 0, b: 0, t: 0, residual: Infinity };
   for (let a = 0; a < colours.length; a++) {
     for (let b = a + 1; b < colours.length; b++) {
@@ -54,11 +65,31 @@ function bestBlend(px: readonly number[], colours: readonly number[][], pure: nu
       if (vv === 0) continue;
       const t = (p[0]! * v[0]! + p[1]! * v[1]! + p[2]! * v[2]!) / vv;
       const tc = Math.min(1, Math.max(0, t));
-      const residual = Math.hypot(p[0]! - tc * v[0]!, p[1]! - tc * v[1]!, p[2]! - tc * v[2]!);
+      // A pair not seen nearby is charged a penalty, so it wins only when clearly closer; among pairs
+      // that fit equally (collinear colours), the one reaching further from the paper wins.
+      const seen = (s: Set<number>): boolean => s.has(a) && s.has(b);
+      const penalty = seen(near1) ? 0 : seen(nearR) ? NOT_NEAR_PENALTY / 2 : NOT_NEAR_PENALTY;
+      const reach = Math.hypot(cb[0]! - colours[0]![0]!, cb[1]! - colours[0]![1]!, cb[2]! - colours[0]![2]!);
+      const residual =
+        Math.hypot(p[0]! - tc * v[0]!, p[1]! - tc * v[1]!, p[2]! - tc * v[2]!) + penalty - reach / 100;
       if (residual < best.residual) best = { a, b, t, residual };
     }
   }
   return best;
+}
+
+const NOT_NEAR_PENALTY = 12; // sRGB units
+
+/** Labels present in the (2r+1)^2 neighbourhood of (x, y). */
+function labelsNear(labels: Int32Array, w: number, h: number, x: number, y: number, r: number): Set<number> {
+  const out = new Set<number>();
+  for (let yy = Math.max(0, y - r); yy <= Math.min(h - 1, y + r); yy++) {
+    for (let xx = Math.max(0, x - r); xx <= Math.min(w - 1, x + r); xx++) {
+      const l = labels[yy * w + xx] as number;
+      if (l >= 0) out.add(l);
+    }
+  }
+  return out;
 }
 
 /** Colours of the image (palette clusters) with the paper first; near-paper clusters dropped. */
@@ -92,11 +123,22 @@ export function outlineMap(img: RGBImage): OutlineMap | null {
   const pure = 10 + 2 * noise;
   const colours = imageColours(img, paper);
   if (colours.length < 2) return null;
+  const { width: w, height: h } = img;
+  const pxAt = (i: number): number[] => [
+    img.data[i * 3] as number,
+    img.data[i * 3 + 1] as number,
+    img.data[i * 3 + 2] as number,
+  ];
+  const labels = Int32Array.from({ length: n }, (_, i) => pureLabel(pxAt(i), colours, pure));
+  const radius = Math.max(2, Math.round((3 * w) / 64));
   const blends: Blend[] = new Array<Blend>(n);
   const paperBlends = new Array<number>(colours.length).fill(0);
   for (let i = 0; i < n; i++) {
-    const px = [img.data[i * 3] as number, img.data[i * 3 + 1] as number, img.data[i * 3 + 2] as number];
-    const bl = bestBlend(px, colours, pure);
+    const label = labels[i] as number;
+    const [x, y] = [i % w, Math.floor(i / w)];
+    const near1 = label >= 0 ? new Set<number>() : labelsNear(labels, w, h, x, y, 1);
+    const nearR = label >= 0 ? new Set<number>() : labelsNear(labels, w, h, x, y, radius);
+    const bl = bestBlend(pxAt(i), colours, label, near1, nearR);
     blends[i] = bl;
     // Paper is colour 0, so a (paper, k) blend has a = 0.
     if (bl.a === 0 && bl.t > 0.15 && bl.t < 0.85) paperBlends[bl.b]!++;

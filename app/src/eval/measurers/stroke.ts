@@ -3,9 +3,10 @@
  *
  * The width of a stroke is the integral of ink coverage across it: for an antialiased stroke of width w,
  * integral(alpha along the normal) = w exactly, whatever the sub-pixel position, so the estimate is
- * continuous rather than a count of pixels. We take that integral at every skeleton pixel of the ink
- * mask, along the normal given by the local structure tensor, and report the median (robust to corners,
- * junctions and line ends, where the cross-section is longer).
+ * continuous rather than a count of pixels. Coverage is that of the outline colour (outline.ts), so
+ * fills do not count. We take the integral at every skeleton pixel of the outline mask, along the
+ * normal given by the local structure tensor, and report the lowest well-populated mode (lowestMode):
+ * corners, junctions, and arms of small shapes that are all ink only ever lengthen a cross-section.
  */
 import { bilinear } from "./filters.js";
 import { neighbourCount, thin } from "./components.js";
@@ -14,9 +15,9 @@ import type { RGBImage } from "./types.js";
 
 export type StrokeResult = {
   stroke_width_px: number;
-  /** Number of skeleton samples the median was taken over. */
+  /** Number of skeleton cross-sections measured. */
   samples: number;
-  /** Share of samples within 25% of the median: low when widths vary or the mask is not line art. */
+  /** Share of samples within 25% of the estimate: low when widths vary or the mask is not line art. */
   confidence: number;
 };
 
