@@ -55,7 +55,12 @@ describe("measureStrokeWidth", () => {
   });
 
   it("takes the lowest populated mode of the cross-sections", () => {
-    const samples = [...Array(30).fill(3), ...Array(10).fill(3.1), ...Array(50).fill(9), 0.4];
+    const samples = [
+      ...new Array<number>(30).fill(3),
+      ...new Array<number>(10).fill(3.1),
+      ...new Array<number>(50).fill(9),
+      0.4,
+    ];
     expect(lowestMode(samples)).toBeCloseTo(3.025, 2);
   });
 
