@@ -8,7 +8,9 @@ import { RecipeError } from "../recipes/load.js";
 import { CliContext, applyConventions } from "./context.js";
 import { EXIT, UsageError } from "./errors.js";
 import { processIO, type CliIO } from "./io.js";
+import { askCommand } from "./commands/ask.js";
 import { doctorCommand } from "./commands/doctor.js";
+import { generateCommand } from "./commands/generate.js";
 import { modelsCommand } from "./commands/models.js";
 import { recipeCommand } from "./commands/recipe.js";
 import { worldCommand } from "./commands/world/index.js";
@@ -24,6 +26,8 @@ export function buildProgram(io: CliIO): Command {
     .version(VERSION, "--version", "print the version")
     .helpCommand(false)
     .addCommand(worldCommand(context))
+    .addCommand(askCommand(context))
+    .addCommand(generateCommand(context))
     .addCommand(recipeCommand(context))
     .addCommand(modelsCommand(context))
     .addCommand(doctorCommand(context))

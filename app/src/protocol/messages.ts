@@ -6,6 +6,7 @@
  * test fails when they drift. Big data (images, weights) travels as file paths, never through the pipe.
  */
 import { z } from "zod";
+import { Overlay } from "./overlay.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -68,6 +69,45 @@ export const QaParams = z
   })
   .describe("Render Scenes and write balanced yes/no questions with exact answers about them.");
 
+export const AskParams = z
+  .strictObject({
+    images: z.array(z.string().min(1)).min(1).describe("Paths of PNG or JPEG images."),
+    question: z.string().min(1).describe("The question, as a person would ask it."),
+    answer: z.string().min(1).describe("The answer whose probability is wanted."),
+    overlay: Overlay.nullable().describe("Visual prompt drawn over each image first, or null."),
+    judge: z.string().min(1).describe("Judge preset name or folder."),
+  })
+  .describe("Ask the judge a question about images: the probability of the answer for each.");
+
+export const GenerateParams = z
+  .strictObject({
+    prompt: z.string().min(1).describe("The text prompt."),
+    n: z.number().int().min(1).max(10_000).describe("Number of images."),
+    seed: nonNegativeInt.describe("Seed of the noises."),
+    num_inference_steps: z.number().int().min(1).max(1000).describe("Sampling steps."),
+    generator: z.string().min(1).describe("Generator preset name or folder."),
+    out_dir: z.string().min(1).describe("Folder for the PNGs and grid.png."),
+  })
+  .describe("Generate images from a prompt.");
+
+const trainCommon = {
+  out_dir: z.string().min(1).describe("Run folder; training resumes from its last checkpoint."),
+  seed: nonNegativeInt.describe("Seed of the model's initialisation and data."),
+  max_train_steps: z.number().int().min(1).max(10_000_000).describe("Optimiser steps."),
+};
+export const TrainJudgeParams = z
+  .strictObject({
+    ...trainCommon,
+    phrasing_split: z
+      .enum(["train", "heldout"])
+      .describe("Phrasings to train on (heldout: the evaluation judge)."),
+    vision: z.enum(["clip", "siglip"]).describe("Vision tower of the judge."),
+  })
+  .describe("Train an embedded Scenes judge.");
+export const TrainGeneratorParams = z
+  .strictObject({ ...trainCommon })
+  .describe("Train the embedded generator.");
+
 const job = <K extends string, P extends z.ZodType>(kind: K, params: P) =>
   z.strictObject({ type: z.literal("job"), id: jobId, kind: z.literal(kind), params });
 
@@ -76,6 +116,10 @@ export const Job = z.discriminatedUnion("kind", [
   job("doctor", DoctorParams),
   job("render", RenderParams),
   job("qa", QaParams),
+  job("ask", AskParams),
+  job("generate", GenerateParams),
+  job("train_judge", TrainJudgeParams),
+  job("train_generator", TrainGeneratorParams),
 ]);
 export type Job = z.infer<typeof Job>;
 export type JobKind = Job["kind"];
@@ -130,6 +174,19 @@ export const QaResult = z.strictObject({
   qa: z.string().describe("Path of qa.jsonl."),
 });
 
+export const AskResult = z.strictObject({
+  answers: z.array(z.strictObject({ path: z.string(), probability: z.number().min(0).max(1) })),
+});
+export const GenerateResult = z.strictObject({
+  out_dir: z.string(),
+  count: nonNegativeInt,
+  grid: z.string(),
+});
+export const TrainResult = z.strictObject({
+  out_dir: z.string(),
+  summary: z.record(z.string(), z.unknown()).describe("What the trainer reports: steps, time, accuracies."),
+});
+
 // --------------------------------------------------------------------------------------------- events
 
 const event = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
@@ -178,6 +235,10 @@ export const Event = z.union([
     resultEvent("doctor", DoctorResult),
     resultEvent("render", RenderResult),
     resultEvent("qa", QaResult),
+    resultEvent("ask", AskResult),
+    resultEvent("generate", GenerateResult),
+    resultEvent("train_judge", TrainResult),
+    resultEvent("train_generator", TrainResult),
   ]),
   event("error", { job: jobRef, code: ErrorCode, message: z.string().describe("One line, for a person.") }),
 ]);

@@ -7,57 +7,22 @@
  * same words the protocol and the engine use.
  */
 import { z } from "zod";
-
-const fraction = z.number().min(0).max(1);
-const point = z
-  .tuple([fraction, fraction])
-  .describe("[x, y] as fractions of the image side, from the top-left.");
-export const hexColor = z
-  .string()
-  .regex(/^#[0-9a-fA-F]{6}$/, "expected a colour like #aabbcc")
-  .describe("An sRGB colour as #rrggbb.");
-const overlayMode = z
-  .enum(["blend", "paste"])
-  .optional()
-  .describe("blend: mix the prompt in at 50%; paste: draw it opaque. Default depends on the kind.");
+import {
+  HorizonOverlay,
+  LayoutOverlay,
+  PaletteOverlay,
+  PointsOverlay,
+  StrokeOverlay,
+  overlayMode,
+} from "../protocol/overlay.js";
 
 const visualPrompt = z
   .discriminatedUnion("kind", [
-    z.strictObject({
-      kind: z.literal("horizon").describe("A red horizontal line across the image."),
-      y: fraction.describe("Height of the line as a fraction of the image height from the top."),
-      mode: overlayMode,
-    }),
-    z.strictObject({
-      kind: z.literal("palette").describe("A strip of colour swatches along the bottom."),
-      colors: z.array(hexColor).min(1).max(12).describe("The swatch colours, left to right."),
-      mode: overlayMode,
-    }),
-    z.strictObject({
-      kind: z.literal("stroke").describe("A sample stroke of the wanted line width along the bottom."),
-      width_px: z.number().gt(0).max(64).describe("Stroke width in pixels at 64 px, scaled with the image."),
-      mode: overlayMode,
-    }),
-    z.strictObject({
-      kind: z.literal("points").describe("Two labelled points, A and B."),
-      a: point.describe("Where point A goes."),
-      b: point.describe("Where point B goes."),
-      mode: overlayMode,
-    }),
-    z.strictObject({
-      kind: z.literal("layout").describe("An annotated layout: labelled boxes."),
-      boxes: z
-        .array(
-          z.strictObject({
-            box: z.tuple([fraction, fraction, fraction, fraction]).describe("[x0, y0, x1, y1] as fractions."),
-            label: z.string().min(1).max(24).describe("Short label drawn in the box."),
-          }),
-        )
-        .min(1)
-        .max(16)
-        .describe("The boxes of the layout."),
-      mode: overlayMode,
-    }),
+    HorizonOverlay,
+    PaletteOverlay,
+    StrokeOverlay,
+    PointsOverlay,
+    LayoutOverlay,
     z.strictObject({
       kind: z.literal("image").describe("A reference image of your own, laid over the generated image."),
       path: z.string().min(1).describe("Path of a PNG or JPEG, relative to the recipe file."),

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import PROTOCOL_VERSION, __version__
-from .errors import UserError
+from .errors import JobCancelled, UserError
 from .local_models import find_local, hf_cache_dir
 from .presets import PRESETS
 from .reporting import Reporter
@@ -126,6 +126,97 @@ def make_qa_set(
     qa = out / "qa.jsonl"
     reporter.artifact(str(qa), "table", "question records")
     return {"out_dir": str(out), "scenes": counts["scenes"], "questions": counts["questions"], "qa": str(qa)}
+
+
+def ask(
+    images: list[str],
+    question: str,
+    answer: str = "Yes",
+    overlay: dict[str, Any] | None = None,
+    judge: str = "scenes-judge",
+) -> dict[str, Any]:
+    """The judge's probability of `answer` to `question` for each image (after drawing `overlay`)."""
+    from .judges.ask import ask_files
+
+    return {"answers": ask_files(images, question, answer=answer, overlay=overlay, judge=judge)}
+
+
+def generate(
+    prompt: str,
+    n: int,
+    seed: int,
+    out_dir: str,
+    num_inference_steps: int = 1,
+    generator: str = "scenes-generator",
+    reporter: Reporter | None = None,
+) -> dict[str, Any]:
+    """`n` images of `prompt` as PNGs and a grid in `out_dir`."""
+    from .generators.generate import generate_files
+
+    reporter = reporter or Reporter()
+    result = generate_files(
+        prompt,
+        n,
+        seed,
+        str(_output_folder(out_dir)),
+        num_inference_steps=num_inference_steps,
+        generator=generator,
+        on_progress=reporter.progress,
+    )
+    reporter.artifact(result["grid"], "grid", f"{n} images of {prompt!r}")
+    return result
+
+
+def train_judge(
+    out_dir: str,
+    seed: int = 0,
+    max_train_steps: int = 1500,
+    phrasing_split: str = "train",
+    vision: str = "clip",
+    reporter: Reporter | None = None,
+) -> dict[str, Any]:
+    """Train (or resume) an embedded judge in `out_dir`."""
+    from .world.train_judge import train_judge as train
+
+    reporter = reporter or Reporter()
+    summary = train(
+        str(_output_folder(out_dir)),
+        seed=seed,
+        max_steps=max_train_steps,
+        phrasing_split=phrasing_split,
+        vision=vision,
+        on_progress=reporter.progress,
+        on_metric=reporter.metric,
+        should_stop=reporter.should_stop,
+    )
+    return {"out_dir": out_dir, "summary": _jsonable(summary)}
+
+
+def train_generator(
+    out_dir: str, seed: int = 0, max_train_steps: int = 2000, reporter: Reporter | None = None
+) -> dict[str, Any]:
+    """Train (or resume) the embedded generator in `out_dir`."""
+    from .world.train_generator import train_generator as train
+
+    reporter = reporter or Reporter()
+    summary = train(
+        str(_output_folder(out_dir)),
+        seed=seed,
+        max_steps=max_train_steps,
+        on_progress=reporter.progress,
+        on_metric=reporter.metric,
+        should_stop=reporter.should_stop,
+    )
+    if summary.get("stopped"):  # the trainer saved a checkpoint and returned: report it as cancelled
+        raise JobCancelled()
+    return {"out_dir": out_dir, "summary": _jsonable(summary)}
+
+
+def _jsonable(value: Any) -> Any:
+    """Summaries may hold paths and numpy numbers; the protocol carries JSON."""
+    import json
+
+    return json.loads(json.dumps(value, default=str))
 
 
 def _output_folder(out_dir: str) -> Path:

@@ -45,9 +45,46 @@ def _qa(params: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
     )
 
 
+def _ask(params: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+    return api.ask(params["images"], params["question"], params["answer"], params["overlay"], params["judge"])
+
+
+def _generate(params: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+    return api.generate(
+        params["prompt"],
+        params["n"],
+        params["seed"],
+        params["out_dir"],
+        num_inference_steps=params["num_inference_steps"],
+        generator=params["generator"],
+        reporter=reporter,
+    )
+
+
+def _train_judge(params: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+    return api.train_judge(
+        params["out_dir"],
+        seed=params["seed"],
+        max_train_steps=params["max_train_steps"],
+        phrasing_split=params["phrasing_split"],
+        vision=params["vision"],
+        reporter=reporter,
+    )
+
+
+def _train_generator(params: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+    return api.train_generator(
+        params["out_dir"], seed=params["seed"], max_train_steps=params["max_train_steps"], reporter=reporter
+    )
+
+
 HANDLERS: dict[str, Handler] = {
     "models": _models,
     "doctor": _doctor,
     "render": _render,
     "qa": _qa,
+    "ask": _ask,
+    "generate": _generate,
+    "train_judge": _train_judge,
+    "train_generator": _train_generator,
 }

@@ -18,6 +18,10 @@ class Reporter:
     def __init__(self, should_stop: Callable[[], bool] | None = None):
         self._should_stop = should_stop or (lambda: False)
 
+    def should_stop(self) -> bool:
+        """Whether the job was asked to stop; for loops that save a checkpoint before they stop."""
+        return self._should_stop()
+
     def check_cancelled(self) -> None:
         if self._should_stop():
             raise JobCancelled()

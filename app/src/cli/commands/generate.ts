@@ -1,0 +1,39 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import type { CliContext } from "../context.js";
+import { runEngineJob } from "../engine-job.js";
+import { integer } from "../options.js";
+
+interface GenerateOptions {
+  prompt: string;
+  n: number;
+  seed: number;
+  numInferenceSteps: number;
+  generator: string;
+  out: string;
+}
+
+export function generateCommand(context: CliContext): Command {
+  return context
+    .command("generate", "generate images from a prompt: one PNG each and a grid")
+    .requiredOption("--prompt <text>", "the text prompt")
+    .option("--n <count>", "number of images", integer(1, 10_000), 16)
+    .option("--seed <seed>", "seed of the noises", integer(0), 0)
+    .option("--num-inference-steps <steps>", "sampling steps", integer(1, 1000), 1)
+    .option("--generator <name>", "generator preset or folder", "scenes-generator")
+    .requiredOption("--out <dir>", "output folder (also holds run.json and events.jsonl)")
+    .action(async (options: GenerateOptions, self: Command) => {
+      const console = context.consoleFor(self);
+      const out = resolve(options.out);
+      const params = {
+        prompt: options.prompt,
+        n: options.n,
+        seed: options.seed,
+        num_inference_steps: options.numInferenceSteps,
+        generator: options.generator,
+        out_dir: out,
+      };
+      const result = await runEngineJob(console, "generate", params, { runDir: out });
+      console.result(`wrote ${result.count} images to ${result.out_dir} (grid: ${result.grid})`);
+    });
+}

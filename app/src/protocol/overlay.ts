@@ -1,0 +1,60 @@
+/**
+ * Visual prompt specs: the same JSON in recipes, on the command line (`--overlay`), in the protocol and in
+ * the engine's `prompts.parse_overlay`. Lengths in px are pixels at a 64 px image, scaled with the image.
+ */
+import { z } from "zod";
+
+const fraction = z.number().min(0).max(1);
+const point = z
+  .tuple([fraction, fraction])
+  .describe("[x, y] as fractions of the image side, from the top-left.");
+export const hexColor = z
+  .string()
+  .regex(/^#[0-9a-fA-F]{6}$/, "expected a colour like #aabbcc")
+  .describe("An sRGB colour as #rrggbb.");
+export const overlayMode = z
+  .enum(["blend", "paste"])
+  .optional()
+  .describe("paste (default): draw the prompt opaque; blend: mix it in at 50%, as the paper does.");
+
+export const HorizonOverlay = z.strictObject({
+  kind: z.literal("horizon").describe("A red horizontal line across the image."),
+  y: fraction.describe("Height of the line as a fraction of the image height from the top."),
+  mode: overlayMode,
+});
+export const PaletteOverlay = z.strictObject({
+  kind: z.literal("palette").describe("A strip of colour swatches along the bottom."),
+  colors: z.array(hexColor).min(1).max(12).describe("The swatch colours, left to right."),
+  mode: overlayMode,
+});
+export const StrokeOverlay = z.strictObject({
+  kind: z.literal("stroke").describe("A sample stroke of the wanted line width along the bottom."),
+  width_px: z.number().gt(0).max(64).describe("Stroke width in pixels at 64 px, scaled with the image."),
+  mode: overlayMode,
+});
+export const PointsOverlay = z.strictObject({
+  kind: z.literal("points").describe("Two labelled points, A and B."),
+  a: point.describe("Where point A goes."),
+  b: point.describe("Where point B goes."),
+  mode: overlayMode,
+});
+export const LayoutOverlay = z.strictObject({
+  kind: z.literal("layout").describe("An annotated layout: labelled boxes."),
+  boxes: z
+    .array(
+      z.strictObject({
+        box: z.tuple([fraction, fraction, fraction, fraction]).describe("[x0, y0, x1, y1] as fractions."),
+        label: z.string().min(1).max(24).describe("Short label drawn in the box."),
+      }),
+    )
+    .min(1)
+    .max(16)
+    .describe("The boxes of the layout."),
+  mode: overlayMode,
+});
+
+/** The overlays the engine draws itself. */
+export const Overlay = z
+  .discriminatedUnion("kind", [HorizonOverlay, PaletteOverlay, StrokeOverlay, PointsOverlay, LayoutOverlay])
+  .describe("A visual prompt composited onto the image before the judge sees it.");
+export type Overlay = z.infer<typeof Overlay>;
