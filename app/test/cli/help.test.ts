@@ -24,7 +24,20 @@ const paths = commandPaths(buildProgram(capture()));
 describe("the CLI's conventions (in-process)", () => {
   it("has the planned commands that exist so far", () => {
     expect(paths.map((p) => p.join(" "))).toEqual(
-      expect.arrayContaining(["world", "world render", "recipe", "recipe check", "models", "doctor"]),
+      expect.arrayContaining([
+        "world",
+        "world render",
+        "world qa",
+        "world measure",
+        "world train-judge",
+        "world train-generator",
+        "ask",
+        "generate",
+        "recipe",
+        "recipe check",
+        "models",
+        "doctor",
+      ]),
     );
   });
 
@@ -39,7 +52,7 @@ describe("the CLI's conventions (in-process)", () => {
     expect(await main(["tech"], io)).toBe(2);
     expect(io.stderr().trim().split("\n")).toHaveLength(1);
     expect(io.stderr()).toContain("unknown command 'tech'");
-    expect(io.stderr()).toContain("commands: world, recipe, models, doctor");
+    expect(io.stderr()).toContain("commands: world, ask, generate, recipe, models, doctor");
   });
 
   it("an unknown flag exits 2 with one line naming the allowed flags", async () => {
