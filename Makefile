@@ -59,6 +59,7 @@ check: setup
 	$(PY) -m ruff format --check engine || status=1; \
 	$(PY) -m mypy engine/src || status=1; \
 	(cd app && npx tsc --noEmit -p tsconfig.json) || status=1; \
+	(cd app && npx tsc --noEmit -p src/eval/measurers/tsconfig.json) || status=1; \
 	(cd app && npx eslint .) || status=1; \
 	(cd app && npx prettier --check . --log-level warn) || status=1; \
 	exit $$status
