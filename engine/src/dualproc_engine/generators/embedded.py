@@ -32,6 +32,8 @@ FOLD = 2
 """Space-to-depth factor: latent side = image side / FOLD, latent channels = 3 * FOLD**2."""
 LORA_TARGET_MODULES = ("to_q", "to_k", "to_v", "to_out.0", "ff.net.0.proj", "ff.net.2")
 LORA_WEIGHT_NAME = "pytorch_lora_weights.safetensors"
+SIGMA_MIN = 0.1
+"""Floor of sigma where v is formed from the predicted x0 (a few-step sampler never goes below 1/6)."""
 
 
 @dataclass(frozen=True)
@@ -208,10 +210,24 @@ class EmbeddedGenerator(Generator):
         """Text encoder forward (with gradient when enabled: training uses this)."""
         return self.text_encoder(input_ids=input_ids).last_hidden_state
 
-    def velocity(self, x: Tensor, sigma: Tensor, prompt_embeds: Tensor) -> Tensor:
-        sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
+    def predict_x0(self, x: Tensor, sigma: Tensor, prompt_embeds: Tensor) -> Tensor:
+        """The UNet's clean-latent prediction at noise level `sigma` (a scalar or one per image)."""
+        sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1)
         timestep = (sigma * self.scheduler.config.num_train_timesteps).expand(x.shape[0])
         return self.unet(x, timestep, encoder_hidden_states=prompt_embeds).sample
+
+    def velocity(self, x: Tensor, sigma: Tensor, prompt_embeds: Tensor) -> Tensor:
+        """v = (x_t - x0) / sigma from the UNet's clean-image prediction.
+
+        The UNet predicts x0, not v (as Li & He 2025, "Back to Basics: Let Denoising Generative Models
+        Denoise", argue for pixel space): a clean image is easier to predict than noise, and an
+        under-trained model errs towards blur instead of leaving noise. Measured here: after 500 steps a
+        v-predicting UNet still left heavy noise at 12 sampling steps. sigma is floored at SIGMA_MIN in the
+        division only, so the clean estimate x_t - sigma * v is exactly the UNet's x0 for sigma >= SIGMA_MIN.
+        """
+        x0 = self.predict_x0(x, sigma, prompt_embeds)
+        sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1)
+        return (x - x0) / sigma.clamp_min(SIGMA_MIN).view(-1, 1, 1, 1)
 
     def decode(self, latents: Tensor) -> Tensor:
         return (F.pixel_shuffle(latents, FOLD) / 2 + 0.5).clamp(0, 1)

@@ -270,6 +270,41 @@ def contact_sheets(gen: Any, out: Path, steps_list: tuple[int, ...], n: int = 16
     return [str(p) for p in paths]
 
 
+def markdown_tables(result: dict[str, Any]) -> str:
+    """The tables of docs/generator.md from an eval.json."""
+    f, c, speed_ = result["faithfulness"], result["controls_baseline"], result["images_per_s"]
+    rows = [k for k in f if k != "renders"]
+    pct = lambda v: f"{100 * v:.1f}%"  # noqa: E731
+    out = [
+        "| images | horizon band matched | sky kind matched | palette distance | palette adherence "
+        "| median horizon error | KID x1000 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key in ["renders", *rows]:
+        r = f[key]
+        name = "renders (same captions)" if key == "renders" else key.replace("steps_", "") + " step(s)"
+        out.append(
+            f"| {name} | {pct(r['horizon_band_matched'])} (n={r['horizon_band_n']}) "
+            f"| {pct(r['sky_matched'])} (n={r['sky_n']}) | {r['palette_distance']:.1f} (n={r['palette_n']}) "
+            f"| {r['palette_adherence']:.1f} | {r['horizon_abs_error_vs_scene']:.3f} | {r['kid_x1000']:.2f} |"
+        )
+    out += [
+        "",
+        "| images | horizon at 30% +-0.03 | palette given as colours | stroke 2 px +-0.5 |",
+        "|---|---|---|---|",
+    ]
+    for key in [k for k in c if k != "n"]:
+        r = c[key]
+        name = "renders with the control set" if key == "renders" else key.replace("steps_", "") + " step(s)"
+        out.append(
+            f"| {name} | {pct(r['horizon_at_30pct'])} | {pct(r['palette_as_colours'])} | "
+            f"{pct(r['stroke_width_2px'])} |"
+        )
+    out += ["", "| steps | images/s |", "|---|---|"]
+    out += [f"| {k.replace('steps_', '')} | {v:.1f} |" for k, v in speed_.items()]
+    return "\n".join(out) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     from .generate import load_generator
 
@@ -295,7 +330,8 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    (out / "tables.md").write_text(markdown_tables(result))
+    print(markdown_tables(result))
 
 
 if __name__ == "__main__":
