@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { Overlay } from "./overlay.js";
+import { TeachRecipe } from "../recipes/schema.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -108,6 +109,15 @@ export const TrainGeneratorParams = z
   .strictObject({ ...trainCommon })
   .describe("Train the embedded generator.");
 
+export const TeachParams = z
+  .strictObject({
+    recipe: TeachRecipe,
+    recipe_dir: z.string().describe("Folder of the recipe file; image visual prompts are relative to it."),
+    out_dir: z.string().min(1).describe("The run folder."),
+    resume: z.boolean().describe("Continue from the last checkpoint in out_dir."),
+  })
+  .describe("Teach the generator a control: train a LoRA from the judge's answers.");
+
 const job = <K extends string, P extends z.ZodType>(kind: K, params: P) =>
   z.strictObject({ type: z.literal("job"), id: jobId, kind: z.literal(kind), params });
 
@@ -120,6 +130,7 @@ export const Job = z.discriminatedUnion("kind", [
   job("generate", GenerateParams),
   job("train_judge", TrainJudgeParams),
   job("train_generator", TrainGeneratorParams),
+  job("teach", TeachParams),
 ]);
 export type Job = z.infer<typeof Job>;
 export type JobKind = Job["kind"];
@@ -187,6 +198,13 @@ export const TrainResult = z.strictObject({
   summary: z.record(z.string(), z.unknown()).describe("What the trainer reports: steps, time, accuracies."),
 });
 
+export const TeachResult = z.strictObject({
+  out_dir: z.string(),
+  lora: z.string().describe("Path of pytorch_lora_weights.safetensors."),
+  steps: nonNegativeInt,
+  summary: z.record(z.string(), z.unknown()).describe("What the loop reports: final scores, time, files."),
+});
+
 // --------------------------------------------------------------------------------------------- events
 
 const event = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
@@ -239,6 +257,7 @@ export const Event = z.union([
     resultEvent("generate", GenerateResult),
     resultEvent("train_judge", TrainResult),
     resultEvent("train_generator", TrainResult),
+    resultEvent("teach", TeachResult),
   ]),
   event("error", { job: jobRef, code: ErrorCode, message: z.string().describe("One line, for a person.") }),
 ]);

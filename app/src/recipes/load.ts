@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { LineCounter, parseDocument, stringify, isMap, isScalar, type Document } from "yaml";
 import type { z } from "zod";
-import { Recipe } from "./schema.js";
+import { Recipe, type TeachRecipe } from "./schema.js";
 import { objectKeys, rawSchemaAt, schemaAt, unionTags } from "./zod-walk.js";
 
 const MAX_EXPANDED_PROMPTS = 10_000;
@@ -52,6 +52,11 @@ export function parseRecipe(text: string, source = "recipe"): ResolvedRecipe {
     ? expandPrompts(recipe.eval.prompts, `${source}: eval.prompts`)
     : prompts;
   return { recipe, prompts, evalPrompts };
+}
+
+/** What the engine's teach job receives: the resolved recipe with its prompts as lists. */
+export function teachRecipe({ recipe, prompts, evalPrompts }: ResolvedRecipe): TeachRecipe {
+  return { ...recipe, prompts, eval: { ...recipe.eval, prompts: evalPrompts } };
 }
 
 /** The recipe with every default filled in, as YAML that loads back to the same recipe. */

@@ -163,3 +163,12 @@ export const Recipe = z
 
 export type RecipeInput = z.input<typeof Recipe>;
 export type Recipe = z.output<typeof Recipe>;
+
+const promptList = z.array(z.string().min(1)).min(1);
+
+/** The recipe as the engine receives it: every default filled in, prompt templates expanded to lists. */
+export const TeachRecipe = Recipe.extend({
+  prompts: promptList.describe("The training prompts, templates expanded."),
+  eval: evaluation.extend({ prompts: promptList.describe("The evaluation prompts, templates expanded.") }),
+});
+export type TeachRecipe = z.output<typeof TeachRecipe>;

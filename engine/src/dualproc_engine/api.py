@@ -212,6 +212,32 @@ def train_generator(
     return {"out_dir": out_dir, "summary": _jsonable(summary)}
 
 
+def teach(
+    recipe: dict[str, Any],
+    out_dir: str,
+    recipe_dir: str = ".",
+    resume: bool = False,
+    reporter: Reporter | None = None,
+) -> dict[str, Any]:
+    """Teach the recipe's control: train a LoRA of its generator from its judge's answers, in `out_dir`."""
+    from .teach.loop import teach as run_teach
+
+    summary = run_teach(
+        recipe,
+        str(_output_folder(out_dir)),
+        resume=resume,
+        reporter=reporter or Reporter(),
+        recipe_dir=recipe_dir,
+    )
+    lora = Path(out_dir) / "pytorch_lora_weights.safetensors"
+    return {
+        "out_dir": out_dir,
+        "lora": str(lora),
+        "steps": int(summary.get("steps", 0)),
+        "summary": _jsonable(summary),
+    }
+
+
 def _jsonable(value: Any) -> Any:
     """Summaries may hold paths and numpy numbers; the protocol carries JSON."""
     import json

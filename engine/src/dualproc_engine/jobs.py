@@ -78,6 +78,16 @@ def _train_generator(params: dict[str, Any], reporter: Reporter) -> dict[str, An
     )
 
 
+def _teach(params: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+    return api.teach(
+        params["recipe"],
+        params["out_dir"],
+        recipe_dir=params["recipe_dir"],
+        resume=params["resume"],
+        reporter=reporter,
+    )
+
+
 HANDLERS: dict[str, Handler] = {
     "models": _models,
     "doctor": _doctor,
@@ -87,4 +97,5 @@ HANDLERS: dict[str, Handler] = {
     "generate": _generate,
     "train_judge": _train_judge,
     "train_generator": _train_generator,
+    "teach": _teach,
 }
