@@ -1,0 +1,145 @@
+"""What the teach loop needs from models beyond today's contracts, in one place (see the report in loop.py).
+
+- `load_models`: generator and judge by preset name or folder, on the best device.
+- `attach_lora`: a LoRA with the recipe's target modules (the generator contract's `add_lora` has no
+  `target_modules` argument yet; for the embedded family we call peft through diffusers directly).
+- `judge_checkpointing`: per-layer gradient checkpointing of a `transformers` judge, as a context manager.
+- `decode`: the generator's decoder, optionally checkpointed as a whole (it runs right before the judge, so
+  its activations would otherwise be held through the judge's forward and backward).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..errors import ModelMissingError, UserError
+
+
+def pick_device() -> torch.device:
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+def load_generator(name: str, device: torch.device) -> Any:
+    from ..generators.generate import load_generator as load
+
+    gen = load(name)
+    if device.type != "cpu" and hasattr(gen, "pipeline"):
+        gen.pipeline.to(device)
+    return gen
+
+
+def load_judge(name: str, device: torch.device) -> Any:
+    from ..judges.embedded import load_judge as load
+    from ..presets import PRESETS
+
+    spec = PRESETS.get(name)
+    if spec is not None and spec.role != "judge":
+        raise UserError(f"judge {name!r} is a {spec.role}; judges are " + _names("judge"))
+    if spec is not None and spec.family != "embedded":
+        raise UserError(f"judge {name!r} ({spec.family}) has no adapter yet; use scenes-judge")
+    if spec is None and not Path(name).is_dir():
+        raise UserError(f"unknown judge {name!r}; judges are {_names('judge')}, or a model folder")
+    try:
+        return load(name, device=device)
+    except ModelMissingError:
+        raise
+    except (OSError, ValueError) as e:
+        raise UserError(
+            f"judge {name!r}: cannot load it ({type(e).__name__}: {str(e).splitlines()[0]})"
+        ) from None
+
+
+def _names(role: str) -> str:
+    from ..presets import PRESETS
+
+    return ", ".join(n for n, s in PRESETS.items() if s.role == role)
+
+
+def attach_lora(gen: Any, rank: int, alpha: float, target_modules: list[str] | None) -> None:
+    """A fresh gaussian-initialised LoRA (the reference's init) on the family's or the recipe's targets."""
+    if target_modules is None or tuple(target_modules) == tuple(gen.lora_target_modules):
+        gen.add_lora(lora_rank=rank, lora_alpha=alpha, init="gaussian")
+        return
+    unet = getattr(gen, "unet", None)
+    if unet is None or not hasattr(unet, "add_adapter"):
+        raise UserError(
+            "training.lora_target_modules: this generator only supports its default targets; use null"
+        )
+    from peft import LoraConfig
+
+    names = [n for n, _ in unet.named_modules()]
+    missing = [t for t in target_modules if not any(n == t or n.endswith("." + t) for n in names)]
+    if missing:
+        raise UserError(
+            f"training.lora_target_modules: no module named {missing[0]!r} in the generator; "
+            f"its defaults are {', '.join(gen.lora_target_modules)}"
+        )
+    unet.requires_grad_(False)
+    if getattr(gen, "text_encoder", None) is not None:
+        gen.text_encoder.requires_grad_(False)
+    unet.add_adapter(
+        LoraConfig(
+            r=rank, lora_alpha=alpha, init_lora_weights="gaussian", target_modules=list(target_modules)
+        ),
+        adapter_name=getattr(gen, "adapter_name", "default"),
+    )
+    gen._has_lora = True
+
+
+@contextlib.contextmanager
+def judge_checkpointing(judge: Any, enabled: bool) -> Iterator[None]:
+    """Recompute a `transformers` judge's layer activations in backward (one more judge forward of time).
+
+    transformers only checkpoints a layer whose `training` flag is set; the frozen judge stays in eval mode
+    otherwise, so only the layers' own flags are raised (dropout and attention modules keep eval behaviour).
+    Only the forward must run inside: the recomputation in backward does not look at these flags.
+    """
+    model = getattr(judge, "model", None)
+    if not enabled or model is None or not getattr(model, "supports_gradient_checkpointing", False):
+        yield
+        return
+    from transformers.modeling_layers import GradientCheckpointingLayer
+
+    layers = [m for m in model.modules() if isinstance(m, GradientCheckpointingLayer)]
+    new_api = hasattr(model, "activation_checkpointing_enable")  # transformers >= 5.x; the old names warn
+    was_on = bool(model.is_activation_checkpointing if new_api else model.is_gradient_checkpointing)
+    if new_api:
+        model.activation_checkpointing_enable({"use_reentrant": False})
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    flags = [m.training for m in layers]
+    for m in layers:
+        m.training = True
+    try:
+        yield
+    finally:
+        for m, flag in zip(layers, flags, strict=True):
+            m.training = flag
+        if not was_on:
+            if new_api:
+                model.activation_checkpointing_disable()
+            else:
+                model.gradient_checkpointing_disable()
+
+
+def decode(gen: Any, latents: Tensor, checkpointing: bool) -> Tensor:
+    """Latents -> images in [0, 1] with gradient; checkpointed as a whole when asked."""
+    if checkpointing and latents.requires_grad:
+        from torch.utils.checkpoint import checkpoint
+
+        return checkpoint(gen.decode, latents, use_reentrant=False)
+    return gen.decode(latents)
+
+
+def autocast(device: torch.device, mixed_precision: str) -> contextlib.AbstractContextManager[Any]:
+    """bf16/fp16 autocast on CUDA only; a no-op on CPU (where bf16 matmuls are slow and gain nothing)."""
+    if device.type != "cuda" or mixed_precision == "no":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if mixed_precision == "bf16" else torch.float16
+    return torch.autocast("cuda", dtype=dtype)

@@ -1,0 +1,163 @@
+"""The resolved recipe as typed, validated dataclasses: what `teach` reads, nothing else.
+
+The app validates recipes against its schema (app/src/recipes/schema.ts) and sends the resolved dict, with
+`prompts` and `eval.prompts` expanded to lists of strings. The same defaults are repeated here so that a
+researcher can call `teach` from Python with a partial dict; a wrong key or value is one `UserError` line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import UserError
+
+OVERLAY_KINDS = ("horizon", "palette", "stroke", "points", "layout", "image")
+
+
+@dataclass(frozen=True)
+class Question:
+    question: str
+    answer: str = "Yes"
+    weight: float = 1.0
+    visual_prompt: dict[str, Any] | None = field(
+        default=None, metadata={"help": "an overlay spec (prompts/spec.py) or {kind: image, path, mode}"}
+    )
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    prompts: list[str] | None = field(default=None, metadata={"help": "held-out prompts; None: training"})
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
+    lora_scales: list[float] = field(default_factory=lambda: [0.0, 5.0])
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Training settings; names and defaults are the recipe schema's (which follow the paper's code)."""
+
+    max_train_steps: int = 100
+    learning_rate: float = 5e-5
+    lora_rank: int = 16
+    lora_alpha: float = 8
+    lora_scale: float = 5
+    lora_target_modules: list[str] | None = None
+    train_batch_size: int = 1
+    gradient_accumulation_steps: int = 1
+    num_inference_steps: int = 1
+    backprop_steps: int = 1
+    noise_pool_size: int = 100
+    max_grad_norm: float = 1.0
+    resolution_px: int = 512
+    gradient_checkpointing: bool = False
+    mixed_precision: str = "no"
+    preserve_weight: float = 0.0
+    checkpointing_steps: int = 50
+    max_nan_steps: int = 5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        positive_ints = (
+            "max_train_steps",
+            "lora_rank",
+            "train_batch_size",
+            "gradient_accumulation_steps",
+            "num_inference_steps",
+            "backprop_steps",
+            "noise_pool_size",
+            "checkpointing_steps",
+            "max_nan_steps",
+        )
+        for name in positive_ints:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise UserError(f"training.{name}: expected an integer >= 1, got {value!r}")
+        for name in ("learning_rate", "lora_alpha", "lora_scale", "max_grad_norm"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise UserError(f"training.{name}: expected a number > 0, got {value!r}")
+        if not isinstance(self.preserve_weight, int | float) or self.preserve_weight < 0:
+            raise UserError(f"training.preserve_weight: expected a number >= 0, got {self.preserve_weight!r}")
+        if self.mixed_precision not in ("no", "bf16", "fp16"):
+            raise UserError(
+                f"training.mixed_precision: expected no, bf16 or fp16, got {self.mixed_precision!r}"
+            )
+        if self.backprop_steps > self.num_inference_steps:
+            raise UserError(
+                f"training.backprop_steps ({self.backprop_steps}) must be <= num_inference_steps "
+                f"({self.num_inference_steps})"
+            )
+        if self.seed < 0:
+            raise UserError(f"training.seed: expected an integer >= 0, got {self.seed!r}")
+
+
+@dataclass(frozen=True)
+class TeachConfig:
+    prompts: list[str]
+    questions: list[Question]
+    name: str | None = None
+    description: str | None = None
+    generator: str = "scenes-generator"
+    judge: str = "scenes-judge"
+    heldout_judge: str | None = "scenes-judge-heldout"
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+
+    @property
+    def eval_prompts(self) -> list[str]:
+        return self.eval.prompts or self.prompts
+
+
+def _build(cls: Any, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise UserError(f"{where}: expected a mapping, got {type(data).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise UserError(f"{where}.{unknown[0]}: unknown key; allowed: {', '.join(sorted(names))}")
+    try:
+        return cls(**data)
+    except TypeError as e:  # a missing required key
+        raise UserError(f"{where}: {e}") from None
+
+
+def parse_recipe(recipe: dict[str, Any]) -> TeachConfig:
+    """The resolved recipe dict -> `TeachConfig`; one-line `UserError` on a bad key or value."""
+    if not isinstance(recipe, dict):
+        raise UserError(f"recipe: expected a mapping, got {type(recipe).__name__}")
+    data = dict(recipe)
+    prompts = data.get("prompts")
+    if isinstance(prompts, str):
+        prompts = [prompts]
+    if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) and p for p in prompts):
+        raise UserError("prompts: expected one prompt or a non-empty list of prompts (templates expanded)")
+    data["prompts"] = list(prompts)
+    questions = data.get("questions")
+    if not isinstance(questions, list) or not questions:
+        raise UserError("questions: expected at least one question with its wanted answer")
+    parsed = []
+    for i, q in enumerate(questions):
+        question = _build(Question, q, f"questions[{i}]")
+        if not isinstance(question.question, str) or not question.question.strip():
+            raise UserError(f"questions[{i}].question: must not be empty")
+        if not isinstance(question.answer, str) or not question.answer.strip():
+            raise UserError(f"questions[{i}].answer: must not be empty")
+        if not isinstance(question.weight, int | float) or question.weight < 0:
+            raise UserError(f"questions[{i}].weight: expected a number >= 0, got {question.weight!r}")
+        vp = question.visual_prompt
+        if vp is not None and (not isinstance(vp, dict) or vp.get("kind") not in OVERLAY_KINDS):
+            kind = vp.get("kind") if isinstance(vp, dict) else vp
+            raise UserError(
+                f"questions[{i}].visual_prompt.kind: expected one of {', '.join(OVERLAY_KINDS)}, got {kind!r}"
+            )
+        parsed.append(question)
+    if sum(q.weight for q in parsed) <= 0:
+        raise UserError("questions: at least one question needs a weight > 0")
+    data["questions"] = parsed
+    evaluation = dict(data.get("eval") or {})
+    if isinstance(evaluation.get("prompts"), str):
+        evaluation["prompts"] = [evaluation["prompts"]]
+    data["eval"] = _build(EvalConfig, evaluation, "eval")
+    data["training"] = _build(TrainingConfig, data.get("training") or {}, "training")
+    return _build(TeachConfig, data, "recipe")

@@ -1,0 +1,307 @@
+"""`teach(recipe, out_dir)`: dual-process distillation of a judge's answers into generator LoRA weights.
+
+Two modes, one loop: with one prompt it is the paper's test-time setting (a few noises, one prompt); with a
+prompt list each step draws its prompts from the list (distillation), and the evaluation prompts should be
+held out. Outputs in `out_dir`:
+- `metrics.jsonl`: per step {step, loss, question_losses, scores, grad_norm, lr, time_s, skipped
+  [, preserve_loss]};
+- `eval.jsonl`: per evaluation {step, scale, scores} from the training judge on the evaluation images;
+- `grids/step-N.png`: evaluation prompts x seeds, one block of rows per adapter scale (0 first);
+- `checkpoints/step-N/`: resumable state (checkpoint.py), every `checkpointing_steps`, on stop and at the end;
+- `pytorch_lora_weights.safetensors`: the LoRA in the diffusers layout, with `dualproc.*` metadata.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import JobCancelled, UserError
+from ..reporting import Reporter
+from . import adapters
+from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from .config import TeachConfig, parse_recipe
+from .evaluate import Evaluator
+from .objectives import question_weights
+from .outputs import MetricsLog, save_final_lora
+from .path import PRESERVE_PROMPTS
+from .questions import QuestionSet
+from .step import Run, StepResult, train_step
+
+
+class TeachDiverged(UserError):
+    """The loss or the gradient was not finite in `max_nan_steps` steps."""
+
+
+_FREE_ON_RESUME = ("max_train_steps", "checkpointing_steps", "max_nan_steps")
+"""Training fields a resumed run may change; any other change makes the checkpoint meaningless."""
+
+
+def fingerprint(cfg: TeachConfig) -> str:
+    data = dataclasses.asdict(cfg)
+    data.pop("eval")
+    data.pop("name")
+    data.pop("description")
+    for key in _FREE_ON_RESUME:
+        data["training"].pop(key)
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def teach(
+    recipe: dict[str, Any],
+    out_dir: str | Path,
+    resume: bool = False,
+    reporter: Reporter | None = None,
+    generator: Any = None,
+    judge: Any = None,
+    recipe_dir: str | Path | None = None,
+    preserve_prompts: list[str] | None = None,
+) -> dict[str, Any]:
+    """Train a LoRA so that `judge` gives the recipe's wanted answers about the generator's images.
+
+    `recipe` is the resolved recipe dict (app/src/recipes/schema.ts, prompts expanded); `generator`/`judge`
+    are adapter objects, loaded by the recipe's names when None; `recipe_dir` resolves `image` visual
+    prompts; `preserve_prompts` are the unrelated prompts of `preserve_weight` (default: PRESERVE_PROMPTS).
+    Returns a JSON-serialisable summary. Raises `JobCancelled` after saving a checkpoint when the reporter
+    says stop, `UserError` (one line) for mistakes in the recipe, `TeachDiverged` after `max_nan_steps`.
+    """
+    cfg = parse_recipe(recipe)
+    t = cfg.training
+    reporter = reporter or Reporter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    device = adapters.pick_device()
+    gen = generator if generator is not None else adapters.load_generator(cfg.generator, device)
+    judge = judge if judge is not None else adapters.load_judge(cfg.judge, device)
+    device = getattr(gen, "device", device)
+    questions = QuestionSet(judge, cfg.questions, recipe_dir)
+    _warn_about_inputs(cfg, gen, questions, device, reporter)
+
+    run = build_run(cfg, gen, questions, device, preserve_prompts)
+    params, optimizer = run.params, run.optimizer
+
+    rng = random.Random(t.seed)
+    step, nan_steps, elapsed_s, resumed_from = 0, 0, 0.0, None
+    checkpoints = out / "checkpoints"
+    print_ = fingerprint(cfg)
+    if resume:
+        found = list_checkpoints(checkpoints)
+        if found:
+            state = load_checkpoint(found[-1], params, optimizer, rng)
+            if state.get("fingerprint") != print_:
+                raise UserError(
+                    f"resume: {found[-1]} was written by a different recipe or models; "
+                    f"only {', '.join(_FREE_ON_RESUME)} may change when resuming"
+                )
+            step = resumed_from = int(state["step"])
+            nan_steps, elapsed_s = int(state["nan_steps"]), float(state["elapsed_s"])
+            reporter.log("info", f"resumed from {found[-1]} at step {step}")
+        else:
+            reporter.log("info", f"resume: no checkpoint in {checkpoints}; starting from step 0")
+    metrics = MetricsLog(out / "metrics.jsonl", resumed_from if resume else None)
+    if not resume:
+        (out / "eval.jsonl").write_text("")
+    evaluator = Evaluator(gen, cfg.eval_prompts, cfg.eval.seeds, cfg.eval.lora_scales, t.num_inference_steps)
+    grids: list[str] = []
+    last_saved = -1
+
+    def checkpoint() -> Path:
+        nonlocal last_saved
+        path = save_checkpoint(
+            checkpoints,
+            step,
+            gen,
+            params,
+            optimizer,
+            rng,
+            {"nan_steps": nan_steps, "elapsed_s": elapsed_s, "fingerprint": print_},
+        )
+        last_saved = step
+        reporter.artifact(str(path), "checkpoint", f"resumable state at step {step}")
+        return path
+
+    def evaluate() -> None:
+        path, judged = evaluator.run(step, out, questions, t.lora_scale)
+        grids.append(str(path))
+        reporter.artifact(
+            str(path), "image", f"evaluation grid at step {step}: scales {cfg.eval.lora_scales}"
+        )
+        with (out / "eval.jsonl").open("a") as f:
+            for scale, s in judged.items():
+                f.write(json.dumps({"step": step, "scale": scale, "scores": s}) + "\n")
+                reporter.metric(f"eval_score@{scale:g}", sum(s) / len(s), step)
+
+    def stop() -> JobCancelled:
+        if last_saved != step:
+            checkpoint()
+        return JobCancelled()
+
+    result: StepResult | None = None
+    reporter.progress(step, t.max_train_steps, "steps", "teaching")
+    while step < t.max_train_steps:
+        if reporter.should_stop():
+            raise stop()
+        started = time.perf_counter()
+        result = train_step(run, rng)
+        step += 1
+        elapsed_s += time.perf_counter() - started
+        _log_step(metrics, reporter, step, result, optimizer, elapsed_s)
+        if result.skipped:
+            nan_steps += 1
+            reporter.log(
+                "warning",
+                f"step {step}: loss {result.loss:.4g}, grad norm {result.grad_norm:.4g} not finite; step skipped "
+                f"({nan_steps} of at most {t.max_nan_steps})",
+            )
+            if nan_steps >= t.max_nan_steps:
+                checkpoint()
+                raise TeachDiverged(
+                    f"training diverged: the loss or gradient was not finite in {nan_steps} steps; "
+                    "lower training.learning_rate or training.lora_scale"
+                )
+        if step % t.checkpointing_steps == 0 or step == t.max_train_steps:
+            checkpoint()
+            evaluate()
+        try:
+            reporter.progress(step, t.max_train_steps, "steps")
+        except JobCancelled:
+            raise stop() from None
+
+    if last_saved != step:  # resumed at or beyond max_train_steps
+        checkpoint()
+    if not grids:
+        evaluate()
+    lora = save_final_lora(
+        gen,
+        out,
+        {
+            "base_model": cfg.generator,
+            "judge": cfg.judge,
+            "recipe": cfg.name or "",
+            "steps": step,
+            "lora_scale": t.lora_scale,
+            "fingerprint": print_,
+        },
+    )
+    reporter.artifact(str(lora), "lora", f"LoRA after {step} steps, to use at scale {t.lora_scale:g}")
+    return {
+        "lora_path": str(lora),
+        "steps": step,
+        "mode": "test-time" if len(cfg.prompts) == 1 else "distillation",
+        "resumed_from_step": resumed_from,
+        "loss": result.loss if result else None,
+        "scores": result.scores if result else None,
+        "nan_steps": nan_steps,
+        "time_s": elapsed_s,
+        "metrics_path": str(out / "metrics.jsonl"),
+        "grids": grids,
+        "checkpoint": str(checkpoints / f"step-{step}"),
+    }
+
+
+def build_run(
+    cfg: TeachConfig,
+    gen: Any,
+    questions: QuestionSet,
+    device: torch.device,
+    preserve_prompts: list[str] | None = None,
+) -> Run:
+    """Attach the LoRA (seeded init), make the optimiser, encode the prompts and draw the noise pool."""
+    t = cfg.training
+    torch.manual_seed(t.seed)  # the LoRA's gaussian init
+    adapters.attach_lora(gen, t.lora_rank, t.lora_alpha, t.lora_target_modules)
+    gen.set_lora_scale(t.lora_scale)
+    params = gen.lora_parameters()
+    optimizer = torch.optim.AdamW(params, lr=t.learning_rate, weight_decay=0.0)
+    scaler = None
+    if device.type == "cuda" and t.mixed_precision == "fp16":
+        scaler = torch.amp.GradScaler("cuda")
+    preserve_embeds = None
+    if t.preserve_weight > 0:
+        unrelated = [p for p in (preserve_prompts or list(PRESERVE_PROMPTS)) if p not in cfg.prompts]
+        if not unrelated:
+            raise UserError(
+                "training.preserve_weight: no unrelated prompts left to preserve (all are trained)"
+            )
+        preserve_embeds = gen.encode_prompt(unrelated)
+    return Run(
+        gen=gen,
+        questions=questions,
+        training=t,
+        prompt_embeds=gen.encode_prompt(cfg.prompts),
+        noise_pool=gen.make_noise(t.noise_pool_size, t.seed),
+        sigmas=gen.sigmas(t.num_inference_steps),
+        weights=question_weights(questions.weights, device),
+        params=params,
+        optimizer=optimizer,
+        device=device,
+        preserve_embeds=preserve_embeds,
+        scaler=scaler,
+    )
+
+
+def _log_step(
+    metrics: MetricsLog,
+    reporter: Reporter,
+    step: int,
+    r: StepResult,
+    optimizer: torch.optim.Optimizer,
+    elapsed_s: float,
+) -> None:
+    lr = float(optimizer.param_groups[0]["lr"])
+    row: dict[str, Any] = {
+        "step": step,
+        "loss": r.loss,
+        "question_losses": r.question_losses,
+        "scores": r.scores,
+        "grad_norm": r.grad_norm,
+        "lr": lr,
+        "time_s": round(elapsed_s, 4),
+        "skipped": r.skipped,
+    }
+    if r.preserve_loss is not None:
+        row["preserve_loss"] = r.preserve_loss
+    metrics.write(row)
+    if r.skipped:
+        return
+    reporter.metric("loss", r.loss, step)
+    for i, s in enumerate(r.scores):
+        reporter.metric(f"score/{i}", s, step)
+    reporter.metric("grad_norm", r.grad_norm, step)
+    if r.preserve_loss is not None:
+        reporter.metric("preserve_loss", r.preserve_loss, step)
+
+
+def _warn_about_inputs(
+    cfg: TeachConfig, gen: Any, questions: QuestionSet, device: torch.device, reporter: Reporter
+) -> None:
+    """Things that are allowed but probably not meant: said once, as warnings, before training."""
+    for i in questions.unknown_question_words():
+        reporter.log(
+            "warning", f"questions[{i}]: the judge does not know some of its words (they read as unknown)"
+        )
+    tokenizer = getattr(gen, "tokenizer", None)
+    unk = getattr(tokenizer, "unk_token_id", None)
+    if tokenizer is not None and unk is not None:
+        for p in cfg.prompts + cfg.eval_prompts:
+            if unk in tokenizer(p)["input_ids"]:
+                reporter.log("warning", f"prompt {p!r}: the generator does not know some of its words")
+    with torch.no_grad():
+        side = gen.decode(gen.make_noise(1, 0)).shape[-1]
+    if side != cfg.training.resolution_px:
+        reporter.log(
+            "warning",
+            f"training.resolution_px={cfg.training.resolution_px}: {cfg.generator} draws {side} px images; using {side}",
+        )
+    if device.type != "cuda" and cfg.training.mixed_precision != "no":
+        reporter.log(
+            "info", f"mixed_precision {cfg.training.mixed_precision} applies on CUDA only; float32 here"
+        )

@@ -1,0 +1,78 @@
+"""The gradient path of the reference, and the preservation regulariser that reuses it.
+
+Per step: draw a window of `backprop_steps` consecutive sampling steps starting at a uniformly drawn step i
+(the reference: one step, K = 1); roll out without gradient with the LoRA active up to i; run the window's
+generator calls with gradient; form the clean estimate x0 = x_t - sigma_t v at the window's last step;
+decode with gradient. The loop itself is `generators.base.sample_euler`, the visible Euler loop every
+family shares; checkpointing is switched by context managers around the forward only.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..generators.base import sample_euler
+from .adapters import decode
+
+PRESERVE_PROMPTS = (
+    "At midday, a desert",
+    "Under a grey sky, a field of snow with three mountains",
+    "An outline drawing of a triangle and a star in delicate outlines",
+    "A line drawing of a tree shape and two stars in lines of medium weight, ocean palette",
+)
+"""Default prompts the preservation regulariser keeps close to the base model: Scenes captions of both kinds.
+A recipe's own prompts are removed from them; pass `preserve_prompts` to `teach` for another generator."""
+
+
+def draw_window(num_inference_steps: int, backprop_steps: int, rng: random.Random) -> list[int]:
+    """K consecutive steps starting uniformly in [0, N - K]; K = 1 is the reference's `randrange(N)`."""
+    k = min(backprop_steps, num_inference_steps)
+    start = rng.randrange(num_inference_steps - k + 1)
+    return list(range(start, start + k))
+
+
+def images_with_grad(
+    gen: Any, prompt_embeds: Tensor, noise: Tensor, sigmas: Tensor, window: list[int], checkpointing: bool
+) -> Tensor:
+    """Images in [0, 1] whose graph reaches the LoRA through the window's generator calls and the decoder."""
+    with gen.gradient_checkpointing(checkpointing):
+        x0 = sample_euler(gen.velocity, noise, sigmas, prompt_embeds, window)
+    return decode(gen, x0, checkpointing)
+
+
+def base_images(gen: Any, prompt_embeds: Tensor, noise: Tensor, sigmas: Tensor, window: list[int]) -> Tensor:
+    """What the base model (adapter scale 0) gives on the same noise and window, without any graph."""
+
+    def frozen(x: Tensor, sigma: Tensor, embeds: Tensor) -> Tensor:
+        with torch.no_grad():  # sample_euler enables grad inside the window; nothing here needs it
+            return gen.velocity(x, sigma, embeds)
+
+    with torch.no_grad():
+        return gen.decode(sample_euler(frozen, noise, sigmas, prompt_embeds, window))
+
+
+def preserve_loss(
+    gen: Any,
+    prompt_embeds: Tensor,
+    noise: Tensor,
+    sigmas: Tensor,
+    window: list[int],
+    lora_scale: float,
+    checkpointing: bool,
+) -> Tensor:
+    """Mean squared pixel difference between the LoRA's and the base model's images on unrelated prompts.
+
+    Both see the same noise and window, so the only difference is the adapter: this penalises what the
+    control drags along where it should not apply. Costs one no-grad and one differentiable rollout.
+    """
+    gen.set_lora_scale(0.0)
+    try:
+        target = base_images(gen, prompt_embeds, noise, sigmas, window)
+    finally:
+        gen.set_lora_scale(lora_scale)
+    return F.mse_loss(images_with_grad(gen, prompt_embeds, noise, sigmas, window, checkpointing), target)

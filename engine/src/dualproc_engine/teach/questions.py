@@ -1,0 +1,169 @@
+"""The recipe's questions put to a judge: visual prompts composited differentiably, work shared per image.
+
+`QuestionSet.logprob(images)` returns (B, Q) like the judge contract, but does less work than Q judge calls:
+questions that see the same picture (same visual prompt, or none) form one group; every group's view of the
+batch goes through the vision tower in one call, and each group's questions run through the language model
+as one batch, tokenized once at start-up (no recomputation of constant text). A judge that only offers the
+one-line contract still works: one `logprob` call per group. `reference_logprob` is the reference's way
+(one full judge pass per question), kept for the benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..errors import UserError
+from .config import Question
+
+Overlay = Callable[[Tensor], Tensor]
+SHARED_API = ("encode_images", "encode_texts", "logprob_from_features")
+"""What a judge offers beyond the contract for shared work (EmbeddedJudge does)."""
+
+
+def load_reference_image(path: Path) -> Tensor:
+    """(3, h, w) float in [0, 1] from a PNG/JPEG; an unreadable file is one `UserError` line."""
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            rgb = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+    except (OSError, UnidentifiedImageError, ValueError) as e:
+        reason = "no such file" if not path.exists() else type(e).__name__
+        raise UserError(f"visual_prompt.path: cannot read {path} as an image ({reason})") from None
+    return torch.from_numpy(rgb).permute(2, 0, 1).contiguous()
+
+
+def build_overlay(spec: dict[str, Any] | None, recipe_dir: str | Path | None, where: str) -> Overlay | None:
+    """The differentiable image -> image function of one question's visual prompt (None: no prompt)."""
+    if spec is None:
+        return None
+    if spec.get("kind") == "image":
+        from ..prompts import composite_reference
+
+        raw = spec.get("path")
+        if not isinstance(raw, str) or not raw:
+            raise UserError(f"{where}.path: expected the path of a PNG or JPEG, relative to the recipe")
+        path = Path(raw)
+        if not path.is_absolute():
+            path = Path(recipe_dir or ".") / path
+        reference = load_reference_image(path)
+        mode = spec.get("mode", "paste")
+        if mode not in ("paste", "blend"):
+            raise UserError(f"{where}.mode: expected 'paste' or 'blend', got {mode!r}")
+        opacity = float(spec.get("opacity", 0.5))
+        return lambda images: composite_reference(images, reference.to(images.device), mode, opacity)
+
+    from ..prompts import apply_overlay, parse_overlay
+
+    parsed = parse_overlay(spec)  # OverlaySpecError is a UserError naming the field
+    return lambda images: apply_overlay(images, parsed)
+
+
+@dataclass
+class _Group:
+    overlay: Overlay | None
+    indices: list[int]
+    questions: list[str]
+    answers: list[str]
+    tokens: tuple[Tensor, ...] | None = None
+
+
+class QuestionSet:
+    """A recipe's questions bound to one judge."""
+
+    def __init__(
+        self,
+        judge: Any,
+        questions: Sequence[Question],
+        recipe_dir: str | Path | None = None,
+        shared: bool | None = None,
+    ):
+        self.judge = judge
+        self.questions = [q.question for q in questions]
+        self.answers = [q.answer for q in questions]
+        self.weights = [float(q.weight) for q in questions]
+        self.shared = all(hasattr(judge, a) for a in SHARED_API) if shared is None else shared
+        self.overlays: list[Overlay | None] = []
+        groups: dict[str, _Group] = {}
+        for i, q in enumerate(questions):
+            overlay = build_overlay(q.visual_prompt, recipe_dir, f"questions[{i}].visual_prompt")
+            self.overlays.append(overlay)
+            key = json.dumps(q.visual_prompt, sort_keys=True)
+            group = groups.setdefault(key, _Group(overlay, [], [], []))
+            group.indices.append(i)
+            group.questions.append(q.question)
+            group.answers.append(q.answer)
+        self.groups = list(groups.values())
+        self._check_answers()
+        order = [i for g in self.groups for i in g.indices]
+        self._inverse = torch.tensor(order).argsort()  # grouped column -> question order
+        if self.shared:
+            device = getattr(judge, "device", None)
+            for g in self.groups:
+                g.tokens = tuple(t.to(device) for t in judge.encode_texts(g.questions, g.answers))
+
+    def __len__(self) -> int:
+        return len(self.questions)
+
+    def _check_answers(self) -> None:
+        """A wanted answer the judge's tokenizer cannot spell is a user mistake, found before training."""
+        tokenizer = getattr(self.judge, "tokenizer", None)
+        encode = getattr(self.judge, "encode_texts", None)
+        if encode is None:
+            return
+        unk = getattr(tokenizer, "unk_token_id", None)
+        for i, (question, answer) in enumerate(zip(self.questions, self.answers, strict=True)):
+            try:
+                ids, _, target = encode([question], [answer])
+            except ValueError as e:
+                raise UserError(f"questions[{i}].answer: {e}") from None
+            answer_ids = ids[0, 1:][target[0, :-1]]
+            if unk is not None and bool((answer_ids == unk).any()):
+                raise UserError(
+                    f"questions[{i}].answer: the judge's tokenizer cannot encode {answer!r} (unknown words); "
+                    "use words it knows, e.g. Yes or No"
+                )
+
+    def unknown_question_words(self) -> list[int]:
+        """Indices of questions with words the judge's tokenizer maps to its unknown token (a warning)."""
+        tokenizer = getattr(self.judge, "tokenizer", None)
+        unk = getattr(tokenizer, "unk_token_id", None)
+        if tokenizer is None or unk is None:
+            return []
+        return [i for i, q in enumerate(self.questions) if unk in tokenizer(q)["input_ids"]]
+
+    def views(self, images: Tensor) -> list[Tensor]:
+        """Each group's view of the batch: the images with that group's visual prompt composited."""
+        return [g.overlay(images) if g.overlay is not None else images for g in self.groups]
+
+    def logprob(self, images: Tensor) -> Tensor:
+        """(B, Q) log P(answer q | image b with q's visual prompt, question q), sharing work per image."""
+        b = images.shape[0]
+        views = self.views(images)
+        if self.shared:
+            features = self.judge.encode_images(torch.cat(views))  # one vision pass for every view
+            parts = [
+                self.judge.logprob_from_features(f, *g.tokens)
+                for f, g in zip(features.split(b), self.groups, strict=True)
+            ]
+        else:
+            parts = [
+                self.judge.logprob(v, g.questions, g.answers) for v, g in zip(views, self.groups, strict=True)
+            ]
+        return torch.cat(parts, dim=1)[:, self._inverse.to(parts[0].device)]
+
+    def reference_logprob(self, images: Tensor) -> Tensor:
+        """(B, Q) the reference's way: one full judge pass (image encoding included) per question."""
+        cols = []
+        for q, a, overlay in zip(self.questions, self.answers, self.overlays, strict=True):
+            view = overlay(images) if overlay is not None else images
+            cols.append(self.judge.logprob(view, [q], [a]))
+        return torch.cat(cols, dim=1)

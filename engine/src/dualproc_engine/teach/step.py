@@ -1,0 +1,123 @@
+"""One optimiser step of dual-process distillation: generator -> images -> judge -> loss -> LoRA update.
+
+`Run` holds what is fixed for a whole run (encoded prompts, the noise pool, the schedule, the questions);
+`train_step` draws its batch from the run's `random.Random` (so a checkpoint of that state replays exactly),
+accumulates gradients over micro-batches, clips, and steps AdamW unless the loss or the gradient is not
+finite (then nothing changes and the caller counts a NaN step).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .adapters import autocast, judge_checkpointing
+from .config import TrainingConfig
+from .objectives import answer_nll, question_losses, scores, weighted_loss
+from .path import draw_window, images_with_grad, preserve_loss
+from .questions import QuestionSet
+
+
+@dataclass
+class Run:
+    gen: Any
+    questions: QuestionSet
+    training: TrainingConfig
+    prompt_embeds: Tensor
+    """(P, ...) every training prompt, encoded once."""
+    noise_pool: Tensor
+    """(noise_pool_size, ...) the fixed training noises, from the run's seed."""
+    sigmas: Tensor
+    weights: Tensor
+    params: list[torch.nn.Parameter]
+    optimizer: torch.optim.Optimizer
+    device: torch.device
+    preserve_embeds: Tensor | None = None
+    scaler: Any = None
+    judge_logprob: Any = None
+    """(images) -> (B, Q); default `questions.logprob` (the benchmark swaps in the reference's way)."""
+    checkpointing: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.checkpointing = self.training.gradient_checkpointing
+        if self.judge_logprob is None:
+            self.judge_logprob = self.questions.logprob
+
+
+@dataclass
+class StepResult:
+    loss: float
+    """The weighted judge loss, mean over micro-batches (NaN when it was not finite)."""
+    question_losses: list[float]
+    scores: list[float]
+    grad_norm: float
+    preserve_loss: float | None
+    skipped: bool
+
+
+def micro_batch_loss(run: Run, rng: random.Random) -> tuple[Tensor, Tensor, Tensor | None]:
+    """(judge loss, nll (B, Q), preserve loss or None) of one micro-batch, with a graph to the LoRA."""
+    t = run.training
+    prompt_idx = [rng.randrange(run.prompt_embeds.shape[0]) for _ in range(t.train_batch_size)]
+    noise_idx = [rng.randrange(run.noise_pool.shape[0]) for _ in range(t.train_batch_size)]
+    window = draw_window(t.num_inference_steps, t.backprop_steps, rng)
+    noise = run.noise_pool[noise_idx]
+    with autocast(run.device, t.mixed_precision):
+        with judge_checkpointing(run.questions.judge, run.checkpointing):
+            images = images_with_grad(
+                run.gen, run.prompt_embeds[prompt_idx], noise, run.sigmas, window, run.checkpointing
+            )
+            logprob = run.judge_logprob(images)
+        nll = answer_nll(logprob.float())
+        loss = weighted_loss(nll, run.weights)
+        kept = None
+        if run.preserve_embeds is not None and t.preserve_weight > 0:
+            k = rng.randrange(run.preserve_embeds.shape[0])
+            embeds = run.preserve_embeds[[k] * t.train_batch_size]
+            kept = preserve_loss(run.gen, embeds, noise, run.sigmas, window, t.lora_scale, run.checkpointing)
+            kept = kept.float()
+    return loss, nll, kept
+
+
+def train_step(run: Run, rng: random.Random) -> StepResult:
+    t = run.training
+    run.optimizer.zero_grad(set_to_none=True)
+    judge_losses, nlls, kept_losses = [], [], []
+    for _ in range(t.gradient_accumulation_steps):
+        judge_loss, nll, kept = micro_batch_loss(run, rng)
+        total = judge_loss if kept is None else judge_loss + t.preserve_weight * kept
+        scaled = total / t.gradient_accumulation_steps
+        (run.scaler.scale(scaled) if run.scaler is not None else scaled).backward()
+        judge_losses.append(float(judge_loss.detach()))
+        nlls.append(nll.detach())
+        if kept is not None:
+            kept_losses.append(float(kept.detach()))
+    if run.scaler is not None:
+        run.scaler.unscale_(run.optimizer)
+    # clip_grad_norm_ returns the norm before clipping: what we log, and where a NaN shows up
+    grad_norm = float(torch.nn.utils.clip_grad_norm_(run.params, t.max_grad_norm))  # CPU-GPU sync point
+    loss = sum(judge_losses) / len(judge_losses)
+    skipped = not (math.isfinite(loss) and math.isfinite(grad_norm))
+    if skipped:
+        run.optimizer.zero_grad(set_to_none=True)
+        if run.scaler is not None:
+            run.scaler.update()
+    elif run.scaler is not None:
+        run.scaler.step(run.optimizer)
+        run.scaler.update()
+    else:
+        run.optimizer.step()
+    all_nll = torch.cat(nlls)
+    return StepResult(
+        loss=loss,
+        question_losses=question_losses(all_nll).tolist(),
+        scores=scores(all_nll).tolist(),
+        grad_norm=grad_norm,
+        preserve_loss=sum(kept_losses) / len(kept_losses) if kept_losses else None,
+        skipped=skipped,
+    )
