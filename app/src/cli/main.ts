@@ -13,6 +13,7 @@ import { doctorCommand } from "./commands/doctor.js";
 import { generateCommand } from "./commands/generate.js";
 import { modelsCommand } from "./commands/models.js";
 import { recipeCommand } from "./commands/recipe.js";
+import { teachCommand } from "./commands/teach.js";
 import { worldCommand } from "./commands/world/index.js";
 
 export const VERSION = "0.1.0";
@@ -26,6 +27,7 @@ export function buildProgram(io: CliIO): Command {
     .version(VERSION, "--version", "print the version")
     .helpCommand(false)
     .addCommand(worldCommand(context))
+    .addCommand(teachCommand(context))
     .addCommand(askCommand(context))
     .addCommand(generateCommand(context))
     .addCommand(recipeCommand(context))

@@ -97,3 +97,14 @@ describe("CLI commands against the real engine", () => {
     expect(parsed.models.find((m) => m.name === "qwen2.5-vl-7b")).toMatchObject({ present: false });
   });
 });
+
+describe("dualproc teach, before any engine work", () => {
+  it("needs a recipe or --resume, and refuses both", async () => {
+    const io = capture();
+    expect(await main(["teach"], io)).toBe(2);
+    expect(io.stderr()).toBe("dualproc: teach needs a recipe file (or --resume RUN_FOLDER)\n");
+    const io2 = capture();
+    expect(await main(["teach", "--resume", "/nonexistent-run"], io2)).toBe(2);
+    expect(io2.stderr()).toContain("not a teach run folder");
+  });
+});

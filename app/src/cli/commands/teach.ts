@@ -1,0 +1,77 @@
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import type { Command } from "commander";
+import { loadRecipeFile, resolvedRecipeYaml, teachRecipe, type ResolvedRecipe } from "../../recipes/load.js";
+import { writeTeachReport } from "../../report/teach-report.js";
+import { newRunDir } from "../../runs/run-folder.js";
+import type { CliContext } from "../context.js";
+import { runEngineJob } from "../engine-job.js";
+import { UsageError } from "../errors.js";
+
+interface TeachOptions {
+  out?: string;
+  resume?: string;
+  runs: string;
+}
+
+const RESOLVED_RECIPE = "recipe.yaml";
+
+export function teachCommand(context: CliContext): Command {
+  return context
+    .command(
+      "teach",
+      "teach the generator a control: train a LoRA from the judge's answers to the recipe's questions",
+    )
+    .argument("[recipe]", "the recipe, a YAML file (see `dualproc recipe fields`)")
+    .option("--out <dir>", "run folder (default: a new folder under --runs)")
+    .option("--runs <dir>", "where new run folders go", "runs")
+    .option("--resume <dir>", "continue a stopped or crashed run from its last checkpoint")
+    .addHelpText(
+      "after",
+      "\nThe run folder gets the resolved recipe, run.json, events.jsonl, metrics.jsonl, checkpoints,\n" +
+        "pytorch_lora_weights.safetensors (diffusers layout), grids, score-curve.svg and report.md.\n" +
+        "Ctrl-C saves a checkpoint and stops; --resume continues.",
+    )
+    .action(async (recipeFile: string | undefined, options: TeachOptions, self: Command) => {
+      const console = context.consoleFor(self);
+      const { file, resolved, out, resume } = where(recipeFile, options);
+      const recipe = teachRecipe(resolved);
+      if (!resume) {
+        mkdirSync(out, { recursive: true });
+        writeFileSync(join(out, RESOLVED_RECIPE), resolvedRecipeYaml(resolved.recipe));
+      }
+      console.info(`teaching ${recipe.name ?? file} in ${out}`);
+      const params = { recipe, recipe_dir: dirname(resolve(file)), out_dir: out, resume };
+      try {
+        const result = await runEngineJob(console, "teach", params, { runDir: out, label: "teach" });
+        console.result(`LoRA: ${result.lora}`);
+      } finally {
+        // Even a stopped run gets its report of what it did so far.
+        console.result(`report: ${writeTeachReport(out, recipe)}`);
+      }
+    });
+}
+
+/** The recipe to read and the run folder to use, for a new run or a resumed one. */
+function where(
+  recipeFile: string | undefined,
+  options: TeachOptions,
+): { file: string; resolved: ResolvedRecipe; out: string; resume: boolean } {
+  if (options.resume) {
+    const out = resolve(options.resume);
+    const file = join(out, RESOLVED_RECIPE);
+    if (!existsSync(file))
+      throw new UsageError(`--resume ${options.resume}: not a teach run folder (no ${RESOLVED_RECIPE})`);
+    if (recipeFile)
+      throw new UsageError("give a recipe or --resume, not both: a resumed run keeps its own recipe");
+    return { file, resolved: loadRecipeFile(file), out, resume: true };
+  }
+  if (!recipeFile) throw new UsageError("teach needs a recipe file (or --resume RUN_FOLDER)");
+  const resolved = loadRecipeFile(recipeFile);
+  const name = resolved.recipe.name ?? "teach";
+  const out = resolve(options.out ?? newRunDir(options.runs, name.replace(/[^\w.-]+/g, "-")));
+  if (existsSync(join(out, RESOLVED_RECIPE))) {
+    throw new UsageError(`${out} already holds a run; use --resume ${out} to continue it, or another --out`);
+  }
+  return { file: recipeFile, resolved, out, resume: false };
+}

@@ -1,0 +1,101 @@
+/**
+ * report.md and score-curve.svg for a teach run, written from what the run folder holds: the resolved
+ * recipe, metrics.jsonl (one JSON object of numbers per step) and the grids the engine wrote.
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { TeachRecipe } from "../recipes/schema.js";
+import { lineChartSvg, type Series } from "./score-chart.js";
+
+type MetricRow = Record<string, unknown>;
+
+export function readMetrics(runDir: string): MetricRow[] {
+  const path = join(runDir, "metrics.jsonl");
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter((line) => line.trim())
+    .flatMap((line): MetricRow[] => {
+      try {
+        const value: unknown = JSON.parse(line);
+        return value !== null && typeof value === "object" ? [value as MetricRow] : [];
+      } catch {
+        return []; // a line cut short by a crash: the rows before it still count
+      }
+    });
+}
+
+/** Curves of the loss and of every per-question score (`score/<i>` or `score_<i>` columns). */
+export function scoreSeries(rows: MetricRow[], recipe: TeachRecipe): Series[] {
+  const columns = new Set(rows.flatMap((row) => Object.keys(row)));
+  const wanted = [...columns].filter((c) => c === "loss" || /^score/.test(c));
+  return wanted.map((column) => ({
+    name: labelFor(column, recipe),
+    points: rows.flatMap((row, i): [number, number][] => {
+      const value = row[column];
+      const step = typeof row.step === "number" ? row.step : i;
+      return typeof value === "number" && Number.isFinite(value) ? [[step, value]] : [];
+    }),
+  }));
+}
+
+function labelFor(column: string, recipe: TeachRecipe): string {
+  const index = /^score[/_](\d+)$/.exec(column)?.[1];
+  const question = index === undefined ? undefined : recipe.questions[Number(index)]?.question;
+  return question ? `score ${index}: ${question.slice(0, 16)}${question.length > 16 ? "…" : ""}` : column;
+}
+
+export function writeTeachReport(runDir: string, recipe: TeachRecipe): string {
+  const rows = readMetrics(runDir);
+  writeFileSync(join(runDir, "score-curve.svg"), lineChartSvg(scoreSeries(rows, recipe), "step", "value"));
+  const path = join(runDir, "report.md");
+  writeFileSync(path, reportMarkdown(runDir, recipe, rows));
+  return path;
+}
+
+function reportMarkdown(runDir: string, recipe: TeachRecipe, rows: MetricRow[]): string {
+  const first = rows[0];
+  const last = rows[rows.length - 1];
+  const lines = [
+    `# ${recipe.name ?? "teach run"}`,
+    "",
+    recipe.description ?? "",
+    "",
+    `Generator \`${recipe.generator}\`, judge \`${recipe.judge}\`; ${recipe.prompts.length} training prompt(s), ` +
+      `${recipe.eval.prompts.length} evaluation prompt(s), ${rows.length} logged step(s).`,
+    "",
+    "| question | wanted answer | weight | score at first step | score at last step |",
+    "|---|---|---|---|---|",
+    ...recipe.questions.map((q, i) => {
+      const score = (row: MetricRow | undefined) => {
+        const value = row?.[`score/${i}`] ?? row?.[`score_${i}`];
+        return typeof value === "number" ? value.toFixed(3) : "-";
+      };
+      return `| ${q.question} | ${q.answer} | ${q.weight} | ${score(first)} | ${score(last)} |`;
+    }),
+    "",
+    "The scores are the training judge's probability of the wanted answer: the least trustworthy number of a",
+    "run, since the generator was optimised against it.",
+    "",
+    "![loss and scores per step](score-curve.svg)",
+    "",
+    ...gridSection(runDir),
+  ];
+  return lines.join("\n") + "\n";
+}
+
+function gridSection(runDir: string): string[] {
+  const dir = join(runDir, "grids");
+  if (!existsSync(dir)) return [];
+  const grids = readdirSync(dir)
+    .filter((f) => f.endsWith(".png"))
+    .sort();
+  if (grids.length === 0) return [];
+  const shown = [...new Set([grids[0]!, grids[grids.length - 1]!])];
+  return [
+    "## Evaluation seeds, adapter off and on",
+    "",
+    ...shown.map((file) => `![${file}](grids/${file})`),
+    "",
+  ];
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseRecipe, teachRecipe } from "../../src/recipes/load.js";
+import { readMetrics, writeTeachReport } from "../../src/report/teach-report.js";
+
+const recipe = teachRecipe(
+  parseRecipe("name: horizon-30\nprompts: [a landscape]\nquestions:\n  - question: Is the horizon low?\n"),
+);
+
+describe("the teach report", () => {
+  it("charts loss and scores from metrics.jsonl and tabulates first and last scores", () => {
+    const dir = mkdtempSync(join(tmpdir(), "report-"));
+    const rows = [0, 1, 2].map((step) =>
+      JSON.stringify({ step, loss: 1 - step / 4, "score/0": 0.3 + step / 5 }),
+    );
+    writeFileSync(join(dir, "metrics.jsonl"), rows.join("\n") + '\n{"step": 3, "lo'); // a crash cut the last line
+    mkdirSync(join(dir, "grids"));
+    writeFileSync(join(dir, "grids", "step-0000.png"), "");
+    writeFileSync(join(dir, "grids", "step-0002.png"), "");
+    expect(readMetrics(dir)).toHaveLength(3);
+    const report = readFileSync(writeTeachReport(dir, recipe), "utf8");
+    expect(report).toContain("| Is the horizon low? | Yes | 1 | 0.300 | 0.700 |");
+    expect(report).toContain("![step-0000.png](grids/step-0000.png)");
+    expect(report).toContain("![step-0002.png](grids/step-0002.png)");
+    const svg = readFileSync(join(dir, "score-curve.svg"), "utf8");
+    expect(svg.match(/<path /g)).toHaveLength(2);
+    expect(svg).toContain("score 0: Is the horizon lo");
+  });
+
+  it("still writes a report for a run that logged nothing", () => {
+    const dir = mkdtempSync(join(tmpdir(), "report-"));
+    const report = readFileSync(writeTeachReport(dir, recipe), "utf8");
+    expect(report).toContain("0 logged step(s)");
+    expect(readFileSync(join(dir, "score-curve.svg"), "utf8")).toContain("no data yet");
+  });
+});
