@@ -42,7 +42,7 @@ export function scoreSeries(rows: MetricRow[], recipe: TeachRecipe): Series[] {
 function labelFor(column: string, recipe: TeachRecipe): string {
   const index = /^score[/_](\d+)$/.exec(column)?.[1];
   const question = index === undefined ? undefined : recipe.questions[Number(index)]?.question;
-  return question ? `score ${index}: ${question.slice(0, 16)}${question.length > 16 ? "…" : ""}` : column;
+  return question ? `score ${index}: ${question.slice(0, 20)}${question.length > 20 ? "…" : ""}` : column;
 }
 
 export function writeTeachReport(runDir: string, recipe: TeachRecipe): string {

@@ -26,7 +26,7 @@ describe("the teach report", () => {
     expect(report).toContain("![step-0002.png](grids/step-0002.png)");
     const svg = readFileSync(join(dir, "score-curve.svg"), "utf8");
     expect(svg.match(/<path /g)).toHaveLength(2);
-    expect(svg).toContain("score 0: Is the horizon lo");
+    expect(svg).toContain("score 0: Is the horizon low?<");
   });
 
   it("still writes a report for a run that logged nothing", () => {
