@@ -104,11 +104,17 @@ def list_checkpoints(folder: Path) -> list[Path]:
     return [d for _, d in sorted(found)]
 
 
+def read_state(path: Path) -> dict[str, Any]:
+    """A checkpoint's state.json."""
+    state: dict[str, Any] = json.loads((path / "state.json").read_text())
+    return state
+
+
 def load_checkpoint(
     path: Path, params: list[torch.nn.Parameter], optimizer: torch.optim.Optimizer, rng: random.Random
 ) -> dict[str, Any]:
     """Restore LoRA, optimiser and RNG states in place; returns state.json."""
-    state = json.loads((path / "state.json").read_text())
+    state = read_state(path)
     lora = load_file(str(path / "lora.safetensors"))
     if state["n_lora_tensors"] != len(params) or len(lora) != len(params):
         raise ValueError(f"{path}: the checkpoint's LoRA has {len(lora)} tensors, the model {len(params)}")

@@ -26,7 +26,7 @@ import torch
 from ..errors import JobCancelled, UserError
 from ..reporting import Reporter
 from . import adapters
-from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from .checkpoint import list_checkpoints, load_checkpoint, read_state, save_checkpoint
 from .config import TeachConfig, parse_recipe
 from .evaluate import Evaluator
 from .objectives import question_weights
@@ -95,12 +95,12 @@ def teach(
     if resume:
         found = list_checkpoints(checkpoints)
         if found:
-            state = load_checkpoint(found[-1], params, optimizer, rng)
-            if state.get("fingerprint") != print_:
+            if read_state(found[-1]).get("fingerprint") != print_:
                 raise UserError(
                     f"resume: {found[-1]} was written by a different recipe or models; "
                     f"only {', '.join(_FREE_ON_RESUME)} may change when resuming"
                 )
+            state = load_checkpoint(found[-1], params, optimizer, rng)
             step = resumed_from = int(state["step"])
             nan_steps, elapsed_s = int(state["nan_steps"]), float(state["elapsed_s"])
             reporter.log("info", f"resumed from {found[-1]} at step {step}")
@@ -158,8 +158,8 @@ def teach(
             nan_steps += 1
             reporter.log(
                 "warning",
-                f"step {step}: loss {result.loss:.4g}, grad norm {result.grad_norm:.4g} not finite; step skipped "
-                f"({nan_steps} of at most {t.max_nan_steps})",
+                f"step {step}: loss {result.loss:.4g}, grad norm {result.grad_norm:.4g} not finite; "
+                f"step skipped ({nan_steps} of at most {t.max_nan_steps})",
             )
             if nan_steps >= t.max_nan_steps:
                 checkpoint()
@@ -299,7 +299,8 @@ def _warn_about_inputs(
     if side != cfg.training.resolution_px:
         reporter.log(
             "warning",
-            f"training.resolution_px={cfg.training.resolution_px}: {cfg.generator} draws {side} px images; using {side}",
+            f"training.resolution_px={cfg.training.resolution_px}: {cfg.generator} draws {side} px "
+            f"images; using {side}",
         )
     if device.type != "cuda" and cfg.training.mixed_precision != "no":
         reporter.log(

@@ -1,6 +1,7 @@
 """The objective: teacher-forced -log P(wanted answer | image, question), weighted over questions.
 
-The judge returns log P(answer tokens) summed over the answer's tokens (full-vocabulary softmax, judges/base.py);
+The judge returns log P(answer tokens) summed over the answer's tokens (full-vocabulary softmax,
+judges/base.py);
 the paper's loss for a question is its negative, its score exp(-loss), and its total the plain mean over
 questions (here a weighted mean; equal weights give the paper's). Kept apart from the loop so the same
 functions score training steps, evaluation grids and the benchmark.
