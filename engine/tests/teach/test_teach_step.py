@@ -147,3 +147,12 @@ def test_contract_only_judge_trains(make_generator, tmp_path):
     judge = BrightnessJudge()
     out = teach(recipe(max_train_steps=2), tmp_path, generator=make_generator(), judge=judge)
     assert out["steps"] == 2 and judge.calls >= 2
+
+
+def test_bench_compares_both_ways_on_the_same_models(make_generator, tiny_judge):
+    from dualproc_engine.teach.bench import bench
+
+    result = bench(steps=1, generator=make_generator(), judge=tiny_judge)
+    assert result["questions"] == 4 and result["pictures"] == 2
+    assert result["ours"]["steps_per_s"] > 0 and result["reference"]["steps_per_s"] > 0
+    assert result["speedup"] > 0

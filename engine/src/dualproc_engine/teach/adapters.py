@@ -85,7 +85,10 @@ def attach_lora(gen: Any, rank: int, alpha: float, target_modules: list[str] | N
         gen.text_encoder.requires_grad_(False)
     unet.add_adapter(
         LoraConfig(
-            r=rank, lora_alpha=alpha, init_lora_weights="gaussian", target_modules=list(target_modules)
+            r=rank,
+            lora_alpha=alpha,  # type: ignore[arg-type]  # peft annotates int; the scaling alpha/r takes any
+            init_lora_weights="gaussian",
+            target_modules=list(target_modules),
         ),
         adapter_name=getattr(gen, "adapter_name", "default"),
     )

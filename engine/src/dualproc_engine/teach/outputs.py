@@ -68,7 +68,7 @@ def save_grid(images: Tensor, rows: int, path: Path, pad_px: int = 2) -> Path:
     return path
 
 
-def save_final_lora(gen: Any, out_dir: Path, metadata: dict[str, str]) -> Path:
+def save_final_lora(gen: Any, out_dir: Path, metadata: dict[str, object]) -> Path:
     """`out_dir/pytorch_lora_weights.safetensors` in the generator's diffusers layout, with our metadata
     (`dualproc.base_model`, `dualproc.recipe`, `dualproc.steps`, ...) added to the adapter's own."""
     from safetensors import safe_open

@@ -151,7 +151,7 @@ class QuestionSet:
         if self.shared:
             features = self.judge.encode_images(torch.cat(views))  # one vision pass for every view
             parts = [
-                self.judge.logprob_from_features(f, *g.tokens)
+                self.judge.logprob_from_features(f, *(g.tokens or ()))
                 for f, g in zip(features.split(b), self.groups, strict=True)
             ]
         else:
