@@ -1,4 +1,8 @@
-"""What the teach loop needs from models beyond today's contracts, in one place (see the report in loop.py).
+"""What the teach loop needs from models beyond today's contracts, in one place.
+
+Each of these belongs in the contracts eventually (generator: `add_lora(..., target_modules=)`, a device
+move, a tiny-config constructor; judge: a `gradient_checkpointing(enabled)` context manager like the
+generator's); until then the loop reaches for the embedded families' attributes here and nowhere else.
 
 - `load_models`: generator and judge by preset name or folder, on the best device.
 - `attach_lora`: a LoRA with the recipe's target modules (the generator contract's `add_lora` has no

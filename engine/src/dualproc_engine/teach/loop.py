@@ -76,7 +76,6 @@ def teach(
     t = cfg.training
     reporter = reporter or Reporter()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
 
     device = adapters.pick_device()
     gen = generator if generator is not None else adapters.load_generator(cfg.generator, device)
@@ -84,6 +83,7 @@ def teach(
     device = getattr(gen, "device", device)
     questions = QuestionSet(judge, cfg.questions, recipe_dir)
     _warn_about_inputs(cfg, gen, questions, device, reporter)
+    out.mkdir(parents=True, exist_ok=True)  # only once models and questions are known to be usable
 
     run = build_run(cfg, gen, questions, device, preserve_prompts)
     params, optimizer = run.params, run.optimizer
