@@ -18,17 +18,25 @@ export function readMetrics(runDir: string): MetricRow[] {
     .flatMap((line): MetricRow[] => {
       try {
         const value: unknown = JSON.parse(line);
-        return value !== null && typeof value === "object" ? [value as MetricRow] : [];
+        return value !== null && typeof value === "object" ? [flattenScores(value as MetricRow)] : [];
       } catch {
         return []; // a line cut short by a crash: the rows before it still count
       }
     });
 }
 
+/** The engine logs per-question scores as a list; the report names them `score/<i>`. */
+function flattenScores(row: MetricRow): MetricRow {
+  if (!Array.isArray(row.scores)) return row;
+  const flat: MetricRow = { ...row };
+  (row.scores as unknown[]).forEach((score, i) => (flat[`score/${i}`] = score));
+  return flat;
+}
+
 /** Curves of the loss and of every per-question score (`score/<i>` or `score_<i>` columns). */
 export function scoreSeries(rows: MetricRow[], recipe: TeachRecipe): Series[] {
   const columns = new Set(rows.flatMap((row) => Object.keys(row)));
-  const wanted = [...columns].filter((c) => c === "loss" || /^score/.test(c));
+  const wanted = [...columns].filter((c) => c === "loss" || /^score[/_]\d+$/.test(c));
   return wanted.map((column) => ({
     name: labelFor(column, recipe),
     points: rows.flatMap((row, i): [number, number][] => {

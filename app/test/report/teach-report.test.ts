@@ -13,7 +13,7 @@ describe("the teach report", () => {
   it("charts loss and scores from metrics.jsonl and tabulates first and last scores", () => {
     const dir = mkdtempSync(join(tmpdir(), "report-"));
     const rows = [0, 1, 2].map((step) =>
-      JSON.stringify({ step, loss: 1 - step / 4, "score/0": 0.3 + step / 5 }),
+      JSON.stringify({ step, loss: 1 - step / 4, scores: [0.3 + step / 5] }),
     );
     writeFileSync(join(dir, "metrics.jsonl"), rows.join("\n") + '\n{"step": 3, "lo'); // a crash cut the last line
     mkdirSync(join(dir, "grids"));
