@@ -58,7 +58,7 @@ class TrainJudgeConfig:
     max_train_steps: int = field(default=2000, metadata={"help": "optimiser steps"})
     phrasing_split: str = field(default="train", metadata={"help": "QA phrasings: train, heldout or all"})
     vision: str = field(default="clip", metadata={"help": "vision tower: clip or siglip"})
-    patch_size_px: int = field(default=8, metadata={"help": "ViT patch side at 64 px (8: 64 image tokens)"})
+    patch_size_px: int = field(default=16, metadata={"help": "ViT patch side at 64 px (16: 16 image tokens)"})
     train_batch_size: int = 64
     learning_rate: float = field(default=5e-4, metadata={"help": "peak AdamW lr (DESIGN: ~5e-4 works)"})
     warmup_steps: int = 100
@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-steps", type=int, default=2000)
     parser.add_argument("--phrasing-split", default="train", choices=["train", "heldout", "all"])
     parser.add_argument("--vision", default="clip", choices=["clip", "siglip"])
-    parser.add_argument("--patch-size-px", type=int, default=8, help="ViT patch side (8 or 16 at 64 px)")
+    parser.add_argument("--patch-size-px", type=int, default=16, help="ViT patch side (8 or 16 at 64 px)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
