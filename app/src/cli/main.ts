@@ -9,6 +9,7 @@ import { CliContext, applyConventions } from "./context.js";
 import { EXIT, UsageError } from "./errors.js";
 import { processIO, type CliIO } from "./io.js";
 import { askCommand } from "./commands/ask.js";
+import { benchCommand } from "./commands/bench.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { generateCommand } from "./commands/generate.js";
 import { modelsCommand } from "./commands/models.js";
@@ -30,6 +31,7 @@ export function buildProgram(io: CliIO): Command {
     .addCommand(teachCommand(context))
     .addCommand(askCommand(context))
     .addCommand(generateCommand(context))
+    .addCommand(benchCommand(context))
     .addCommand(recipeCommand(context))
     .addCommand(modelsCommand(context))
     .addCommand(doctorCommand(context))

@@ -118,6 +118,14 @@ export const TeachParams = z
   })
   .describe("Teach the generator a control: train a LoRA from the judge's answers.");
 
+export const BenchTeachParams = z
+  .strictObject({
+    steps: z.number().int().min(1).max(10_000).describe("Timed steps per loop, after one warm-up step each."),
+  })
+  .describe(
+    "Steps/s and peak memory of the teach loop against a reference-style loop, same models, same run.",
+  );
+
 const job = <K extends string, P extends z.ZodType>(kind: K, params: P) =>
   z.strictObject({ type: z.literal("job"), id: jobId, kind: z.literal(kind), params });
 
@@ -131,6 +139,7 @@ export const Job = z.discriminatedUnion("kind", [
   job("train_judge", TrainJudgeParams),
   job("train_generator", TrainGeneratorParams),
   job("teach", TeachParams),
+  job("bench_teach", BenchTeachParams),
 ]);
 export type Job = z.infer<typeof Job>;
 export type JobKind = Job["kind"];
@@ -205,6 +214,19 @@ export const TeachResult = z.strictObject({
   summary: z.record(z.string(), z.unknown()).describe("What the loop reports: final scores, time, files."),
 });
 
+const LoopTiming = z.strictObject({
+  steps_per_s: z.number(),
+  peak_memory_mb: z.number().nullable().describe("Peak GPU memory; null on CPU, where it is not measured."),
+});
+export const BenchTeachResult = z.strictObject({
+  questions: nonNegativeInt,
+  pictures: nonNegativeInt,
+  steps: nonNegativeInt,
+  ours: LoopTiming,
+  reference: LoopTiming,
+  speedup: z.number().describe("ours / reference, steps per second."),
+});
+
 // --------------------------------------------------------------------------------------------- events
 
 const event = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
@@ -258,6 +280,7 @@ export const Event = z.union([
     resultEvent("train_judge", TrainResult),
     resultEvent("train_generator", TrainResult),
     resultEvent("teach", TeachResult),
+    resultEvent("bench_teach", BenchTeachResult),
   ]),
   event("error", { job: jobRef, code: ErrorCode, message: z.string().describe("One line, for a person.") }),
 ]);

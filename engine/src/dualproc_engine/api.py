@@ -238,6 +238,24 @@ def teach(
     }
 
 
+def bench_teach(steps: int = 10) -> dict[str, Any]:
+    """Steps/s of the teach loop against a reference-style loop on the same models, in the same run.
+
+    On the CPU both run on one thread: with two threads on a shared 2-core machine a step's time swings by
+    10-50x with the load, which drowns the difference being measured.
+    """
+    import torch
+
+    from .teach.bench import bench
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _jsonable(bench(steps=steps))
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _jsonable(value: Any) -> Any:
     """Summaries may hold paths and numpy numbers; the protocol carries JSON."""
     import json

@@ -88,6 +88,10 @@ def _teach(params: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
     )
 
 
+def _bench_teach(params: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+    return api.bench_teach(params["steps"])
+
+
 HANDLERS: dict[str, Handler] = {
     "models": _models,
     "doctor": _doctor,
@@ -98,4 +102,5 @@ HANDLERS: dict[str, Handler] = {
     "train_judge": _train_judge,
     "train_generator": _train_generator,
     "teach": _teach,
+    "bench_teach": _bench_teach,
 }
