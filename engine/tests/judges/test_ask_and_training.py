@@ -50,21 +50,6 @@ def test_ask_files_mistakes_are_user_errors(tiny_judge_dir: Path, tmp_path: Path
         ask_files([str(_write_png(tmp_path / "a.png"))], "Is it night?", judge=str(tmp_path / "nothing-here"))
 
 
-def test_overlay_flags_become_specs() -> None:
-    from dualproc_engine.judges.ask import overlay_from_flag
-    from dualproc_engine.prompts import parse_overlay
-
-    assert overlay_from_flag("horizon:0.35") == {"kind": "horizon", "y": 0.35}
-    assert overlay_from_flag("palette:#aabbcc,#112233")["colors"] == ["#aabbcc", "#112233"]
-    assert overlay_from_flag("stroke:3") == {"kind": "stroke", "width_px": 3.0}
-    assert overlay_from_flag("points:0.1,0.2,0.7,0.8") == {"kind": "points", "a": [0.1, 0.2], "b": [0.7, 0.8]}
-    for flag in ("horizon:0.35", "palette:#aabbcc", "stroke:3", "points:0.1,0.2,0.7,0.8"):
-        parse_overlay(overlay_from_flag(flag))
-    for bad in ("horizon", "horizon:high", "points:1,2", "circle:3"):
-        with pytest.raises(UserError, match="--overlay"):
-            overlay_from_flag(bad)
-
-
 def test_training_saves_a_loadable_judge_and_resumes_exactly(tmp_path: Path) -> None:
     from dualproc_engine.world.train_judge import train_judge
 

@@ -41,30 +41,6 @@ def load_image(path: str | Path) -> torch.Tensor:
     return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0)
 
 
-def overlay_from_flag(text: str) -> dict[str, Any]:
-    """The overlay spec of a CLI flag: `horizon:0.35`, `palette:#aabbcc,#112233`, `stroke:3`,
-    `points:x1,y1,x2,y2` (fractions of the side), as the dict `prompts.parse_overlay` reads."""
-    from ..errors import UserError
-
-    kind, _, value = text.partition(":")
-    parts = [p.strip() for p in value.split(",") if p.strip()]
-    try:
-        if kind == "horizon" and len(parts) == 1:
-            return {"kind": "horizon", "y": float(parts[0])}
-        if kind == "palette" and parts:
-            return {"kind": "palette", "colors": parts}
-        if kind == "stroke" and len(parts) == 1:
-            return {"kind": "stroke", "width_px": float(parts[0])}
-        if kind == "points" and len(parts) == 4:
-            x1, y1, x2, y2 = (float(p) for p in parts)
-            return {"kind": "points", "a": [x1, y1], "b": [x2, y2]}
-    except ValueError:
-        pass
-    raise UserError(
-        f"--overlay {text!r}: expected horizon:Y, palette:#rrggbb,..., stroke:WIDTH_PX or points:X1,Y1,X2,Y2"
-    )
-
-
 def ask_files(
     paths: Sequence[str],
     question: str,

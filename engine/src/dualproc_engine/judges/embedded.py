@@ -162,6 +162,6 @@ def load_judge(name: str = "scenes-judge", device: str | torch.device = "cpu") -
     if not (folder / "config.json").is_file():
         raise ModelMissingError(
             f"judge {name!r}: no weights at {folder}; train them with "
-            f"`python -m dualproc_engine.world.train_judge --out DIR` and pass DIR, or reinstall the engine"
+            f"`dualproc world train-judge --out DIR` and pass DIR as the judge, or reinstall the engine"
         )
     return EmbeddedJudge.from_pretrained(folder, device=device)
