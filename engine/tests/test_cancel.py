@@ -14,7 +14,7 @@ from dualproc_engine.worker import EventWriter, Worker
 def test_cancel_stops_a_running_job_at_its_next_progress_point(monkeypatch) -> None:
     started = threading.Event()
 
-    def endless(params: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+    def endless(reporter: Reporter) -> dict[str, Any]:
         step = 0
         while True:  # only cancellation ends this job
             reporter.progress(step, None, "steps")
@@ -32,7 +32,7 @@ def test_cancel_stops_a_running_job_at_its_next_progress_point(monkeypatch) -> N
     requests.write(json.dumps({"type": "job", "id": "long", "kind": "models", "params": {}}) + "\n")
     assert started.wait(10)
     requests.write(json.dumps({"type": "cancel", "id": "long"}) + "\n")
-    monkeypatch.setitem(jobs.HANDLERS, "models", lambda params, reporter: {"models": []})
+    monkeypatch.setitem(jobs.HANDLERS, "models", lambda reporter: {"models": []})
     requests.write(json.dumps({"type": "job", "id": "next", "kind": "models", "params": {}}) + "\n")
     requests.close()
     serving.join(10)

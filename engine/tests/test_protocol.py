@@ -65,13 +65,28 @@ def test_event_constructors_follow_the_schema() -> None:
     assert protocol.error("j", "internal", "a\nb")["message"] == "a b"
 
 
-def test_every_job_kind_in_the_protocol_has_a_handler_and_no_more() -> None:
-    from dualproc_engine.jobs import HANDLERS
-
+def _job_params_by_kind() -> dict[str, set[str]]:
     schema = json.loads((protocol.schema_dir() / "request.schema.json").read_text())
-    kinds = {
-        leaf["properties"]["kind"]["const"]
+    return {
+        leaf["properties"]["kind"]["const"]: set(leaf["properties"]["params"]["properties"])
         for leaf in protocol._leaf_schemas(schema)
         if "kind" in leaf.get("properties", {})
     }
-    assert kinds == set(HANDLERS)
+
+
+def test_every_job_kind_in_the_protocol_has_a_handler_and_no_more() -> None:
+    from dualproc_engine.jobs import HANDLERS
+
+    assert set(_job_params_by_kind()) == set(HANDLERS)
+
+
+def test_each_handler_takes_exactly_its_jobs_params_and_a_reporter() -> None:
+    import inspect
+
+    from dualproc_engine.jobs import HANDLERS
+
+    for kind, params in _job_params_by_kind().items():
+        signature = inspect.signature(HANDLERS[kind])
+        assert set(signature.parameters) == params | {"reporter"}, kind
+        required = {n for n, p in signature.parameters.items() if p.default is inspect.Parameter.empty}
+        assert required <= params, kind

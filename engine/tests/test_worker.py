@@ -53,7 +53,7 @@ NOISY_WORKER = """
 import os
 from dualproc_engine import api, jobs, worker
 
-def noisy_models(params, reporter):
+def noisy_models(reporter=None):
     print("a library printing to stdout")
     os.write(1, b"C code writing to fd 1\\n")
     return api.list_models()

@@ -1,7 +1,8 @@
 """The engine's Python API: what the worker's jobs call, and what a researcher can call directly.
 
 Every function takes plain values and an optional `Reporter`, and returns a JSON-serialisable dict (the
-`result` of the matching protocol job).
+`result` of the matching protocol job). Parameter names are the protocol's field names, so a job's params
+are passed as keyword arguments unchanged (`jobs.HANDLERS`; a test checks the two agree).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ OPTIONAL_PACKAGES = (
 )
 
 
-def list_models() -> dict[str, Any]:
+def list_models(reporter: Reporter | None = None) -> dict[str, Any]:
     """Every preset with whether its weights are present locally."""
     models = []
     for spec in PRESETS.values():
@@ -48,7 +49,7 @@ def list_models() -> dict[str, Any]:
     return {"models": models}
 
 
-def doctor() -> dict[str, Any]:
+def doctor(reporter: Reporter | None = None) -> dict[str, Any]:
     """Versions and devices for `dualproc doctor`; never fails: what cannot be imported is None."""
     torch_version, devices = _torch_and_devices()
     return {
@@ -134,6 +135,7 @@ def ask(
     answer: str = "Yes",
     overlay: dict[str, Any] | None = None,
     judge: str = "scenes-judge",
+    reporter: Reporter | None = None,
 ) -> dict[str, Any]:
     """The judge's probability of `answer` to `question` for each image (after drawing `overlay`)."""
     from .judges.ask import ask_files
@@ -238,7 +240,7 @@ def teach(
     }
 
 
-def bench_teach(steps: int = 10) -> dict[str, Any]:
+def bench_teach(steps: int = 10, reporter: Reporter | None = None) -> dict[str, Any]:
     """Steps/s of the teach loop against a reference-style loop on the same models, in the same run.
 
     On the CPU both run on one thread: with two threads on a shared 2-core machine a step's time swings by

@@ -103,7 +103,7 @@ class Worker:
         try:
             if cancelled.is_set():
                 raise JobCancelled()
-            value = HANDLERS[kind](job["params"], EventReporter(job_id, self._emit, cancelled))
+            value = HANDLERS[kind](**job["params"], reporter=EventReporter(job_id, self._emit, cancelled))
             self._emit(protocol.result(job_id, kind, value))
         except JobCancelled:
             self._emit(protocol.error(job_id, "cancelled", f"{kind} job {job_id} was cancelled"))
