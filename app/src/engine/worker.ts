@@ -75,7 +75,12 @@ export class EngineWorker {
   static async start(options: WorkerOptions = {}): Promise<EngineWorker> {
     const [program, args] = options.command ?? workerCommand(options.env);
     const child = spawn(program, args, {
-      env: { ...process.env, ...options.env, PYTHONUNBUFFERED: "1" },
+      env: {
+        ...process.env,
+        ...options.env,
+        PYTHONUNBUFFERED: "1",
+        OMP_NUM_THREADS: engineThreads(options.env),
+      },
       stdio: ["pipe", "pipe", "pipe"],
     });
     installExitHook();
@@ -278,6 +283,16 @@ export async function runJob<K extends JobKind>(
   } finally {
     await worker.close();
   }
+}
+
+/**
+ * CPU threads for the engine's torch: DUALPROC_NUM_THREADS, else OMP_NUM_THREADS, else 1. The embedded models
+ * are small; on a busy 2-core machine two threads made a teach step 70 times slower than one (spin-waiting
+ * threads fighting for the cores), while one thread costs little when the machine is idle.
+ */
+function engineThreads(env: NodeJS.ProcessEnv = {}): string {
+  const all = { ...process.env, ...env };
+  return all.DUALPROC_NUM_THREADS ?? all.OMP_NUM_THREADS ?? "1";
 }
 
 function installExitHook(): void {

@@ -191,7 +191,7 @@ def teach(
             "fingerprint": print_,
         },
     )
-    reporter.artifact(str(lora), "lora", f"LoRA after {step} steps, to use at scale {t.lora_scale:g}")
+    reporter.artifact(str(lora), "weights", f"LoRA after {step} steps, to use at scale {t.lora_scale:g}")
     return {
         "lora_path": str(lora),
         "steps": step,
