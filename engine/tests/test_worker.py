@@ -3,7 +3,10 @@
 import json
 import subprocess
 import sys
+import threading
 from typing import Any
+
+import pytest
 
 from dualproc_engine import protocol
 
@@ -77,3 +80,16 @@ def test_stray_stdout_goes_to_stderr_not_into_the_event_stream() -> None:
     assert [e["type"] for e in events] == ["ready", "result"]
     assert "a library printing to stdout" in done.stderr
     assert "C code writing to fd 1" in done.stderr
+
+
+def test_an_invalid_event_from_a_job_fails_the_job_instead_of_vanishing() -> None:
+    import io
+
+    from dualproc_engine.worker import EventReporter, EventWriter
+
+    out = io.StringIO()
+    reporter = EventReporter("j", EventWriter(out), threading.Event())
+    reporter.artifact("model.safetensors", "weights", None)
+    with pytest.raises(ValueError, match="invalid artifact event: kind"):
+        reporter.artifact("model.safetensors", "lora", None)
+    assert len(out.getvalue().splitlines()) == 1

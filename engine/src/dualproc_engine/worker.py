@@ -28,6 +28,11 @@ class EventWriter:
         self._lock = threading.Lock()
 
     def __call__(self, event: dict[str, Any]) -> None:
+        # An event the app would reject is an engine bug: fail the job loudly here rather than have the app
+        # drop the event as stray output.
+        problem = protocol.validation_error("event", event)
+        if problem:
+            raise ValueError(f"the engine emitted an invalid {event.get('type')} event: {problem}")
         line = json.dumps(event, separators=(",", ":"), allow_nan=False)
         with self._lock:
             self._stream.write(line + "\n")
