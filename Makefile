@@ -32,13 +32,13 @@ $(STAMPS)/build: $(STAMPS)/npm $(shell find app/src -name '*.ts' 2>/dev/null) ap
 
 build: $(STAMPS)/build
 
-# The main job on the embedded default (until teach exists): render Scenes with their ground truth, write
-# questions with visual prompts about them, and measure a few images with the independent measurers.
+# The main job on the embedded default: render Scenes with their ground truth, then teach the embedded
+# generator the demo control (horizon at 30% of the height, with the red-line visual prompt) and write its report.
 demo: setup
 	$(DUALPROC) world render --n 64 --seed 0 --size-px 64 --out out/demo/scenes
-	$(DUALPROC) world qa --n 32 --seed 1 --overlay-images --out out/demo/qa
-	$(DUALPROC) world measure out/demo/scenes/00000[0-3].png > out/demo/measured.jsonl
-	@echo "demo output in out/demo: scenes/contact_sheet.png, qa/qa.jsonl and qa/qa/*.png, measured.jsonl"
+	rm -rf out/demo/teach
+	$(DUALPROC) teach recipes/horizon-30.yaml --out out/demo/teach
+	@echo "demo output in out/demo: scenes/contact_sheet.png; teach/report.md (the taught LoRA, grids, curves)"
 
 # Every suite runs even if an earlier one fails; each prints a closing line CI can read.
 test: setup
