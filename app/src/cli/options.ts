@@ -12,6 +12,12 @@ export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+export function number(text: string): number {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value)) throw new InvalidArgumentError("expected a number");
+  return value;
+}
+
 export function choice<T extends string>(allowed: readonly T[]) {
   return (text: string): T => {
     if (!(allowed as readonly string[]).includes(text)) {

@@ -87,6 +87,8 @@ export const GenerateParams = z
     seed: nonNegativeInt.describe("Seed of the noises."),
     num_inference_steps: z.number().int().min(1).max(1000).describe("Sampling steps."),
     generator: z.string().min(1).describe("Generator preset name or folder."),
+    lora: z.string().min(1).nullable().describe("A LoRA file or teach run folder to fuse in, or null."),
+    lora_scale: z.number().describe("Adapter scale the LoRA is fused at."),
     out_dir: z.string().min(1).describe("Folder for the PNGs and grid.png."),
   })
   .describe("Generate images from a prompt.");

@@ -150,9 +150,11 @@ def generate(
     out_dir: str,
     num_inference_steps: int = 1,
     generator: str = "scenes-generator",
+    lora: str | None = None,
+    lora_scale: float = 1.0,
     reporter: Reporter | None = None,
 ) -> dict[str, Any]:
-    """`n` images of `prompt` as PNGs and a grid in `out_dir`."""
+    """`n` images of `prompt` as PNGs and a grid in `out_dir`, optionally with a LoRA fused in."""
     from .generators.generate import generate_files
 
     reporter = reporter or Reporter()
@@ -164,6 +166,8 @@ def generate(
         num_inference_steps=num_inference_steps,
         generator=generator,
         on_progress=reporter.progress,
+        lora=lora,
+        lora_scale=lora_scale,
     )
     reporter.artifact(result["grid"], "grid", f"{n} images of {prompt!r}")
     return result

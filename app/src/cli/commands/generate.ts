@@ -2,7 +2,8 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { runEngineJob } from "../engine-job.js";
-import { integer } from "../options.js";
+import { integer, number } from "../options.js";
+import { trainedScale } from "../../runs/lora.js";
 
 interface GenerateOptions {
   prompt: string;
@@ -10,6 +11,8 @@ interface GenerateOptions {
   seed: number;
   numInferenceSteps: number;
   generator: string;
+  lora?: string;
+  loraScale?: number;
   out: string;
 }
 
@@ -21,6 +24,8 @@ export function generateCommand(context: CliContext): Command {
     .option("--seed <seed>", "seed of the noises", integer(0), 0)
     .option("--num-inference-steps <steps>", "sampling steps", integer(1, 1000), 1)
     .option("--generator <name>", "generator preset or folder", "scenes-generator")
+    .option("--lora <path>", "a taught LoRA: a teach run folder or its pytorch_lora_weights.safetensors")
+    .option("--lora-scale <s>", "adapter scale (default: the scale it was trained at, else 1)", number)
     .requiredOption("--out <dir>", "output folder (also holds run.json and events.jsonl)")
     .action(async (options: GenerateOptions, self: Command) => {
       const console = context.consoleFor(self);
@@ -31,6 +36,8 @@ export function generateCommand(context: CliContext): Command {
         seed: options.seed,
         num_inference_steps: options.numInferenceSteps,
         generator: options.generator,
+        lora: options.lora ? resolve(options.lora) : null,
+        lora_scale: options.loraScale ?? trainedScale(options.lora) ?? 1,
         out_dir: out,
       };
       const result = await runEngineJob(console, "generate", params, { runDir: out });

@@ -10,6 +10,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+LORA_FILE = "pytorch_lora_weights.safetensors"
+
 ProgressFn = Callable[[int, int | None, str, str | None], None]
 CHUNK = 64
 """Images per generator call: bounds memory, and progress is reported per chunk."""
@@ -37,6 +39,33 @@ def load_generator(generator: str = "scenes-generator") -> Any:
             f"the weights of {generator} are missing; train them with `dualproc world train-generator`"
         )
     return EmbeddedGenerator.from_pretrained(path)
+
+
+def fuse_lora(gen: Any, lora: str, lora_scale: float, generator: str) -> None:
+    """Load a LoRA (file or teach run folder), check its base model, fuse it in at `lora_scale`."""
+    from safetensors import safe_open
+
+    from ..errors import UserError
+
+    path = Path(lora)
+    if path.is_dir():
+        path = path / LORA_FILE
+    if not path.is_file():
+        raise UserError(f"--lora {lora}: no LoRA file there (expected {LORA_FILE} or a teach run folder)")
+    try:
+        with safe_open(str(path), "pt") as f:
+            base = (f.metadata() or {}).get("dualproc.base_model")
+    except Exception as error:  # not a safetensors file at all: the user's mistake, said in one line
+        raise UserError(f"--lora {lora}: not a safetensors LoRA file ({error})") from None
+    if base is not None and base != generator:
+        raise UserError(f"--lora {lora}: trained on generator {base!r}, not {generator!r}")
+    try:
+        gen.load_lora(path)
+    except Exception as error:  # keys or shapes of another model
+        raise UserError(f"--lora {lora}: does not fit generator {generator!r} ({error})") from None
+    # Fusing folds B @ A * scale into the base weights and drops the adapter layers: no per-call LoRA cost.
+    gen.unet.fuse_lora(lora_scale=lora_scale)
+    gen.unet.unload_lora()
 
 
 def generate_images(
@@ -86,8 +115,14 @@ def generate_files(
     num_inference_steps: int = 1,
     generator: str = "scenes-generator",
     on_progress: ProgressFn | None = None,
+    lora: str | None = None,
+    lora_scale: float = 1.0,
 ) -> dict[str, Any]:
-    """Write `n` images of `prompt` as 000000.png ... and grid.png into `out_dir`; returns paths and count."""
+    """Write `n` images of `prompt` as 000000.png ... and grid.png into `out_dir`; returns paths and count.
+
+    `lora` (a LoRA file or a teach run folder) is fused into the generator's weights at `lora_scale`, so
+    generation costs what the base generator costs.
+    """
     from ..errors import UserError
 
     if n < 1:
@@ -99,6 +134,8 @@ def generate_files(
         raise UserError(f"out_dir {out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     gen = load_generator(generator)
+    if lora is not None:
+        fuse_lora(gen, lora, lora_scale, generator)
 
     def chunk_done(done: int) -> None:
         if on_progress:
