@@ -1,0 +1,57 @@
+/** dualproc teach and generate --lora end to end on the shipped embedded models (a few steps). */
+import { describe, expect, it } from "vitest";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { main } from "../../src/cli/main.js";
+import type { CliIO } from "../../src/cli/io.js";
+
+const RECIPE = `name: tiny-horizon
+prompts: ["a sunny landscape with trees", "a night landscape with a house"]
+questions:
+  - question: Is the red line aligned with the horizon?
+    visual_prompt: { kind: horizon, y: 0.3 }
+eval: { prompts: ["a beach at dusk"], seeds: [0, 1], lora_scales: [0, 1] }
+training: { resolution_px: 64, max_train_steps: 3, checkpointing_steps: 2, train_batch_size: 2,
+  noise_pool_size: 4, learning_rate: 1.0e-3, lora_rank: 4, lora_alpha: 4, lora_scale: 1 }
+`;
+
+function capture() {
+  const io = { out: "", err: "" };
+  const cli: CliIO = { out: (t) => (io.out += t), err: (t) => (io.err += t), errIsTTY: false };
+  return { io, cli };
+}
+
+describe("teach, then generate with the taught LoRA", () => {
+  it("writes a complete run folder and a LoRA that generate fuses in", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "teach-"));
+    writeFileSync(join(dir, "recipe.yaml"), RECIPE);
+    const run = join(dir, "run");
+    const teach = capture();
+    expect(await main(["teach", join(dir, "recipe.yaml"), "--out", run, "-q"], teach.cli)).toBe(0);
+    for (const file of [
+      "recipe.yaml",
+      "run.json",
+      "events.jsonl",
+      "metrics.jsonl",
+      "report.md",
+      "score-curve.svg",
+    ]) {
+      expect(existsSync(join(run, file)), file).toBe(true);
+    }
+    expect(teach.io.out).toContain(`LoRA: ${join(run, "pytorch_lora_weights.safetensors")}`);
+    const state = JSON.parse(readFileSync(join(run, "run.json"), "utf8")) as { status: string };
+    expect(state.status).toBe("succeeded");
+    expect(readFileSync(join(run, "metrics.jsonl"), "utf8").trim().split("\n")).toHaveLength(3);
+
+    const again = capture();
+    expect(await main(["teach", join(dir, "recipe.yaml"), "--out", run], again.cli)).toBe(2);
+    expect(again.io.err).toContain("already holds a run; use --resume");
+
+    const generate = capture();
+    const out = join(dir, "images");
+    const args = ["generate", "--prompt", "a beach at dusk", "--n", "2", "--lora", run, "--out", out, "-q"];
+    expect(await main(args, generate.cli)).toBe(0);
+    expect(existsSync(join(out, "grid.png"))).toBe(true);
+  });
+});
