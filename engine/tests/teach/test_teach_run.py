@@ -196,7 +196,11 @@ def test_run_folder_and_events(make_generator, tiny_judge, tmp_path):
     names = {e[1] for e in rec.events if e[0] == "metric"}
     assert {"loss", "score/0", "grad_norm"} <= names
     kinds = {e[2] for e in rec.events if e[0] == "artifact"}
-    assert {"checkpoint", "image", "lora"} <= kinds
+    assert {"checkpoint", "image", "weights"} <= kinds
+    from dualproc_engine import protocol
+
+    for kind in kinds:  # every artifact the loop reports must be one the app accepts
+        assert protocol.validation_error("event", protocol.artifact("j", "f", kind, None)) is None, kind
     assert ("progress", 2, 2, "steps") in rec.events
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step-1", "step-2"]
     assert not list(tmp_path.glob(".*"))  # no temporary files left behind
