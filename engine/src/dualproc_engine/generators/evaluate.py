@@ -42,7 +42,7 @@ STROKE_TARGET_PX, STROKE_TOL_PX = 2.0, 0.5
 # --- measuring --------------------------------------------------------------------------------------
 def measure(images: Tensor, kind: str | None = None) -> list[dict[str, Any]]:
     """Run the app's measurers on images in [0, 1]; one dict per image (fields of world-contract.md)."""
-    from .generate import save_png
+    from ..images import save_png
 
     with tempfile.TemporaryDirectory() as tmp:
         files = []
@@ -251,19 +251,19 @@ def controls_baseline(gen: Any, n: int, steps_list: tuple[int, ...]) -> dict[str
 
 def contact_sheets(gen: Any, out: Path, steps_list: tuple[int, ...], n: int = 16) -> list[str]:
     """Renders of held-out captions and the generator's images of the same captions, one sheet each."""
+    from ..images import image_grid, save_png
     from ..world.render import render
     from ..world.scene import sample_scenes
-    from .generate import make_grid, save_png
 
     scenes = sample_scenes(HELDOUT_SEED + 20, n // 2, kind="landscape") + sample_scenes(
         HELDOUT_SEED + 21, n // 2, kind="lineart"
     )
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "generator-renders.png"]
-    save_png(make_grid(render(scenes)), paths[0])
+    save_png(image_grid(render(scenes)), paths[0])
     for steps in steps_list:
         paths.append(out / f"generator-steps-{steps}.png")
-        save_png(make_grid(_generate(gen, [s.caption for s in scenes], steps, 0)), paths[-1])
+        save_png(image_grid(_generate(gen, [s.caption for s in scenes], steps, 0)), paths[-1])
     (out / "generator-captions.txt").write_text(
         "\n".join(f"{i}: {s.caption}" for i, s in enumerate(scenes)) + "\n"
     )

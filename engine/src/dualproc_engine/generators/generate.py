@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -87,26 +86,6 @@ def generate_images(
     return torch.cat(out)
 
 
-def save_png(image: Tensor, path: Path) -> None:
-    from PIL import Image
-
-    array = (image.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    Image.fromarray(array).save(path)
-
-
-def make_grid(images: Tensor, pad_px: int = 2) -> Tensor:
-    """A near-square grid of (B, 3, H, W) images on white, (3, H', W')."""
-    n, _, h, w = images.shape
-    cols = math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    grid = torch.ones(3, rows * (h + pad_px) + pad_px, cols * (w + pad_px) + pad_px)
-    for i in range(n):
-        r, c = divmod(i, cols)
-        y, x = pad_px + r * (h + pad_px), pad_px + c * (w + pad_px)
-        grid[:, y : y + h, x : x + w] = images[i]
-    return grid
-
-
 def generate_files(
     prompt: str,
     n: int,
@@ -141,9 +120,11 @@ def generate_files(
         if on_progress:
             on_progress(done, n, "images", None)
 
+    from ..images import image_grid, save_png
+
     images = generate_images(gen, [prompt] * n, seed, num_inference_steps, chunk_done)
     for i, image in enumerate(images):
         save_png(image, out / f"{i:06d}.png")
     grid = out / "grid.png"
-    save_png(make_grid(images), grid)
+    save_png(image_grid(images), grid)
     return {"out_dir": str(out), "count": n, "grid": str(grid)}

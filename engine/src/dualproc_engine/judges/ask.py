@@ -7,7 +7,6 @@ Images are read as RGB (PNG, JPEG, anything Pillow opens), the optional visual p
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -24,23 +23,6 @@ def get_judge(name: str) -> Any:
     return _LOADED[name]
 
 
-def load_image(path: str | Path) -> torch.Tensor:
-    """(1, 3, H, W) float in [0, 1]; a missing or unreadable file is a one-line UserError."""
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
-
-    from ..errors import UserError
-
-    try:
-        with Image.open(path) as image:
-            array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except (UnidentifiedImageError, OSError) as error:
-        raise UserError(f"{path}: not an image Pillow can read ({error})") from None
-    return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0)
-
-
 def ask_files(
     paths: Sequence[str],
     question: str,
@@ -54,6 +36,7 @@ def ask_files(
     a bad overlay spec, a judge not on this machine) raise `UserError` subclasses with one-line messages.
     """
     from ..errors import UserError
+    from ..images import load_image
     from ..prompts import apply_overlay, parse_overlay
 
     if not paths:

@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import Tensor
 
 LORA_FILE = "pytorch_lora_weights.safetensors"
@@ -50,22 +49,9 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def save_grid(images: Tensor, rows: int, path: Path, pad_px: int = 2) -> Path:
     """(rows * cols, 3, H, W) in [0, 1], row-major, as one PNG with white gutters."""
-    import numpy as np
-    from PIL import Image
+    from ..images import image_grid, save_png
 
-    n, _, h, w = images.shape
-    cols = n // rows
-    canvas = torch.ones(3, rows * (h + pad_px) + pad_px, cols * (w + pad_px) + pad_px)
-    for k in range(n):
-        r, c = divmod(k, cols)
-        y, x = pad_px + r * (h + pad_px), pad_px + c * (w + pad_px)
-        canvas[:, y : y + h, x : x + w] = images[k].detach().float().cpu().clamp(0, 1)
-    array = (canvas.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    Image.fromarray(array).save(tmp)
-    os.replace(tmp, path)
-    return path
+    return save_png(image_grid(images, cols=images.shape[0] // rows, pad_px=pad_px), path)
 
 
 def save_final_lora(gen: Any, out_dir: Path, metadata: dict[str, object]) -> Path:

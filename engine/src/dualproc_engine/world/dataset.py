@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+import torch
 
 BATCH = 64
 SHEET_MAX = 64
@@ -39,15 +37,14 @@ def write_dataset(
     `on_progress(done, total)` is called after each batch; `should_stop()` is polled between batches and
     ends the run early (what is written stays consistent). `fixed` attributes go to `sample_scenes`.
     """
-    from PIL import Image
-
-    from .render import render_full, to_uint8
+    from ..images import image_grid, save_png
+    from .render import render_full
     from .scene import sample_scene, scene_seed
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = 0
-    thumbnails: list[np.ndarray] = []
+    thumbnails: list[torch.Tensor] = []
     with open(out / "attributes.jsonl", "w", encoding="utf-8") as lines:
         for start in range(0, n, BATCH):
             if should_stop is not None and should_stop():
@@ -57,10 +54,9 @@ def write_dataset(
                 for i in range(start, min(n, start + BATCH))
             ]
             rendering = render_full(scenes)
-            pixels = to_uint8(rendering.images)
-            for scene, image in zip(rendering.scenes, pixels, strict=True):
+            for scene, image in zip(rendering.scenes, rendering.images, strict=True):
                 scene.file = f"{scene.index:06d}.png"
-                _write_png(Image.fromarray(image), out / scene.file)
+                save_png(image, out / scene.file)
                 lines.write(json.dumps(scene.to_dict()) + "\n")
                 lines.flush()
                 if len(thumbnails) < SHEET_MAX:
@@ -69,29 +65,8 @@ def write_dataset(
             if on_progress is not None:
                 on_progress(written, n)
     if thumbnails:
-        _write_png(Image.fromarray(contact_sheet(thumbnails)), out / "contact_sheet.png")
+        save_png(image_grid(torch.stack(thumbnails)), out / "contact_sheet.png")
     return written
-
-
-def _write_png(image: Any, path: Path) -> None:
-    partial = path.with_name(path.name + ".partial")
-    image.save(partial, format="PNG")
-    os.replace(partial, path)
-
-
-def contact_sheet(images: list[np.ndarray], gap_px: int = 2) -> np.ndarray:
-    """A near-square grid of (S, S, 3) uint8 images on white, `gap_px` apart."""
-    count, size = len(images), images[0].shape[0]
-    cols = math.ceil(math.sqrt(count))
-    rows = math.ceil(count / cols)
-    step = size + gap_px
-    sheet = np.full((rows * step + gap_px, cols * step + gap_px, 3), 255, dtype=np.uint8)
-    for i, image in enumerate(images):
-        r, c = divmod(i, cols)
-        sheet[gap_px + r * step : gap_px + r * step + size, gap_px + c * step : gap_px + c * step + size] = (
-            image
-        )
-    return sheet
 
 
 def main(argv: list[str] | None = None) -> int:

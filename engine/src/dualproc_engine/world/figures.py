@@ -11,21 +11,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
+def _sheet(images: Any, path: Path) -> None:
+    from ..images import image_grid, save_png
 
-def _pixels(images: Any) -> list[np.ndarray]:
-    from .render import to_uint8
-
-    return list(to_uint8(images))
-
-
-def _sheet(images: list[np.ndarray], path: Path) -> None:
-    from PIL import Image
-
-    from .dataset import contact_sheet
-
-    Image.fromarray(contact_sheet(images, gap_px=4)).save(path, optimize=True)
+    save_png(image_grid(images, pad_px=4), path)
     print(f"wrote {path}")
 
 
@@ -34,7 +24,7 @@ def scenes_sheet(out: Path) -> None:
     from .render import render
     from .scene import sample_scenes
 
-    _sheet(_pixels(render(sample_scenes(0, 64, size_px=64))), out / "scenes-contact-sheet.png")
+    _sheet(render(sample_scenes(0, 64, size_px=64)), out / "scenes-contact-sheet.png")
 
 
 def kind_sheets(out: Path) -> None:
@@ -42,8 +32,8 @@ def kind_sheets(out: Path) -> None:
     from .render import render
     from .scene import sample_scenes
 
-    _sheet(_pixels(render(sample_scenes(1, 16, kind="landscape", size_px=128))), out / "landscapes-128.png")
-    _sheet(_pixels(render(sample_scenes(2, 16, kind="lineart", size_px=128))), out / "lineart-128.png")
+    _sheet(render(sample_scenes(1, 16, kind="landscape", size_px=128)), out / "landscapes-128.png")
+    _sheet(render(sample_scenes(2, 16, kind="lineart", size_px=128)), out / "lineart-128.png")
 
 
 def visual_prompt_sheet(out: Path) -> None:
@@ -64,8 +54,8 @@ def visual_prompt_sheet(out: Path) -> None:
         records = make_qa(scenes, 10 + number, families=[family], per_scene=1)
         chosen = next(r for r in records if r["overlay"] is not None and r["answer"] == "Yes")
         scene = render([scenes[chosen["scene_index"]]])
-        images.append(_pixels(torch.cat([scene, apply_overlay(scene, chosen["overlay"])]))[1])
-    _sheet(images, out / "visual-prompts-128.png")
+        images.append(apply_overlay(scene, chosen["overlay"]))
+    _sheet(torch.cat(images), out / "visual-prompts-128.png")
 
 
 def main(argv: list[str] | None = None) -> int:

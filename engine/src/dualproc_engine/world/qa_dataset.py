@@ -9,7 +9,6 @@ consistent folder.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -62,18 +61,10 @@ def _write_overlaid(out: Path, record: dict[str, Any], number: int) -> str | Non
     """The question's image as the judge sees it (the scene with its overlay), or None without overlay."""
     if record["overlay"] is None:
         return None
-    import numpy as np
-    import torch
-    from PIL import Image
-
+    from ..images import load_image, save_png
     from ..prompts import apply_overlay
 
-    scene = np.asarray(Image.open(out / record["file"]).convert("RGB"), dtype=np.float32) / 255.0
-    image = torch.from_numpy(scene).permute(2, 0, 1).unsqueeze(0)
-    composited = apply_overlay(image, record["overlay"])[0].clamp(0, 1)
-    pixels = (composited * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    composited = apply_overlay(load_image(out / record["file"]), record["overlay"])[0]
     name = f"qa/{record['scene_index']:06d}-{number:05d}.png"
-    partial = out / (name + ".partial")
-    Image.fromarray(pixels).save(partial, format="PNG")
-    os.replace(partial, out / name)
+    save_png(composited, out / name)
     return name

@@ -184,5 +184,7 @@ def visible_points(owner: Tensor, counts: list[int]) -> list[list[tuple[float, f
 
 
 def to_uint8(images: Tensor) -> np.ndarray:
-    """(B, 3, S, S) floats in [0, 1] -> (B, S, S, 3) uint8, rounding to nearest."""
-    return (images.clamp(0, 1) * 255.0).round_().to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+    """(B, 3, S, S) floats in [0, 1] -> (B, S, S, 3) uint8 arrays, the bytes `images.save_png` writes."""
+    from ..images import to_uint8 as quantise
+
+    return quantise(images).permute(0, 2, 3, 1).contiguous().numpy()
