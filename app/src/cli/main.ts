@@ -10,6 +10,7 @@ import { EXIT, UsageError } from "./errors.js";
 import { processIO, type CliIO } from "./io.js";
 import { askCommand } from "./commands/ask.js";
 import { benchCommand } from "./commands/bench.js";
+import { evalCommand } from "./commands/eval.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { generateCommand } from "./commands/generate.js";
 import { modelsCommand } from "./commands/models.js";
@@ -29,6 +30,7 @@ export function buildProgram(io: CliIO): Command {
     .helpCommand(false)
     .addCommand(worldCommand(context))
     .addCommand(teachCommand(context))
+    .addCommand(evalCommand(context))
     .addCommand(askCommand(context))
     .addCommand(generateCommand(context))
     .addCommand(benchCommand(context))

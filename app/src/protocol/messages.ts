@@ -104,7 +104,9 @@ export const TrainJudgeParams = z
     phrasing_split: z
       .enum(["train", "heldout"])
       .describe("Phrasings to train on (heldout: the evaluation judge)."),
-    vision: z.enum(["clip", "siglip"]).describe("Vision tower of the judge."),
+    vision: z
+      .enum(["resnet", "bit"])
+      .describe("Vision tower of the judge: resnet (the training judge) or bit (the held-out judge)."),
   })
   .describe("Train an embedded Scenes judge.");
 export const TrainGeneratorParams = z
@@ -128,6 +130,22 @@ export const BenchTeachParams = z
     "Steps/s and peak memory of the teach loop against a reference-style loop, same models, same run.",
   );
 
+export const EvaluateParams = z
+  .strictObject({
+    recipe: TeachRecipe,
+    recipe_dir: z.string().describe("Folder of the recipe file; image visual prompts are relative to it."),
+    lora: z.string().min(1).describe("The taught LoRA: a teach run folder or its safetensors file."),
+    prompts: z.array(z.string().min(1)).min(1).describe("Held-out prompts."),
+    seeds: z.array(nonNegativeInt).min(1).describe("Held-out seeds: one image per prompt, seed and scale."),
+    lora_scales: z.array(z.number()).min(1).describe("Adapter scales; 0 is the base model."),
+    judges: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe("Judges that answer the recipe's questions: the training judge and held-out ones."),
+    out_dir: z.string().min(1).describe("Folder for images/, grids/."),
+  })
+  .describe("Held-out images of a taught LoRA at each scale, and each judge's answers about them.");
+
 const job = <K extends string, P extends z.ZodType>(kind: K, params: P) =>
   z.strictObject({ type: z.literal("job"), id: jobId, kind: z.literal(kind), params });
 
@@ -142,6 +160,7 @@ export const Job = z.discriminatedUnion("kind", [
   job("train_generator", TrainGeneratorParams),
   job("teach", TeachParams),
   job("bench_teach", BenchTeachParams),
+  job("evaluate", EvaluateParams),
 ]);
 export type Job = z.infer<typeof Job>;
 export type JobKind = Job["kind"];
@@ -216,6 +235,31 @@ export const TeachResult = z.strictObject({
   summary: z.record(z.string(), z.unknown()).describe("What the loop reports: final scores, time, files."),
 });
 
+export const EvaluateResult = z.strictObject({
+  out_dir: z.string(),
+  questions: z.array(z.string()).describe("The recipe's questions, in order."),
+  images: z.array(
+    z.strictObject({
+      path: z.string(),
+      prompt_index: nonNegativeInt,
+      prompt: z.string(),
+      seed: nonNegativeInt,
+      lora_scale: z.number(),
+    }),
+  ),
+  grids: z
+    .array(z.string())
+    .describe("One before/after grid per prompt: a row per scale, a column per seed."),
+  judges: z.array(
+    z.strictObject({
+      judge: z.string(),
+      probabilities: z
+        .array(z.array(z.number().min(0).max(1)))
+        .describe("[image][question]: the probability of the wanted answer."),
+    }),
+  ),
+});
+
 const LoopTiming = z.strictObject({
   steps_per_s: z.number(),
   peak_memory_mb: z.number().nullable().describe("Peak GPU memory; null on CPU, where it is not measured."),
@@ -283,6 +327,7 @@ export const Event = z.union([
     resultEvent("train_generator", TrainResult),
     resultEvent("teach", TeachResult),
     resultEvent("bench_teach", BenchTeachResult),
+    resultEvent("evaluate", EvaluateResult),
   ]),
   event("error", { job: jobRef, code: ErrorCode, message: z.string().describe("One line, for a person.") }),
 ]);

@@ -44,9 +44,33 @@ describe("teach, then generate with the taught LoRA", () => {
     expect(state.status).toBe("succeeded");
     expect(readFileSync(join(run, "metrics.jsonl"), "utf8").trim().split("\n")).toHaveLength(3);
 
+    // teach ends with the held-out evaluation: paired images, both judges, measurers, a verdict
+    expect(teach.io.out).toMatch(/verdict: The training judge/);
+    expect(teach.io.out).toContain(`eval report: ${join(run, "eval", "report.html")}`);
+    const summary = JSON.parse(readFileSync(join(run, "eval", "summary.json"), "utf8")) as {
+      pairs: number;
+      judges: { judge: string; role: string }[];
+      controls: { attribute: string }[];
+      verdict: string;
+    };
+    expect(summary.pairs).toBe(16); // 1 eval prompt x 16 held-out seeds
+    expect(summary.judges.map((j) => [j.judge, j.role])).toEqual([
+      ["scenes-judge", "training"],
+      ["scenes-judge-heldout", "held-out"],
+    ]);
+    expect(summary.controls.map((c) => c.attribute)).toEqual(["horizon"]);
+    expect(["took", "probable_hacking", "no_gain"]).toContain(summary.verdict);
+
     const again = capture();
     expect(await main(["teach", join(dir, "recipe.yaml"), "--out", run], again.cli)).toBe(2);
     expect(again.io.err).toContain("already holds a run; use --resume");
+
+    const notRun = capture();
+    expect(await main(["eval", join(dir, "images")], notRun.cli)).toBe(2);
+    expect(notRun.io.err).toContain("not a teach run folder (no recipe.yaml)");
+    const unfinished = capture(); // the recipe's folder has a recipe.yaml but no LoRA
+    expect(await main(["eval", dir], unfinished.cli)).toBe(2);
+    expect(unfinished.io.err).toContain("no pytorch_lora_weights.safetensors yet; finish the run first");
 
     const generate = capture();
     const out = join(dir, "images");

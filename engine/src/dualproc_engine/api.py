@@ -178,7 +178,7 @@ def train_judge(
     seed: int = 0,
     max_train_steps: int = 1500,
     phrasing_split: str = "train",
-    vision: str = "clip",
+    vision: str = "resnet",
     reporter: Reporter | None = None,
 ) -> dict[str, Any]:
     """Train (or resume) an embedded judge in `out_dir`."""
@@ -297,3 +297,30 @@ def _version_of(package: str) -> str | None:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
         return None
+
+
+def evaluate(
+    recipe: dict[str, Any],
+    recipe_dir: str,
+    lora: str,
+    prompts: list[str],
+    seeds: list[int],
+    lora_scales: list[float],
+    judges: list[str],
+    out_dir: str,
+    reporter: Reporter | None = None,
+) -> dict[str, Any]:
+    """Held-out images of a taught LoRA at each adapter scale, and every judge's answers about them."""
+    from .evaluation.run import evaluate_run
+
+    return evaluate_run(
+        recipe,
+        recipe_dir,
+        lora,
+        prompts,
+        seeds,
+        lora_scales,
+        judges,
+        str(_output_folder(out_dir)),
+        reporter=reporter or Reporter(),
+    )

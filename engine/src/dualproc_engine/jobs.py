@@ -24,4 +24,5 @@ HANDLERS: dict[str, Handler] = {
     "train_generator": api.train_generator,
     "teach": api.teach,
     "bench_teach": api.bench_teach,
+    "evaluate": api.evaluate,
 }

@@ -9,17 +9,17 @@ import torch
 
 from dualproc_engine.judges.scenes_vlm import JudgeArchitecture, build_judge_files
 
-TINY = {"vision_hidden_size": 32, "vision_layers": 1, "text_hidden_size": 32, "text_layers": 1, "heads": 2}
+TINY = {"vision_hidden_size": 32, "text_hidden_size": 32, "text_layers": 1, "heads": 2}
 
 
-def save_tiny_judge(folder: Path, vision: str = "clip", seed: int = 0) -> Path:
+def save_tiny_judge(folder: Path, vision: str = "resnet", seed: int = 0) -> Path:
     arch = JudgeArchitecture(vision=vision, **TINY)
     model, _ = build_judge_files(folder, arch, "train", seed)
     model.save_pretrained(str(folder))
     return folder
 
 
-@pytest.fixture(scope="session", params=["clip", "siglip"])
+@pytest.fixture(scope="session", params=["resnet", "bit"])
 def tiny_judge_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.set_num_threads(1)
     return save_tiny_judge(tmp_path_factory.mktemp(f"judge-{request.param}"), request.param)

@@ -15,9 +15,10 @@ def test_loads_offline_with_stock_from_pretrained(
     tiny_judge_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    from transformers import AutoProcessor, AutoTokenizer, LlavaForConditionalGeneration
+    from transformers import AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
 
-    model = LlavaForConditionalGeneration.from_pretrained(str(tiny_judge_dir))
+    model = AutoModelForImageTextToText.from_pretrained(str(tiny_judge_dir))
+    assert type(model).__name__ == "FastVlmForConditionalGeneration"
     processor = AutoProcessor.from_pretrained(str(tiny_judge_dir))
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_judge_dir))
     assert (tiny_judge_dir / "model.safetensors").is_file()

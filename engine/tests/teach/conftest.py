@@ -17,7 +17,6 @@ TINY_GENERATOR = EmbeddedConfig(
 )
 TINY_JUDGE = {
     "vision_hidden_size": 32,
-    "vision_layers": 1,
     "text_hidden_size": 32,
     "text_layers": 1,
     "heads": 2,
@@ -54,7 +53,7 @@ def tiny_judge_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     torch.set_num_threads(1)
     folder = tmp_path_factory.mktemp("judge")
-    model, _ = build_judge_files(folder, JudgeArchitecture(vision="clip", **TINY_JUDGE), "train", 0)
+    model, _ = build_judge_files(folder, JudgeArchitecture(vision="resnet", **TINY_JUDGE), "train", 0)
     model.save_pretrained(str(folder))
     return folder
 

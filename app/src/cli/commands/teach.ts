@@ -7,11 +7,13 @@ import { newRunDir } from "../../runs/run-folder.js";
 import type { CliContext } from "../context.js";
 import { runEngineJob } from "../engine-job.js";
 import { UsageError } from "../errors.js";
+import { EVAL_DEFAULTS, evaluateRun } from "./eval.js";
 
 interface TeachOptions {
   out?: string;
   resume?: string;
   runs: string;
+  eval: boolean;
 }
 
 const RESOLVED_RECIPE = "recipe.yaml";
@@ -26,11 +28,12 @@ export function teachCommand(context: CliContext): Command {
     .option("--out <dir>", "run folder (default: a new folder under --runs)")
     .option("--runs <dir>", "where new run folders go", "runs")
     .option("--resume <dir>", "continue a stopped or crashed run from its last checkpoint")
+    .option("--no-eval", "skip the held-out evaluation at the end (run `dualproc eval RUN` later)")
     .addHelpText(
       "after",
       "\nThe run folder gets the resolved recipe, run.json, events.jsonl, metrics.jsonl, checkpoints,\n" +
-        "pytorch_lora_weights.safetensors (diffusers layout), grids, score-curve.svg and report.md.\n" +
-        "Ctrl-C saves a checkpoint and stops; --resume continues.",
+        "pytorch_lora_weights.safetensors (diffusers layout), grids, score-curve.svg and report.md; then\n" +
+        "`dualproc eval` runs on it (eval/report.html). Ctrl-C saves a checkpoint and stops; --resume continues.",
     )
     .action(async (recipeFile: string | undefined, options: TeachOptions, self: Command) => {
       const console = context.consoleFor(self);
@@ -49,6 +52,7 @@ export function teachCommand(context: CliContext): Command {
         // Even a stopped run gets its report of what it did so far.
         console.result(`report: ${writeTeachReport(out, recipe)}`);
       }
+      if (options.eval) await evaluateRun(console, out, EVAL_DEFAULTS);
     });
 }
 

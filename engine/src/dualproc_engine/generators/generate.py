@@ -42,6 +42,17 @@ def load_generator(generator: str = "scenes-generator") -> Any:
 
 def fuse_lora(gen: Any, lora: str, lora_scale: float, generator: str) -> None:
     """Load a LoRA (file or teach run folder), check its base model, fuse it in at `lora_scale`."""
+    load_checked_lora(gen, lora, generator)
+    # Fusing folds B @ A * scale into the base weights and drops the adapter layers: no per-call LoRA cost.
+    gen.unet.fuse_lora(lora_scale=lora_scale)
+    gen.unet.unload_lora()
+
+
+def load_checked_lora(gen: Any, lora: str, generator: str) -> None:
+    """Attach a LoRA (file or teach run folder) as an adapter, after checking it was trained on `generator`.
+
+    Every mistake (no file, not safetensors, another base model, shapes that do not fit) is one `UserError`.
+    """
     from safetensors import safe_open
 
     from ..errors import UserError
@@ -62,9 +73,6 @@ def fuse_lora(gen: Any, lora: str, lora_scale: float, generator: str) -> None:
         gen.load_lora(path)
     except Exception as error:  # keys or shapes of another model
         raise UserError(f"--lora {lora}: does not fit generator {generator!r} ({error})") from None
-    # Fusing folds B @ A * scale into the base weights and drops the adapter layers: no per-call LoRA cost.
-    gen.unet.fuse_lora(lora_scale=lora_scale)
-    gen.unet.unload_lora()
 
 
 def generate_images(

@@ -1,7 +1,8 @@
-"""The embedded judge adapter: a LLaVA-class model (stock `transformers` classes) behind the judge contract.
+"""The embedded judge adapter: a LLaVA-layout model (stock `transformers` classes) behind the judge contract.
 
-`EmbeddedJudge.from_pretrained(path)` loads any folder `LlavaForConditionalGeneration.from_pretrained` and
-`AutoProcessor.from_pretrained` read (the shipped Scenes judges, or a training run's output).
+`EmbeddedJudge.from_pretrained(path)` loads any folder `AutoModelForImageTextToText.from_pretrained` and
+`AutoProcessor.from_pretrained` read, as long as the model has the LLaVA layout (`model.get_image_features`,
+`model.language_model`, `lm_head`): the shipped FastVLM Scenes judges, a training run's output, or a LLaVA.
 `load_judge(name)` finds a shipped judge by name. `logprob` is the contract (judges/base.py).
 
 Preprocessing is differentiable and follows the saved processor: bilinear resize to the processor's side,
@@ -23,14 +24,15 @@ from .scenes_vlm import IMAGE_TOKEN, PROMPT_TEMPLATE
 
 
 class EmbeddedJudge:
-    """A `LlavaForConditionalGeneration` and its processor, scoring wanted answers (judge contract)."""
+    """A LLaVA-layout VLM (FastVLM, LLaVA) and its processor, scoring wanted answers (judge contract)."""
 
     def __init__(self, model: Any, processor: Any):
         self.model = model
         self.processor = processor
         self.tokenizer = processor.tokenizer
         config = model.config
-        self.image_size_px = int(config.vision_config.image_size)
+        size = processor.image_processor.size
+        self.image_size_px = int(size.get("height") or size["shortest_edge"])
         self.image_tokens = int(config.image_seq_length)
         self.image_token_id = int(config.image_token_index)
         image_processor = processor.image_processor
@@ -39,9 +41,9 @@ class EmbeddedJudge:
 
     @classmethod
     def from_pretrained(cls, path: str | Path, device: str | torch.device = "cpu") -> EmbeddedJudge:
-        from transformers import AutoProcessor, LlavaForConditionalGeneration
+        from transformers import AutoModelForImageTextToText, AutoProcessor
 
-        model: Any = LlavaForConditionalGeneration.from_pretrained(str(path))
+        model: Any = AutoModelForImageTextToText.from_pretrained(str(path))
         model = model.to(device)
         model.eval()  # no dropout in these configs; eval() only makes the scores deterministic
         model.requires_grad_(False)  # the judge is frozen; gradients still flow to the images

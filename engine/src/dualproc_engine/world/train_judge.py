@@ -57,8 +57,7 @@ class TrainJudgeConfig:
     seed: int = field(default=0, metadata={"help": "initialisation and data seed"})
     max_train_steps: int = field(default=2000, metadata={"help": "optimiser steps"})
     phrasing_split: str = field(default="train", metadata={"help": "QA phrasings: train, heldout or all"})
-    vision: str = field(default="clip", metadata={"help": "vision tower: clip or siglip"})
-    patch_size_px: int = field(default=16, metadata={"help": "ViT patch side at 64 px (16: 16 image tokens)"})
+    vision: str = field(default="resnet", metadata={"help": "vision tower: resnet or bit"})
     train_batch_size: int = 64
     learning_rate: float = field(default=5e-4, metadata={"help": "peak AdamW lr (DESIGN: ~5e-4 works)"})
     warmup_steps: int = 100
@@ -70,6 +69,9 @@ class TrainJudgeConfig:
         default=0.3, metadata={"help": "share of steps over which near misses arrive"}
     )
     degrade_share: float = field(default=0.25, metadata={"help": "share of training images degraded"})
+    aux_weight: float = field(
+        default=1.0, metadata={"help": "weight of the vision tower's auxiliary read-out loss (0: none)"}
+    )
     min_share: float = field(default=0.03, metadata={"help": "least share of a batch per family"})
     max_share: float = field(default=0.3, metadata={"help": "greatest share of a batch per family"})
     checkpoint_every: int = 200
@@ -186,13 +188,66 @@ def fit_temperature(judge: Any, images: torch.Tensor, records: list[dict[str, An
     return float(grid[int(nll.argmin())])
 
 
+# -- auxiliary read-out of the vision tower ------------------------------------------------------------------
+AUX_FAMILIES = ("horizon_line", "palette_match", "stroke_width", "layout_match", "relative_depth")
+"""Families whose answer the image (with its visual prompt) decides alone, whatever the wording."""
+
+
+def aux_target(record: dict[str, Any]) -> float | None:
+    """The image-decided truth of a record (1.0 / 0.0), or None for families the question's slots decide.
+
+    For relative depth it is "A is closer than B", whichever relation the question asks about.
+    """
+    family = record["family"]
+    if family not in AUX_FAMILIES:
+        return None
+    yes = record["answer"] == "Yes"
+    if family == "relative_depth":
+        return float(yes != (record["params"]["relation"] == "farther"))
+    return float(yes)
+
+
+class AuxReadout(torch.nn.Module):
+    """A linear read-out per image-decided family from the tower's feature map (mean and max pooled).
+
+    Why: the language model has to find the relational evidence (is the line on the horizon?) in the image
+    tokens and bind it to the question's words at once, and with the answer loss alone the relational
+    families sat at chance for 1,200 steps while the same tower with a linear read-out learns the horizon
+    line in 50. This loss shapes the tower from the first step; the read-out is dropped after training
+    (the saved model is the stock VLM, nothing else).
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.linear = torch.nn.Linear(2 * channels, len(AUX_FAMILIES))
+
+    def forward(self, feature_map: torch.Tensor) -> torch.Tensor:
+        flat = feature_map.flatten(2)  # (B, C, H*W)
+        return self.linear(torch.cat([flat.mean(2), flat.amax(2)], dim=1))
+
+
+def aux_loss(readout: AuxReadout, feature_map: torch.Tensor, records: list[dict[str, Any]]) -> torch.Tensor:
+    """Binary cross-entropy of the read-out on the records that have an image-decided truth (0 if none)."""
+    rows, cols, targets = [], [], []
+    for i, record in enumerate(records):
+        target = aux_target(record)
+        if target is not None:
+            rows.append(i)
+            cols.append(AUX_FAMILIES.index(record["family"]))
+            targets.append(target)
+    if not rows:
+        return feature_map.sum() * 0.0
+    logits = readout(feature_map[rows])[torch.arange(len(rows)), cols]
+    return torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.tensor(targets))
+
+
 # -- the loop ----------------------------------------------------------------------------------------------
 def train_judge(
     out_dir: str | Path,
     seed: int = 0,
     max_steps: int = 2000,
     phrasing_split: str = "train",
-    vision: str = "clip",
+    vision: str = "resnet",
     on_progress: ProgressFn | None = None,
     on_metric: MetricFn | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -220,12 +275,19 @@ def train_judge(
     progress = on_progress or (lambda *a: None)
     metric = on_metric or (lambda *a: None)
     stop = should_stop or (lambda: False)
-    arch = JudgeArchitecture(vision=cfg.vision, patch_size_px=cfg.patch_size_px)
+    arch = JudgeArchitecture(vision=cfg.vision)
 
     model, processor = build_judge_files(out, arch, cfg.phrasing_split, cfg.seed)
     judge = EmbeddedJudge(model, processor)
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embed" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embed" not in n)]
+    readout = AuxReadout(arch.vision_hidden_size)
+    # model and read-out are checkpointed and optimised together; only the model is saved at the end
+    trainable = torch.nn.ModuleDict({"model": model, "aux": readout})
+    tower_map: dict[str, torch.Tensor] = {}  # the vision tower's last output, for the read-out
+    model.model.vision_tower.register_forward_hook(
+        lambda _m, _i, out: tower_map.__setitem__("last", out.last_hidden_state)
+    )
+    decay = [p for n, p in trainable.named_parameters() if p.ndim >= 2 and "embed" not in n]
+    no_decay = [p for n, p in trainable.named_parameters() if not (p.ndim >= 2 and "embed" not in n)]
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=cfg.learning_rate,
@@ -236,7 +298,7 @@ def train_judge(
     loss_ema = {f: math.log(2) for f in FAMILIES}
     step, elapsed_s, history = 0, 0.0, []
     if (checkpoint / "state.json").is_file():
-        state = _load_checkpoint(checkpoint, model, optimizer)
+        state = _load_checkpoint(checkpoint, trainable, optimizer)
         if state["config"] != asdict(cfg):
             raise ValueError(f"{out}: its checkpoint was made with another configuration; use a new --out")
         step, elapsed_s, loss_ema, history = (
@@ -250,7 +312,7 @@ def train_judge(
     def save() -> None:
         _save_checkpoint(
             checkpoint,
-            model,
+            trainable,
             optimizer,
             {
                 "config": asdict(cfg),
@@ -294,9 +356,10 @@ def train_judge(
             images, [r["question"] for r in records], [r["answer"] for r in records]
         )
         loss = -logprob.mean()
+        auxiliary = aux_loss(readout, tower_map["last"], records) if cfg.aux_weight > 0 else loss * 0.0
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+        (loss + cfg.aux_weight * auxiliary).backward()
+        torch.nn.utils.clip_grad_norm_(trainable.parameters(), cfg.max_grad_norm)
         optimizer.step()
         per_record = (-logprob).detach()
         for family in {r["family"] for r in records}:
@@ -309,6 +372,7 @@ def train_judge(
             row = {
                 "step": step,
                 "loss": float(loss.detach()),
+                "aux_loss": float(auxiliary.detach()),
                 "lr": learning_rate_at(step - 1, cfg),
                 "elapsed_s": elapsed_s,
             }
@@ -363,8 +427,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-steps", type=int, default=2000)
     parser.add_argument("--phrasing-split", default="train", choices=["train", "heldout", "all"])
-    parser.add_argument("--vision", default="clip", choices=["clip", "siglip"])
-    parser.add_argument("--patch-size-px", type=int, default=16, help="ViT patch side (8 or 16 at 64 px)")
+    parser.add_argument("--vision", default="resnet", choices=["resnet", "bit"])
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -379,7 +442,6 @@ def main(argv: list[str] | None = None) -> None:
         max_steps=args.max_steps,
         phrasing_split=args.phrasing_split,
         vision=args.vision,
-        patch_size_px=args.patch_size_px,
         on_progress=progress,
         on_metric=lambda name, value, step: (
             print(f"{name} {value:.4f} @ {step}", flush=True)

@@ -33,10 +33,15 @@ export function trainJudgeCommand(context: CliContext): Command {
       choice(["train", "heldout"] as const),
       "train",
     )
-    .option("--vision <tower>", "vision tower: clip, siglip", choice(["clip", "siglip"] as const), "clip")
+    .option(
+      "--vision <tower>",
+      "vision tower: resnet (training judge), bit (held-out judge)",
+      choice(["resnet", "bit"] as const),
+      "resnet",
+    )
     .action(
       async (
-        options: TrainOptions & { phrasings: "train" | "heldout"; vision: "clip" | "siglip" },
+        options: TrainOptions & { phrasings: "train" | "heldout"; vision: "resnet" | "bit" },
         self: Command,
       ) => {
         const console = context.consoleFor(self);

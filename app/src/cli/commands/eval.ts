@@ -1,0 +1,133 @@
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import type { Command } from "commander";
+import { measure } from "../../eval/measurers/index.js";
+import { summarise, type EvalSummary } from "../../eval/summary.js";
+import { readImage } from "../../images/read.js";
+import { loadRecipeFile, teachRecipe } from "../../recipes/load.js";
+import type { TeachRecipe } from "../../recipes/schema.js";
+import { writeEvalReport } from "../../report/eval-report.js";
+import { trainedScale } from "../../runs/lora.js";
+import type { CliContext } from "../context.js";
+import { runEngineJob } from "../engine-job.js";
+import { UsageError } from "../errors.js";
+import type { Console } from "../io.js";
+import { integer, number } from "../options.js";
+import { Progress } from "../progress.js";
+
+const LORA_FILE = "pytorch_lora_weights.safetensors";
+/** Evaluation seeds start here: far from the recipes' grid seeds and from every training noise seed. */
+export const FIRST_EVAL_SEED = 10_000;
+
+export interface EvalOptions {
+  seeds: number;
+  firstSeed: number;
+  scale?: number;
+  heldoutJudge?: string;
+  out?: string;
+  json?: boolean;
+}
+
+export const EVAL_DEFAULTS: EvalOptions = { seeds: 16, firstSeed: FIRST_EVAL_SEED };
+
+export function evalCommand(context: CliContext): Command {
+  return context
+    .command(
+      "eval",
+      "evaluate a taught LoRA on held-out prompts and seeds, with held-out judges and measurers",
+    )
+    .argument("<run>", "a teach run folder")
+    .option("--seeds <n>", "seeds per prompt", integer(2, 1000), EVAL_DEFAULTS.seeds)
+    .option("--first-seed <seed>", "the first seed", integer(0), EVAL_DEFAULTS.firstSeed)
+    .option("--scale <s>", "adapter scale to evaluate (default: the scale it was trained at)", number)
+    .option("--heldout-judge <name>", "held-out judge (default: the recipe's heldout_judge)")
+    .option("--out <dir>", "where the images and the report go (default: RUN/eval)")
+    .option("--json", "print the summary as JSON")
+    .addHelpText(
+      "after",
+      "\nPrompts are the recipe's eval.prompts. Each image is drawn without the LoRA and with it from the same\n" +
+        "noise; the training judge, the held-out judge and the measurers score both. Writes images/, grids/,\n" +
+        "summary.json, report.md and report.html (one self-contained file) into the output folder.",
+    )
+    .action(async (run: string, options: EvalOptions, self: Command) => {
+      const console = context.consoleFor(self);
+      const summary = await evaluateRun(console, run, options);
+      if (options.json) console.result(JSON.stringify(summary));
+    });
+}
+
+/** Evaluate the run in `runDir`, write its report, print the verdict; shared by `eval` and `teach`. */
+export async function evaluateRun(
+  console: Console,
+  runDir: string,
+  options: EvalOptions,
+): Promise<EvalSummary> {
+  const run = resolve(runDir);
+  const recipeFile = join(run, "recipe.yaml");
+  if (!existsSync(recipeFile)) throw new UsageError(`${runDir}: not a teach run folder (no recipe.yaml)`);
+  if (!existsSync(join(run, LORA_FILE)))
+    throw new UsageError(
+      `${runDir}: no ${LORA_FILE} yet; finish the run first (dualproc teach --resume ${runDir})`,
+    );
+  const recipe = teachRecipe(loadRecipeFile(recipeFile));
+  const scale = options.scale ?? trainedScale(run) ?? 1;
+  if (scale === 0)
+    throw new UsageError("--scale: 0 is the base model; give the scale to evaluate the LoRA at");
+  const judges = judgesOf(recipe, options.heldoutJudge);
+  if (judges.length === 1)
+    console.warn(
+      "no held-out judge (the recipe's heldout_judge is null): only the measurers can check the judge",
+    );
+  if (sameList(recipe.eval.prompts, recipe.prompts))
+    console.warn("eval.prompts are the training prompts: add held-out prompts to the recipe's eval section");
+  const out = resolve(options.out ?? join(run, "eval"));
+  mkdirSync(out, { recursive: true });
+  const seeds = Array.from({ length: options.seeds }, (_, i) => options.firstSeed + i);
+  const params = {
+    recipe,
+    recipe_dir: dirname(recipeFile),
+    lora: run,
+    prompts: recipe.eval.prompts,
+    seeds,
+    lora_scales: [0, scale],
+    judges,
+    out_dir: out,
+  };
+  console.info(
+    `evaluating ${run}: ${recipe.eval.prompts.length} prompts x ${seeds.length} seeds, scales 0 and ${scale}`,
+  );
+  const result = await runEngineJob(console, "evaluate", params, { runDir: out, label: "eval" });
+
+  const progress = new Progress(console, "measure");
+  const pixels = result.images.map((img) => readImage(img.path));
+  const measurements = pixels.map((img, i) => {
+    progress.update(i + 1, pixels.length, "images");
+    return measure(img);
+  });
+  progress.done();
+  const summary = summarise({
+    result,
+    measurements,
+    pixels,
+    questions: recipe.questions,
+    trainingJudge: recipe.judge,
+    taughtScale: scale,
+  });
+  const report = writeEvalReport({ runDir: run, evalDir: out, recipe, summary, grids: result.grids });
+  console.result(`verdict: ${summary.verdict_text}`);
+  console.result(`eval report: ${report}`);
+  return summary;
+}
+
+function judgesOf(recipe: TeachRecipe, heldout: string | undefined): string[] {
+  const second = heldout ?? recipe.heldout_judge;
+  if (second !== null && second === recipe.judge)
+    throw new UsageError(
+      `--heldout-judge: ${second} is the training judge; a held-out judge must be another`,
+    );
+  return second === null ? [recipe.judge] : [recipe.judge, second];
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -1,0 +1,73 @@
+/**
+ * Percentile bootstrap confidence intervals, seeded so that a report says the same thing every time it is
+ * regenerated from the same numbers.
+ */
+
+/** A mean and its confidence interval; `n` is the number of values it came from. */
+export interface Interval {
+  mean: number;
+  low: number;
+  high: number;
+  n: number;
+}
+
+export interface BootstrapOptions {
+  resamples?: number;
+  /** Two-sided coverage, e.g. 0.95. */
+  level?: number;
+  seed?: number;
+}
+
+/** mulberry32: a small, fast, seedable PRNG with uniform output in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function mean(values: readonly number[]): number {
+  return values.reduce((s, v) => s + v, 0) / values.length;
+}
+
+/** The mean of `values` with a percentile bootstrap interval; null when there are no values. */
+export function bootstrapMean(values: readonly number[], options: BootstrapOptions = {}): Interval | null {
+  if (values.length === 0) return null;
+  const { resamples = 2000, level = 0.95, seed = 0 } = options;
+  const random = seededRandom(seed);
+  const means = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) {
+    let sum = 0;
+    for (let i = 0; i < values.length; i++) sum += values[Math.floor(random() * values.length)] as number;
+    means[r] = sum / values.length;
+  }
+  means.sort();
+  const tail = (1 - level) / 2;
+  const at = (q: number) => means[Math.min(resamples - 1, Math.max(0, Math.floor(q * resamples)))] as number;
+  return { mean: mean(values), low: at(tail), high: at(1 - tail), n: values.length };
+}
+
+/**
+ * The mean of after[i] - before[i] over pairs (the same prompt and seed, with and without the LoRA), with
+ * its interval: pairing removes the variation between seeds, so a real change shows with fewer images.
+ */
+export function bootstrapPairedDifference(
+  after: readonly number[],
+  before: readonly number[],
+  options: BootstrapOptions = {},
+): Interval | null {
+  if (after.length !== before.length) throw new Error("paired values must come in equal numbers");
+  return bootstrapMean(
+    after.map((a, i) => a - (before[i] as number)),
+    options,
+  );
+}
+
+/** Whether the interval lies wholly above zero: a rise that is not noise at this level. */
+export function clearlyAboveZero(interval: Interval | null): boolean {
+  return interval !== null && interval.low > 0;
+}

@@ -1,0 +1,88 @@
+/**
+ * What the measurers can check of a recipe: each question whose visual prompt states a measurable target
+ * (a horizon height, a palette, a stroke width) becomes a control with a pass/fail test on a measurement.
+ * Tolerances are those of the generator's baseline (docs/generator.md), so the two compare.
+ */
+import type { Overlay } from "../protocol/overlay.js";
+import { ciede2000, hexToLab } from "./measurers/colour.js";
+import type { Measurement } from "./measurers/index.js";
+
+export const HORIZON_TOLERANCE = 0.03;
+/** Palette adherence (weighted CIEDE2000 from the image's colours to the nearest given colour). */
+export const PALETTE_TOLERANCE = 10;
+/** Stroke width tolerance in px at 64 px, scaled with the image. */
+export const STROKE_TOLERANCE_PX = 0.5;
+
+export interface Control {
+  /** The attribute it controls: what drift leaves out. */
+  attribute: "horizon" | "palette" | "stroke";
+  /** Index of the recipe question that states it. */
+  question: number;
+  /** For people: "horizon at 30% of the height (+-0.03)". */
+  label: string;
+  /** Pass or fail; null when the measurer found nothing to measure (no horizon, no strokes). */
+  passes(m: Measurement, widthPx: number): boolean | null;
+}
+
+interface QuestionLike {
+  question?: string;
+  visual_prompt?: unknown;
+}
+
+export function controlsOf(questions: readonly QuestionLike[]): Control[] {
+  const controls: Control[] = [];
+  questions.forEach((q, i) => {
+    const control = controlFor(q.visual_prompt as Overlay | { kind: string } | null | undefined, i);
+    if (control && !controls.some((c) => c.attribute === control.attribute)) controls.push(control);
+  });
+  return controls;
+}
+
+function controlFor(prompt: Overlay | { kind: string } | null | undefined, question: number): Control | null {
+  if (!prompt || !("kind" in prompt)) return null;
+  const p = prompt as Overlay;
+  if (p.kind === "horizon") {
+    return {
+      attribute: "horizon",
+      question,
+      label: `horizon at ${Math.round(p.y * 100)}% of the height (+-${HORIZON_TOLERANCE})`,
+      passes: (m) => (m.horizon === null ? null : Math.abs(m.horizon - p.y) <= HORIZON_TOLERANCE),
+    };
+  }
+  if (p.kind === "palette") {
+    return {
+      attribute: "palette",
+      question,
+      label: `palette ${p.colors.join(" ")} (adherence <= ${PALETTE_TOLERANCE} CIEDE2000)`,
+      passes: (m) => (m.palette.length === 0 ? null : paletteAdherence(m, p.colors) <= PALETTE_TOLERANCE),
+    };
+  }
+  if (p.kind === "stroke") {
+    return {
+      attribute: "stroke",
+      question,
+      label: `stroke width ${p.width_px} px at 64 px (+-${STROKE_TOLERANCE_PX})`,
+      passes: (m, widthPx) =>
+        m.stroke_width_px === null
+          ? null
+          : Math.abs((m.stroke_width_px * 64) / widthPx - p.width_px) <= STROKE_TOLERANCE_PX,
+    };
+  }
+  return null; // points, layouts and reference images: no measurer applies
+}
+
+/**
+ * How far an image's colours are from a given palette: the share-weighted CIEDE2000 from each measured
+ * dominant colour to its nearest given colour (0 when every colour is a given one; unused given colours
+ * cost nothing).
+ */
+export function paletteAdherence(m: Measurement, colors: readonly string[]): number {
+  const targets = colors.map(hexToLab);
+  let total = 0;
+  let weight = 0;
+  for (const c of m.palette) {
+    total += c.weight * Math.min(...targets.map((t) => ciede2000(c.lab, t)));
+    weight += c.weight;
+  }
+  return total / weight;
+}

@@ -1,0 +1,227 @@
+/**
+ * The numbers of `dualproc eval`: from the engine's images and judge answers and the measurers' readings,
+ * per judge and question the score without and with the LoRA, per control the measured success rate,
+ * drift on what should not change, diversity across seeds, and the verdict on judge hacking. Every number
+ * comes with a bootstrap interval; differences are paired (same prompt and seed).
+ */
+import type { ResultOf } from "../protocol/messages.js";
+
+type EvaluateResult = ResultOf<"evaluate">;
+import { bootstrapMean, bootstrapPairedDifference, clearlyAboveZero, type Interval } from "./bootstrap.js";
+import { controlsOf } from "./controls.js";
+import { pairwiseDistances } from "./diversity.js";
+import { DRIFT_CHECKS } from "./drift.js";
+import type { Measurement } from "./measurers/index.js";
+import type { RGBImage } from "./measurers/types.js";
+
+export interface QuestionLike {
+  question: string;
+  weight?: number;
+  visual_prompt?: unknown;
+}
+
+export interface EvalInputs {
+  result: EvaluateResult;
+  /** One per image of `result.images`, in order. */
+  measurements: Measurement[];
+  /** One per image of `result.images`, in order (for diversity). */
+  pixels: RGBImage[];
+  questions: QuestionLike[];
+  trainingJudge: string;
+  taughtScale: number;
+}
+
+export interface Change {
+  base: Interval | null;
+  taught: Interval | null;
+  /** taught - base over pairs. */
+  difference: Interval | null;
+}
+
+export interface JudgeSummary extends Change {
+  judge: string;
+  role: "training" | "held-out";
+  questions: (Change & { question: string })[];
+}
+
+export interface ControlSummary extends Change {
+  attribute: string;
+  label: string;
+  question: string;
+  /** Images the measurer could not read (counted as failures), without and with the LoRA. */
+  unmeasured: { base: number; taught: number };
+}
+
+export interface DriftSummary {
+  attribute: string;
+  label: string;
+  /** Share of pairs where it changed. */
+  rate: Interval | null;
+}
+
+export type Verdict = "took" | "probable_hacking" | "no_gain" | "unverified";
+
+export interface EvalSummary {
+  taught_scale: number;
+  prompts: string[];
+  seeds: number[];
+  pairs: number;
+  judges: JudgeSummary[];
+  controls: ControlSummary[];
+  drift: DriftSummary[];
+  diversity: { base: Interval | null; taught: Interval | null; ratio: number | null };
+  verdict: Verdict;
+  verdict_text: string;
+}
+
+interface Pair {
+  base: number;
+  taught: number;
+}
+
+export function summarise(inputs: EvalInputs): EvalSummary {
+  const { result, taughtScale } = inputs;
+  const pairs = pairImages(result, taughtScale);
+  const judges = result.judges.map((j) => judgeSummary(j, inputs, pairs));
+  const controls = controlsOf(inputs.questions).map((control) => {
+    const width = (i: number) => inputs.pixels[i]!.width;
+    const outcome = (i: number) => control.passes(inputs.measurements[i]!, width(i));
+    const base = pairs.map((p) => outcome(p.base));
+    const taught = pairs.map((p) => outcome(p.taught));
+    return {
+      attribute: control.attribute,
+      label: control.label,
+      question: inputs.questions[control.question]!.question,
+      unmeasured: {
+        base: base.filter((v) => v === null).length,
+        taught: taught.filter((v) => v === null).length,
+      },
+      ...change(base.map(Number), taught.map(Number)), // null (unreadable) counts as a failure
+    };
+  });
+  const controlled = new Set(controls.map((c) => c.attribute));
+  const drift = DRIFT_CHECKS.filter((d) => !d.controlledBy || !controlled.has(d.controlledBy)).map((d) => {
+    const changed = pairs
+      .map((p) =>
+        d.changed(inputs.measurements[p.base]!, inputs.measurements[p.taught]!, inputs.pixels[p.base]!.width),
+      )
+      .filter((v): v is 0 | 1 => v !== null);
+    return { attribute: d.attribute, label: d.label, rate: bootstrapMean(changed) };
+  });
+  const diversity = diversityOf(inputs, pairs);
+  const { verdict, text } = judgeVerdict(judges, controls);
+  return {
+    taught_scale: taughtScale,
+    prompts: [...new Set(result.images.map((i) => i.prompt))],
+    seeds: [...new Set(result.images.map((i) => i.seed))],
+    pairs: pairs.length,
+    judges,
+    controls,
+    drift,
+    diversity,
+    verdict,
+    verdict_text: text,
+  };
+}
+
+/** Indices of (base, taught) images of the same prompt and seed. */
+function pairImages(result: EvaluateResult, taughtScale: number): Pair[] {
+  const key = (p: number, s: number) => `${p}/${s}`;
+  const base = new Map<string, number>();
+  result.images.forEach((img, i) => {
+    if (img.lora_scale === 0) base.set(key(img.prompt_index, img.seed), i);
+  });
+  const pairs: Pair[] = [];
+  result.images.forEach((img, i) => {
+    const b = base.get(key(img.prompt_index, img.seed));
+    if (img.lora_scale === taughtScale && b !== undefined && b !== i) pairs.push({ base: b, taught: i });
+  });
+  if (pairs.length === 0) throw new Error(`no image pairs at scales 0 and ${taughtScale}`);
+  return pairs;
+}
+
+function change(base: number[], taught: number[]): Change {
+  return {
+    base: bootstrapMean(base),
+    taught: bootstrapMean(taught),
+    difference: bootstrapPairedDifference(taught, base),
+  };
+}
+
+function judgeSummary(j: EvaluateResult["judges"][number], inputs: EvalInputs, pairs: Pair[]): JudgeSummary {
+  if (j.probabilities.some((row) => row.length !== inputs.questions.length))
+    throw new Error(`judge ${j.judge} answered other questions than the recipe's ${inputs.questions.length}`);
+  const weights = inputs.questions.map((q) => q.weight ?? 1);
+  const total = weights.reduce((s, w) => s + w, 0) || 1;
+  const overall = (i: number) =>
+    j.probabilities[i]!.reduce((s, p, q) => s + p * (weights[q] as number), 0) / total;
+  return {
+    judge: j.judge,
+    role: j.judge === inputs.trainingJudge ? "training" : "held-out",
+    ...change(
+      pairs.map((p) => overall(p.base)),
+      pairs.map((p) => overall(p.taught)),
+    ),
+    questions: inputs.questions.map((q, k) => ({
+      question: q.question,
+      ...change(
+        pairs.map((p) => j.probabilities[p.base]![k]!),
+        pairs.map((p) => j.probabilities[p.taught]![k]!),
+      ),
+    })),
+  };
+}
+
+function diversityOf(inputs: EvalInputs, pairs: Pair[]): EvalSummary["diversity"] {
+  const byPrompt = (pick: (p: Pair) => number) => {
+    const groups = new Map<number, RGBImage[]>();
+    for (const p of pairs) {
+      const i = pick(p);
+      const prompt = inputs.result.images[i]!.prompt_index;
+      groups.set(prompt, [...(groups.get(prompt) ?? []), inputs.pixels[i]!]);
+    }
+    return bootstrapMean(pairwiseDistances([...groups.values()]));
+  };
+  const base = byPrompt((p) => p.base);
+  const taught = byPrompt((p) => p.taught);
+  return { base, taught, ratio: base && taught && base.mean > 0 ? taught.mean / base.mean : null };
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}`;
+
+/**
+ * The measurers outrank the held-out judges, which outrank the training judge: a rise of the training
+ * judge's score with no clear rise in what was held out is the signature of a generator that learned to
+ * fool its judge.
+ */
+function judgeVerdict(
+  judges: JudgeSummary[],
+  controls: ControlSummary[],
+): { verdict: Verdict; text: string } {
+  const training = judges.find((j) => j.role === "training");
+  const heldOut = judges.filter((j) => j.role === "held-out");
+  const rise = training?.difference;
+  if (!training || !clearlyAboveZero(rise ?? null)) {
+    return {
+      verdict: "no_gain",
+      text: "The training judge's own score did not clearly rise with the LoRA: the control did not take.",
+    };
+  }
+  const gain = `The training judge's score rose by ${pct(rise!.mean)} points (95% interval ${pct(rise!.low)} to ${pct(rise!.high)})`;
+  const evidence = controls.length > 0 ? controls : heldOut;
+  if (evidence.length === 0) {
+    return {
+      verdict: "unverified",
+      text: `${gain}, but nothing held out can check it: no held-out judge answered and no measurer applies to these questions.`,
+    };
+  }
+  const rose = evidence.filter((e) => clearlyAboveZero(e.difference));
+  const what = controls.length > 0 ? "the measurers" : "the held-out judge";
+  if (rose.length > 0) {
+    return { verdict: "took", text: `${gain}, and ${what} confirm it: the control took.` };
+  }
+  return {
+    verdict: "probable_hacking",
+    text: `${gain}, but ${what} saw no clear gain: the generator probably learned to please the training judge rather than to follow the control (judge hacking).`,
+  };
+}

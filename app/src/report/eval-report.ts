@@ -1,0 +1,197 @@
+/**
+ * The evaluation report of a teach run, as Markdown (eval/report.md) and as one self-contained HTML file
+ * (eval/report.html: images inlined, opens from disk): the verdict in plain words first, then the
+ * before/after grids, the measured controls, every judge's scores, drift and diversity.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import type { Interval } from "../eval/bootstrap.js";
+import type { Change, EvalSummary } from "../eval/summary.js";
+import type { TeachRecipe } from "../recipes/schema.js";
+import { lineChartSvg } from "./score-chart.js";
+import { readMetrics, scoreSeries } from "./teach-report.js";
+
+export interface EvalReportInputs {
+  runDir: string;
+  evalDir: string;
+  recipe: TeachRecipe;
+  summary: EvalSummary;
+  grids: string[];
+}
+
+const VERDICT_TITLE: Record<EvalSummary["verdict"], string> = {
+  took: "The control took",
+  probable_hacking: "Probable judge hacking",
+  no_gain: "No gain",
+  unverified: "Not verified",
+};
+
+export function percent(i: Interval | null): string {
+  if (!i) return "n/a";
+  return `${(100 * i.mean).toFixed(1)}% [${(100 * i.low).toFixed(1)}, ${(100 * i.high).toFixed(1)}]`;
+}
+
+function points(i: Interval | null): string {
+  if (!i) return "n/a";
+  const f = (x: number) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}`;
+  return `${f(i.mean)} [${f(i.low)}, ${f(i.high)}]`;
+}
+
+interface Table {
+  head: string[];
+  rows: string[][];
+}
+
+function tables(s: EvalSummary): { title: string; note: string; table: Table }[] {
+  const changeRow = (c: Change) => [percent(c.base), percent(c.taught), points(c.difference)];
+  const scaleHead = ["without LoRA", `with LoRA (scale ${s.taught_scale})`, "change (points)"];
+  return [
+    {
+      title: "Controls, measured",
+      note:
+        s.controls.length === 0
+          ? "No question states a measurable target (a horizon height, a palette or a stroke width)."
+          : "Success rate by the measurers (no judge involved); an image the measurer cannot read counts as a failure.",
+      table: {
+        head: ["control", ...scaleHead, "unreadable (without / with)"],
+        rows: s.controls.map((c) => [
+          c.label,
+          ...changeRow(c),
+          `${c.unmeasured.base} / ${c.unmeasured.taught}`,
+        ]),
+      },
+    },
+    {
+      title: "Judges",
+      note: "Probability of the wanted answer, weighted over the recipe's questions; per question below.",
+      table: {
+        head: ["judge", "role", ...scaleHead],
+        rows: s.judges.flatMap((j) => [
+          [j.judge, j.role, ...changeRow(j)],
+          ...j.questions.map((q) => [`  ${q.question}`, "", ...changeRow(q)]),
+        ]),
+      },
+    },
+    {
+      title: "Drift",
+      note: "Share of image pairs (same prompt and seed) where an attribute the recipe does not control changed.",
+      table: {
+        head: ["attribute", "counts as a change", "pairs changed"],
+        rows: s.drift.map((d) => [d.attribute, d.label, percent(d.rate)]),
+      },
+    },
+    {
+      title: "Diversity across seeds",
+      note: "Mean absolute pixel difference between images of one prompt (0-1); a collapse shows as a ratio well below 1.",
+      table: {
+        head: ["without LoRA", "with LoRA", "ratio"],
+        rows: [
+          [
+            interval(s.diversity.base),
+            interval(s.diversity.taught),
+            s.diversity.ratio === null ? "n/a" : s.diversity.ratio.toFixed(2),
+          ],
+        ],
+      },
+    },
+  ];
+}
+
+function interval(i: Interval | null): string {
+  return i ? `${i.mean.toFixed(3)} [${i.low.toFixed(3)}, ${i.high.toFixed(3)}]` : "n/a";
+}
+
+// ------------------------------------------------------------------------------------------ markdown
+
+function markdownTable(t: Table): string[] {
+  const cell = (c: string) => c.replace(/\|/g, "\\|");
+  return [
+    `| ${t.head.map(cell).join(" | ")} |`,
+    `|${t.head.map(() => "---").join("|")}|`,
+    ...t.rows.map((r) => `| ${r.map(cell).join(" | ")} |`),
+  ];
+}
+
+export function evalMarkdown(inputs: EvalReportInputs): string {
+  const { summary: s, recipe, evalDir } = inputs;
+  const lines = [
+    `# Evaluation: ${recipe.name ?? "teach run"}`,
+    "",
+    `**${VERDICT_TITLE[s.verdict]}.** ${s.verdict_text}`,
+    "",
+    `${s.pairs} image pairs: ${s.prompts.length} held-out prompts x ${s.seeds.length} seeds, each drawn ` +
+      `without the LoRA and with it at scale ${s.taught_scale} from the same noise. ` +
+      "Intervals are 95% bootstrap intervals; changes are paired.",
+    "",
+  ];
+  for (const { title, note, table } of tables(s))
+    lines.push(`## ${title}`, "", note, "", ...markdownTable(table), "");
+  lines.push(
+    "## Before and after",
+    "",
+    "Each grid: top row without the LoRA, bottom row with it; a column per seed.",
+    "",
+  );
+  inputs.grids.forEach((g, i) =>
+    lines.push(`${s.prompts[i] ?? `prompt ${i}`}:`, "", `![](${relative(evalDir, g)})`, ""),
+  );
+  return lines.join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------- html
+
+const escapeHtml = (text: string) =>
+  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+function htmlTable(t: Table): string {
+  const head = t.head.map((h) => `<th>${escapeHtml(h)}</th>`).join("");
+  const rows = t.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join("")}</tr>`).join("");
+  return `<table><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+function inlinePng(path: string): string {
+  return existsSync(path) ? `data:image/png;base64,${readFileSync(path).toString("base64")}` : "";
+}
+
+const STYLE = `body{font:15px/1.45 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
+th{background:#f3f3f3}.verdict{padding:1em;border-radius:6px;margin:1em 0}.took{background:#e3f6e3}
+.probable_hacking{background:#fde2e2}.no_gain,.unverified{background:#f3f0dd}
+figure{display:inline-block;margin:0 1em 1em 0}img{image-rendering:pixelated;width:480px}figcaption{font-size:13px}`;
+
+export function evalHtml(inputs: EvalReportInputs): string {
+  const { summary: s, recipe, runDir } = inputs;
+  const parts = [
+    `<!doctype html><html><head><meta charset="utf-8"><title>Evaluation: ${escapeHtml(recipe.name ?? "teach run")}</title>`,
+    `<style>${STYLE}</style></head><body>`,
+    `<h1>Evaluation: ${escapeHtml(recipe.name ?? "teach run")}</h1>`,
+    `<div class="verdict ${s.verdict}"><strong>${VERDICT_TITLE[s.verdict]}.</strong> ${escapeHtml(s.verdict_text)}</div>`,
+    `<p>${s.pairs} image pairs: ${s.prompts.length} held-out prompts &times; ${s.seeds.length} seeds, each drawn without ` +
+      `the LoRA and with it at scale ${s.taught_scale} from the same noise. Intervals are 95% bootstrap intervals.</p>`,
+    "<h2>Before and after</h2><p>Top row without the LoRA, bottom row with it; a column per seed.</p>",
+    ...inputs.grids.map(
+      (g, i) =>
+        `<figure><img alt="grid ${i}" src="${inlinePng(g)}"><figcaption>${escapeHtml(s.prompts[i] ?? "")}</figcaption></figure>`,
+    ),
+  ];
+  for (const { title, note, table } of tables(s))
+    parts.push(`<h2>${escapeHtml(title)}</h2><p>${escapeHtml(note)}</p>`, htmlTable(table));
+  const metrics = readMetrics(runDir);
+  if (metrics.length > 0) {
+    parts.push(
+      "<h2>Training</h2><p>The training judge's score during training (what the loop optimised).</p>",
+      lineChartSvg(scoreSeries(metrics, recipe), "step", "score"),
+    );
+  }
+  parts.push("</body></html>");
+  return parts.join("\n");
+}
+
+/** Writes report.md, report.html and summary.json into the evaluation folder; returns the HTML's path. */
+export function writeEvalReport(inputs: EvalReportInputs): string {
+  writeFileSync(join(inputs.evalDir, "summary.json"), JSON.stringify(inputs.summary, null, 1) + "\n");
+  writeFileSync(join(inputs.evalDir, "report.md"), evalMarkdown(inputs));
+  const html = join(inputs.evalDir, "report.html");
+  writeFileSync(html, evalHtml(inputs));
+  return html;
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { controlsOf, paletteAdherence } from "../../src/eval/controls.js";
+import { hexToLab } from "../../src/eval/measurers/colour.js";
+import { measurement } from "./fake-measurement.js";
+
+describe("controls from a recipe's visual prompts", () => {
+  const controls = controlsOf([
+    { question: "Is the red line on the horizon?", visual_prompt: { kind: "horizon", y: 0.3 } },
+    { question: "Is it sunny?" },
+    { question: "Same width?", visual_prompt: { kind: "stroke", width_px: 2 } },
+    { question: "Palette?", visual_prompt: { kind: "palette", colors: ["#336699", "#ffffff"] } },
+    { question: "Is A nearer?", visual_prompt: { kind: "points", a: [0.1, 0.1], b: [0.5, 0.5] } },
+  ]);
+
+  it("one per measurable target, naming the question it came from", () => {
+    expect(controls.map((c) => [c.attribute, c.question])).toEqual([
+      ["horizon", 0],
+      ["stroke", 2],
+      ["palette", 3],
+    ]);
+  });
+
+  it("horizon: within 0.03 of the height passes; no horizon found is unmeasured", () => {
+    const horizon = controls[0]!;
+    expect(horizon.passes(measurement({ horizon: 0.32 }), 64)).toBe(true);
+    expect(horizon.passes(measurement({ horizon: 0.34 }), 64)).toBe(false);
+    expect(horizon.passes(measurement({ horizon: null }), 64)).toBeNull();
+  });
+
+  it("stroke: widths are compared at 64 px, so a 4 px stroke at 128 px is a 2 px one", () => {
+    const stroke = controls[1]!;
+    expect(stroke.passes(measurement({ stroke_width_px: 4 }), 128)).toBe(true);
+    expect(stroke.passes(measurement({ stroke_width_px: 4 }), 64)).toBe(false);
+  });
+
+  it("palette: an image painted only in given colours adheres (distance 0), another does not", () => {
+    const palette = controls[2]!;
+    expect(paletteAdherence(measurement(), ["#336699", "#ffffff"])).toBeCloseTo(0, 6);
+    expect(palette.passes(measurement(), 64)).toBe(true);
+    const red = measurement({ palette: [{ hex: "#ff0000", lab: hexToLab("#ff0000"), weight: 1 }] });
+    expect(palette.passes(red, 64)).toBe(false);
+  });
+});

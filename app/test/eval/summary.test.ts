@@ -1,0 +1,116 @@
+/** The numbers of `dualproc eval` and its verdict, on made-up judge answers and measurements. */
+import { describe, expect, it } from "vitest";
+import { makeImage } from "../../src/eval/measurers/types.js";
+import type { Measurement } from "../../src/eval/measurers/index.js";
+import { summarise, type EvalInputs } from "../../src/eval/summary.js";
+import { measurement } from "./fake-measurement.js";
+
+const QUESTIONS = [
+  { question: "Is the red line on the horizon?", visual_prompt: { kind: "horizon", y: 0.3 } },
+  { question: "Is the horizon high?", weight: 0.5 },
+];
+const SEEDS = [10, 11, 12, 13, 14, 15, 16, 17];
+
+interface Scenario {
+  training: (scale: number, seed: number) => number;
+  heldout: (scale: number, seed: number) => number;
+  measured: (scale: number, seed: number) => Partial<Measurement>;
+  /** Pixel value of an image: equal values across seeds mean no diversity. */
+  pixel: (scale: number, seed: number) => number;
+  questions?: EvalInputs["questions"];
+}
+
+function inputs(s: Scenario): EvalInputs {
+  const images: EvalInputs["result"]["images"] = [];
+  for (const scale of [0, 2])
+    for (const seed of SEEDS)
+      images.push({
+        path: `${scale}-${seed}.png`,
+        prompt_index: 0,
+        prompt: "a lake",
+        seed,
+        lora_scale: scale,
+      });
+  const questions = s.questions ?? QUESTIONS;
+  const answers = (f: Scenario["training"]) =>
+    images.map((i) => questions.map(() => f(i.lora_scale, i.seed)));
+  return {
+    result: {
+      out_dir: "eval",
+      questions: questions.map((q) => q.question),
+      images,
+      grids: ["grids/prompt-0.png"],
+      judges: [
+        { judge: "scenes-judge", probabilities: answers(s.training) },
+        { judge: "scenes-judge-heldout", probabilities: answers(s.heldout) },
+      ],
+    },
+    measurements: images.map((i) => measurement(s.measured(i.lora_scale, i.seed))),
+    pixels: images.map((i) => makeImage(2, 2, new Uint8Array(12).fill(s.pixel(i.lora_scale, i.seed)))),
+    questions,
+    trainingJudge: "scenes-judge",
+    taughtScale: 2,
+  };
+}
+
+const rises = (scale: number, seed: number) => (scale ? 0.8 : 0.3) + (seed % 3) * 0.01;
+const flat = (_scale: number, seed: number) => 0.4 + (seed % 2) * 0.2;
+const varied = (_scale: number, seed: number) => seed * 10;
+
+describe("summarise", () => {
+  it("flags judge hacking when only the training judge's score rises", () => {
+    const s = summarise(
+      inputs({ training: rises, heldout: flat, measured: () => ({ horizon: 0.6 }), pixel: varied }),
+    );
+    expect(s.verdict).toBe("probable_hacking");
+    expect(s.verdict_text).toMatch(/rose by 50\.0 points.*measurers saw no clear gain/);
+    expect(s.pairs).toBe(8);
+    const [training, heldout] = s.judges;
+    expect(training!.role).toBe("training");
+    expect(heldout!.role).toBe("held-out");
+    expect(training!.difference!.mean).toBeCloseTo(0.5, 6);
+    expect(training!.questions).toHaveLength(2);
+    expect(s.controls[0]!.taught!.mean).toBe(0);
+  });
+
+  it("says the control took when the measured success rises with the judge's score", () => {
+    const measured = (scale: number) => ({ horizon: scale ? 0.31 : 0.6 });
+    const s = summarise(inputs({ training: rises, heldout: flat, measured, pixel: varied }));
+    expect(s.verdict).toBe("took");
+    expect(s.controls[0]!.base!.mean).toBe(0);
+    expect(s.controls[0]!.taught!.mean).toBe(1);
+    expect(s.controls[0]!.difference!.low).toBe(1);
+  });
+
+  it("falls back on the held-out judge when no measurer applies, and says no gain when nothing rose", () => {
+    const noControl = [{ question: "Is it sunny?" }];
+    const took = summarise(
+      inputs({ training: rises, heldout: rises, measured: () => ({}), pixel: varied, questions: noControl }),
+    );
+    expect(took.controls).toEqual([]);
+    expect(took.verdict).toBe("took");
+    expect(took.verdict_text).toContain("the held-out judge confirm");
+    const none = summarise(inputs({ training: flat, heldout: rises, measured: () => ({}), pixel: varied }));
+    expect(none.verdict).toBe("no_gain");
+  });
+
+  it("counts drift only on what the recipe does not control, as a share of pairs", () => {
+    const measured = (scale: number, seed: number) => ({
+      horizon: scale ? 0.3 : 0.6, // controlled: a big move, but not drift
+      sky: (scale && seed < 12 ? "night" : "day") as Measurement["sky"],
+    });
+    const s = summarise(inputs({ training: rises, heldout: flat, measured, pixel: varied }));
+    expect(s.drift.map((d) => d.attribute)).not.toContain("horizon");
+    const sky = s.drift.find((d) => d.attribute === "sky")!;
+    expect(sky.rate!.mean).toBeCloseTo(2 / 8, 6);
+    expect(s.drift.find((d) => d.attribute === "stroke")!.rate).toBeNull(); // no strokes measured
+  });
+
+  it("measures diversity across seeds: one picture for every seed is a collapse", () => {
+    const collapsed = (scale: number, seed: number) => (scale ? 100 : seed * 10);
+    const s = summarise(inputs({ training: rises, heldout: flat, measured: () => ({}), pixel: collapsed }));
+    expect(s.diversity.base!.mean).toBeGreaterThan(0);
+    expect(s.diversity.taught!.mean).toBe(0);
+    expect(s.diversity.ratio).toBe(0);
+  });
+});

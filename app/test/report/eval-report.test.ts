@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PNG } from "pngjs";
+import type { EvalSummary } from "../../src/eval/summary.js";
+import { parseRecipe, teachRecipe } from "../../src/recipes/load.js";
+import { writeEvalReport } from "../../src/report/eval-report.js";
+
+const recipe = teachRecipe(
+  parseRecipe(
+    "name: horizon-30\nprompts: [a landscape]\nquestions:\n  - question: Is the <red> line on it?\n",
+  ),
+);
+const at = (mean: number) => ({ mean, low: mean - 0.05, high: mean + 0.05, n: 8 });
+const summary: EvalSummary = {
+  taught_scale: 2,
+  prompts: ["a lake & a tree"],
+  seeds: [1, 2],
+  pairs: 2,
+  judges: [
+    {
+      judge: "scenes-judge",
+      role: "training",
+      base: at(0.3),
+      taught: at(0.8),
+      difference: at(0.5),
+      questions: [
+        { question: "Is the <red> line on it?", base: at(0.3), taught: at(0.8), difference: at(0.5) },
+      ],
+    },
+  ],
+  controls: [
+    {
+      attribute: "horizon",
+      label: "horizon at 30% of the height (+-0.03)",
+      question: "Is the <red> line on it?",
+      unmeasured: { base: 1, taught: 0 },
+      base: at(0.1),
+      taught: at(0.1),
+      difference: at(0),
+    },
+  ],
+  drift: [{ attribute: "sky", label: "sky kind changed", rate: at(0.25) }],
+  diversity: { base: at(0.1), taught: at(0.09), ratio: 0.9 },
+  verdict: "probable_hacking",
+  verdict_text: "The training judge's score rose, but the measurers saw no clear gain.",
+};
+
+describe("the evaluation report", () => {
+  it("says the verdict first, tabulates every number with its interval, and inlines the grids", () => {
+    const run = mkdtempSync(join(tmpdir(), "eval-report-"));
+    const evalDir = join(run, "eval");
+    mkdirSync(join(evalDir, "grids"), { recursive: true });
+    const grid = join(evalDir, "grids", "prompt-0.png");
+    writeFileSync(grid, PNG.sync.write(new PNG({ width: 4, height: 2 })));
+    const html = readFileSync(
+      writeEvalReport({ runDir: run, evalDir, recipe, summary, grids: [grid] }),
+      "utf8",
+    );
+    const md = readFileSync(join(evalDir, "report.md"), "utf8");
+
+    expect(md.split("\n")[2]).toBe(`**Probable judge hacking.** ${summary.verdict_text}`);
+    expect(md).toContain(
+      "| horizon at 30% of the height (+-0.03) | 10.0% [5.0, 15.0] | 10.0% [5.0, 15.0] | +0.0 [-5.0, +5.0] | 1 / 0 |",
+    );
+    expect(md).toContain(
+      "| scenes-judge | training | 30.0% [25.0, 35.0] | 80.0% [75.0, 85.0] | +50.0 [+45.0, +55.0] |",
+    );
+    expect(md).toContain("| sky | sky kind changed | 25.0% [20.0, 30.0] |");
+    expect(md).toContain("![](grids/prompt-0.png)");
+    expect(JSON.parse(readFileSync(join(evalDir, "summary.json"), "utf8"))).toEqual(summary);
+
+    // one file that opens from disk: the grid is inlined, nothing is fetched, text is escaped
+    expect(html).toContain('<div class="verdict probable_hacking">');
+    expect(html).toContain("data:image/png;base64,");
+    expect(html).not.toMatch(/src="(?!data:)/);
+    expect(html).not.toMatch(/(src|href)="https?:/);
+    expect(html).toContain("Is the &lt;red&gt; line on it?");
+    expect(html).toContain("a lake &amp; a tree");
+  });
+});
