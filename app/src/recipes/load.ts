@@ -6,15 +6,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { LineCounter, parseDocument, stringify, isMap, isScalar, type Document } from "yaml";
 import type { z } from "zod";
+import { RecipeError } from "./errors.js";
+import { resolvePaletteImages } from "./palette-image.js";
 import { Recipe, type TeachRecipe } from "./schema.js";
 import { objectKeys, rawSchemaAt, schemaAt, unionTags } from "./zod-walk.js";
 
 const MAX_EXPANDED_PROMPTS = 10_000;
 
-/** A recipe mistake: the message is one line and says what to change. */
-export class RecipeError extends Error {
-  override name = "RecipeError";
-}
+export { RecipeError } from "./errors.js";
 
 export interface ResolvedRecipe {
   recipe: Recipe;
@@ -28,7 +27,7 @@ export function loadRecipeFile(path: string): ResolvedRecipe {
   if (!existsSync(path)) throw new RecipeError(`${path}: no such recipe file`);
   const resolved = parseRecipe(readFileSync(path, "utf8"), path);
   checkReferencedFiles(resolved.recipe, dirname(resolve(path)), path);
-  return resolved;
+  return { ...resolved, recipe: resolvePaletteImages(resolved.recipe, dirname(resolve(path)), path) };
 }
 
 export function parseRecipe(text: string, source = "recipe"): ResolvedRecipe {
@@ -162,9 +161,11 @@ export function expandPrompts(prompts: Recipe["prompts"], where: string): string
 
 function checkReferencedFiles(recipe: Recipe, baseDir: string, source: string): void {
   recipe.questions.forEach((q, i) => {
-    if (q.visual_prompt?.kind === "image" && !existsSync(resolve(baseDir, q.visual_prompt.path))) {
+    const kind = q.visual_prompt?.kind;
+    const path = q.visual_prompt && "path" in q.visual_prompt ? q.visual_prompt.path : undefined;
+    if ((kind === "image" || kind === "palette_from_image") && !existsSync(resolve(baseDir, path!))) {
       throw new RecipeError(
-        `${source}: questions[${i}].visual_prompt.path: no file ${q.visual_prompt.path} (relative to the recipe)`,
+        `${source}: questions[${i}].visual_prompt.path: no file ${path} (relative to the recipe)`,
       );
     }
   });

@@ -28,6 +28,16 @@ const visualPrompt = z
       path: z.string().min(1).describe("Path of a PNG or JPEG, relative to the recipe file."),
       mode: overlayMode,
     }),
+    z.strictObject({
+      kind: z
+        .literal("palette_from_image")
+        .describe(
+          "A palette strip of the dominant colours of a picture of your own (read when the recipe loads).",
+        ),
+      path: z.string().min(1).describe("Path of a PNG or JPEG, relative to the recipe file."),
+      count: z.number().int().min(2).max(8).default(5).describe("How many colours to take."),
+      mode: overlayMode,
+    }),
   ])
   .describe("A visual prompt composited onto the image before the judge sees it.");
 

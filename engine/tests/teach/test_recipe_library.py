@@ -1,0 +1,28 @@
+"""The recipe library (recipes/*.yaml) speaks the embedded judge's language: every word of every question
+is in the shipped training judge's vocabulary, so no recipe silently asks about `<unk>`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dualproc_engine.judges.scenes_vlm import words
+
+LIBRARY = Path(__file__).resolve().parents[3] / "recipes"
+
+
+@pytest.mark.parametrize("recipe", sorted(LIBRARY.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_question_is_in_the_embedded_judges_vocabulary(recipe: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from dualproc_engine.local_models import embedded_weights_dir
+
+    data = yaml.safe_load(recipe.read_text())
+    if data.get("judge", "scenes-judge") != "scenes-judge":
+        pytest.skip("written for another judge")
+    vocabulary = AutoTokenizer.from_pretrained(str(embedded_weights_dir("scenes-judge"))).get_vocab()
+    for q in data["questions"]:
+        unknown = [w for w in words(q["question"]) if w not in vocabulary]
+        assert unknown == [], f"{recipe.name}: {q['question']!r} has words the judge does not know: {unknown}"
