@@ -1,4 +1,4 @@
-"""The pictures in the docs: contact sheets of landscapes, line art and each visual prompt.
+"""The pictures in the docs: contact sheets of landscapes, line art, each visual prompt and each recipe.
 
     python -m dualproc_engine.world.figures --out docs/images
 
@@ -58,14 +58,46 @@ def visual_prompt_sheet(out: Path) -> None:
     _sheet(torch.cat(images), out / "visual-prompts-128.png")
 
 
+def recipe_sheets(out: Path, recipes: Path) -> None:
+    """Per library recipe, what its judge is shown: four Scenes renders of the recipe's kind at 128 px with
+    the first visual prompt of its questions (resolved by the app, so palette_from_image has its colours)."""
+    import json
+    import subprocess
+    import tempfile
+
+    import torch
+    import yaml
+
+    from ..prompts import apply_overlay
+    from .render import render
+    from .scene import sample_scenes
+
+    app = Path(__file__).resolve().parents[4] / "app" / "bin" / "dualproc.js"
+    for number, file in enumerate(sorted(recipes.glob("*.yaml"))):
+        with tempfile.TemporaryDirectory() as tmp:
+            resolved = Path(tmp) / "recipe.yaml"
+            cmd = ["node", str(app), "recipe", "check", "-q", str(file), "--out", str(resolved)]
+            subprocess.run(cmd, check=True, capture_output=True)
+            recipe = yaml.safe_load(resolved.read_text())
+        prompts = [q["visual_prompt"] for q in recipe["questions"] if q.get("visual_prompt")]
+        kind = "lineart" if any(p["kind"] == "stroke" for p in prompts) else "landscape"
+        images = render(sample_scenes(20 + number, 4, kind=kind, size_px=128))
+        if prompts:
+            images = apply_overlay(images, json.loads(json.dumps(prompts[0])))
+        _sheet(torch.cat([images]), out / f"recipe-{file.stem}.png")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Render the Scenes figures used in the docs.")
     parser.add_argument("--out", default="docs/images", help="folder for the PNGs")
-    out = Path(parser.parse_args(argv).out)
+    parser.add_argument("--recipes", default="recipes", help="the recipe library (one sheet per recipe)")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     scenes_sheet(out)
     kind_sheets(out)
     visual_prompt_sheet(out)
+    recipe_sheets(out, Path(args.recipes))
     return 0
 
 
