@@ -5,9 +5,14 @@ import { loadRecipeFile, resolvedRecipeYaml } from "../../recipes/load.js";
 import { Recipe } from "../../recipes/schema.js";
 import type { CliContext } from "../context.js";
 import { recipeFieldLines } from "../../recipes/fields.js";
+import { QuestionHelperError, questionsYaml, suggestQuestions } from "../../recipes/question-helper.js";
+import { UsageError } from "../errors.js";
+import { integer } from "../options.js";
 
 export function recipeCommand(context: CliContext): Command {
-  const recipe = new Command("recipe").description("check control recipes and list their fields");
+  const recipe = new Command("recipe").description(
+    "check control recipes, list their fields, and phrase questions",
+  );
   recipe.addCommand(
     context
       .command(
@@ -35,6 +40,32 @@ export function recipeCommand(context: CliContext): Command {
         context
           .consoleFor(command)
           .result(recipeFieldLines(z.toJSONSchema(Recipe, { io: "input" })).join("\n"));
+      }),
+  );
+  recipe.addCommand(
+    context
+      .command(
+        "questions",
+        "expand a question into several phrasings and suggest its visual prompt (offline), as recipe YAML",
+      )
+      .argument("<question>", "a yes/no question, e.g. 'Is the red line on the horizon?'")
+      .option("--n <count>", "phrasings to write, the question included", integer(1, 12), 5)
+      .option("--answer <text>", "the wanted answer", "Yes")
+      .action((question: string, options: { n: number; answer: string }, command: Command) => {
+        const console = context.consoleFor(command);
+        let suggestion;
+        try {
+          suggestion = suggestQuestions(question, options.n);
+        } catch (error) {
+          if (error instanceof QuestionHelperError) throw new UsageError(error.message);
+          throw error;
+        }
+        console.result(questionsYaml(suggestion, options.answer).trimEnd());
+        console.info(
+          suggestion.visualPrompt
+            ? `a ${suggestion.kind} control: paste the block into a recipe and ${suggestion.hint}`
+            : "a plain question: paste the block into a recipe (no visual prompt needed)",
+        );
       }),
   );
   return recipe;
