@@ -9,7 +9,7 @@ STAMPS := .stamps
 TORCH_SPEC ?= torch==2.13.0
 DUALPROC := node app/bin/dualproc.js
 
-.PHONY: setup demo test test-engine test-app check build clean
+.PHONY: results setup demo test test-engine test-app check build clean
 
 setup: $(STAMPS)/venv $(STAMPS)/npm $(STAMPS)/build
 
@@ -34,6 +34,13 @@ build: $(STAMPS)/build
 
 # The main job on the embedded default: render Scenes with their ground truth, then teach the embedded
 # generator the demo control (horizon at 30% of the height, with the red-line visual prompt) and write its report.
+# Teach every control recipe of the library and tabulate base vs taught success (docs/results.md).
+RESULT_RECIPES = horizon-30 palette-colours line-weight relative-depth composition
+results: setup
+	@for r in $(RESULT_RECIPES); do rm -rf out/results/$$r; \
+	  $(DUALPROC) teach recipes/$$r.yaml --out out/results/$$r -q || exit 1; done
+	cd app && npx tsx scripts/results-table.ts $(addprefix ../out/results/,$(RESULT_RECIPES))
+
 demo: setup
 	$(DUALPROC) world render --n 64 --seed 0 --size-px 64 --out out/demo/scenes
 	rm -rf out/demo/teach
