@@ -26,6 +26,7 @@ def build_tower(name: str) -> tuple[nn.Module, Features]:
     """A tiny tower and its pooled features (B, C) of images in [-1, 1]."""
     import transformers as tf
 
+    tower: nn.Module
     if name == "resnet":
         tower = tf.ResNetModel(
             tf.ResNetConfig(
