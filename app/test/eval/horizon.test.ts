@@ -32,6 +32,15 @@ describe("measureHorizon", () => {
     expect(r!.confidence).toBeGreaterThan(0.5);
   });
 
+  it("reads a line hugging the top or bottom border as no horizon, but keeps one just inside the range", () => {
+    // the paint callback gets (x, y): a dark strip along the bottom 2 rows of an otherwise flat picture
+    const strip = paint(64, 64, (_x, y) => (y >= 62 ? [30, 40, 30] : [150, 170, 200]), []);
+    expect(measureHorizon(strip)).toBeNull();
+    const low = measureHorizon(randomLandscape(64, 0.88, 0, 3));
+    expect(low).not.toBeNull();
+    expect(Math.abs(low!.horizon - 0.88)).toBeLessThan(0.03);
+  });
+
   it("finds no horizon in a blank image and a weak one in line art", () => {
     const blank = paint(64, 64, () => [240, 240, 235], []);
     expect(measureHorizon(blank)).toBeNull();

@@ -288,7 +288,16 @@ function robustLineFit(
   return { a, b, inliers };
 }
 
-/** Estimate the horizon of a landscape. Returns null when no line gathers a tenth of the full vote. */
+/**
+ * A line this close to the top or bottom edge is the border of the image (the smoothing's edge effects, or a
+ * picture with no horizon), not a horizon: Scenes horizons lie in [0.1, 0.9] (docs/world-contract.md).
+ */
+export const HORIZON_BORDER = 0.05;
+
+/**
+ * Estimate the horizon of a landscape. Returns null when no line gathers a tenth of the full vote, or when
+ * the best line hugs the top or bottom border (within HORIZON_BORDER of the height).
+ */
 export function measureHorizon(img: RGBImage, opts: HorizonOptions = {}): HorizonResult | null {
   const { width: w, height: h } = img;
   const scale = h / 64;
@@ -321,6 +330,7 @@ export function measureHorizon(img: RGBImage, opts: HorizonOptions = {}): Horizo
   const ok = fit.inliers >= 3 && Math.abs(fit.a - line.yc) < 2 * scale;
   const yc = ok ? fit.a : line.yc;
   const slope = ok ? fit.b : line.slope;
+  if (yc / h < HORIZON_BORDER || yc / h > 1 - HORIZON_BORDER) return null;
   return {
     horizon: yc / h,
     horizon_tilt_deg: (Math.atan(slope) * 180) / Math.PI,
