@@ -137,6 +137,11 @@ function checkWeights(recipe: Recipe, source: string): void {
   if (!recipe.questions.some((q) => q.weight > 0)) {
     throw new RecipeError(`${source}: questions: every weight is 0; give at least one question a weight > 0`);
   }
+  if (recipe.training.early_stopping_patience !== null && recipe.heldout_judge === null) {
+    throw new RecipeError(
+      `${source}: training.early_stopping_patience: early stopping watches the held-out judge; set heldout_judge`,
+    );
+  }
 }
 
 export function expandPrompts(prompts: Recipe["prompts"], where: string): string[] {

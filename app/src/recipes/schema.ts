@@ -133,6 +133,16 @@ const training = z
       .min(0)
       .default(0)
       .describe("Weight of the regulariser that keeps unrelated prompts close to the base model; 0 = off."),
+    early_stopping_patience: z
+      .number()
+      .int()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe(
+        "Stop when the held-out judge's score on the evaluation images has not risen for this many " +
+          "evaluations (one per checkpointing_steps) and keep the best LoRA; null = off. Needs heldout_judge.",
+      ),
     checkpointing_steps: z
       .number()
       .int()

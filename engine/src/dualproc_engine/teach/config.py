@@ -53,6 +53,7 @@ class TrainingConfig:
     gradient_checkpointing: bool = False
     mixed_precision: str = "no"
     preserve_weight: float = 0.0
+    early_stopping_patience: int | None = None
     checkpointing_steps: int = 50
     max_nan_steps: int = 5
     seed: int = 0
@@ -90,6 +91,13 @@ class TrainingConfig:
             )
         if self.seed < 0:
             raise UserError(f"training.seed: expected an integer >= 0, got {self.seed!r}")
+        patience = self.early_stopping_patience
+        if patience is not None and (
+            isinstance(patience, bool) or not isinstance(patience, int) or patience < 1
+        ):
+            raise UserError(
+                f"training.early_stopping_patience: expected an integer >= 1 or null, got {patience!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -160,4 +168,9 @@ def parse_recipe(recipe: dict[str, Any]) -> TeachConfig:
         evaluation["prompts"] = [evaluation["prompts"]]
     data["eval"] = _build(EvalConfig, evaluation, "eval")
     data["training"] = _build(TrainingConfig, data.get("training") or {}, "training")
-    return _build(TeachConfig, data, "recipe")
+    config: TeachConfig = _build(TeachConfig, data, "recipe")
+    if config.training.early_stopping_patience is not None and config.heldout_judge is None:
+        raise UserError(
+            "training.early_stopping_patience: early stopping watches the held-out judge; set heldout_judge"
+        )
+    return config

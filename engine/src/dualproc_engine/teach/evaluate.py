@@ -48,8 +48,9 @@ class Evaluator:
 
     def run(
         self, step: int, out_dir: Path, questions: QuestionSet, restore_scale: float
-    ) -> tuple[Path, dict[float, list[float]]]:
-        """Write grids/step-N.png; return it and the training judge's per-question scores at each scale."""
+    ) -> tuple[Path, dict[float, list[float]], dict[float, Tensor]]:
+        """Write grids/step-N.png; return it, the training judge's per-question scores at each scale, and
+        the images at each scale."""
         per_scale = {s: self.images(s, restore_scale) for s in self.scales}
         judged: dict[float, list[float]] = {}
         device = getattr(questions.judge, "device", None)
@@ -60,4 +61,4 @@ class Evaluator:
         path = save_grid(
             grid, rows=len(self.scales) * len(self.prompts), path=out_dir / "grids" / f"step-{step}.png"
         )
-        return path, judged
+        return path, judged, per_scale

@@ -28,6 +28,7 @@ from ..reporting import Reporter
 from . import adapters
 from .checkpoint import list_checkpoints, load_checkpoint, read_state, save_checkpoint
 from .config import TeachConfig, parse_recipe
+from .early_stop import HeldoutWatch
 from .evaluate import Evaluator
 from .objectives import question_weights
 from .outputs import MetricsLog, save_final_lora
@@ -63,6 +64,7 @@ def teach(
     judge: Any = None,
     recipe_dir: str | Path | None = None,
     preserve_prompts: list[str] | None = None,
+    heldout_judge: Any = None,
 ) -> dict[str, Any]:
     """Train a LoRA so that `judge` gives the recipe's wanted answers about the generator's images.
 
@@ -83,6 +85,14 @@ def teach(
     device = getattr(gen, "device", device)
     questions = QuestionSet(judge, cfg.questions, recipe_dir)
     _warn_about_inputs(cfg, gen, questions, device, reporter)
+    watch = None
+    if t.early_stopping_patience is not None:
+        held = (
+            heldout_judge
+            if heldout_judge is not None
+            else adapters.load_judge(str(cfg.heldout_judge), device)
+        )
+        watch = HeldoutWatch(QuestionSet(held, cfg.questions, recipe_dir), t.early_stopping_patience, out)
     out.mkdir(parents=True, exist_ok=True)  # only once models and questions are known to be usable
 
     run = build_run(cfg, gen, questions, device, preserve_prompts)
@@ -103,6 +113,8 @@ def teach(
             state = load_checkpoint(found[-1], params, optimizer, rng)
             step = resumed_from = int(state["step"])
             nan_steps, elapsed_s = int(state["nan_steps"]), float(state["elapsed_s"])
+            if watch is not None and "early_stopping" in state:
+                watch.load_state(state["early_stopping"])
             reporter.log("info", f"resumed from {found[-1]} at step {step}")
         else:
             reporter.log("info", f"resume: no checkpoint in {checkpoints}; starting from step 0")
@@ -122,14 +134,20 @@ def teach(
             params,
             optimizer,
             rng,
-            {"nan_steps": nan_steps, "elapsed_s": elapsed_s, "fingerprint": print_},
+            {
+                "nan_steps": nan_steps,
+                "elapsed_s": elapsed_s,
+                "fingerprint": print_,
+                **({"early_stopping": watch.state()} if watch is not None else {}),
+            },
         )
         last_saved = step
         reporter.artifact(str(path), "checkpoint", f"resumable state at step {step}")
         return path
 
-    def evaluate() -> None:
-        path, judged = evaluator.run(step, out, questions, t.lora_scale)
+    def evaluate() -> bool:
+        """Grids and scores of this step; True when the held-out judge says stop."""
+        path, judged, images = evaluator.run(step, out, questions, t.lora_scale)
         grids.append(str(path))
         reporter.artifact(
             str(path), "image", f"evaluation grid at step {step}: scales {cfg.eval.lora_scales}"
@@ -138,6 +156,14 @@ def teach(
             for scale, s in judged.items():
                 f.write(json.dumps({"step": step, "scale": scale, "scores": s}) + "\n")
                 reporter.metric(f"eval_score@{scale:g}", sum(s) / len(s), step)
+        if watch is None:
+            return False
+        taught = images.get(t.lora_scale)
+        if taught is None:
+            taught = evaluator.images(t.lora_scale, t.lora_scale)
+        stop_now = watch.update(step, taught, params)
+        reporter.metric(f"heldout_score@{t.lora_scale:g}", float(watch.last_score or 0.0), step)
+        return stop_now
 
     def stop() -> JobCancelled:
         if last_saved != step:
@@ -168,8 +194,17 @@ def teach(
                     "lower training.learning_rate or training.lora_scale"
                 )
         if step % t.checkpointing_steps == 0 or step == t.max_train_steps:
+            stop_early = evaluate()
             checkpoint()
-            evaluate()
+            if stop_early:
+                assert watch is not None
+                reporter.log(
+                    "info",
+                    f"early stop at step {step}: the held-out judge's score has not risen for "
+                    f"{watch.patience} evaluations; keeping the LoRA of step {watch.best_step}",
+                )
+                watch.restore_best(params)
+                break
         try:
             reporter.progress(step, t.max_train_steps, "steps")
         except JobCancelled:
@@ -195,6 +230,7 @@ def teach(
     return {
         "lora_path": str(lora),
         "steps": step,
+        "early_stopping": None if watch is None else {**watch.state(), "stopped_at": step},
         "mode": "test-time" if len(cfg.prompts) == 1 else "distillation",
         "resumed_from_step": resumed_from,
         "loss": result.loss if result else None,
