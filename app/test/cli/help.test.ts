@@ -55,7 +55,9 @@ describe("the CLI's conventions (in-process)", () => {
     expect(await main(["tech"], io)).toBe(2);
     expect(io.stderr().trim().split("\n")).toHaveLength(1);
     expect(io.stderr()).toContain("unknown command 'tech'");
-    expect(io.stderr()).toContain("commands: world, teach, eval, ask, generate, bench, recipe, models, doctor");
+    expect(io.stderr()).toContain(
+      "commands: world, teach, eval, ask, generate, bench, recipe, models, doctor",
+    );
   });
 
   it("an unknown flag exits 2 with one line naming the allowed flags", async () => {
