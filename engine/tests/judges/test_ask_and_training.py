@@ -112,10 +112,6 @@ def test_shipped_judges_load_and_score() -> None:
 
 
 @needs_shipped
-@pytest.mark.xfail(
-    strict=False,
-    reason="the shipped judge answers horizon_line at chance so far (docs/judge.md: What falls short)",
-)
 def test_shipped_judge_sees_a_line_on_the_horizon() -> None:
     from dualproc_engine.judges.embedded import load_judge
     from dualproc_engine.prompts import apply_overlay
