@@ -21,7 +21,7 @@ describe("recipe loading", () => {
     const { recipe, prompts, evalPrompts } = loadRecipeFile(example);
     expect(prompts).toHaveLength(12);
     expect(prompts).toContain("a night landscape with a house");
-    expect(evalPrompts).toEqual(["a snowy landscape with a person", "a beach at dusk"]);
+    expect(evalPrompts).toEqual(["a snowy landscape with a person", "a sandy desert at dusk"]);
     expect(recipe.questions[0]!.answer).toBe("Yes");
     expect(recipe.training.lora_rank).toBe(16);
     expect(recipe.training.learning_rate).toBe(1e-4);
