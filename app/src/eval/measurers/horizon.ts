@@ -199,8 +199,11 @@ function houghSearch(n: Float32Array, w: number, h: number, maxTiltDeg: number):
   const maxSlope = Math.tan((maxTiltDeg * Math.PI) / 180);
   const slopeStep = Math.max(0.5 / w, maxSlope / 20);
   let best: Line = { yc: h / 2, slope: 0, score: -1 };
+  // Lines hugging the top or bottom border are not searched: an edge there (a generated image's dark top
+  // rows) would otherwise beat the true horizon, having nothing but "sky" above it.
+  const [yMin, yMax] = [Math.max(1, HORIZON_BORDER * h), Math.min(h - 1, (1 - HORIZON_BORDER) * h)];
   for (let slope = -maxSlope; slope <= maxSlope + 1e-12; slope += slopeStep) {
-    for (let yc = 1; yc <= h - 1; yc += 0.5) {
+    for (let yc = yMin; yc <= yMax; yc += 0.5) {
       const score = lineScore(n, w, h, yc, slope);
       if (score > best.score) best = { yc, slope, score };
     }
@@ -295,8 +298,9 @@ function robustLineFit(
 export const HORIZON_BORDER = 0.05;
 
 /**
- * Estimate the horizon of a landscape. Returns null when no line gathers a tenth of the full vote, or when
- * the best line hugs the top or bottom border (within HORIZON_BORDER of the height).
+ * Estimate the horizon of a landscape, searching lines whose centre lies at least HORIZON_BORDER of the height
+ * from the top and bottom borders. Returns null when no line gathers a tenth of the full vote, or when the
+ * refined line still ends up within HORIZON_BORDER of a border.
  */
 export function measureHorizon(img: RGBImage, opts: HorizonOptions = {}): HorizonResult | null {
   const { width: w, height: h } = img;
