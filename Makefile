@@ -45,7 +45,7 @@ demo: setup
 	$(DUALPROC) world render --n 64 --seed 0 --size-px 64 --out out/demo/scenes
 	rm -rf out/demo/teach
 	$(DUALPROC) teach recipes/horizon-30.yaml --out out/demo/teach
-	@echo "demo output in out/demo: scenes/contact_sheet.png; teach/report.md (the taught LoRA, grids, curves)"
+	@echo "demo output in out/demo: scenes/contact_sheet.png; teach/report.md (the taught LoRA, grids, curves); teach/eval/report.html (the held-out evaluation)"
 
 # Every suite runs even if an earlier one fails; each prints a closing line CI can read.
 test: setup
