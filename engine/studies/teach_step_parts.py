@@ -5,56 +5,59 @@ The speed-up `dualproc bench teach` can show is bounded by (generator + referenc
     cd engine && python studies/teach_step_parts.py
 """
 
+from __future__ import annotations
+
 import time
+from collections.abc import Callable
 
 import torch
 
-torch.set_num_threads(1)
 from dualproc_engine.teach.bench import QUESTIONS, random_models
 from dualproc_engine.teach.config import Question
 from dualproc_engine.teach.questions import QuestionSet
 
-gen, judge = random_models()
-qs = QuestionSet(judge, [Question(**q) for q in QUESTIONS])
-emb = gen.encode_prompt(["a sunny landscape with trees"])
-gen.add_lora(8, 8)
-noise = gen.make_noise(1, 0)
+
+def milliseconds(step: Callable[[], None], repeats: int = 20) -> float:
+    step()  # warm-up
+    started = time.perf_counter()
+    for _ in range(repeats):
+        step()
+    return (time.perf_counter() - started) / repeats * 1000
 
 
-def timeit(f, n=20):
-    f()
-    t = time.perf_counter()
-    for _ in range(n):
-        f()
-    return (time.perf_counter() - t) / n * 1000
+def main() -> None:
+    torch.set_num_threads(1)
+    gen, judge = random_models()
+    questions = QuestionSet(judge, [Question(**q) for q in QUESTIONS])
+    embeds = gen.encode_prompt(["a sunny landscape with trees"])
+    gen.add_lora(8, 8)
+    noise = gen.make_noise(1, 0)
+    image = gen.sample(embeds, noise, 1).detach().requires_grad_(True)
+
+    def generator_only() -> None:
+        gen.sample(embeds, noise, 1, grad_steps=[0]).mean().backward()
+
+    def judge_ours() -> None:
+        (-questions.logprob(image).mean()).backward()
+
+    def judge_reference() -> None:
+        (-questions.reference_logprob(image).mean()).backward()
+
+    def step_ours() -> None:
+        (-questions.logprob(gen.sample(embeds, noise, 1, grad_steps=[0])).mean()).backward()
+
+    def step_reference() -> None:
+        (-questions.reference_logprob(gen.sample(embeds, noise, 1, grad_steps=[0])).mean()).backward()
+
+    for name, step in [
+        ("generator forward+backward", generator_only),
+        ("judge, ours", judge_ours),
+        ("judge, reference's way", judge_reference),
+        ("whole step, ours", step_ours),
+        ("whole step, reference's way", step_reference),
+    ]:
+        print(f"{name}: {milliseconds(step):.1f} ms")
 
 
-def gen_only():
-    img = gen.sample(emb, noise, 1, grad_steps=[0])
-    img.mean().backward()
-
-
-def full():
-    img = gen.sample(emb, noise, 1, grad_steps=[0])
-    (-qs.logprob(img).mean()).backward()
-
-
-def ref():
-    img = gen.sample(emb, noise, 1, grad_steps=[0])
-    (-qs.reference_logprob(img).mean()).backward()
-
-
-img0 = gen.sample(emb, noise, 1).detach().requires_grad_(True)
-
-
-def judge_only():
-    (-qs.logprob(img0).mean()).backward()
-
-
-def judge_ref():
-    (-qs.reference_logprob(img0).mean()).backward()
-
-
-print("gen fwd+bwd ms", round(timeit(gen_only), 1))
-print("judge ours ms", round(timeit(judge_only), 1), "judge ref ms", round(timeit(judge_ref), 1))
-print("full ours ms", round(timeit(full), 1), "full ref ms", round(timeit(ref), 1))
+if __name__ == "__main__":
+    main()
