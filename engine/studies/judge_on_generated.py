@@ -51,7 +51,7 @@ def main() -> None:
     print(f"{len(images)} generated images; horizon read in {len(horizon)}, sky kind in {len(sky)}")
     for name in args.judges.split(","):
         judge = load_judge(name)
-        correct = {"horizon line": [], "sky": []}
+        correct: dict[str, list[bool]] = {"horizon line": [], "sky": []}
         with torch.no_grad():
             for i, h in horizon:
                 far = h - 0.3 if h > 0.5 else h + 0.3

@@ -28,7 +28,7 @@ def milliseconds(step: Callable[[], None], repeats: int = 20) -> float:
 def main() -> None:
     torch.set_num_threads(1)
     gen, judge = random_models()
-    questions = QuestionSet(judge, [Question(**q) for q in QUESTIONS])
+    questions = QuestionSet(judge, [Question(**q) for q in QUESTIONS])  # type: ignore[arg-type]
     embeds = gen.encode_prompt(["a sunny landscape with trees"])
     gen.add_lora(8, 8)
     noise = gen.make_noise(1, 0)
