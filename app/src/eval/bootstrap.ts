@@ -3,6 +3,8 @@
  * regenerated from the same numbers.
  */
 
+import { mulberry32 } from "./measurers/random.js";
+
 /** A mean and its confidence interval; `n` is the number of values it came from. */
 export interface Interval {
   mean: number;
@@ -18,18 +20,6 @@ export interface BootstrapOptions {
   seed?: number;
 }
 
-/** mulberry32: a small, fast, seedable PRNG with uniform output in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function mean(values: readonly number[]): number {
   return values.reduce((s, v) => s + v, 0) / values.length;
 }
@@ -38,7 +28,7 @@ function mean(values: readonly number[]): number {
 export function bootstrapMean(values: readonly number[], options: BootstrapOptions = {}): Interval | null {
   if (values.length === 0) return null;
   const { resamples = 2000, level = 0.95, seed = 0 } = options;
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const means = new Float64Array(resamples);
   for (let r = 0; r < resamples; r++) {
     let sum = 0;

@@ -1,10 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  bootstrapMean,
-  bootstrapPairedDifference,
-  clearlyAboveZero,
-  seededRandom,
-} from "../../src/eval/bootstrap.js";
+import { bootstrapMean, bootstrapPairedDifference, clearlyAboveZero } from "../../src/eval/bootstrap.js";
+import { mulberry32 } from "../../src/eval/measurers/random.js";
 
 describe("bootstrap intervals", () => {
   it("are exact for constant values and empty for no values", () => {
@@ -15,7 +11,7 @@ describe("bootstrap intervals", () => {
   });
 
   it("cover a fair coin's rate with about the binomial width, the same every time", () => {
-    const random = seededRandom(7);
+    const random = mulberry32(7);
     const flips = Array.from({ length: 400 }, () => (random() < 0.5 ? 1 : 0));
     const a = bootstrapMean(flips)!;
     expect(a.low).toBeLessThan(a.mean);
