@@ -178,7 +178,9 @@ function diversityOf(inputs: EvalInputs, pairs: Pair[]): EvalSummary["diversity"
     for (const p of pairs) {
       const i = pick(p);
       const prompt = inputs.result.images[i]!.prompt_index;
-      groups.set(prompt, [...(groups.get(prompt) ?? []), inputs.pixels[i]!]);
+      const group = groups.get(prompt) ?? [];
+      group.push(inputs.pixels[i]!);
+      groups.set(prompt, group);
     }
     return bootstrapMean(pairwiseDistances([...groups.values()]));
   };

@@ -17,7 +17,7 @@ _LOADED: dict[str, Any] = {}
 
 def get_judge(name: str) -> Any:
     if name not in _LOADED:
-        from .embedded import load_judge
+        from .load import load_judge
 
         _LOADED[name] = load_judge(name)
     return _LOADED[name]

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from ..errors import ModelMissingError, UserError
+from ..errors import UserError
 
 
 def pick_device() -> torch.device:
@@ -38,78 +37,10 @@ def load_generator(name: str, device: torch.device) -> Any:
     return gen
 
 
-JUDGE_ADAPTERS = ("embedded", "llava-1.5")
-"""Judge families with an adapter; the other presets are listed by `dualproc models` but not usable yet."""
-
-
 def load_judge(name: str, device: torch.device) -> Any:
-    from ..judges.embedded import load_judge as load
-    from ..presets import PRESETS
+    from ..judges.load import load_judge as load
 
-    spec = PRESETS.get(name)
-    if spec is not None and spec.role != "judge":
-        raise UserError(f"judge {name!r} is a {spec.role}; judges are " + _names("judge"))
-    if spec is None and not Path(name).is_dir():
-        raise UserError(f"unknown judge {name!r}; judges are {_names('judge')}, or a model folder")
-    if spec is not None and spec.family not in ("embedded", "llava"):
-        raise UserError(
-            f"judge {name!r} ({spec.family}) has no adapter yet; adapters: {', '.join(JUDGE_ADAPTERS)}"
-        )
-    folder = Path(name) if spec is None else None
-    if spec is not None and spec.family != "embedded":
-        folder = _local_judge(spec)
-    if folder is not None and _model_type(folder) == "llava":
-        return _load_llava(folder, device, name)
-    if spec is not None and spec.family != "embedded":
-        raise UserError(
-            f"judge {name!r} ({spec.family}) has no adapter yet; adapters: {', '.join(JUDGE_ADAPTERS)}"
-        )
-    try:
-        return load(name, device=device)
-    except ModelMissingError:
-        raise
-    except (OSError, ValueError) as e:
-        raise UserError(
-            f"judge {name!r}: cannot load it ({type(e).__name__}: {str(e).splitlines()[0]})"
-        ) from None
-
-
-def _local_judge(spec: Any) -> Path:
-    from ..local_models import find_local
-
-    folder = find_local(spec)
-    if folder is None:
-        raise ModelMissingError(
-            f"judge {spec.name}: {spec.source} is not in the local Hugging Face cache; download it on a "
-            f"connected machine (huggingface-cli download {spec.source}) or pass its folder as the judge"
-        )
-    return folder
-
-
-def _model_type(folder: Path) -> str | None:
-    import json
-
-    try:
-        return str(json.loads((folder / "config.json").read_text()).get("model_type"))
-    except (OSError, ValueError):
-        return None
-
-
-def _load_llava(folder: Path, device: torch.device, name: str) -> Any:
-    from ..judges.llava import LlavaJudge
-
-    try:
-        return LlavaJudge.from_pretrained(folder, device=device)
-    except (OSError, ValueError, KeyError) as e:
-        raise UserError(
-            f"judge {name!r}: cannot load it as LLaVA-1.5 ({type(e).__name__}: {str(e).splitlines()[0]})"
-        ) from None
-
-
-def _names(role: str) -> str:
-    from ..presets import PRESETS
-
-    return ", ".join(n for n, s in PRESETS.items() if s.role == role)
+    return load(name, device)
 
 
 def attach_lora(gen: Any, rank: int, alpha: float, target_modules: list[str] | None) -> None:
