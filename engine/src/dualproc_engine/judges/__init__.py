@@ -1,8 +1,9 @@
 """Judges: VLMs behind one contract, `logprob(images, questions, answers) -> Tensor[B, Q]` (base.py).
 
 - `base`: the contract (a Protocol), the Yes/No instruction, locating answer tokens.
-- `scenes_vlm`: the embedded judge's model, tokenizer and processor (stock LLaVA classes, tiny configs).
-- `embedded`: the adapter for LLaVA-class models (`EmbeddedJudge`, `load_judge(name)`).
+- `scenes_vlm`: the embedded judge's model, tokenizer and processor (stock FastVLM classes, tiny configs).
+- `embedded`: the adapter for LLaVA-layout models (`EmbeddedJudge`); `llava`: LLaVA-1.5 (`LlavaJudge`).
+- `load`: `load_judge(name, device)`, a judge by preset or folder, with the adapter its family needs.
 - `ask`: `ask_files(paths, question, answer, overlay, judge)` for the `ask` job.
 - `evaluate`: accuracy per family, clean and degraded, and calibration.
 - `degrade`: blur, noise, JPEG and colour jitter.
