@@ -3,6 +3,8 @@ which adapter a name gets; `ask`, `teach` and `eval` all load judges here.
 
 - embedded presets and folders of embedded judges: `EmbeddedJudge` (judges/embedded.py);
 - LLaVA-1.5 presets (from the local Hugging Face cache) and folders whose config says `llava`: `LlavaJudge`;
+- Qwen2.5-VL presets (from the local Hugging Face cache) and folders whose config says `qwen2_5_vl` or
+  `qwen2_vl`: `Qwen2VLJudge`;
 - other presets: one line saying there is no adapter yet.
 """
 
@@ -16,8 +18,11 @@ import torch
 
 from ..errors import ModelMissingError, UserError
 
-JUDGE_ADAPTERS = ("embedded", "llava-1.5")
+JUDGE_ADAPTERS = ("embedded", "llava-1.5", "qwen2.5-vl")
 """Judge families with an adapter; the other presets are listed by `dualproc models` but not usable yet."""
+ADAPTED_FAMILIES = {"llava": ("llava",), "qwen2.5-vl": ("qwen2_5_vl",)}
+"""Preset family -> the config.json model types its adapter takes (llava-next is family llava, type
+llava_next: found locally, it is still refused)."""
 
 
 def load_judge(name: str, device: str | torch.device = "cpu") -> Any:
@@ -29,15 +34,46 @@ def load_judge(name: str, device: str | torch.device = "cpu") -> Any:
     if spec is None and "/" not in name and not Path(name).is_dir():
         raise UserError(f"unknown judge {name!r}; judges are {_judge_names()}, or a model folder")
     if spec is not None and spec.family != "embedded":
-        folder = _local_folder(spec) if spec.family == "llava" else None
-        if folder is None or _model_type(folder) != "llava":
+        types = ADAPTED_FAMILIES.get(spec.family, ())
+        folder = _local_folder(spec) if types else None
+        if folder is None or _model_type(folder) not in types:
             raise UserError(
                 f"judge {name!r} ({spec.family}) has no adapter yet; adapters: {', '.join(JUDGE_ADAPTERS)}"
             )
-        return _load_llava(folder, device, name)
-    if spec is None and _model_type(Path(name)) == "llava":
-        return _load_llava(Path(name), device, name)
+        return _load_by_type(folder, device, name)
+    if spec is None and _model_type(Path(name)) in _LOADERS:
+        return _load_by_type(Path(name), device, name)
     return _load_embedded(name, device)
+
+
+def _load_by_type(folder: Path, device: str | torch.device, name: str) -> Any:
+    label, load = _LOADERS[str(_model_type(folder))]
+    try:
+        return load(folder, device)
+    except (OSError, ValueError, KeyError) as e:
+        raise UserError(
+            f"judge {name!r}: cannot load it as {label} ({type(e).__name__}: {str(e).splitlines()[0]})"
+        ) from None
+
+
+def _load_llava(folder: Path, device: str | torch.device) -> Any:
+    from .llava import LlavaJudge
+
+    return LlavaJudge.from_pretrained(folder, device=device)
+
+
+def _load_qwen2_vl(folder: Path, device: str | torch.device) -> Any:
+    from .qwen2_vl import Qwen2VLJudge
+
+    return Qwen2VLJudge.from_pretrained(folder, device=device)
+
+
+_LOADERS = {
+    "llava": ("LLaVA-1.5", _load_llava),
+    "qwen2_5_vl": ("Qwen2.5-VL", _load_qwen2_vl),
+    "qwen2_vl": ("Qwen2-VL", _load_qwen2_vl),
+}
+"""config.json model type -> (the name errors use, the loader)."""
 
 
 def _load_embedded(name: str, device: str | torch.device) -> Any:
@@ -50,17 +86,6 @@ def _load_embedded(name: str, device: str | torch.device) -> Any:
     except (OSError, ValueError) as e:
         raise UserError(
             f"judge {name!r}: cannot load it ({type(e).__name__}: {str(e).splitlines()[0]})"
-        ) from None
-
-
-def _load_llava(folder: Path, device: str | torch.device, name: str) -> Any:
-    from .llava import LlavaJudge
-
-    try:
-        return LlavaJudge.from_pretrained(folder, device=device)
-    except (OSError, ValueError, KeyError) as e:
-        raise UserError(
-            f"judge {name!r}: cannot load it as LLaVA-1.5 ({type(e).__name__}: {str(e).splitlines()[0]})"
         ) from None
 
 
