@@ -29,9 +29,23 @@ def pick_device() -> torch.device:
 
 
 def load_generator(name: str, device: torch.device) -> Any:
+    """A generator by name: Stable Diffusion pipelines (the `sd-turbo` preset, a cached repo id or a folder
+    whose model_index.json says StableDiffusionPipeline) get `SDTurboGenerator`; every other name goes to
+    `generators.generate.load_generator` (the embedded generator, and the refusals)."""
     from ..generators.generate import load_generator as load
+    from ..generators.sd_turbo import SDTurboGenerator, find_sd_folder
 
-    gen = load(name)
+    folder = find_sd_folder(name)
+    if folder is None:
+        gen = load(name)
+    else:
+        try:
+            gen = SDTurboGenerator.from_pretrained(folder)
+        except (OSError, ValueError, KeyError) as e:
+            first = str(e).splitlines()[0] if str(e) else ""
+            raise UserError(
+                f"generator {name!r}: cannot load it as Stable Diffusion ({type(e).__name__}: {first})"
+            ) from None
     if device.type != "cpu" and hasattr(gen, "pipeline"):
         gen.pipeline.to(device)
     return gen
