@@ -15,6 +15,7 @@ import torch
 
 from dualproc_engine.errors import ModelMissingError
 from dualproc_engine.generators.sd_turbo import LORA_TARGET_MODULES, SDTurboGenerator, load_sd_pipeline
+from dualproc_engine.reporting import Reporter
 from dualproc_engine.teach import adapters
 from dualproc_engine.teach.loop import teach
 
@@ -204,7 +205,7 @@ def test_x0_from_velocity_equals_the_stock_schedulers_pred_original_sample(make_
 
 
 @pytest.mark.parametrize("prediction_type", ["epsilon", "v_prediction"])
-@pytest.mark.parametrize("steps", [1, 4])
+@pytest.mark.parametrize("steps", [1, 2, 4])
 def test_sampling_equals_the_stock_pipeline(_loaded, steps, prediction_type):
     from diffusers import EulerDiscreteScheduler
 
@@ -279,19 +280,30 @@ def _base_state(gen: SDTurboGenerator) -> dict[str, torch.Tensor]:
     }
 
 
+class Logs(Reporter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[tuple[str, str]] = []
+
+    def on_log(self, level: str, message: str) -> None:
+        self.lines.append((level, message))
+
+
 @pytest.fixture(scope="module")
-def taught(_loaded, tmp_path_factory: pytest.TempPathFactory) -> tuple[SDTurboGenerator, Path, dict]:
-    """One teach step on a fresh generator: (the generator, the run folder, its base weights before)."""
+def taught(_loaded, tmp_path_factory: pytest.TempPathFactory) -> tuple[SDTurboGenerator, Path, dict, Logs]:
+    """One teach step on a fresh generator: (the generator, the run folder, its base weights before, logs)."""
     torch.set_num_threads(1)
     gen = SDTurboGenerator(copy.deepcopy(_loaded))
     before = _base_state(gen)
     out = tmp_path_factory.mktemp("teach")
-    teach(_recipe(), out, generator=gen, judge=BrightnessJudge())
-    return gen, out, before
+    logs = Logs()
+    teach(_recipe(), out, generator=gen, judge=BrightnessJudge(), reporter=logs)
+    return gen, out, before, logs
 
 
 def test_a_teach_step_changes_the_lora_and_leaves_base_weights_untouched(taught):
-    gen, _, before = taught
+    gen, _, before, logs = taught
+    assert [m for level, m in logs.lines if level == "warning"] == []
     lora_b = [p for n, p in gen.unet.named_parameters() if "lora_B" in n]
     assert lora_b and all(p.abs().sum() > 0 for p in lora_b)  # peft's gaussian init starts B at zero
     after = _base_state(gen)
@@ -302,7 +314,7 @@ def test_a_teach_step_changes_the_lora_and_leaves_base_weights_untouched(taught)
 def test_the_saved_lora_loads_in_stock_diffusers_and_changes_its_output(taught, _loaded, make_sd):
     from safetensors.torch import load_file
 
-    _, out, _ = taught
+    _, out, _, _ = taught
     keys = list(load_file(str(out / "pytorch_lora_weights.safetensors")))
     assert keys and all(k.startswith("unet.") for k in keys)
 

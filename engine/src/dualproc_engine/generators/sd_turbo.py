@@ -189,7 +189,9 @@ class SDTurboGenerator(Generator):
         self.unet = pipeline.unet
         self.vae = pipeline.vae
         self.text_encoder = pipeline.text_encoder
-        self.tokenizer = pipeline.tokenizer
+        # Not `self.tokenizer`: the teach loop warns about prompts holding the tokenizer's unknown id, and
+        # CLIP's unknown id is its end-of-text id, in every prompt (byte-level BPE has no unknown words).
+        self._tokenizer = pipeline.tokenizer
         self.scheduler = pipeline.scheduler
         self.prediction_type = str(self.scheduler.config.prediction_type)
         if not hasattr(self.scheduler, "alphas_cumprod"):
@@ -218,10 +220,10 @@ class SDTurboGenerator(Generator):
     # --- contract ------------------------------------------------------------------------------------
     def encode_prompt(self, prompts: list[str]) -> Tensor:
         """The CLIP text encoder's last hidden states of max-length padded prompts, as SD 2.x conditions."""
-        ids = self.tokenizer(
+        ids = self._tokenizer(
             prompts,
             padding="max_length",
-            max_length=self.tokenizer.model_max_length,
+            max_length=self._tokenizer.model_max_length,
             truncation=True,
             return_tensors="pt",
         ).input_ids.to(self.device)
