@@ -62,31 +62,40 @@ def _image_processor() -> Any:
                                     max_pixels=48 * 48)  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def qwen_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+def _save_tiny(folder: Path, model_type: str) -> Path:
+    """A tiny Qwen2.5-VL (`qwen2_5_vl`) or Qwen2-VL (`qwen2_vl`) with its tokenizer, image processor and chat
+    template, laid out as the Hugging Face repos are."""
+    import transformers
 
     torch.set_num_threads(1)
-    folder = tmp_path_factory.mktemp("qwen2.5-vl")
     tokenizer = _tokenizer()
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
-    config = Qwen2_5_VLConfig(
-        # window 16 px = 2x2 merged blocks per window, and one full-attention block: both attention kinds run
-        vision_config={"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2,
-                       "patch_size": 4, "spatial_merge_size": 2, "temporal_patch_size": 2, "window_size": 16,
-                       "out_hidden_size": 32, "fullatt_block_indexes": [1]},
-        # head dim 16: 8 rotary frequencies split over (time, row, column)
-        text_config={"vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64,
-                     "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1,
-                     "max_position_embeddings": 512, "pad_token_id": ids["<|endoftext|>"],
-                     "bos_token_id": None, "eos_token_id": ids["<|im_end|>"],
-                     "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0,
-                                         "mrope_section": [2, 3, 3]}},
+    # head dim 16: 8 rotary frequencies split over (time, row, column)
+    text = {"vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+            "num_attention_heads": 2, "num_key_value_heads": 1, "max_position_embeddings": 512,
+            "pad_token_id": ids["<|endoftext|>"], "bos_token_id": None, "eos_token_id": ids["<|im_end|>"],
+            "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0,
+                                "mrope_section": [2, 3, 3]}}  # fmt: skip
+    vision: dict[str, Any] = {"depth": 2, "num_heads": 2, "patch_size": 4, "spatial_merge_size": 2,
+                              "temporal_patch_size": 2}  # fmt: skip
+    if model_type == "qwen2_5_vl":
+        # window 16 px = 2x2 merged blocks per window, one full-attention block: both attention kinds run
+        vision |= {"hidden_size": 32, "intermediate_size": 64, "out_hidden_size": 32, "window_size": 16,
+                   "fullatt_block_indexes": [1]}  # fmt: skip
+        config_class, model_class = (
+            transformers.Qwen2_5_VLConfig,
+            transformers.Qwen2_5_VLForConditionalGeneration,
+        )
+    else:
+        vision |= {"embed_dim": 32, "hidden_size": 32, "mlp_ratio": 2}
+        config_class, model_class = transformers.Qwen2VLConfig, transformers.Qwen2VLForConditionalGeneration
+    config = config_class(
+        vision_config=vision, text_config=text,
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
     )  # fmt: skip
     torch.manual_seed(0)
-    Qwen2_5_VLForConditionalGeneration(config).save_pretrained(str(folder))
+    model_class(config).save_pretrained(str(folder))
     tokenizer.save_pretrained(str(folder))
     _image_processor().save_pretrained(str(folder))
     (folder / "chat_template.jinja").write_text(CHAT_TEMPLATE)  # where the processor saves it
@@ -94,27 +103,41 @@ def qwen_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def judge(qwen_dir: Path) -> Qwen2VLJudge:
+def qwen_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _save_tiny(tmp_path_factory.mktemp("qwen2.5-vl"), "qwen2_5_vl")
+
+
+def _load(folder: Path) -> Qwen2VLJudge:
     from dualproc_engine.judges.load import load_judge
 
-    loaded = load_judge(str(qwen_dir))  # by folder, through the one loader ask, teach and eval use
+    loaded = load_judge(str(folder))  # by folder, through the one loader ask, teach and eval use
     assert isinstance(loaded, Qwen2VLJudge)
     return loaded
 
 
 @pytest.fixture(scope="module")
-def processor(judge: Qwen2VLJudge) -> Any:
-    """The stock `Qwen2_5_VLProcessor` over the judge's parts. It insists on a video processor, which needs
-    torchvision (not installed here), so its class check is relaxed for that one absent part."""
-    from transformers import Qwen2_5_VLProcessor
+def judge(qwen_dir: Path) -> Qwen2VLJudge:
+    return _load(qwen_dir)
+
+
+def _stock_processor(judge: Qwen2VLJudge, processor_class: Any) -> Any:
+    """The stock processor over the judge's parts. It insists on a video processor, which needs torchvision
+    (not installed here), so its class check is relaxed for that one absent part."""
     from transformers.processing_utils import ProcessorMixin
 
     check = ProcessorMixin.check_argument_for_proper_class
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(ProcessorMixin, "check_argument_for_proper_class",
                    lambda self, name, arg: None if arg is None else check(self, name, arg))  # fmt: skip
-        return Qwen2_5_VLProcessor(image_processor=judge.image_processor, tokenizer=judge.tokenizer,
-                                   video_processor=None, chat_template=judge.chat_template)  # fmt: skip
+        return processor_class(image_processor=judge.image_processor, tokenizer=judge.tokenizer,
+                               video_processor=None, chat_template=judge.chat_template)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def processor(judge: Qwen2VLJudge) -> Any:
+    from transformers import Qwen2_5_VLProcessor
+
+    return _stock_processor(judge, Qwen2_5_VLProcessor)
 
 
 def _image(h: int, w: int, seed: int = 0) -> np.ndarray:
@@ -211,7 +234,7 @@ def test_a_teach_step_through_it_changes_the_lora(judge: Qwen2VLJudge, tmp_path:
         "eval": {"seeds": [0], "lora_scales": [0, 1.0]},
         "training": {"max_train_steps": 2, "learning_rate": 1e-2, "lora_rank": 4, "lora_alpha": 4,
                      "lora_scale": 1.0, "noise_pool_size": 2, "resolution_px": 16,
-                     "checkpointing_steps": 100},
+                     "checkpointing_steps": 100, "gradient_checkpointing": True},
     }  # fmt: skip
     teach(recipe, tmp_path, generator=generator, judge=judge)
     lora = load_file(str(tmp_path / "pytorch_lora_weights.safetensors"))
@@ -234,3 +257,32 @@ def test_presets_route_here_and_say_how_to_get_missing_weights(
     snapshot = tmp_path / "models--Qwen--Qwen2.5-VL-7B-Instruct" / "snapshots" / "0123abc"
     shutil.copytree(qwen_dir, snapshot)  # the tiny model standing in for the real one in the cache
     assert isinstance(load_judge("qwen2.5-vl-7b"), Qwen2VLJudge)
+
+
+def test_qwen2_vl_loads_and_scores_like_its_stock_forward(tmp_path: Path) -> None:
+    from transformers import Qwen2VLProcessor
+
+    judge = _load(_save_tiny(tmp_path, "qwen2_vl"))
+    processor = _stock_processor(judge, Qwen2VLProcessor)
+    images = torch.rand(1, 3, 30, 50, requires_grad=True)
+    scores = judge.logprob(images, QUESTIONS[:2], ["Yes", "a red line"])
+    for q, answer in enumerate(["Yes", "a red line"]):
+        stock = _stock_logprob(judge, processor, images[0], QUESTIONS[q], answer)
+        torch.testing.assert_close(scores[0, q], stock, atol=1e-4, rtol=1e-4)
+    scores.sum().backward()
+    assert images.grad is not None and images.grad.abs().sum() > 0
+
+
+def test_gradient_checkpointing_gives_the_same_gradients(judge: Qwen2VLJudge) -> None:
+    from dualproc_engine.teach.adapters import judge_checkpointing
+
+    images = torch.rand(1, 3, 24, 40)
+    grads = []
+    for enabled in (False, True):
+        x = images.clone().requires_grad_(True)
+        with judge_checkpointing(judge, enabled):
+            score = judge.logprob(x, QUESTIONS[:1], ["Yes"]).sum()
+        score.backward()
+        grads.append(x.grad)
+    torch.testing.assert_close(grads[0], grads[1])
+    assert not judge.model.is_activation_checkpointing  # switched off again

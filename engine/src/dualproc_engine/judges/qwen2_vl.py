@@ -180,7 +180,9 @@ class Qwen2VLJudge:
             for q, a in zip(questions, answers, strict=True)
         ]
         length = max(len(ids) for ids, _ in rows)
-        ids = torch.full((len(rows), length), int(self.tokenizer.pad_token_id), dtype=torch.long)
+        pad = self.tokenizer.pad_token_id
+        pad = self.tokenizer.eos_token_id if pad is None else pad  # any id: padding sits after the answer
+        ids = torch.full((len(rows), length), int(pad), dtype=torch.long)
         attention = torch.zeros((len(rows), length), dtype=torch.long)
         target = torch.zeros((len(rows), length), dtype=torch.bool)
         for q, (row, start) in enumerate(rows):
