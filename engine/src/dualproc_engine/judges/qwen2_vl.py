@@ -147,8 +147,8 @@ class Qwen2VLJudge:
     def encode_images(self, images: Tensor) -> Tensor:
         """(B, rows, columns, D) image features in the language model's space, one vision-tower pass."""
         pixels, grid = self.pixel_values(images)
-        out = self.model.model.get_image_features(pixel_values=pixels, image_grid_thw=grid)
-        features = out.pooler_output if hasattr(out, "pooler_output") else out  # older transformers: a tuple
+        # one (tokens, D) tensor per image, the tokens in raster order over the merged grid
+        features = self.model.model.get_image_features(pixel_values=pixels, image_grid_thw=grid).pooler_output
         rows, cols = int(grid[0, 1]) // self.merge_size, int(grid[0, 2]) // self.merge_size
         return torch.stack(list(features)).view(images.shape[0], rows, cols, -1)
 
