@@ -26,7 +26,7 @@ $(STAMPS)/npm: app/package.json app/package-lock.json
 	cd app && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(STAMPS)/build: $(STAMPS)/npm $(shell find app/src -name '*.ts' 2>/dev/null) app/tsconfig.json app/tsconfig.build.json
+$(STAMPS)/build: $(STAMPS)/npm $(shell find app/src app/web/src -name '*.ts*' -o -name '*.css' 2>/dev/null) app/tsconfig.json app/tsconfig.build.json app/web/index.html
 	cd app && npm run --silent build
 	@touch $@
 
@@ -67,6 +67,7 @@ check: setup
 	$(PY) -m mypy engine/src || status=1; \
 	(cd app && npx tsc --noEmit -p tsconfig.json) || status=1; \
 	(cd app && npx tsc --noEmit -p src/eval/measurers/tsconfig.json) || status=1; \
+	(cd app && npx tsc --noEmit -p web/tsconfig.json) || status=1; \
 	(cd app && npx eslint .) || status=1; \
 	(cd app && npx prettier --check . --log-level warn) || status=1; \
 	exit $$status

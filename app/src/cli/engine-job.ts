@@ -1,9 +1,10 @@
 /**
- * Running one engine job from the CLI: a worker, progress on stderr, the run folder, and Ctrl-C.
- * The first Ctrl-C asks the engine to cancel (the run folder is left consistent, marked cancelled);
- * a second one kills the worker.
+ * Running one engine job: a worker, progress on stderr, the run folder, and cancellation.
+ * From the CLI, the first Ctrl-C asks the engine to cancel (the run folder is left consistent, marked
+ * cancelled) and a second one kills the worker. The studio passes its own `signal` instead (its stop
+ * button) and watches the events through `onEvent`; Ctrl-C is then left to the studio.
  */
-import type { JobKind, ParamsOf, ResultOf } from "../protocol/messages.js";
+import type { JobEvent, JobKind, ParamsOf, ResultOf } from "../protocol/messages.js";
 import { EngineWorker } from "../engine/worker.js";
 import { EngineError } from "../engine/errors.js";
 import { RunFolder } from "../runs/run-folder.js";
@@ -14,6 +15,10 @@ export interface EngineJobOptions {
   /** Record the run (run.json, events.jsonl) in this folder. */
   runDir?: string;
   label?: string;
+  /** Cancel from outside (the studio); when given, Ctrl-C is not handled here. */
+  signal?: AbortSignal;
+  /** Every event of the job, after it is recorded in the run folder. */
+  onEvent?: (event: JobEvent) => void;
 }
 
 export async function runEngineJob<K extends JobKind>(
@@ -26,6 +31,9 @@ export async function runEngineJob<K extends JobKind>(
   const progress = new Progress(console, options.label ?? kind);
   const worker = await startWorker(console, run);
   const abort = new AbortController();
+  const onOuterAbort = () => abort.abort();
+  options.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  if (options.signal?.aborted) abort.abort();
   let interrupts = 0;
   const onInterrupt = () => {
     interrupts += 1;
@@ -37,12 +45,13 @@ export async function runEngineJob<K extends JobKind>(
       void worker.close(0);
     }
   };
-  process.on("SIGINT", onInterrupt);
+  if (!options.signal) process.on("SIGINT", onInterrupt);
   try {
     const result = await worker.run(kind, params, {
       signal: abort.signal,
       onEvent: (event) => {
         run?.record(event);
+        options.onEvent?.(event);
         if (event.type === "progress") progress.update(event.done, event.total, event.unit);
         else if (event.type === "log") logEngineMessage(console, event.level, event.message);
         else if (event.type === "artifact") console.debug(`wrote ${event.path}`);
@@ -58,6 +67,7 @@ export async function runEngineJob<K extends JobKind>(
     throw error;
   } finally {
     process.off("SIGINT", onInterrupt);
+    options.signal?.removeEventListener("abort", onOuterAbort);
     await worker.close();
   }
 }

@@ -15,6 +15,7 @@ import { doctorCommand } from "./commands/doctor.js";
 import { generateCommand } from "./commands/generate.js";
 import { modelsCommand } from "./commands/models.js";
 import { recipeCommand } from "./commands/recipe.js";
+import { studioCommand } from "./commands/studio.js";
 import { teachCommand } from "./commands/teach.js";
 import { worldCommand } from "./commands/world/index.js";
 
@@ -31,6 +32,7 @@ export function buildProgram(io: CliIO): Command {
     .addCommand(worldCommand(context))
     .addCommand(teachCommand(context))
     .addCommand(evalCommand(context))
+    .addCommand(studioCommand(context))
     .addCommand(askCommand(context))
     .addCommand(generateCommand(context))
     .addCommand(benchCommand(context))

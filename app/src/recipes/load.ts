@@ -25,9 +25,14 @@ export interface ResolvedRecipe {
 
 export function loadRecipeFile(path: string): ResolvedRecipe {
   if (!existsSync(path)) throw new RecipeError(`${path}: no such recipe file`);
-  const resolved = parseRecipe(readFileSync(path, "utf8"), path);
-  checkReferencedFiles(resolved.recipe, dirname(resolve(path)), path);
-  return { ...resolved, recipe: resolvePaletteImages(resolved.recipe, dirname(resolve(path)), path) };
+  return parseRecipeIn(readFileSync(path, "utf8"), dirname(resolve(path)), path);
+}
+
+/** A recipe's text whose image paths are relative to `baseDir`: parsed, files checked, palettes read. */
+export function parseRecipeIn(text: string, baseDir: string, source: string): ResolvedRecipe {
+  const resolved = parseRecipe(text, source);
+  checkReferencedFiles(resolved.recipe, baseDir, source);
+  return { ...resolved, recipe: resolvePaletteImages(resolved.recipe, baseDir, source) };
 }
 
 export function parseRecipe(text: string, source = "recipe"): ResolvedRecipe {

@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TeachRecipe } from "../recipes/schema.js";
+import { reviewMarkdown } from "../runs/review.js";
 import { lineChartSvg, type Series } from "./score-chart.js";
 
 type MetricRow = Record<string, unknown>;
@@ -88,6 +89,7 @@ function reportMarkdown(runDir: string, recipe: TeachRecipe, rows: MetricRow[]):
     "![loss and scores per step](score-curve.svg)",
     "",
     ...gridSection(runDir),
+    ...reviewMarkdown(runDir, recipe),
   ];
   return lines.join("\n") + "\n";
 }

@@ -9,7 +9,7 @@ import type { TeachRecipe } from "../../recipes/schema.js";
 import { writeEvalReport } from "../../report/eval-report.js";
 import { trainedScale } from "../../runs/lora.js";
 import type { CliContext } from "../context.js";
-import { runEngineJob } from "../engine-job.js";
+import { runEngineJob, type EngineJobOptions } from "../engine-job.js";
 import { UsageError } from "../errors.js";
 import type { Console } from "../io.js";
 import { integer, number } from "../options.js";
@@ -61,6 +61,7 @@ export async function evaluateRun(
   console: Console,
   runDir: string,
   options: EvalOptions,
+  job: Pick<EngineJobOptions, "signal" | "onEvent"> = {},
 ): Promise<EvalSummary> {
   const run = resolve(runDir);
   const recipeFile = join(run, "recipe.yaml");
@@ -96,7 +97,7 @@ export async function evaluateRun(
   console.info(
     `evaluating ${run}: ${recipe.eval.prompts.length} prompts x ${seeds.length} seeds, scales 0 and ${scale}`,
   );
-  const result = await runEngineJob(console, "evaluate", params, { runDir: out, label: "eval" });
+  const result = await runEngineJob(console, "evaluate", params, { runDir: out, label: "eval", ...job });
 
   const progress = new Progress(console, "measure");
   const pixels = result.images.map((img) => readImage(img.path));

@@ -5,9 +5,10 @@ import { loadRecipeFile, resolvedRecipeYaml, teachRecipe, type ResolvedRecipe } 
 import { writeTeachReport } from "../../report/teach-report.js";
 import { newRunDir } from "../../runs/run-folder.js";
 import type { CliContext } from "../context.js";
-import { runEngineJob } from "../engine-job.js";
+import { runEngineJob, type EngineJobOptions } from "../engine-job.js";
+import type { Console } from "../io.js";
 import { UsageError } from "../errors.js";
-import { EVAL_DEFAULTS, evaluateRun } from "./eval.js";
+import { EVAL_DEFAULTS, evaluateRun, type EvalOptions } from "./eval.js";
 
 interface TeachOptions {
   out?: string;
@@ -37,30 +38,54 @@ export function teachCommand(context: CliContext): Command {
     )
     .action(async (recipeFile: string | undefined, options: TeachOptions, self: Command) => {
       const console = context.consoleFor(self);
-      const { file, resolved, out, resume } = where(recipeFile, options);
-      const recipe = teachRecipe(resolved);
-      if (!resume) {
-        mkdirSync(out, { recursive: true });
-        writeFileSync(join(out, RESOLVED_RECIPE), resolvedRecipeYaml(resolved.recipe));
-      }
-      console.info(`teaching ${recipe.name ?? file} in ${out}`);
-      const params = { recipe, recipe_dir: dirname(resolve(file)), out_dir: out, resume };
-      try {
-        const result = await runEngineJob(console, "teach", params, { runDir: out, label: "teach" });
-        console.result(`LoRA: ${result.lora}`);
-      } finally {
-        // Even a stopped run gets its report of what it did so far.
-        console.result(`report: ${writeTeachReport(out, recipe)}`);
-      }
-      if (options.eval) await evaluateRun(console, out, EVAL_DEFAULTS);
+      await teachRun(console, where(recipeFile, options), { eval: options.eval });
     });
 }
 
+export interface TeachPlan {
+  /** Where the recipe came from, for messages (a file, or "studio"). */
+  source: string;
+  /** The folder image paths in the recipe are relative to. */
+  recipeDir: string;
+  resolved: ResolvedRecipe;
+  out: string;
+  resume: boolean;
+}
+
+export interface TeachRunOptions extends Pick<EngineJobOptions, "signal" | "onEvent"> {
+  /** Run the held-out evaluation at the end (with these options). */
+  eval: boolean;
+  evalOptions?: EvalOptions;
+  /** Called after the teach job, before the evaluation (the studio uses it to say what stage it is in). */
+  onStage?: (stage: "teach" | "eval") => void;
+}
+
+/** The work of `teach`: a run folder, the engine's teach job, its report, then the evaluation. */
+export async function teachRun(console: Console, plan: TeachPlan, options: TeachRunOptions): Promise<void> {
+  const { source, recipeDir, resolved, out, resume } = plan;
+  const recipe = teachRecipe(resolved);
+  if (!resume) {
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, RESOLVED_RECIPE), resolvedRecipeYaml(resolved.recipe));
+  }
+  console.info(`teaching ${recipe.name ?? source} in ${out}`);
+  const params = { recipe, recipe_dir: recipeDir, out_dir: out, resume };
+  const job = { signal: options.signal, onEvent: options.onEvent };
+  options.onStage?.("teach");
+  try {
+    const result = await runEngineJob(console, "teach", params, { runDir: out, label: "teach", ...job });
+    console.result(`LoRA: ${result.lora}`);
+  } finally {
+    // Even a stopped run gets its report of what it did so far.
+    console.result(`report: ${writeTeachReport(out, recipe)}`);
+  }
+  if (!options.eval) return;
+  options.onStage?.("eval");
+  await evaluateRun(console, out, options.evalOptions ?? EVAL_DEFAULTS, job);
+}
+
 /** The recipe to read and the run folder to use, for a new run or a resumed one. */
-function where(
-  recipeFile: string | undefined,
-  options: TeachOptions,
-): { file: string; resolved: ResolvedRecipe; out: string; resume: boolean } {
+function where(recipeFile: string | undefined, options: TeachOptions): TeachPlan {
   if (options.resume) {
     const out = resolve(options.resume);
     const file = join(out, RESOLVED_RECIPE);
@@ -68,7 +93,7 @@ function where(
       throw new UsageError(`--resume ${options.resume}: not a teach run folder (no ${RESOLVED_RECIPE})`);
     if (recipeFile)
       throw new UsageError("give a recipe or --resume, not both: a resumed run keeps its own recipe");
-    return { file, resolved: loadRecipeFile(file), out, resume: true };
+    return { source: file, recipeDir: out, resolved: loadRecipeFile(file), out, resume: true };
   }
   if (!recipeFile) throw new UsageError("teach needs a recipe file (or --resume RUN_FOLDER)");
   const resolved = loadRecipeFile(recipeFile);
@@ -77,5 +102,5 @@ function where(
   if (existsSync(join(out, RESOLVED_RECIPE))) {
     throw new UsageError(`${out} already holds a run; use --resume ${out} to continue it, or another --out`);
   }
-  return { file: recipeFile, resolved, out, resume: false };
+  return { source: recipeFile, recipeDir: dirname(resolve(recipeFile)), resolved, out, resume: false };
 }
