@@ -77,7 +77,12 @@ export const Upload = z.strictObject({
 
 export const GenerateRequest = z.strictObject({
   prompt: z.string().trim().min(1, "the prompt is empty").max(500, "the prompt is too long"),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .default(0),
   n: z.number().int().min(1).max(16).default(4),
   generator: z.string().min(1).default("scenes-generator"),
   /** Try a taught LoRA: its run, and the scale (0 = the base generator). */

@@ -82,7 +82,10 @@ export function saveMarks(runDir: string, changes: Record<string, Mark | null>):
     else marks[key] = mark;
   }
   const path = join(runDir, "review.json");
-  writeFileSync(path + ".tmp", JSON.stringify({ updated_at: new Date().toISOString(), marks }, null, 1) + "\n");
+  writeFileSync(
+    path + ".tmp",
+    JSON.stringify({ updated_at: new Date().toISOString(), marks }, null, 1) + "\n",
+  );
   renameSync(path + ".tmp", path);
   return marks;
 }

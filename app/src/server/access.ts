@@ -18,7 +18,8 @@ export function newToken(): string {
 export function accessControl(token: string, allowedHosts: Set<string> | null): MiddlewareHandler {
   return async (c, next) => {
     const host = (c.req.header("host") ?? "").toLowerCase();
-    if (allowedHosts && !allowedHosts.has(host)) return c.text(`dualproc studio: requests for host '${host}' are refused`, 403);
+    if (allowedHosts && !allowedHosts.has(host))
+      return c.text(`dualproc studio: requests for host '${host}' are refused`, 403);
     const fromUrl = c.req.query("token");
     if (fromUrl !== undefined && same(fromUrl, token)) {
       setCookie(c, TOKEN_COOKIE, token, { httpOnly: true, sameSite: "Strict", path: "/" });
@@ -30,7 +31,10 @@ export function accessControl(token: string, allowedHosts: Set<string> | null): 
     const presented = getCookie(c, TOKEN_COOKIE) ?? bearer(c.req.header("authorization"));
     if (presented !== undefined && same(presented, token)) return next();
     if (c.req.path.startsWith("/api/"))
-      return c.json({ error: "not signed in: open the URL with the token that `dualproc studio` printed" }, 401);
+      return c.json(
+        { error: "not signed in: open the URL with the token that `dualproc studio` printed" },
+        401,
+      );
     return c.html(SIGN_IN_PAGE, 401);
   };
 }

@@ -73,7 +73,10 @@ export function studioApp(deps: StudioDeps): Hono {
     const known = userError(error);
     if (known) return c.json(ApiError.parse({ error: known.message }), known.status);
     console.error(error);
-    return c.json({ error: `internal error (a bug; the studio's terminal has the trace): ${error.message}` }, 500);
+    return c.json(
+      { error: `internal error (a bug; the studio's terminal has the trace): ${error.message}` },
+      500,
+    );
   });
 
   // --- runs ------------------------------------------------------------------------------------------
@@ -109,7 +112,9 @@ export function studioApp(deps: StudioDeps): Hono {
   // The live score curve: the same chart as the run's report, from metrics.jsonl as it grows.
   app.get("/api/runs/:id/score-curve.svg", (c) => {
     const id = runId(c);
-    const recipe = teachRecipe(parseRecipeIn(readFileSync(join(store.dir(id), "recipe.yaml"), "utf8"), store.root, id));
+    const recipe = teachRecipe(
+      parseRecipeIn(readFileSync(join(store.dir(id), "recipe.yaml"), "utf8"), store.root, id),
+    );
     const svg = lineChartSvg(scoreSeries(readMetrics(store.dir(id)), recipe), "step", "value");
     return c.body(svg, 200, { "content-type": CONTENT_TYPES[".svg"]!, "cache-control": "no-store" });
   });
@@ -163,7 +168,11 @@ export function studioApp(deps: StudioDeps): Hono {
       const file = form.file;
       if (!(file instanceof File)) throw new RequestError("expected a form upload with a 'file' field");
       const stored = storeUpload(store.root, new Uint8Array(await file.arrayBuffer()), file.name || "upload");
-      return c.json({ path: stored.path, url: `/api/uploads/${stored.path.slice("uploads/".length)}`, colours: stored.colours });
+      return c.json({
+        path: stored.path,
+        url: `/api/uploads/${stored.path.slice("uploads/".length)}`,
+        colours: stored.colours,
+      });
     },
   );
 

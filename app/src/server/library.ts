@@ -34,11 +34,11 @@ export function libraryRecipes(dir: string): LibraryRecipe[] {
 }
 
 function absolutePaths(doc: ReturnType<typeof parseDocument>, dir: string): void {
-  const questions = doc.get("questions");
+  const questions: unknown = doc.get("questions");
   if (!isSeq(questions)) return;
   questions.items.forEach((_, i) => {
-    const prompt = doc.getIn(["questions", i, "visual_prompt"]);
-    const path = isMap(prompt) ? prompt.get("path") : undefined;
+    const prompt: unknown = doc.getIn(["questions", i, "visual_prompt"]);
+    const path: unknown = isMap(prompt) ? prompt.get("path") : undefined;
     if (typeof path === "string" && !isAbsolute(path))
       doc.setIn(["questions", i, "visual_prompt", "path"], join(dir, path));
   });

@@ -1,5 +1,5 @@
 /** The review page's data: the judge's answers on a run's held-out images, with a person's marks. */
-import { z } from "zod";
+import type { z } from "zod";
 import type { Review } from "../protocol/studio.js";
 import { parseRecipeIn } from "../recipes/load.js";
 import { readMarks, reviewEntries, saveMarks, type Mark } from "../runs/review.js";

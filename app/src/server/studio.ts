@@ -11,7 +11,7 @@ import { Hono } from "hono";
 import { repoRoot } from "../engine/python.js";
 import type { StudioEvent } from "../protocol/studio.js";
 import { accessControl, newToken } from "./access.js";
-import { studioApp } from "./app.js";
+import { studioApp, type StudioDeps } from "./app.js";
 import { Hub } from "./events.js";
 import { RunsStore } from "./runs-store.js";
 import { Tools } from "./tools.js";
@@ -48,22 +48,16 @@ export async function startStudio(options: StudioOptions): Promise<RunningStudio
   const tools = new Tools(scratchDir);
   const token = options.token ?? newToken();
 
-  const { server, port } = await listen(options, (hosts) =>
-    new Hono()
-      .use(accessControl(token, hosts))
-      .route(
-        "/",
-        studioApp({
-          store,
-          trainer,
-          tools,
-          hub,
-          webDir: existsSync(join(WEB_DIR, "index.html")) ? WEB_DIR : null,
-          libraryDir: LIBRARY_DIR,
-          scratchDir,
-        }),
-      ),
-  );
+  const deps: StudioDeps = {
+    store,
+    trainer,
+    tools,
+    hub,
+    webDir: existsSync(join(WEB_DIR, "index.html")) ? WEB_DIR : null,
+    libraryDir: LIBRARY_DIR,
+    scratchDir,
+  };
+  const { server, port } = await listen(options, (hosts) => guardedApp(deps, token, hosts));
   const shownHost = options.host.includes(":") ? `[${options.host}]` : options.host;
   const url = `http://${shownHost}:${port}`;
   return {
@@ -80,6 +74,11 @@ export async function startStudio(options: StudioOptions): Promise<RunningStudio
   };
 }
 
+/** The studio's app behind its access control: what the server serves, and what the tests call. */
+export function guardedApp(deps: StudioDeps, token: string, hosts: Set<string> | null): Hono {
+  return new Hono().use(accessControl(token, hosts)).route("/", studioApp(deps));
+}
+
 type NodeServer = ReturnType<typeof serve> & { closeAllConnections?: () => void };
 
 /** Listen first (the port may be 0), then build the app knowing which Host headers are ours. */
@@ -87,9 +86,9 @@ async function listen(
   options: StudioOptions,
   build: (hosts: Set<string> | null) => Hono,
 ): Promise<{ server: NodeServer; port: number }> {
-  let app: Hono | undefined;
+  const built: { app?: Hono } = {};
   const server = serve({
-    fetch: (request, env) => app!.fetch(request, env),
+    fetch: (request, env) => built.app!.fetch(request, env),
     hostname: options.host,
     port: options.port,
   }) as NodeServer;
@@ -100,6 +99,6 @@ async function listen(
   const port = (server.address() as AddressInfo).port;
   const loopback = ["127.0.0.1", "localhost", "::1"];
   const names = ["127.0.0.1", "localhost", "[::1]"];
-  app = build(loopback.includes(options.host) ? new Set(names.map((name) => `${name}:${port}`)) : null);
+  built.app = build(loopback.includes(options.host) ? new Set(names.map((name) => `${name}:${port}`)) : null);
   return { server, port };
 }

@@ -10,6 +10,7 @@ import { teachRun, type TeachPlan } from "../cli/commands/teach.js";
 import { EVAL_DEFAULTS } from "../cli/commands/eval.js";
 import type { JobEvent } from "../protocol/messages.js";
 import type { RunSummary, StudioEvent } from "../protocol/studio.js";
+import { RunFolder } from "../runs/run-folder.js";
 import type { RunsStore } from "./runs-store.js";
 
 const SUMMARY_INTERVAL_MS = 250;
@@ -58,7 +59,13 @@ export class Trainer {
   stop(id: string): boolean {
     const queued = this.queue.findIndex((e) => e.id === id);
     if (queued >= 0) {
-      this.queue.splice(queued, 1);
+      const [entry] = this.queue.splice(queued, 1);
+      // Its folder already lists it: say in it how it ended, as a run stopped by the CLI would.
+      new RunFolder(entry!.plan.out, "teach", null).record({
+        type: "failed",
+        code: "cancelled",
+        message: "stopped before it started",
+      });
       this.announceList();
       return true;
     }
@@ -139,7 +146,11 @@ export class Trainer {
     } catch (error) {
       // The run folder already records how the job ended; this is the one line for the page's log.
       const message =
-        error instanceof EngineError ? error.describe() : error instanceof Error ? error.message : String(error);
+        error instanceof EngineError
+          ? error.describe()
+          : error instanceof Error
+            ? error.message
+            : String(error);
       this.notify({ type: "log", id: entry.id, level: "error", message });
     }
   }

@@ -36,7 +36,8 @@ async function call<T extends z.ZodType>(schema: T, path: string, init?: Request
     throw new ApiFailure(error.success ? error.data.error : `the server answered ${response.status}`);
   }
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new ApiFailure(`unexpected answer from ${path}: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new ApiFailure(`unexpected answer from ${path}: ${parsed.error.issues[0]?.message}`);
   return parsed.data;
 }
 

@@ -37,7 +37,10 @@ function apply(event: StudioEvent): void {
       return;
     }
     case "log": {
-      const lines = [...(state.logs[event.id] ?? []), `${event.level === "info" ? "" : event.level + ": "}${event.message}`];
+      const lines = [
+        ...(state.logs[event.id] ?? []),
+        `${event.level === "info" ? "" : event.level + ": "}${event.message}`,
+      ];
       set({ ...state, logs: { ...state.logs, [event.id]: lines.slice(-MAX_LOG_LINES) } });
       return;
     }

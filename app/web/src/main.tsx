@@ -13,10 +13,20 @@ function BusyState() {
   const queued = live.runs.filter((r) => r.status === "queued").length;
   const active = live.runs.find((r) => r.id === live.active);
   if (!live.connected) return <span class="busy offline">reconnecting…</span>;
-  if (!active) return <span class="busy idle" data-testid="busy">idle</span>;
+  if (!active)
+    return (
+      <span class="busy idle" data-testid="busy">
+        idle
+      </span>
+    );
   const p = active.progress;
   return (
-    <a class="busy working" data-testid="busy" href={`/runs/${active.id}`} onClick={onLink(`/runs/${active.id}`)}>
+    <a
+      class="busy working"
+      data-testid="busy"
+      href={`/runs/${active.id}`}
+      onClick={onLink(`/runs/${active.id}`)}
+    >
       training {active.name} ({active.stage}
       {p?.total ? ` ${p.done}/${p.total}` : ""}){queued ? `, ${queued} queued` : ""}
     </a>
@@ -32,8 +42,12 @@ function App() {
           dualproc studio
         </a>
         <nav>
-          <a href="/" onClick={onLink("/")}>Teach</a>
-          <a href="/runs" onClick={onLink("/runs")} data-testid="nav-runs">Runs</a>
+          <a href="/" onClick={onLink("/")}>
+            Teach
+          </a>
+          <a href="/runs" onClick={onLink("/runs")} data-testid="nav-runs">
+            Runs
+          </a>
         </nav>
         <BusyState />
       </header>

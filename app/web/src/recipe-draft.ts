@@ -26,8 +26,7 @@ export interface QuestionDraft {
 }
 
 export type PromptsDraft =
-  | { mode: "list"; lines: string }
-  | { mode: "template"; template: string; slots: string };
+  { mode: "list"; lines: string } | { mode: "template"; template: string; slots: string };
 
 export interface TrainingDraft {
   max_train_steps: number;
@@ -73,7 +72,12 @@ export function blankDraft(): Draft {
     prompts: { mode: "list", lines: "a sunny landscape with trees\na night landscape with a house" },
     evalPrompts: "a snowy landscape with animals\na grassy meadow at midday",
     questions: [
-      { question: "Is the red line aligned with the horizon?", answer: "Yes", weight: 1, visual: { kind: "horizon", y: 0.3 } },
+      {
+        question: "Is the red line aligned with the horizon?",
+        answer: "Yes",
+        weight: 1,
+        visual: { kind: "horizon", y: 0.3 },
+      },
     ],
     training: {
       max_train_steps: 100,
@@ -83,7 +87,10 @@ export function blankDraft(): Draft {
       train_batch_size: 4,
       resolution_px: 64,
     },
-    base: { eval: { seeds: [100, 101, 102, 103], lora_scales: [0, 1] }, training: { checkpointing_steps: 50 } },
+    base: {
+      eval: { seeds: [100, 101, 102, 103], lora_scales: [0, 1] },
+      training: { checkpointing_steps: 50 },
+    },
   };
 }
 
@@ -98,7 +105,13 @@ function promptsValue(p: PromptsDraft): unknown {
   const slots = Object.fromEntries(
     lines(p.slots).map((line) => {
       const [name, values = ""] = line.split(/:(.*)/s);
-      return [name!.trim(), values.split(",").map((v) => v.trim()).filter(Boolean)];
+      return [
+        name!.trim(),
+        values
+          .split(",")
+          .map((v) => v.trim())
+          .filter(Boolean),
+      ];
     }),
   );
   return { template: p.template, slots };
@@ -120,7 +133,9 @@ function visualValue(v: VisualDraft): Record<string, unknown> | undefined {
 }
 
 const asRecord = (value: unknown): Record<string, unknown> =>
-  value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  value !== null && typeof value === "object" && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
 
 /** The recipe the draft stands for, as YAML. */
 export function draftYaml(d: Draft): string {
@@ -134,9 +149,17 @@ export function draftYaml(d: Draft): string {
     prompts: promptsValue(d.prompts),
     questions: d.questions.map((q) => {
       const visual = visualValue(q.visual);
-      return { question: q.question, answer: q.answer, weight: q.weight, ...(visual ? { visual_prompt: visual } : {}) };
+      return {
+        question: q.question,
+        answer: q.answer,
+        weight: q.weight,
+        ...(visual ? { visual_prompt: visual } : {}),
+      };
     }),
-    eval: { ...asRecord(d.base.eval), ...(lines(d.evalPrompts).length ? { prompts: lines(d.evalPrompts) } : {}) },
+    eval: {
+      ...asRecord(d.base.eval),
+      ...(lines(d.evalPrompts).length ? { prompts: lines(d.evalPrompts) } : {}),
+    },
     training: { ...asRecord(d.base.training), ...d.training },
   };
   for (const key of Object.keys(recipe)) if (recipe[key] === undefined) delete recipe[key];
@@ -155,8 +178,10 @@ export function draftFromYaml(text: string): Draft | string {
   const blank = blankDraft();
   const str = (value: unknown, fallback: string) => (typeof value === "string" ? value : fallback);
   const training = asRecord(r.training);
-  const num = (key: keyof TrainingDraft) =>
-    typeof training[key] === "number" ? (training[key] as number) : blank.training[key];
+  const num = (key: keyof TrainingDraft) => {
+    const value = training[key];
+    return typeof value === "number" ? value : blank.training[key];
+  };
   const evaluation = asRecord(r.eval);
   // Held-out prompts as a template stay in the recipe as written; a list is edited in the form.
   const evalTemplate = asRecord(evaluation.prompts) === evaluation.prompts;
@@ -222,15 +247,24 @@ function visualDraft(value: unknown): VisualDraft {
     case "horizon":
       return typeof v.y === "number" ? { kind: "horizon", y: v.y } : { kind: "other", raw: v };
     case "palette":
-      return Array.isArray(v.colors) ? { kind: "palette", colors: v.colors.map(String) } : { kind: "other", raw: v };
+      return Array.isArray(v.colors)
+        ? { kind: "palette", colors: v.colors.map(String) }
+        : { kind: "other", raw: v };
     case "stroke":
-      return typeof v.width_px === "number" ? { kind: "stroke", width_px: v.width_px } : { kind: "other", raw: v };
+      return typeof v.width_px === "number"
+        ? { kind: "stroke", width_px: v.width_px }
+        : { kind: "other", raw: v };
     case "points":
       return isPoint(v.a) && isPoint(v.b) ? { kind: "points", a: v.a, b: v.b } : { kind: "other", raw: v };
     case "image":
-      return { kind: "image", path: String(v.path ?? ""), url: null };
+      return { kind: "image", path: typeof v.path === "string" ? v.path : "", url: null };
     case "palette_from_image":
-      return { kind: "palette_from_image", path: String(v.path ?? ""), url: null, count: typeof v.count === "number" ? v.count : 5 };
+      return {
+        kind: "palette_from_image",
+        path: typeof v.path === "string" ? v.path : "",
+        url: null,
+        count: typeof v.count === "number" ? v.count : 5,
+      };
     default:
       return { kind: "other", raw: v };
   }
@@ -245,7 +279,8 @@ export function firstPrompt(p: PromptsDraft): string {
   if (Array.isArray(value)) return String(value[0] ?? "");
   const t = asRecord(value);
   const slots = asRecord(t.slots);
-  return String(t.template ?? "").replace(/\{(\w+)\}/g, (_, name: string) => {
+  const template = typeof t.template === "string" ? t.template : "";
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => {
     const values = slots[name];
     return Array.isArray(values) && values.length ? String(values[0]) : name;
   });

@@ -2,10 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 
 export type Route =
-  | { view: "teach" }
-  | { view: "runs" }
-  | { view: "run"; id: string }
-  | { view: "review"; id: string };
+  { view: "teach" } | { view: "runs" } | { view: "run"; id: string } | { view: "review"; id: string };
 
 export function routeOf(path: string): Route {
   const run = /^\/runs\/([\w.-]+)(\/review)?\/?$/.exec(path);

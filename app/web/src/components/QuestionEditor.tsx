@@ -40,7 +40,10 @@ export function QuestionEditor({ index, question, preview, onChange, onRemove }:
       <div class="row">
         <label>
           Wanted answer
-          <input value={question.answer} onInput={(e) => onChange({ ...question, answer: e.currentTarget.value })} />
+          <input
+            value={question.answer}
+            onInput={(e) => onChange({ ...question, answer: e.currentTarget.value })}
+          />
         </label>
         <label>
           Weight
@@ -88,7 +91,10 @@ export function QuestionEditor({ index, question, preview, onChange, onRemove }:
 
 function VisualParameters({ visual, onChange }: { visual: VisualDraft; onChange: (v: VisualDraft) => void }) {
   const [uploadError, setUploadError] = useState<string | null>(null);
-  const upload = async (file: File | undefined, use: (u: { path: string; url: string; colours: string[] }) => void) => {
+  const upload = async (
+    file: File | undefined,
+    use: (u: { path: string; url: string; colours: string[] }) => void,
+  ) => {
     if (!file) return;
     setUploadError(null);
     try {
@@ -148,7 +154,8 @@ function VisualParameters({ visual, onChange }: { visual: VisualDraft; onChange:
       return (
         <div class="params">
           <p>
-            A at ({visual.a[0].toFixed(2)}, {visual.a[1].toFixed(2)}), B at ({visual.b[0].toFixed(2)}, {visual.b[1].toFixed(2)})
+            A at ({visual.a[0].toFixed(2)}, {visual.a[1].toFixed(2)}), B at ({visual.b[0].toFixed(2)},{" "}
+            {visual.b[1].toFixed(2)})
           </p>
         </div>
       );
@@ -161,17 +168,30 @@ function VisualParameters({ visual, onChange }: { visual: VisualDraft; onChange:
                 <input
                   type="color"
                   value={colour}
-                  onInput={(e) => onChange({ ...visual, colors: visual.colors.map((c, j) => (j === i ? e.currentTarget.value : c)) })}
+                  onInput={(e) =>
+                    onChange({
+                      ...visual,
+                      colors: visual.colors.map((c, j) => (j === i ? e.currentTarget.value : c)),
+                    })
+                  }
                 />
                 {visual.colors.length > 1 && (
-                  <button type="button" class="quiet" onClick={() => onChange({ ...visual, colors: visual.colors.filter((_, j) => j !== i) })}>
+                  <button
+                    type="button"
+                    class="quiet"
+                    onClick={() => onChange({ ...visual, colors: visual.colors.filter((_, j) => j !== i) })}
+                  >
                     ×
                   </button>
                 )}
               </span>
             ))}
             {visual.colors.length < 12 && (
-              <button type="button" class="quiet" onClick={() => onChange({ ...visual, colors: [...visual.colors, "#808080"] })}>
+              <button
+                type="button"
+                class="quiet"
+                onClick={() => onChange({ ...visual, colors: [...visual.colors, "#808080"] })}
+              >
                 + colour
               </button>
             )}

@@ -21,7 +21,10 @@ export function VisualPromptCanvas({ image, visual, onChange }: Props) {
 
   const at = (event: PointerEvent): Point => {
     const rect = box.current!.getBoundingClientRect();
-    return [clamp01((event.clientX - rect.left) / rect.width), clamp01((event.clientY - rect.top) / rect.height)];
+    return [
+      clamp01((event.clientX - rect.left) / rect.width),
+      clamp01((event.clientY - rect.top) / rect.height),
+    ];
   };
   const down = (event: PointerEvent) => {
     const [x, y] = at(event);
@@ -47,7 +50,11 @@ export function VisualPromptCanvas({ image, visual, onChange }: Props) {
   return (
     <figure class="canvas">
       <div class="canvas-box" style={{ width: SIZE_PX, height: SIZE_PX }}>
-        {image ? <img src={image} alt="preview" width={SIZE_PX} height={SIZE_PX} /> : <div class="canvas-empty">no preview yet</div>}
+        {image ? (
+          <img src={image} alt="preview" width={SIZE_PX} height={SIZE_PX} />
+        ) : (
+          <div class="canvas-empty">no preview yet</div>
+        )}
         <svg
           ref={box}
           data-testid="visual-prompt-canvas"
@@ -74,8 +81,21 @@ function Overlay({ visual }: { visual: VisualDraft }) {
         <g font-size={0.07} font-family="sans-serif" font-weight="bold">
           {(["a", "b"] as const).map((name) => (
             <g key={name}>
-              <circle cx={visual[name][0]} cy={visual[name][1]} r={0.03} fill={name === "a" ? "#ff0000" : "#0044ff"} stroke="#fff" stroke-width={0.008} />
-              <text x={visual[name][0] + 0.04} y={visual[name][1] + 0.025} fill="#fff" stroke="#000" stroke-width={0.004}>
+              <circle
+                cx={visual[name][0]}
+                cy={visual[name][1]}
+                r={0.03}
+                fill={name === "a" ? "#ff0000" : "#0044ff"}
+                stroke="#fff"
+                stroke-width={0.008}
+              />
+              <text
+                x={visual[name][0] + 0.04}
+                y={visual[name][1] + 0.025}
+                fill="#fff"
+                stroke="#000"
+                stroke-width={0.004}
+              >
                 {name.toUpperCase()}
               </text>
             </g>
@@ -86,7 +106,14 @@ function Overlay({ visual }: { visual: VisualDraft }) {
       return (
         <g>
           {visual.colors.map((colour, i) => (
-            <rect key={i} x={i / visual.colors.length} y={0.86} width={1 / visual.colors.length} height={0.14} fill={colour} />
+            <rect
+              key={i}
+              x={i / visual.colors.length}
+              y={0.86}
+              width={1 / visual.colors.length}
+              height={0.14}
+              fill={colour}
+            />
           ))}
         </g>
       );
@@ -94,7 +121,9 @@ function Overlay({ visual }: { visual: VisualDraft }) {
       return <line x1={0.1} x2={0.9} y1={0.92} y2={0.92} stroke="#000" stroke-width={visual.width_px / 64} />;
     case "image":
     case "palette_from_image":
-      return visual.url ? <image href={visual.url} x={0} y={0} width={1} height={1} opacity={0.5} preserveAspectRatio="none" /> : null;
+      return visual.url ? (
+        <image href={visual.url} x={0} y={0} width={1} height={1} opacity={0.5} preserveAspectRatio="none" />
+      ) : null;
     default:
       return null;
   }

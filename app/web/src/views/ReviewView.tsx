@@ -25,21 +25,34 @@ export function ReviewView({ id }: { id: string }) {
       (r) => setItems(r.items),
       (e) => setError(e instanceof ApiFailure ? e.message : String(e)),
     );
-  const back = <a href={`/runs/${id}`} onClick={onLink(`/runs/${id}`)}>back to the run</a>;
-  if (!items) return <p class={error ? "error" : "muted"}>{error ?? "loading…"} {back}</p>;
+  const back = (
+    <a href={`/runs/${id}`} onClick={onLink(`/runs/${id}`)}>
+      back to the run
+    </a>
+  );
+  if (!items)
+    return (
+      <p class={error ? "error" : "muted"}>
+        {error ?? "loading…"} {back}
+      </p>
+    );
   const marked = items.filter((i) => i.mark !== null);
   const wrong = marked.filter((i) => i.mark === "wrong");
   return (
     <section class="review">
       <h1>Review the judge</h1>
       <p>
-        {judge}'s answers on held-out images (LoRA off and on). Mark an answer <em>wrong</em> when the judge is
-        mistaken about the image. {back}
+        {judge}'s answers on held-out images (LoRA off and on). Mark an answer <em>wrong</em> when the judge
+        is mistaken about the image. {back}
       </p>
       <p data-testid="review-count">
         {marked.length} of {items.length} checked, {wrong.length} marked wrong.
       </p>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       <div class="cards">
         {items.map((item) => {
           const says = item.probability >= 0.5;
@@ -55,10 +68,19 @@ export function ReviewView({ id }: { id: string }) {
                 {(100 * item.probability).toFixed(0)}%)
               </p>
               <div class="row">
-                <button type="button" class={item.mark === "right" ? "chosen" : ""} onClick={() => void mark(item.key, item.mark === "right" ? null : "right")}>
+                <button
+                  type="button"
+                  class={item.mark === "right" ? "chosen" : ""}
+                  onClick={() => void mark(item.key, item.mark === "right" ? null : "right")}
+                >
                   right
                 </button>
-                <button type="button" data-testid="mark-wrong" class={item.mark === "wrong" ? "chosen" : ""} onClick={() => void mark(item.key, item.mark === "wrong" ? null : "wrong")}>
+                <button
+                  type="button"
+                  data-testid="mark-wrong"
+                  class={item.mark === "wrong" ? "chosen" : ""}
+                  onClick={() => void mark(item.key, item.mark === "wrong" ? null : "wrong")}
+                >
                   wrong
                 </button>
               </div>

@@ -28,15 +28,26 @@ export function RunView({ id }: { id: string }) {
   return (
     <section class="run" data-testid="run-view">
       <h1>
-        {run.name} <span class={`status ${run.status}`} data-testid="run-status">{run.status}</span>
+        {run.name}{" "}
+        <span class={`status ${run.status}`} data-testid="run-status">
+          {run.status}
+        </span>
       </h1>
       <p class="muted">
         {run.id} · {stageText(run)}
       </p>
       <Progress run={run} />
       {running && <StopButton id={id} onError={setError} />}
-      {error && <p class="error" role="alert">{error}</p>}
-      {run.error && <p class="error" data-testid="run-error">{run.error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {run.error && (
+        <p class="error" data-testid="run-error">
+          {run.error}
+        </p>
+      )}
       {run.verdict && (
         <p class="verdict" data-testid="verdict">
           <strong>Held-out evaluation:</strong> {run.verdict}
@@ -45,7 +56,12 @@ export function RunView({ id }: { id: string }) {
 
       <div class="panels">
         <figure>
-          <img data-testid="score-curve" src={`/api/runs/${id}/score-curve.svg?v=${version}`} alt="score curve" width={480} />
+          <img
+            data-testid="score-curve"
+            src={`/api/runs/${id}/score-curve.svg?v=${version}`}
+            alt="score curve"
+            width={480}
+          />
           <figcaption>
             The training judge's score per question (and the loss) at each step:{" "}
             <Scores metrics={run.metrics} />
@@ -53,8 +69,18 @@ export function RunView({ id }: { id: string }) {
         </figure>
         {run.files.latest_grid && (
           <figure>
-            <img class="pixelated" data-testid="latest-grid" src={`${runFile(id, run.files.latest_grid)}?v=${version}`} alt="before and after" width={480} />
-            <figcaption>Before (top row, LoRA off) and after (bottom row), same seeds: {run.files.latest_grid}</figcaption>
+            <img
+              class="pixelated"
+              data-testid="latest-grid"
+              src={`${runFile(id, run.files.latest_grid)}?v=${version}`}
+              alt="before and after"
+              width={480}
+            />
+            <figcaption>
+              Held-out prompts at {run.files.latest_grid.replace(/^grids\/|\.png$/g, "")}: the top half
+              without the LoRA, the bottom half with it (a row per prompt, a column per seed, the same noise
+              above and below).
+            </figcaption>
           </figure>
         )}
       </div>
@@ -72,7 +98,9 @@ export function RunView({ id }: { id: string }) {
       {logs.length > 0 && (
         <details open={running}>
           <summary>Log</summary>
-          <pre class="log" data-testid="log">{logs.join("\n")}</pre>
+          <pre class="log" data-testid="log">
+            {logs.join("\n")}
+          </pre>
         </details>
       )}
     </section>
@@ -158,7 +186,12 @@ function Downloads({ run }: { run: RunSummary }) {
         </a>
       )}
       {eval_report_html && (
-        <a data-testid="eval-report" href={runFile(run.id, eval_report_html)} target="_blank" rel="noreferrer">
+        <a
+          data-testid="eval-report"
+          href={runFile(run.id, eval_report_html)}
+          target="_blank"
+          rel="noreferrer"
+        >
           Evaluation report (HTML)
         </a>
       )}
@@ -204,13 +237,30 @@ function TryPanel({ run }: { run: RunSummary }) {
         </label>
         <label>
           Scale {scale.toFixed(2)} (trained at {trained})
-          <input type="range" data-testid="try-scale" min={0} max={Math.max(2, 2 * trained)} step={0.05} value={scale} onInput={(e) => setScale(e.currentTarget.valueAsNumber)} />
+          <input
+            type="range"
+            data-testid="try-scale"
+            min={0}
+            max={Math.max(2, 2 * trained)}
+            step={0.05}
+            value={scale}
+            onInput={(e) => setScale(e.currentTarget.valueAsNumber)}
+          />
         </label>
-        <button type="button" data-testid="try-generate" disabled={busy || !prompt.trim()} onClick={() => void generate()}>
+        <button
+          type="button"
+          data-testid="try-generate"
+          disabled={busy || !prompt.trim()}
+          onClick={() => void generate()}
+        >
           {busy ? "Drawing…" : "Draw 4 seeds"}
         </button>
       </div>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       {grid && (
         <div class="panels">
           <figure>

@@ -8,7 +8,13 @@ export function RunsView() {
     return (
       <section>
         <h1>Runs</h1>
-        <p class="muted">No runs yet. <a href="/" onClick={onLink("/")}>Teach a control</a>.</p>
+        <p class="muted">
+          No runs yet.{" "}
+          <a href="/" onClick={onLink("/")}>
+            Teach a control
+          </a>
+          .
+        </p>
       </section>
     );
   return (

@@ -6,7 +6,14 @@ import { useEffect, useState } from "preact/hooks";
 import { api, ApiFailure } from "../api.js";
 import { QuestionEditor } from "../components/QuestionEditor.js";
 import { navigate } from "../router.js";
-import { blankDraft, draftFromYaml, draftYaml, firstPrompt, type Draft, type TrainingDraft } from "../recipe-draft.js";
+import {
+  blankDraft,
+  draftFromYaml,
+  draftYaml,
+  firstPrompt,
+  type Draft,
+  type TrainingDraft,
+} from "../recipe-draft.js";
 
 type Library = { name: string; description: string | null; yaml: string }[];
 type Check = { ok: true; text: string } | { ok: false; text: string } | null;
@@ -26,7 +33,10 @@ export function TeachView() {
   const [draft, setDraft] = useState<Draft>(blankDraft);
   const [yamlText, setYamlText] = useState<string | null>(null); // non-null: the YAML editor is the source
   const [library, setLibrary] = useState<Library>([]);
-  const [models, setModels] = useState<{ generators: string[]; judges: string[] }>({ generators: [], judges: [] });
+  const [models, setModels] = useState<{ generators: string[]; judges: string[] }>({
+    generators: [],
+    judges: [],
+  });
   const [preview, setPreview] = useState<string | null>(null);
   const [previewing, setPreviewing] = useState(false);
   const [check, setCheck] = useState<Check>(null);
@@ -37,9 +47,16 @@ export function TeachView() {
   const recipeYaml = yamlText ?? draftYaml(draft);
 
   useEffect(() => {
-    api.recipes().then((r) => setLibrary(r.recipes), (e) => setError(message(e)));
+    api.recipes().then(
+      (r) => setLibrary(r.recipes),
+      (e) => setError(message(e)),
+    );
     api.models().then(
-      (m) => setModels({ generators: m.generators.filter((g) => g.present).map((g) => g.name), judges: m.judges.filter((j) => j.present).map((j) => j.name) }),
+      (m) =>
+        setModels({
+          generators: m.generators.filter((g) => g.present).map((g) => g.name),
+          judges: m.judges.filter((j) => j.present).map((j) => j.name),
+        }),
       () => undefined, // the embedded defaults still work; the lists just stay short
     );
   }, []);
@@ -51,7 +68,10 @@ export function TeachView() {
         (v) =>
           setCheck(
             v.ok
-              ? { ok: true, text: `${v.prompts} prompt(s), ${v.questions.length} question(s), ${v.steps} steps` }
+              ? {
+                  ok: true,
+                  text: `${v.prompts} prompt(s), ${v.questions.length} question(s), ${v.steps} steps`,
+                }
               : { ok: false, text: v.error },
           ),
         (e) => setCheck({ ok: false, text: message(e) }),
@@ -75,7 +95,12 @@ export function TeachView() {
     setPreviewing(true);
     setError(null);
     try {
-      const result = await api.generate({ prompt: firstPrompt(draft.prompts) || "a landscape", n: 1, seed: 0, generator: draft.generator });
+      const result = await api.generate({
+        prompt: firstPrompt(draft.prompts) || "a landscape",
+        n: 1,
+        seed: 0,
+        generator: draft.generator,
+      });
       setPreview(result.images[0] ?? null);
     } catch (e) {
       setError(message(e));
@@ -118,26 +143,56 @@ export function TeachView() {
           </select>
         </label>
         <label class="toggle">
-          <input type="checkbox" data-testid="yaml-toggle" checked={yamlText !== null} onChange={(e) => (e.currentTarget.checked ? setYamlText(draftYaml(draft)) : backToForm())} />
+          <input
+            type="checkbox"
+            data-testid="yaml-toggle"
+            checked={yamlText !== null}
+            onChange={(e) => (e.currentTarget.checked ? setYamlText(draftYaml(draft)) : backToForm())}
+          />
           edit as YAML
         </label>
       </div>
 
       {yamlText !== null ? (
-        <textarea class="yaml" data-testid="yaml-editor" rows={28} value={yamlText} onInput={(e) => setYamlText(e.currentTarget.value)} />
+        <textarea
+          class="yaml"
+          data-testid="yaml-editor"
+          rows={28}
+          value={yamlText}
+          onInput={(e) => setYamlText(e.currentTarget.value)}
+        />
       ) : (
-        <DraftForm draft={draft} update={update} models={models} preview={preview} previewing={previewing} onPreview={() => void drawPreview()} />
+        <DraftForm
+          draft={draft}
+          update={update}
+          models={models}
+          preview={preview}
+          previewing={previewing}
+          onPreview={() => void drawPreview()}
+        />
       )}
 
       <div class="row start">
         <label>
           Held-out seeds per prompt
-          <input type="number" min={2} max={64} value={evalSeeds} onInput={(e) => setEvalSeeds(e.currentTarget.valueAsNumber)} />
+          <input
+            type="number"
+            min={2}
+            max={64}
+            value={evalSeeds}
+            onInput={(e) => setEvalSeeds(e.currentTarget.valueAsNumber)}
+          />
         </label>
         <p class={check?.ok ? "ok" : "error"} data-testid="recipe-check" role="status">
           {check ? (check.ok ? `✓ ${check.text}` : check.text) : "checking…"}
         </p>
-        <button type="button" class="primary" data-testid="start" disabled={!check?.ok || starting} onClick={() => void start()}>
+        <button
+          type="button"
+          class="primary"
+          data-testid="start"
+          disabled={!check?.ok || starting}
+          onClick={() => void start()}
+        >
           {starting ? "Starting…" : "Start teaching"}
         </button>
       </div>
@@ -160,7 +215,13 @@ interface FormProps {
 }
 
 function DraftForm({ draft, update, models, preview, previewing, onPreview }: FormProps) {
-  const modelSelect = (label: string, value: string, options: string[], set: (v: string) => void, allowNone = false) => (
+  const modelSelect = (
+    label: string,
+    value: string,
+    options: string[],
+    set: (v: string) => void,
+    allowNone = false,
+  ) => (
     <label>
       {label}
       <select value={value} onChange={(e) => set(e.currentTarget.value)}>
@@ -179,39 +240,70 @@ function DraftForm({ draft, update, models, preview, previewing, onPreview }: Fo
       <div class="row">
         <label>
           Name
-          <input data-testid="recipe-name" value={draft.name} onInput={(e) => update({ name: e.currentTarget.value })} />
+          <input
+            data-testid="recipe-name"
+            value={draft.name}
+            onInput={(e) => update({ name: e.currentTarget.value })}
+          />
         </label>
         {modelSelect("Generator", draft.generator, models.generators, (generator) => update({ generator }))}
         {modelSelect("Judge", draft.judge, models.judges, (judge) => update({ judge }))}
-        {modelSelect("Held-out judge", draft.heldout_judge, models.judges, (heldout_judge) => update({ heldout_judge }), true)}
+        {modelSelect(
+          "Held-out judge",
+          draft.heldout_judge,
+          models.judges,
+          (heldout_judge) => update({ heldout_judge }),
+          true,
+        )}
       </div>
       <div class="row">
         {p.mode === "list" ? (
           <label class="grow">
             Training prompts, one per line
-            <textarea data-testid="prompts" rows={4} value={p.lines} onInput={(e) => update({ prompts: { mode: "list", lines: e.currentTarget.value } })} />
+            <textarea
+              data-testid="prompts"
+              rows={4}
+              value={p.lines}
+              onInput={(e) => update({ prompts: { mode: "list", lines: e.currentTarget.value } })}
+            />
           </label>
         ) : (
           <div class="grow">
             <label>
               Prompt template ({"{slot}"} placeholders)
-              <input value={p.template} onInput={(e) => update({ prompts: { ...p, template: e.currentTarget.value } })} />
+              <input
+                value={p.template}
+                onInput={(e) => update({ prompts: { ...p, template: e.currentTarget.value } })}
+              />
             </label>
             <label>
               Slots, one per line: name: value, value, …
-              <textarea rows={3} value={p.slots} onInput={(e) => update({ prompts: { ...p, slots: e.currentTarget.value } })} />
+              <textarea
+                rows={3}
+                value={p.slots}
+                onInput={(e) => update({ prompts: { ...p, slots: e.currentTarget.value } })}
+              />
             </label>
           </div>
         )}
         <label class="grow">
           Held-out prompts for evaluation, one per line
-          <textarea data-testid="eval-prompts" rows={4} value={draft.evalPrompts} onInput={(e) => update({ evalPrompts: e.currentTarget.value })} />
+          <textarea
+            data-testid="eval-prompts"
+            rows={4}
+            value={draft.evalPrompts}
+            onInput={(e) => update({ evalPrompts: e.currentTarget.value })}
+          />
         </label>
       </div>
 
       <div class="row">
         <button type="button" data-testid="preview" disabled={previewing} onClick={onPreview}>
-          {previewing ? "Drawing…" : preview ? "Redraw the preview" : "Draw a preview to place visual prompts on"}
+          {previewing
+            ? "Drawing…"
+            : preview
+              ? "Redraw the preview"
+              : "Draw a preview to place visual prompts on"}
         </button>
         <span class="muted">the first training prompt, seed 0, without a LoRA</span>
       </div>
@@ -222,15 +314,28 @@ function DraftForm({ draft, update, models, preview, previewing, onPreview }: Fo
           index={i}
           question={q}
           preview={preview}
-          onChange={(changed) => update({ questions: draft.questions.map((x, j) => (j === i ? changed : x)) })}
-          onRemove={draft.questions.length > 1 ? () => update({ questions: draft.questions.filter((_, j) => j !== i) }) : null}
+          onChange={(changed) =>
+            update({ questions: draft.questions.map((x, j) => (j === i ? changed : x)) })
+          }
+          onRemove={
+            draft.questions.length > 1
+              ? () => update({ questions: draft.questions.filter((_, j) => j !== i) })
+              : null
+          }
         />
       ))}
       {draft.questions.length < 32 && (
         <button
           type="button"
           data-testid="add-question"
-          onClick={() => update({ questions: [...draft.questions, { question: "", answer: "Yes", weight: 1, visual: { kind: "none" } }] })}
+          onClick={() =>
+            update({
+              questions: [
+                ...draft.questions,
+                { question: "", answer: "Yes", weight: 1, visual: { kind: "none" } },
+              ],
+            })
+          }
         >
           + question
         </button>
@@ -248,7 +353,9 @@ function DraftForm({ draft, update, models, preview, previewing, onPreview }: Fo
                 step={step}
                 min={min}
                 value={draft.training[key]}
-                onInput={(e) => update({ training: { ...draft.training, [key]: e.currentTarget.valueAsNumber } })}
+                onInput={(e) =>
+                  update({ training: { ...draft.training, [key]: e.currentTarget.valueAsNumber } })
+                }
               />
             </label>
           ))}
