@@ -5,6 +5,7 @@ which adapter a name gets; `ask`, `teach` and `eval` all load judges here.
 - LLaVA-1.5 presets (from the local Hugging Face cache) and folders whose config says `llava`: `LlavaJudge`;
 - Qwen2.5-VL presets (from the local Hugging Face cache) and folders whose config says `qwen2_5_vl` or
   `qwen2_vl`: `Qwen2VLJudge`;
+- Gemma 3 presets (from the local Hugging Face cache) and folders whose config says `gemma3`: `Gemma3Judge`;
 - other presets: one line saying there is no adapter yet.
 """
 
@@ -18,9 +19,9 @@ import torch
 
 from ..errors import ModelMissingError, UserError
 
-JUDGE_ADAPTERS = ("embedded", "llava-1.5", "qwen2.5-vl")
+JUDGE_ADAPTERS = ("embedded", "llava-1.5", "qwen2.5-vl", "gemma3")
 """Judge families with an adapter; the other presets are listed by `dualproc models` but not usable yet."""
-ADAPTED_FAMILIES = {"llava": ("llava",), "qwen2.5-vl": ("qwen2_5_vl",)}
+ADAPTED_FAMILIES = {"llava": ("llava",), "qwen2.5-vl": ("qwen2_5_vl",), "gemma3": ("gemma3",)}
 """Preset family -> the config.json model types its adapter takes (llava-next is family llava, type
 llava_next: found locally, it is still refused)."""
 
@@ -68,10 +69,17 @@ def _load_qwen2_vl(folder: Path, device: str | torch.device) -> Any:
     return Qwen2VLJudge.from_pretrained(folder, device=device)
 
 
+def _load_gemma3(folder: Path, device: str | torch.device) -> Any:
+    from .gemma3 import Gemma3Judge
+
+    return Gemma3Judge.from_pretrained(folder, device=device)
+
+
 _LOADERS = {
     "llava": ("LLaVA-1.5", _load_llava),
     "qwen2_5_vl": ("Qwen2.5-VL", _load_qwen2_vl),
     "qwen2_vl": ("Qwen2-VL", _load_qwen2_vl),
+    "gemma3": ("Gemma 3", _load_gemma3),
 }
 """config.json model type -> (the name errors use, the loader)."""
 

@@ -1,0 +1,283 @@
+"""The Gemma 3 judge adapter on a tiny Gemma 3 built from configs (a Gemma-style BPE tokenizer trained here,
+nothing downloaded): its differentiable pixels and prompt ids match the stock `Gemma3Processor`'s, its scores
+match the stock model's forward (bidirectional attention over the image included), and a teach step through
+it changes a LoRA."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from dualproc_engine.judges.gemma3 import Gemma3Judge
+
+SPECIAL_TOKENS = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>", "<start_of_turn>", "<end_of_turn>",
+                  "<start_of_image>", "<end_of_image>", "<image_soft_token>"]  # fmt: skip
+CHAT_TEMPLATE = (
+    "{{ bos_token }}"
+    "{%- if messages[0]['role'] == 'system' -%}"
+    "{%- if messages[0]['content'] is string -%}"
+    "{%- set first_user_prefix = messages[0]['content'] + '\n\n' -%}"
+    "{%- else -%}{%- set first_user_prefix = messages[0]['content'][0]['text'] + '\n\n' -%}{%- endif -%}"
+    "{%- set loop_messages = messages[1:] -%}"
+    "{%- else -%}{%- set first_user_prefix = '' -%}{%- set loop_messages = messages -%}{%- endif -%}"
+    "{%- for message in loop_messages -%}"
+    "{%- if (message['role'] == 'assistant') -%}{%- set role = 'model' -%}"
+    "{%- else -%}{%- set role = message['role'] -%}{%- endif -%}"
+    "{{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else '') }}"
+    "{%- if message['content'] is string -%}{{ message['content'] | trim }}"
+    "{%- else -%}{%- for item in message['content'] -%}"
+    "{%- if item['type'] == 'image' -%}{{ '<start_of_image>' }}"
+    "{%- elif item['type'] == 'text' -%}{{ item['text'] | trim }}{%- endif -%}"
+    "{%- endfor -%}{%- endif -%}"
+    "{{ '<end_of_turn>\n' }}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{ '<start_of_turn>model\n' }}{%- endif -%}"
+)
+"""The shape of gemma-3-4b-it's template: <bos>, then <start_of_turn>{role}\\n ... <end_of_turn>\\n turns."""
+QUESTIONS = ["Is it night?", "Is the red line on the horizon?", "Is there a house?"]
+CORPUS = [*QUESTIONS, "user\nmodel\n", "Answer with Yes or No.", "a red line at the top", "\n\n"]
+TOWER_PX = 32  # 4 x 4 patches of 8 px, pooled 2 x 2 into 4 image tokens
+
+
+def _tokenizer() -> Any:
+    """A BPE like Gemma's (spaces as "▁", byte fallback) that adds <bos> by itself, as Gemma's does."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+    from transformers import GemmaTokenizer
+
+    tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
+    tok.normalizer = normalizers.Replace(" ", "▁")
+    tok.pre_tokenizer = pre_tokenizers.Split(pattern=" ", behavior="merged_with_previous", invert=False)
+    tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()])
+    trainer = trainers.BpeTrainer(vocab_size=200, special_tokens=SPECIAL_TOKENS, show_progress=False)
+    tok.train_from_iterator(CORPUS, trainer)
+    named = {
+        "boi_token": "<start_of_image>",
+        "eoi_token": "<end_of_image>",
+        "image_token": "<image_soft_token>",
+    }
+    return GemmaTokenizer(tokenizer_object=tok, add_bos_token=True, extra_special_tokens=named)
+
+
+def _save_tiny(folder: Path) -> Path:
+    """A tiny Gemma 3 and its processor (tokenizer, image processor, chat template), laid out as the repos."""
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration, Gemma3Processor
+    from transformers.models.gemma3.image_processing_pil_gemma3 import Gemma3ImageProcessorPil
+
+    torch.set_num_threads(1)
+    tokenizer = _tokenizer()
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
+    # a sliding-window layer (window 8, shorter than the prompts) and a global one, as Gemma 3 mixes them
+    text = {"vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+            "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 16, "sliding_window": 8,
+            "layer_types": ["sliding_attention", "full_attention"], "max_position_embeddings": 256,
+            "pad_token_id": ids["<pad>"], "eos_token_id": ids["<eos>"],
+            "bos_token_id": ids["<bos>"]}  # fmt: skip
+    vision = {"model_type": "siglip_vision_model", "hidden_size": 32, "intermediate_size": 64,
+              "num_hidden_layers": 2, "num_attention_heads": 2, "image_size": TOWER_PX, "patch_size": 8,
+              "vision_use_head": False}  # fmt: skip
+    config = Gemma3Config(
+        text_config=text, vision_config=vision, mm_tokens_per_image=4,
+        boi_token_index=ids["<start_of_image>"], eoi_token_index=ids["<end_of_image>"],
+        image_token_index=ids["<image_soft_token>"],
+    )  # fmt: skip
+    torch.manual_seed(0)
+    model = Gemma3ForConditionalGeneration(config)
+    # the projection into the text space starts at zero (transformers' init): without this the image would
+    # reach the text as zeros, and neither the stock comparison nor the gradients would see it
+    torch.nn.init.normal_(model.model.multi_modal_projector.mm_input_projection_weight, std=0.5)
+    model.save_pretrained(str(folder))
+    # the stock defaults: bilinear, mean and std 0.5
+    image_processor = Gemma3ImageProcessorPil(size={"height": TOWER_PX, "width": TOWER_PX})
+    processor = Gemma3Processor(image_processor=image_processor, tokenizer=tokenizer,
+                                chat_template=CHAT_TEMPLATE, image_seq_length=4)  # fmt: skip
+    processor.save_pretrained(str(folder))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def gemma_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _save_tiny(tmp_path_factory.mktemp("gemma3"))
+
+
+@pytest.fixture(scope="module")
+def judge(gemma_dir: Path) -> Gemma3Judge:
+    from dualproc_engine.judges.load import load_judge
+
+    loaded = load_judge(str(gemma_dir))  # by folder, through the one loader ask, teach and eval use
+    assert isinstance(loaded, Gemma3Judge)
+    return loaded
+
+
+def _image(h: int, w: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+
+
+def _as_tensor(pixels: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255
+
+
+def _as_pil(image: torch.Tensor) -> Image.Image:
+    return Image.fromarray((image.detach().permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
+
+
+def test_pixels_match_the_stock_processor(judge: Gemma3Judge) -> None:
+    # the tower's own size (no resize), shrink, grow, a portrait
+    for h, w in ((32, 32), (40, 50), (20, 24), (100, 75)):
+        pixels = _image(h, w)
+        stock = judge.processor.image_processor(images=Image.fromarray(pixels), return_tensors="pt")
+        ours = judge.pixel_values(_as_tensor(pixels))
+        assert ours.shape == stock["pixel_values"].shape == (1, 3, TOWER_PX, TOWER_PX)
+        # PIL's bilinear on 8-bit pixels (rounded to 8 bits again) vs torch's antialiased bilinear on floats;
+        # measured on pixel noise (the worst case) at 8 sizes from 17x90 to 512x512, in normalised units
+        # (range 2): mean <= 0.0024, max <= 0.0079 (one 8-bit level, 2/255: the stock side's rounding);
+        # exact when no resize is needed
+        diff = (ours - stock["pixel_values"]).abs()
+        assert diff.mean() < 0.004 and diff.max() < 0.01
+        if (h, w) == (TOWER_PX, TOWER_PX):
+            assert diff.max() < 1e-5
+
+
+def _chat(question: str, image: Any = None, answer: str | None = None) -> list[dict[str, Any]]:
+    image_part = {"type": "image"} if image is None else {"type": "image", "image": image}
+    chat = [{"role": "user", "content": [image_part, {"type": "text", "text": question}]}]
+    if answer is not None:
+        chat.append({"role": "assistant", "content": [{"type": "text", "text": answer}]})
+    return chat
+
+
+def test_prompt_ids_are_what_the_stock_processor_feeds_the_model(judge: Gemma3Judge) -> None:
+    question = "Is it night? Answer with Yes or No."
+    text = judge.processor.apply_chat_template(_chat(question), add_generation_prompt=True)
+    turn = "<bos><start_of_turn>user\n<start_of_image>" + question + "<end_of_turn>\n"
+    assert text == turn + "<start_of_turn>model\n"
+    assert judge.prompt("Is it night?", "Yes") == text.replace("<start_of_image>", judge.image_sequence)
+    stock = judge.processor.apply_chat_template(
+        _chat(question, Image.fromarray(_image(40, 50))), add_generation_prompt=True, tokenize=True,
+        return_dict=True, return_tensors="pt",
+    )  # fmt: skip
+    ids, attention, target = judge.encode_texts(["Is it night?"], ["Yes"])
+    stock_ids = stock["input_ids"][0]
+    assert ids[0, : len(stock_ids)].tolist() == stock_ids.tolist()
+    assert int((stock_ids == judge.tokenizer.bos_token_id).sum()) == 1  # the template's <bos>, no second one
+    assert stock["token_type_ids"][0].tolist() == (stock_ids == judge.image_token_id).long().tolist()
+    assert int((ids == judge.image_token_id).sum()) == 4
+    assert int(target.sum()) == len(ids[0]) - len(stock_ids)  # everything after the prompt is the answer
+
+
+def _stock_logprob(judge: Gemma3Judge, image: torch.Tensor, question: str, answer: str) -> Any:
+    """The answer's log-probability from the stock path: the processor's chat template with the answer as
+    the model's turn, its ids and token types, the stock forward; answer tokens where the ids depart from
+    the generation prompt's."""
+    question = question + " Answer with Yes or No." if answer in ("Yes", "No") else question
+    kwargs: dict[str, Any] = {"tokenize": True, "return_dict": True, "return_tensors": "pt"}
+    pil = _as_pil(image)
+    prompt = judge.processor.apply_chat_template(_chat(question, pil), add_generation_prompt=True, **kwargs)
+    inputs = judge.processor.apply_chat_template(_chat(question, pil, answer), continue_final_message=True,
+                                                 **kwargs)  # fmt: skip
+    stock_pixels = inputs["pixel_values"]
+    # ours, so that only the model's side is compared
+    inputs["pixel_values"] = judge.pixel_values(image[None])
+    assert (inputs["pixel_values"] - stock_pixels).abs().max() < 0.01
+    ids, prompt_ids = inputs["input_ids"][0], prompt["input_ids"][0]
+    start = 0
+    while start < len(prompt_ids) and ids[start] == prompt_ids[start]:
+        start += 1
+    logits = judge.model(**inputs).logits[0]
+    rows = torch.arange(start - 1, len(ids) - 1)
+    return torch.log_softmax(logits[rows].float(), -1).gather(1, ids[rows + 1][:, None]).sum()
+
+
+def test_scores_equal_the_stock_forward_and_give_gradients(judge: Gemma3Judge) -> None:
+    images = torch.rand(2, 3, 40, 50, requires_grad=True)
+    answers = ["Yes", "a red line", "No"]  # multi-token answers are scored over all their tokens
+    scores = judge.logprob(images, QUESTIONS, answers)
+    assert scores.shape == (2, 3)
+    assert (scores[0] - scores[1]).abs().min() > 1e-4  # the image matters
+    _, _, target = judge.encode_texts(QUESTIONS, answers)
+    assert target.sum(1).tolist()[1] > 1
+    for b in range(2):
+        for q in range(3):
+            stock = _stock_logprob(judge, images[b], QUESTIONS[q], answers[q])
+            torch.testing.assert_close(scores[b, q], stock, atol=1e-4, rtol=1e-4)
+    pairs = judge.logprob_pairs(images, QUESTIONS[:2], answers[:2])
+    torch.testing.assert_close(pairs, torch.stack([scores[0, 0], scores[1, 1]]))
+    scores[0].sum().backward()
+    assert images.grad is not None and images.grad[0].abs().sum() > 0 and images.grad[1].abs().sum() == 0
+
+
+def test_image_tokens_attend_both_ways(judge: Gemma3Judge) -> None:
+    """Without the token types the image block would be causal: the scores would differ (so the stock
+    comparison above does test the bidirectional mask)."""
+    images = torch.rand(1, 3, 32, 32)
+    features = judge.encode_images(images)
+    ids, attention, target = judge.encode_texts(QUESTIONS[:1], ["Yes"])
+    embeds = judge._embed(features, ids)
+    both_ways = judge._answer_logprob(embeds, ids, attention, target)
+    language_model = judge.model.model.language_model
+    hidden = language_model(inputs_embeds=embeds, attention_mask=attention).last_hidden_state
+    rows, cols = target.nonzero(as_tuple=True)
+    logprobs = torch.log_softmax(judge.model.lm_head(hidden[rows, cols]), -1)
+    causal = logprobs.gather(1, ids[rows, cols + 1][:, None]).sum()
+    assert (both_ways - causal).abs() > 1e-4
+
+
+def test_a_teach_step_through_it_changes_the_lora(judge: Gemma3Judge, tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    from dualproc_engine.generators.embedded import EmbeddedConfig, EmbeddedGenerator, build_pipeline
+    from dualproc_engine.generators.scenes_text import caption_vocabulary
+    from dualproc_engine.teach.loop import teach
+
+    pipe = build_pipeline(EmbeddedConfig(image_size_px=16, block_out_channels=(16, 32), attention_heads=2,
+                                         text_hidden_size=16, text_layers=1), seed=0,
+                          vocabulary=caption_vocabulary(n_samples=50))  # fmt: skip
+    generator = EmbeddedGenerator(copy.deepcopy(pipe))
+    recipe = {
+        "name": "gemma3", "generator": "tiny", "judge": "tiny", "prompts": ["a lake at night"],
+        "questions": [{"question": "Is it night?", "answer": "Yes"},
+                      {"question": "Is the red line on the horizon?", "answer": "Yes",
+                       "visual_prompt": {"kind": "horizon", "y": 0.3}}],
+        "eval": {"seeds": [0], "lora_scales": [0, 1.0]},
+        "training": {"max_train_steps": 2, "learning_rate": 1e-2, "lora_rank": 4, "lora_alpha": 4,
+                     "lora_scale": 1.0, "noise_pool_size": 2, "resolution_px": 16,
+                     "checkpointing_steps": 100, "gradient_checkpointing": True},
+    }  # fmt: skip
+    teach(recipe, tmp_path, generator=generator, judge=judge)
+    lora = load_file(str(tmp_path / "pytorch_lora_weights.safetensors"))
+    assert any(v.abs().sum() > 0 for k, v in lora.items() if "lora_B" in k)  # B starts at zero; it moved
+
+
+def test_gradient_checkpointing_gives_the_same_gradients(judge: Gemma3Judge) -> None:
+    from dualproc_engine.teach.adapters import judge_checkpointing
+
+    images = torch.rand(1, 3, 24, 40)
+    grads = []
+    for enabled in (False, True):
+        x = images.clone().requires_grad_(True)
+        with judge_checkpointing(judge, enabled):
+            score = judge.logprob(x, QUESTIONS[:1], ["Yes"]).sum()
+        score.backward()
+        grads.append(x.grad)
+    torch.testing.assert_close(grads[0], grads[1])
+
+
+def test_the_preset_routes_here_and_says_how_to_get_missing_weights(
+    gemma_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from dualproc_engine.errors import ModelMissingError
+    from dualproc_engine.judges.load import load_judge
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # an empty cache: nothing is downloaded, ever
+    with pytest.raises(ModelMissingError, match=r"google/gemma-3-4b-it is not in the local Hugging Face"):
+        load_judge("gemma3-4b")
+    snapshot = tmp_path / "models--google--gemma-3-4b-it" / "snapshots" / "0123abc"
+    shutil.copytree(gemma_dir, snapshot)  # the tiny model standing in for the real one in the cache
+    assert isinstance(load_judge("gemma3-4b"), Gemma3Judge)
