@@ -162,6 +162,23 @@ def test_loads_offline_from_a_folder_and_from_the_preset_in_the_cache(sd_folder,
     assert isinstance(adapters.load_generator("stabilityai/sd-turbo", torch.device("cpu")), SDTurboGenerator)
 
 
+def test_generate_files_draws_with_a_tiny_sd_folder(sd_folder, tmp_path, monkeypatch):
+    """`dualproc generate`'s entry routes an SD folder to this adapter, as teach does, and writes its PNGs."""
+    from PIL import Image
+
+    from dualproc_engine.generators.generate import generate_files
+    from dualproc_engine.generators.load import load_generator
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert isinstance(load_generator(str(sd_folder)), SDTurboGenerator)
+    result = generate_files(PROMPT, n=2, seed=0, out_dir=str(tmp_path / "out"), generator=str(sd_folder))
+    assert result["count"] == 2
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert files == ["000000.png", "000001.png", "grid.png"]
+    with Image.open(tmp_path / "out" / "000000.png") as image:
+        assert image.size == (16, 16)
+
+
 def test_same_seed_same_image(make_sd):
     gen = make_sd()
     a, b, c = _sample(gen, 3, 1), _sample(gen, 3, 1), _sample(gen, 4, 1)

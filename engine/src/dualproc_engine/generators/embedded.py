@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import Generator
+from .base import Generator, checkpointing
 
 FOLD = 2
 """Space-to-depth factor: latent side = image side / FOLD, latent channels = 3 * FOLD**2."""
@@ -172,7 +171,7 @@ def images_to_latents(images: Tensor) -> Tensor:
     return F.pixel_unshuffle(images * 2 - 1, FOLD)
 
 
-class EmbeddedGenerator(Generator):
+class EmbeddedGenerator(Generator[Tensor]):
     """The Scenes generator behind the generator contract."""
 
     lora_target_modules = LORA_TARGET_MODULES
@@ -180,6 +179,7 @@ class EmbeddedGenerator(Generator):
     def __init__(self, pipeline: Any):
         self.pipeline = pipeline
         self.unet = pipeline.unet
+        self.denoiser = self.unet
         self.text_encoder = pipeline.text_encoder
         self.tokenizer = pipeline.tokenizer
         self.scheduler = pipeline.scheduler
@@ -297,21 +297,4 @@ class EmbeddedGenerator(Generator):
         self._has_lora = True
 
     def gradient_checkpointing(self, enabled: bool = True) -> contextlib.AbstractContextManager[None]:
-        return _checkpointing(self.unet, enabled)
-
-
-@contextlib.contextmanager
-def _checkpointing(unet: Any, enabled: bool) -> Iterator[None]:
-    """Recompute UNet activations in backward: less memory, about one more forward of time."""
-    was = unet.is_gradient_checkpointing
-    if enabled:
-        unet.enable_gradient_checkpointing()
-    else:
-        unet.disable_gradient_checkpointing()
-    try:
-        yield
-    finally:
-        if was:
-            unet.enable_gradient_checkpointing()
-        else:
-            unet.disable_gradient_checkpointing()
+        return checkpointing(self.unet, enabled)

@@ -306,7 +306,7 @@ def markdown_tables(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .generate import load_generator
+    from .load import load_generator
 
     parser = argparse.ArgumentParser(description="Evaluate the embedded generator with the app's measurers.")
     parser.add_argument("--generator", default="scenes-generator", help="preset name or pipeline folder")

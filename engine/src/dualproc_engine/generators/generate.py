@@ -1,4 +1,7 @@
-"""`dualproc generate`: images from a prompt with a named generator, each its own PNG, plus a grid."""
+"""`dualproc generate`: images from a prompt with a named generator, each its own PNG, plus a grid.
+
+The generator is loaded by `generators.load.load_generator` (re-exported here), as `teach` and `eval` load
+it."""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .load import load_generator
+
 LORA_FILE = "pytorch_lora_weights.safetensors"
 
 ProgressFn = Callable[[int, int | None, str, str | None], None]
@@ -16,36 +21,12 @@ CHUNK = 64
 """Images per generator call: bounds memory, and progress is reported per chunk."""
 
 
-def load_generator(generator: str = "scenes-generator") -> Any:
-    """A generator adapter by preset name (the embedded one for now) or by a folder holding a pipeline."""
-    from ..errors import ModelMissingError, UserError
-    from ..local_models import find_local
-    from ..presets import PRESETS
-    from .embedded import EmbeddedGenerator
-
-    folder = Path(generator)
-    if folder.is_dir() and (folder / "model_index.json").is_file():
-        return EmbeddedGenerator.from_pretrained(folder)
-    spec = PRESETS.get(generator)
-    if spec is None or spec.role != "generator":
-        names = ", ".join(n for n, s in PRESETS.items() if s.role == "generator")
-        raise UserError(f"unknown generator {generator!r}; generators are {names}, or a pipeline folder")
-    if spec.family != "embedded":
-        raise UserError(f"generator {generator!r} ({spec.family}) has no adapter yet; use scenes-generator")
-    path = find_local(spec)
-    if path is None:
-        raise ModelMissingError(
-            f"the weights of {generator} are missing; train them with `dualproc world train-generator`"
-        )
-    return EmbeddedGenerator.from_pretrained(path)
-
-
 def fuse_lora(gen: Any, lora: str, lora_scale: float, generator: str) -> None:
     """Load a LoRA (file or teach run folder), check its base model, fuse it in at `lora_scale`."""
     load_checked_lora(gen, lora, generator)
     # Fusing folds B @ A * scale into the base weights and drops the adapter layers: no per-call LoRA cost.
-    gen.unet.fuse_lora(lora_scale=lora_scale)
-    gen.unet.unload_lora()
+    gen.denoiser.fuse_lora(lora_scale=lora_scale)
+    gen.denoiser.unload_lora()
 
 
 def load_checked_lora(gen: Any, lora: str, generator: str) -> None:

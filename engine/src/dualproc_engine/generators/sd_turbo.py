@@ -33,7 +33,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .base import Generator
+from .base import Generator, checkpointing
+from .folders import find_pipeline_folder, pipeline_class
 
 LORA_TARGET_MODULES = ("to_q", "to_k", "to_v", "to_out.0")
 LORA_WEIGHT_NAME = "pytorch_lora_weights.safetensors"
@@ -48,42 +49,13 @@ moves it by ~2e-4 (at t = 999), which the UNet's sinusoidal time embedding would
 # --- finding and loading a pipeline ------------------------------------------------------------------------
 def is_sd_folder(folder: Path) -> bool:
     """Whether `folder` holds a diffusers `StableDiffusionPipeline` (its model_index.json says so)."""
-    try:
-        index = json.loads((folder / "model_index.json").read_text())
-    except (OSError, ValueError):
-        return False
-    return bool(index.get("_class_name") == PIPELINE_CLASS)
+    return pipeline_class(folder) == PIPELINE_CLASS
 
 
 def find_sd_folder(name: str) -> Path | None:
-    """The folder of a Stable Diffusion pipeline that `name` means, or None when `name` is not one.
-
-    `name` is an SD preset (read from the local Hugging Face cache), a Hugging Face repo id in that cache, or
-    a folder. A preset whose weights are missing raises `ModelMissingError` with the one line that says how to
-    get them; names of other families return None (the caller's other loaders deal with them).
-    """
-    from ..errors import ModelMissingError
-    from ..local_models import find_in_hf_cache, find_local
-    from ..presets import PRESETS
-
-    spec = PRESETS.get(name)
-    if spec is not None:
-        if name not in SD_PRESETS:
-            return None
-        folder = find_local(spec)
-        if folder is None:
-            raise ModelMissingError(
-                f"generator {name}: {spec.source} is not in the local Hugging Face cache; download it on a "
-                f"connected machine (huggingface-cli download {spec.source}) or pass its folder as the "
-                "generator"
-            )
-        return folder
-    if Path(name).is_dir():
-        return Path(name) if is_sd_folder(Path(name)) else None
-    if "/" in name:  # a repo id: read from the cache only, never downloaded
-        cached = find_in_hf_cache(name)
-        return cached if cached is not None and is_sd_folder(cached) else None
-    return None
+    """The folder of a Stable Diffusion pipeline that `name` (an SD preset, a cached repo id or a folder)
+    means, or None when `name` is not one; a missing SD preset raises `ModelMissingError` (`folders.py`)."""
+    return find_pipeline_folder(name, SD_PRESETS, (PIPELINE_CLASS,))
 
 
 def load_sd_pipeline(folder: str | Path) -> Any:
@@ -179,7 +151,7 @@ def clean_and_noise(
 
 
 # --- the adapter -------------------------------------------------------------------------------------------
-class SDTurboGenerator(Generator):
+class SDTurboGenerator(Generator[Tensor]):
     """A Stable Diffusion pipeline (SD-Turbo first of all) as a flow generator with a UNet LoRA."""
 
     lora_target_modules = LORA_TARGET_MODULES
@@ -187,6 +159,7 @@ class SDTurboGenerator(Generator):
     def __init__(self, pipeline: Any):
         self.pipeline = pipeline
         self.unet = pipeline.unet
+        self.denoiser = self.unet
         self.vae = pipeline.vae
         self.text_encoder = pipeline.text_encoder
         # Not `self.tokenizer`: the teach loop warns about prompts holding the tokenizer's unknown id, and
@@ -328,6 +301,4 @@ class SDTurboGenerator(Generator):
         self._has_lora = True
 
     def gradient_checkpointing(self, enabled: bool = True) -> contextlib.AbstractContextManager[None]:
-        from .embedded import _checkpointing  # the same UNet class, the same switch
-
-        return _checkpointing(self.unet, enabled)
+        return checkpointing(self.unet, enabled)

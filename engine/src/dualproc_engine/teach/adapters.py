@@ -29,26 +29,11 @@ def pick_device() -> torch.device:
 
 
 def load_generator(name: str, device: torch.device) -> Any:
-    """A generator by name: Stable Diffusion pipelines (the `sd-turbo` preset, a cached repo id or a folder
-    whose model_index.json says StableDiffusionPipeline) get `SDTurboGenerator`; every other name goes to
-    `generators.generate.load_generator` (the embedded generator, and the refusals)."""
-    from ..generators.generate import load_generator as load
-    from ..generators.sd_turbo import SDTurboGenerator, find_sd_folder
+    """A generator by name, on `device`: `generators.load.load_generator` decides the adapter, as for
+    `dualproc generate`."""
+    from ..generators.load import load_generator as load
 
-    folder = find_sd_folder(name)
-    if folder is None:
-        gen = load(name)
-    else:
-        try:
-            gen = SDTurboGenerator.from_pretrained(folder)
-        except (OSError, ValueError, KeyError) as e:
-            first = str(e).splitlines()[0] if str(e) else ""
-            raise UserError(
-                f"generator {name!r}: cannot load it as Stable Diffusion ({type(e).__name__}: {first})"
-            ) from None
-    if device.type != "cpu" and hasattr(gen, "pipeline"):
-        gen.pipeline.to(device)
-    return gen
+    return load(name, device)
 
 
 def load_judge(name: str, device: torch.device) -> Any:
@@ -62,7 +47,10 @@ def attach_lora(gen: Any, rank: int, alpha: float, target_modules: list[str] | N
     if target_modules is None or tuple(target_modules) == tuple(gen.lora_target_modules):
         gen.add_lora(lora_rank=rank, lora_alpha=alpha, init="gaussian")
         return
-    unet = getattr(gen, "unet", None)
+    # the network the LoRA sits on: `denoiser` in the generator contract (a UNet or a transformer)
+    unet = getattr(gen, "denoiser", None)
+    if unet is None:
+        unet = getattr(gen, "unet", None)
     if unet is None or not hasattr(unet, "add_adapter"):
         raise UserError(
             "training.lora_target_modules: this generator only supports its default targets; use null"

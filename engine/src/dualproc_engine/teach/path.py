@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..generators.base import sample_euler
+from ..generators.base import PromptEmbeds, sample_euler
 from .adapters import decode
 
 PRESERVE_PROMPTS = (
@@ -37,7 +37,12 @@ def draw_window(num_inference_steps: int, backprop_steps: int, rng: random.Rando
 
 
 def images_with_grad(
-    gen: Any, prompt_embeds: Tensor, noise: Tensor, sigmas: Tensor, window: list[int], checkpointing: bool
+    gen: Any,
+    prompt_embeds: PromptEmbeds,
+    noise: Tensor,
+    sigmas: Tensor,
+    window: list[int],
+    checkpointing: bool,
 ) -> Tensor:
     """Images in [0, 1] whose graph reaches the LoRA through the window's generator calls and the decoder."""
     with gen.gradient_checkpointing(checkpointing):
@@ -45,10 +50,12 @@ def images_with_grad(
     return decode(gen, x0, checkpointing)
 
 
-def base_images(gen: Any, prompt_embeds: Tensor, noise: Tensor, sigmas: Tensor, window: list[int]) -> Tensor:
+def base_images(
+    gen: Any, prompt_embeds: PromptEmbeds, noise: Tensor, sigmas: Tensor, window: list[int]
+) -> Tensor:
     """What the base model (adapter scale 0) gives on the same noise and window, without any graph."""
 
-    def frozen(x: Tensor, sigma: Tensor, embeds: Tensor) -> Tensor:
+    def frozen(x: Tensor, sigma: Tensor, embeds: Any) -> Tensor:
         with torch.no_grad():  # sample_euler enables grad inside the window; nothing here needs it
             return gen.velocity(x, sigma, embeds)
 
@@ -58,7 +65,7 @@ def base_images(gen: Any, prompt_embeds: Tensor, noise: Tensor, sigmas: Tensor, 
 
 def preserve_loss(
     gen: Any,
-    prompt_embeds: Tensor,
+    prompt_embeds: PromptEmbeds,
     noise: Tensor,
     sigmas: Tensor,
     window: list[int],

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..generators.base import PromptEmbeds
 from .adapters import autocast, judge_checkpointing
 from .config import TrainingConfig
 from .objectives import answer_nll, question_losses, scores, weighted_loss
@@ -28,8 +29,8 @@ class Run:
     gen: Any
     questions: QuestionSet
     training: TrainingConfig
-    prompt_embeds: Tensor
-    """(P, ...) every training prompt, encoded once."""
+    prompt_embeds: PromptEmbeds
+    """(P, ...) every training prompt, encoded once (a tensor, or token + pooled embeddings)."""
     noise_pool: Tensor
     """(noise_pool_size, ...) the fixed training noises, from the run's seed."""
     sigmas: Tensor
@@ -37,7 +38,7 @@ class Run:
     params: list[torch.nn.Parameter]
     optimizer: torch.optim.Optimizer
     device: torch.device
-    preserve_embeds: Tensor | None = None
+    preserve_embeds: PromptEmbeds | None = None
     scaler: Any = None
     judge_logprob: Any = None
     """(images) -> (B, Q); default `questions.logprob` (the benchmark swaps in the reference's way)."""

@@ -1,0 +1,79 @@
+"""A generator by name: a preset (`dualproc models`), a Hugging Face repo id in the local cache, or a folder.
+The one place that decides which adapter a name gets; `generate`, `teach` and `eval` all load generators here.
+
+- the `sd-turbo` preset, cached repo ids and folders whose model_index.json says `StableDiffusionPipeline`:
+  `SDTurboGenerator` (generators/sd_turbo.py);
+- every other folder with a model_index.json, and the embedded presets: `EmbeddedGenerator`;
+- other presets: one line saying there is no adapter yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import ModelMissingError, UserError
+
+GENERATOR_ADAPTERS = "scenes-generator, sd-turbo"
+"""Presets with an adapter; the other presets are listed by `dualproc models` but not usable yet."""
+
+
+def _diffusers_families() -> list[tuple[str, Callable[[str], Path | None], Callable[[Path], Any]]]:
+    """(label, finder, loader) of each diffusers family: a finder returns the folder a name means for its
+    family, None for names of other families, and raises `ModelMissingError` for its own missing presets."""
+    from .sd_turbo import SDTurboGenerator, find_sd_folder
+
+    return [
+        ("Stable Diffusion", find_sd_folder, SDTurboGenerator.from_pretrained),
+    ]
+
+
+def load_generator(name: str = "scenes-generator", device: str | torch.device | None = None) -> Any:
+    """The generator adapter `name` means, moved to `device` (left where it loads, on the CPU, when None)."""
+    gen = None
+    for label, find, load in _diffusers_families():
+        folder = find(name)
+        if folder is None:
+            continue
+        try:
+            gen = load(folder)
+        except (OSError, ValueError, KeyError) as e:
+            first = str(e).splitlines()[0] if str(e) else ""
+            raise UserError(
+                f"generator {name!r}: cannot load it as {label} ({type(e).__name__}: {first})"
+            ) from None
+        break
+    if gen is None:
+        gen = _load_embedded(name)
+    if device is not None and torch.device(device).type != "cpu" and hasattr(gen, "pipeline"):
+        gen.pipeline.to(device)
+    return gen
+
+
+def _load_embedded(generator: str) -> Any:
+    """The embedded generator by preset name or by a folder holding a saved pipeline; refusals otherwise."""
+    from ..local_models import find_local
+    from ..presets import PRESETS
+    from .embedded import EmbeddedGenerator
+
+    folder = Path(generator)
+    if folder.is_dir() and (folder / "model_index.json").is_file():
+        return EmbeddedGenerator.from_pretrained(folder)
+    spec = PRESETS.get(generator)
+    if spec is None or spec.role != "generator":
+        names = ", ".join(n for n, s in PRESETS.items() if s.role == "generator")
+        raise UserError(f"unknown generator {generator!r}; generators are {names}, or a pipeline folder")
+    if spec.family != "embedded":
+        raise UserError(
+            f"generator {generator!r} ({spec.family}) has no adapter yet; generators with one: "
+            f"{GENERATOR_ADAPTERS}"
+        )
+    path = find_local(spec)
+    if path is None:
+        raise ModelMissingError(
+            f"the weights of {generator} are missing; train them with `dualproc world train-generator`"
+        )
+    return EmbeddedGenerator.from_pretrained(path)
