@@ -114,6 +114,13 @@ def judge(gemma_dir: Path) -> Gemma3Judge:
     return loaded
 
 
+@pytest.fixture(scope="module")
+def processor(gemma_dir: Path) -> Any:
+    from transformers import AutoProcessor
+
+    return AutoProcessor.from_pretrained(str(gemma_dir))  # the stock Gemma3Processor, to compare against
+
+
 def _image(h: int, w: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, size=(h, w, 3), dtype=np.uint8)
 
@@ -126,11 +133,11 @@ def _as_pil(image: torch.Tensor) -> Image.Image:
     return Image.fromarray((image.detach().permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
 
 
-def test_pixels_match_the_stock_processor(judge: Gemma3Judge) -> None:
+def test_pixels_match_the_stock_processor(judge: Gemma3Judge, processor: Any) -> None:
     # the tower's own size (no resize), shrink, grow, a portrait
     for h, w in ((32, 32), (40, 50), (20, 24), (100, 75)):
         pixels = _image(h, w)
-        stock = judge.processor.image_processor(images=Image.fromarray(pixels), return_tensors="pt")
+        stock = processor.image_processor(images=Image.fromarray(pixels), return_tensors="pt")
         ours = judge.pixel_values(_as_tensor(pixels))
         assert ours.shape == stock["pixel_values"].shape == (1, 3, TOWER_PX, TOWER_PX)
         # PIL's bilinear on 8-bit pixels (rounded to 8 bits again) vs torch's antialiased bilinear on floats;
@@ -151,13 +158,13 @@ def _chat(question: str, image: Any = None, answer: str | None = None) -> list[d
     return chat
 
 
-def test_prompt_ids_are_what_the_stock_processor_feeds_the_model(judge: Gemma3Judge) -> None:
+def test_prompt_ids_are_what_the_stock_processor_feeds_the_model(judge: Gemma3Judge, processor: Any) -> None:
     question = "Is it night? Answer with Yes or No."
-    text = judge.processor.apply_chat_template(_chat(question), add_generation_prompt=True)
+    text = processor.apply_chat_template(_chat(question), add_generation_prompt=True)
     turn = "<bos><start_of_turn>user\n<start_of_image>" + question + "<end_of_turn>\n"
     assert text == turn + "<start_of_turn>model\n"
     assert judge.prompt("Is it night?", "Yes") == text.replace("<start_of_image>", judge.image_sequence)
-    stock = judge.processor.apply_chat_template(
+    stock = processor.apply_chat_template(
         _chat(question, Image.fromarray(_image(40, 50))), add_generation_prompt=True, tokenize=True,
         return_dict=True, return_tensors="pt",
     )  # fmt: skip
@@ -170,15 +177,17 @@ def test_prompt_ids_are_what_the_stock_processor_feeds_the_model(judge: Gemma3Ju
     assert int(target.sum()) == len(ids[0]) - len(stock_ids)  # everything after the prompt is the answer
 
 
-def _stock_logprob(judge: Gemma3Judge, image: torch.Tensor, question: str, answer: str) -> Any:
+def _stock_logprob(
+    judge: Gemma3Judge, processor: Any, image: torch.Tensor, question: str, answer: str
+) -> Any:
     """The answer's log-probability from the stock path: the processor's chat template with the answer as
     the model's turn, its ids and token types, the stock forward; answer tokens where the ids depart from
     the generation prompt's."""
     question = question + " Answer with Yes or No." if answer in ("Yes", "No") else question
     kwargs: dict[str, Any] = {"tokenize": True, "return_dict": True, "return_tensors": "pt"}
     pil = _as_pil(image)
-    prompt = judge.processor.apply_chat_template(_chat(question, pil), add_generation_prompt=True, **kwargs)
-    inputs = judge.processor.apply_chat_template(_chat(question, pil, answer), continue_final_message=True,
+    prompt = processor.apply_chat_template(_chat(question, pil), add_generation_prompt=True, **kwargs)
+    inputs = processor.apply_chat_template(_chat(question, pil, answer), continue_final_message=True,
                                                  **kwargs)  # fmt: skip
     stock_pixels = inputs["pixel_values"]
     # ours, so that only the model's side is compared
@@ -193,7 +202,7 @@ def _stock_logprob(judge: Gemma3Judge, image: torch.Tensor, question: str, answe
     return torch.log_softmax(logits[rows].float(), -1).gather(1, ids[rows + 1][:, None]).sum()
 
 
-def test_scores_equal_the_stock_forward_and_give_gradients(judge: Gemma3Judge) -> None:
+def test_scores_equal_the_stock_forward_and_give_gradients(judge: Gemma3Judge, processor: Any) -> None:
     images = torch.rand(2, 3, 40, 50, requires_grad=True)
     answers = ["Yes", "a red line", "No"]  # multi-token answers are scored over all their tokens
     scores = judge.logprob(images, QUESTIONS, answers)
@@ -203,7 +212,7 @@ def test_scores_equal_the_stock_forward_and_give_gradients(judge: Gemma3Judge) -
     assert target.sum(1).tolist()[1] > 1
     for b in range(2):
         for q in range(3):
-            stock = _stock_logprob(judge, images[b], QUESTIONS[q], answers[q])
+            stock = _stock_logprob(judge, processor, images[b], QUESTIONS[q], answers[q])
             torch.testing.assert_close(scores[b, q], stock, atol=1e-4, rtol=1e-4)
     pairs = judge.logprob_pairs(images, QUESTIONS[:2], answers[:2])
     torch.testing.assert_close(pairs, torch.stack([scores[0, 0], scores[1, 1]]))

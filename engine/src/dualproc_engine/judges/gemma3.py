@@ -13,7 +13,8 @@ What the stock `Gemma3Processor` and `Gemma3ForConditionalGeneration` do, reprod
   causal (sliding-window in the local layers).
 
 The image always becomes the same number of tokens, so the text side is tokenized with the image tokens in
-place and the image features are scattered into their slots, as in the LLaVA layout.
+place and the image features are scattered into their slots, as in the LLaVA layout. Idefics3 and SmolVLM
+share this text side (`judges/idefics3.py`).
 """
 
 from __future__ import annotations
@@ -71,48 +72,49 @@ def pad_rows(rows: Sequence[tuple[list[int], int]], pad: int) -> tuple[Tensor, T
 
 
 class Gemma3Judge:
-    """A Gemma 3 model and its processor (judge contract); image tokens expanded in the prompt text."""
+    """A Gemma 3 model, its tokenizer, image processor and chat template (judge contract); the image tokens
+    are expanded in the prompt text."""
 
-    def __init__(self, model: Any, processor: Any):
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        image_processor: Any,
+        chat_template: str | None,
+        image_placeholder: str,
+        image_sequence: str,
+    ):
+        """`image_placeholder`: the chat template's image mark; `image_sequence`: the text the stock processor
+        puts in its place for one image."""
         self.model = model
-        self.processor = processor
-        self.tokenizer = processor.tokenizer
-        if not getattr(processor, "chat_template", None):
+        self.tokenizer = tokenizer
+        self.image_processor = image_processor
+        self.chat_template = chat_template or getattr(tokenizer, "chat_template", None)
+        if not self.chat_template:
             raise ValueError(
                 "no chat template in the folder (chat_template.jinja or .json, or the tokenizer's)"
             )
-        image_processor = processor.image_processor
-        size = image_processor.size
-        self.size = (int(size["height"]), int(size["width"]))
-        self.mode = interpolation_mode(image_processor)
+        self.image_placeholder, self.image_sequence = image_placeholder, image_sequence
+        self._read_resizing(image_processor)
         self._mean = torch.tensor(image_processor.image_mean, dtype=torch.float32).view(1, 3, 1, 1)
         self._std = torch.tensor(image_processor.image_std, dtype=torch.float32).view(1, 3, 1, 1)
         self.image_token_id = int(model.config.image_token_id)
-        # the chat template's image mark, and what the processor puts in its place
-        self.image_placeholder, self.image_sequence = self._image_text(processor)
+        self.answer_separator = self._answer_separator()
 
-    @staticmethod
-    def _image_text(processor: Any) -> tuple[str, str]:
-        return str(processor.boi_token), str(processor.full_image_sequence)
+    def _read_resizing(self, image_processor: Any) -> None:
+        """The tower's input size and the torch mode of the processor's filter."""
+        size = image_processor.size
+        self.size = (int(size["height"]), int(size["width"]))
+        self.mode = interpolation_mode(image_processor)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, device: str | torch.device = "cpu") -> Any:
-        from transformers import AutoProcessor
+        from transformers import AutoProcessor, Gemma3ForConditionalGeneration
 
-        folder = Path(path)
-        # bf16 on a GPU (half the memory, the precision these checkpoints were trained in); fp32 on a CPU
-        dtype = torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
-        model: Any = cls._model_class(folder).from_pretrained(str(folder), dtype=dtype)
-        model = model.to(device)
-        model.eval()
-        model.requires_grad_(False)  # the judge is frozen; gradients still flow to the images
-        return cls(model, AutoProcessor.from_pretrained(str(folder)))
-
-    @staticmethod
-    def _model_class(folder: Path) -> Any:
-        from transformers import Gemma3ForConditionalGeneration
-
-        return Gemma3ForConditionalGeneration
+        processor = AutoProcessor.from_pretrained(str(path))
+        model = load_frozen(Gemma3ForConditionalGeneration, Path(path), device)
+        parts = (processor.tokenizer, processor.image_processor, processor.chat_template)
+        return cls(model, *parts, str(processor.boi_token), str(processor.full_image_sequence))
 
     @property
     def device(self) -> torch.device:
@@ -142,10 +144,26 @@ class Gemma3Judge:
                 "content": [{"type": "image"}, {"type": "text", "text": with_instruction(question, answer)}],
             }
         ]
-        text = str(self.processor.apply_chat_template(chat, add_generation_prompt=True))
+        text = self._render(chat, add_generation_prompt=True)
         if self.image_placeholder not in text:
             raise ValueError(f"the chat template puts no {self.image_placeholder} where the image goes")
         return text.replace(self.image_placeholder, self.image_sequence, 1)
+
+    def _render(self, chat: list[dict[str, Any]], **kwargs: Any) -> str:
+        template = self.chat_template
+        return str(self.tokenizer.apply_chat_template(chat, chat_template=template, tokenize=False, **kwargs))
+
+    def _answer_separator(self) -> str:
+        """What the chat template writes between its generation prompt and the model's answer: nothing after
+        Gemma's "model\\n", a space after Idefics3's "Assistant:"."""
+        user = {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "?"}]}
+        prompt = self._render([user], add_generation_prompt=True)
+        probe = "Yes"
+        reply = {"role": "assistant", "content": [{"type": "text", "text": probe}]}
+        full = self._render([user, reply], continue_final_message=True)
+        if full.startswith(prompt) and full.endswith(probe):
+            return full[len(prompt) : -len(probe)]
+        return ""
 
     def _tokenize(self, text: str) -> list[int]:
         # the processor's rule: no special tokens added when the template already starts with <bos>
@@ -156,10 +174,10 @@ class Gemma3Judge:
     def encode_texts(self, questions: Sequence[str], answers: Sequence[str]) -> tuple[Tensor, Tensor, Tensor]:
         """Right-padded ids (Q, T) with the image tokens in place, attention mask, answer-predicting mask.
 
-        The answer follows the model turn's newline directly ("...model\\nYes"), as these models write it.
+        The answer follows the generation prompt as the template writes a model turn ("...model\\nYes").
         """
         rows = [
-            answer_token_ids(self._tokenize, self.prompt(q, a), a.strip())
+            answer_token_ids(self._tokenize, self.prompt(q, a), self.answer_separator + a.strip())
             for q, a in zip(questions, answers, strict=True)
         ]
         pad = self.tokenizer.pad_token_id
@@ -227,3 +245,14 @@ class Gemma3Judge:
         token_logprob = torch.log_softmax(logits, dim=-1).gather(1, ids[rows, cols + 1][:, None]).squeeze(1)
         out = torch.zeros(ids.shape[0], dtype=token_logprob.dtype, device=token_logprob.device)
         return out.index_add(0, rows, token_logprob)
+
+
+def load_frozen(model_class: Any, folder: Path, device: str | torch.device) -> Any:
+    """The model, frozen and in eval mode: bf16 on a GPU (half the memory, the precision these checkpoints
+    were trained in), fp32 on a CPU."""
+    dtype = torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
+    model: Any = model_class.from_pretrained(str(folder), dtype=dtype)
+    model = model.to(device)
+    model.eval()
+    model.requires_grad_(False)  # the judge is frozen; gradients still flow to the images
+    return model

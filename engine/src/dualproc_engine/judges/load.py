@@ -6,6 +6,8 @@ which adapter a name gets; `ask`, `teach` and `eval` all load judges here.
 - Qwen2.5-VL presets (from the local Hugging Face cache) and folders whose config says `qwen2_5_vl` or
   `qwen2_vl`: `Qwen2VLJudge`;
 - Gemma 3 presets (from the local Hugging Face cache) and folders whose config says `gemma3`: `Gemma3Judge`;
+- Idefics3 and SmolVLM presets (from the local Hugging Face cache) and folders whose config says `idefics3`
+  or `smolvlm`: `Idefics3Judge`;
 - other presets: one line saying there is no adapter yet.
 """
 
@@ -19,11 +21,19 @@ import torch
 
 from ..errors import ModelMissingError, UserError
 
-JUDGE_ADAPTERS = ("embedded", "llava-1.5", "qwen2.5-vl", "gemma3")
+JUDGE_ADAPTERS = ("embedded", "llava-1.5", "qwen2.5-vl", "gemma3", "idefics3/smolvlm")
 """Judge families with an adapter; the other presets are listed by `dualproc models` but not usable yet."""
-ADAPTED_FAMILIES = {"llava": ("llava",), "qwen2.5-vl": ("qwen2_5_vl",), "gemma3": ("gemma3",)}
+ADAPTED_FAMILIES = {
+    "llava": ("llava",),
+    "qwen2.5-vl": ("qwen2_5_vl",),
+    "gemma3": ("gemma3",),
+    "idefics": ("idefics3", "smolvlm"),
+}
 """Preset family -> the config.json model types its adapter takes (llava-next is family llava, type
 llava_next: found locally, it is still refused)."""
+NO_ADAPTER_PRESETS = ("idefics2-8b",)
+"""Presets of an adapted family that no adapter takes, refused before looking for their weights (Idefics2:
+a perceiver resampler and aspect-kept, padded images, not Idefics3's layout)."""
 
 
 def load_judge(name: str, device: str | torch.device = "cpu") -> Any:
@@ -35,7 +45,7 @@ def load_judge(name: str, device: str | torch.device = "cpu") -> Any:
     if spec is None and "/" not in name and not Path(name).is_dir():
         raise UserError(f"unknown judge {name!r}; judges are {_judge_names()}, or a model folder")
     if spec is not None and spec.family != "embedded":
-        types = ADAPTED_FAMILIES.get(spec.family, ())
+        types = () if name in NO_ADAPTER_PRESETS else ADAPTED_FAMILIES.get(spec.family, ())
         folder = _local_folder(spec) if types else None
         if folder is None or _model_type(folder) not in types:
             raise UserError(
@@ -75,11 +85,19 @@ def _load_gemma3(folder: Path, device: str | torch.device) -> Any:
     return Gemma3Judge.from_pretrained(folder, device=device)
 
 
+def _load_idefics3(folder: Path, device: str | torch.device) -> Any:
+    from .idefics3 import Idefics3Judge
+
+    return Idefics3Judge.from_pretrained(folder, device=device)
+
+
 _LOADERS = {
     "llava": ("LLaVA-1.5", _load_llava),
     "qwen2_5_vl": ("Qwen2.5-VL", _load_qwen2_vl),
     "qwen2_vl": ("Qwen2-VL", _load_qwen2_vl),
     "gemma3": ("Gemma 3", _load_gemma3),
+    "idefics3": ("Idefics3", _load_idefics3),
+    "smolvlm": ("SmolVLM", _load_idefics3),
 }
 """config.json model type -> (the name errors use, the loader)."""
 
