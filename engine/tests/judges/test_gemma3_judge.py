@@ -187,8 +187,8 @@ def _stock_logprob(
     kwargs: dict[str, Any] = {"tokenize": True, "return_dict": True, "return_tensors": "pt"}
     pil = _as_pil(image)
     prompt = processor.apply_chat_template(_chat(question, pil), add_generation_prompt=True, **kwargs)
-    inputs = processor.apply_chat_template(_chat(question, pil, answer), continue_final_message=True,
-                                                 **kwargs)  # fmt: skip
+    answered = _chat(question, pil, answer)
+    inputs = processor.apply_chat_template(answered, continue_final_message=True, **kwargs)
     stock_pixels = inputs["pixel_values"]
     # ours, so that only the model's side is compared
     inputs["pixel_values"] = judge.pixel_values(image[None])

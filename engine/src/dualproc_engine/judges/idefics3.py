@@ -22,6 +22,7 @@ answer scores) is Gemma 3's (`judges/gemma3.py`); attention is causal throughout
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable
@@ -67,9 +68,11 @@ PIL_FILTERS: dict[int, tuple[Callable[[Tensor], Tensor], float]] = {
 """PIL's filter number (as processors save `resample`) -> (filter, support): Lanczos, bilinear, bicubic."""
 
 
+@functools.lru_cache(maxsize=16)
 def pil_weights(in_size: int, out_size: int, resample: int) -> Tensor:
     """(out_size, in_size) resampling weights of PIL's `resize` along one axis (Resample.c's coefficients):
-    each output pixel averages the inputs under the filter, widened by the scale when shrinking."""
+    each output pixel averages the inputs under the filter, widened by the scale when shrinking. Cached: a
+    judge resizes every image between the same sizes; never modified in place."""
     kernel, support = PIL_FILTERS[resample]
     scale = in_size / out_size
     filter_scale = max(scale, 1.0)
