@@ -9,7 +9,7 @@ STAMPS := .stamps
 TORCH_SPEC ?= torch==2.13.0
 DUALPROC := node app/bin/dualproc.js
 
-.PHONY: results setup demo test test-engine test-app check build clean
+.PHONY: results setup demo test test-engine test-app test-studio check build clean
 
 setup: $(STAMPS)/venv $(STAMPS)/npm $(STAMPS)/build
 
@@ -52,6 +52,7 @@ test: setup
 	@status=0; \
 	$(MAKE) --no-print-directory test-engine || status=1; \
 	$(MAKE) --no-print-directory test-app || status=1; \
+	$(MAKE) --no-print-directory test-studio || status=1; \
 	exit $$status
 
 test-engine: $(STAMPS)/venv
@@ -59,6 +60,15 @@ test-engine: $(STAMPS)/venv
 
 test-app: $(STAMPS)/npm $(STAMPS)/venv
 	cd app && node scripts/vitest-summary.mjs
+
+# The studio end to end in Debian's Chromium (installed here if missing), against the real engine.
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+test-studio: $(STAMPS)/build $(STAMPS)/venv $(CHROMIUM)
+	cd app && CHROMIUM=$(CHROMIUM) node scripts/vitest-summary.mjs --config vitest.e2e.config.ts
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium > /dev/null
 
 check: setup
 	@status=0; \

@@ -100,6 +100,8 @@ export const ReviewItem = z.strictObject({
   lora_scale: z.number(),
   question: z.string(),
   answer: z.string(),
+  /** The question's visual prompt as the recipe gives it (the judge saw the image with it drawn on). */
+  visual_prompt: z.record(z.string(), z.unknown()).nullable(),
   /** The training judge's probability of the wanted answer. */
   probability: z.number(),
   mark: z.enum(["right", "wrong"]).nullable(),

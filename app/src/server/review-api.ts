@@ -26,6 +26,7 @@ export function reviewOf(store: RunsStore, id: string): z.infer<typeof Review> {
       lora_scale: e.lora_scale,
       question: recipe.questions[e.question_index]?.question ?? `question ${e.question_index}`,
       answer: recipe.questions[e.question_index]?.answer ?? "",
+      visual_prompt: recipe.questions[e.question_index]?.visual_prompt ?? null,
       probability: e.probability,
       mark: marks[e.key] ?? null,
     })),

@@ -237,7 +237,8 @@ function questionDraft(value: unknown): QuestionDraft {
   };
 }
 
-function visualDraft(value: unknown): VisualDraft {
+/** A recipe's visual prompt as the form (and the overlay drawing) knows it. */
+export function visualDraft(value: unknown): VisualDraft {
   if (value === undefined || value === null) return { kind: "none" };
   const v = asRecord(value);
   const mode = v.mode;

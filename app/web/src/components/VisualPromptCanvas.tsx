@@ -72,7 +72,8 @@ export function VisualPromptCanvas({ image, visual, onChange }: Props) {
   );
 }
 
-function Overlay({ visual }: { visual: VisualDraft }) {
+/** The visual prompt as SVG in a unit square (drawn over an image by the caller). */
+export function Overlay({ visual }: { visual: VisualDraft }) {
   switch (visual.kind) {
     case "horizon":
       return <line x1={0} x2={1} y1={visual.y} y2={visual.y} stroke="#ff0000" stroke-width={0.012} />;

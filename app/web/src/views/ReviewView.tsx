@@ -5,6 +5,8 @@
 import { useEffect, useState } from "preact/hooks";
 import type { ReviewItem } from "../../../src/protocol/studio.js";
 import { api, ApiFailure } from "../api.js";
+import { Overlay } from "../components/VisualPromptCanvas.js";
+import { visualDraft } from "../recipe-draft.js";
 import { onLink } from "../router.js";
 
 export function ReviewView({ id }: { id: string }) {
@@ -58,7 +60,12 @@ export function ReviewView({ id }: { id: string }) {
           const says = item.probability >= 0.5;
           return (
             <div class={`card ${item.mark ?? ""}`} key={item.key} data-testid="review-item">
-              <img class="pixelated" src={item.image} alt={item.prompt} width={128} height={128} />
+              <div class="canvas-box" style={{ width: 128, height: 128 }}>
+                <img class="pixelated" src={item.image} alt={item.prompt} width={128} height={128} />
+                <svg viewBox="0 0 1 1" preserveAspectRatio="none">
+                  <Overlay visual={visualDraft(item.visual_prompt)} />
+                </svg>
+              </div>
               <p class="small">
                 {item.prompt} · seed {item.seed} · scale {item.lora_scale}
               </p>

@@ -23,7 +23,7 @@ export function RunView({ id }: { id: string }) {
   const running = run.status === "running" || run.status === "queued";
   const logs = live.logs[id] ?? [];
   // A new step or a new grid changes this key, so the chart and the grid are fetched again.
-  const version = `${run.progress?.done ?? 0}-${run.files.latest_grid ?? ""}-${run.stage}`;
+  const version = `${run.progress?.done ?? 0}-${run.metrics.loss ?? ""}-${run.files.latest_grid ?? ""}-${run.stage}`;
 
   return (
     <section class="run" data-testid="run-view">

@@ -177,6 +177,7 @@ export function TeachView() {
           Held-out seeds per prompt
           <input
             type="number"
+            data-testid="eval-seeds"
             min={2}
             max={64}
             value={evalSeeds}
