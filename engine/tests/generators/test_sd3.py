@@ -71,7 +71,7 @@ def _t5(width: int) -> tuple[Any, Any]:
 
 
 def build_tiny_sd3(with_t5: bool = False) -> Any:
-    """SD3's layout at toy sizes: 8x8x16 latents, 16 px images, CLIP widths 32 + 32, joint width 96, T5 or
+    """SD3.5's layout at toy sizes: 8x8x16 latents, 16 px images, CLIP widths 32 + 32, joint width 96, T5 or
     none."""
     from diffusers import (
         AutoencoderKL,
@@ -93,6 +93,8 @@ def build_tiny_sd3(with_t5: bool = False) -> Any:
         pooled_projection_dim=64,
         out_channels=16,
         pos_embed_max_size=8,
+        dual_attention_layers=(0,),  # SD3.5's second attention in a block (LoRA targets there too)
+        qk_norm="rms_norm",  # SD3.5's
     )
     vae = AutoencoderKL(
         in_channels=3,
@@ -230,9 +232,16 @@ def test_schedule_is_the_shifted_flow_schedule(make_sd3):
         torch.testing.assert_close(gen.sigmas(n).double(), expected, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("dynamic_shifting", [False, True])
 @pytest.mark.parametrize("steps", [1, 2, 4])
-def test_sampling_equals_the_stock_pipeline(_loaded, make_sd3, steps):
-    pipe, gen = copy.deepcopy(_loaded), make_sd3()
+def test_sampling_equals_the_stock_pipeline(_loaded, steps, dynamic_shifting):
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    pipe = copy.deepcopy(_loaded)
+    if dynamic_shifting:  # a resolution-dependent shift (mu from the image's token count), as FLUX uses
+        config = pipe.scheduler.config
+        pipe.scheduler = FlowMatchEulerDiscreteScheduler.from_config(config, use_dynamic_shifting=True)
+    gen = SD3Generator(copy.deepcopy(pipe))
     ours, stock = _sample(gen, 5, steps), _stock(pipe, gen, 5, steps)
     assert (ours - stock).abs().max() < AGREEMENT
 
