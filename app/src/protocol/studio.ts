@@ -30,6 +30,8 @@ export const RunSummary = z.strictObject({
     eval_report_html: z.string().nullable(),
     latest_grid: z.string().nullable(),
   }),
+  /** Whether it stopped short with a checkpoint to continue from (the page offers "Resume"). */
+  resumable: z.boolean(),
   /** The adapter scale the LoRA was trained at (the "try" slider starts there). */
   trained_scale: z.number().nullable(),
   /** The held-out verdict, once the evaluation has run. */

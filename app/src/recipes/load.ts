@@ -28,11 +28,25 @@ export function loadRecipeFile(path: string): ResolvedRecipe {
   return parseRecipeIn(readFileSync(path, "utf8"), dirname(resolve(path)), path);
 }
 
-/** A recipe's text whose image paths are relative to `baseDir`: parsed, files checked, palettes read. */
+/**
+ * A recipe's text whose image paths are relative to `baseDir`: parsed, files checked, palettes read, and
+ * image paths made absolute, so the resolved recipe a run folder keeps still finds its images when the run
+ * is resumed or evaluated from there.
+ */
 export function parseRecipeIn(text: string, baseDir: string, source: string): ResolvedRecipe {
   const resolved = parseRecipe(text, source);
   checkReferencedFiles(resolved.recipe, baseDir, source);
-  return { ...resolved, recipe: resolvePaletteImages(resolved.recipe, baseDir, source) };
+  const recipe = absoluteImagePaths(resolvePaletteImages(resolved.recipe, baseDir, source), baseDir);
+  return { ...resolved, recipe };
+}
+
+function absoluteImagePaths(recipe: Recipe, baseDir: string): Recipe {
+  const questions = recipe.questions.map((q) =>
+    q.visual_prompt?.kind === "image"
+      ? { ...q, visual_prompt: { ...q.visual_prompt, path: resolve(baseDir, q.visual_prompt.path) } }
+      : q,
+  );
+  return { ...recipe, questions };
 }
 
 export function parseRecipe(text: string, source = "recipe"): ResolvedRecipe {

@@ -19,7 +19,8 @@ import {
   StartRun,
   type StudioEvent,
 } from "../protocol/studio.js";
-import { RecipeError, parseRecipeIn, resolvedRecipeYaml } from "../recipes/load.js";
+import { RecipeError, loadRecipeFile, parseRecipeIn, resolvedRecipeYaml } from "../recipes/load.js";
+import { EVAL_DEFAULTS } from "../cli/commands/eval.js";
 import { lineChartSvg } from "../report/score-chart.js";
 import { readMetrics, scoreSeries } from "../report/teach-report.js";
 import { trainedGenerator } from "../runs/lora.js";
@@ -102,6 +103,19 @@ export function studioApp(deps: StudioDeps): Hono {
     const id = runId(c);
     if (!trainer.stop(id)) throw new RequestError(`run ${id} is not running or queued`, 409);
     return c.json({ stopping: id });
+  });
+
+  // Continue a stopped or crashed run from its last checkpoint, as `dualproc teach --resume` does.
+  app.post("/api/runs/:id/resume", (c) => {
+    const id = runId(c);
+    if (trainer.activeId === id || trainer.isQueued(id))
+      throw new RequestError(`run ${id} is already running or queued`, 409);
+    if (!store.summary(id).resumable)
+      throw new RequestError(`run ${id} has no checkpoint to resume from, or it finished`, 409);
+    const dir = store.dir(id);
+    const resolved = loadRecipeFile(join(dir, "recipe.yaml"));
+    const plan = { source: id, recipeDir: dir, resolved, out: dir, resume: true };
+    return c.json({ id, position: trainer.enqueue(id, plan, EVAL_DEFAULTS.seeds) }, 202);
   });
 
   app.get("/api/runs/:id/recipe", (c) => {

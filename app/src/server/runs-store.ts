@@ -74,6 +74,11 @@ export class RunsStore {
         eval_report_html: existsSync(join(dir, "eval", "report.html")) ? "eval/report.html" : null,
         latest_grid: latestGrid(dir),
       },
+      resumable:
+        teach !== null &&
+        (teach.status === "cancelled" || teach.status === "failed") &&
+        existsSync(join(dir, "checkpoints")) &&
+        readdirSync(join(dir, "checkpoints")).length > 0,
       trained_scale: trainedScale(dir) ?? null,
       verdict,
     };

@@ -4,6 +4,8 @@
  * What happens is announced through `notify`: the run list when it changes, a run's summary as it moves
  * (throttled), and its log lines.
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { EngineError } from "../engine/errors.js";
 import { Console } from "../cli/io.js";
 import { teachRun, type TeachPlan } from "../cli/commands/teach.js";
@@ -60,12 +62,14 @@ export class Trainer {
     const queued = this.queue.findIndex((e) => e.id === id);
     if (queued >= 0) {
       const [entry] = this.queue.splice(queued, 1);
-      // Its folder already lists it: say in it how it ended, as a run stopped by the CLI would.
-      new RunFolder(entry!.plan.out, "teach", null).record({
-        type: "failed",
-        code: "cancelled",
-        message: "stopped before it started",
-      });
+      // A new run's folder already lists it: say in it how it ended, as a run stopped by the CLI would.
+      // (A resumed run keeps the run.json of its earlier part.)
+      if (!existsSync(join(entry!.plan.out, "run.json")))
+        new RunFolder(entry!.plan.out, "teach", null).record({
+          type: "failed",
+          code: "cancelled",
+          message: "stopped before it started",
+        });
       this.announceList();
       return true;
     }
@@ -86,12 +90,13 @@ export class Trainer {
   summary(id: string): RunSummary {
     const queued = this.queue.find((e) => e.id === id);
     const base = this.store.summary(id);
-    if (queued) return { ...base, status: "queued", stage: "queued", error: null };
+    if (queued) return { ...base, status: "queued", stage: "queued", error: null, resumable: false };
     const live = this.active?.id === id ? this.active : undefined;
     if (!live) return base;
     return {
       ...base,
       status: "running",
+      resumable: false,
       stage: live.stage === "queued" ? "teach" : live.stage,
       error: null,
       finished_at: null,

@@ -32,6 +32,7 @@ describe("the CLI's conventions (in-process)", () => {
         "world train-judge",
         "world train-generator",
         "teach",
+        "studio",
         "ask",
         "generate",
         "bench",

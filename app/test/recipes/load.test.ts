@@ -1,7 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { loadRecipeFile, parseRecipe, RecipeError, resolvedRecipeYaml } from "../../src/recipes/load.js";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  loadRecipeFile,
+  parseRecipe,
+  parseRecipeIn,
+  RecipeError,
+  resolvedRecipeYaml,
+} from "../../src/recipes/load.js";
 import { Recipe } from "../../src/recipes/schema.js";
 
 const example = fileURLToPath(new URL("../../../recipes/horizon-low.yaml", import.meta.url));
@@ -70,6 +79,21 @@ describe("recipe loading", () => {
     expect(cases[4]).toMatch(/every weight is 0/);
     expect(cases[5]).toMatch(/uses \{sky\} but slots has no 'sky'/);
     for (const message of cases) expect(message).not.toContain("\n");
+  });
+
+  it("makes image paths absolute, so a run folder's own recipe still finds its images", () => {
+    const dir = mkdtempSync(join(tmpdir(), "recipe-"));
+    writeFileSync(join(dir, "ref.png"), "");
+    const text =
+      "prompts: a\nquestions:\n  - question: Q?\n    visual_prompt: { kind: image, path: ref.png }\n";
+    const { recipe } = parseRecipeIn(text, dir, "r.yaml");
+    expect(recipe.questions[0]!.visual_prompt).toEqual({ kind: "image", path: join(dir, "ref.png") });
+    const elsewhere = mkdtempSync(join(tmpdir(), "run-"));
+    writeFileSync(join(elsewhere, "recipe.yaml"), resolvedRecipeYaml(recipe));
+    expect(loadRecipeFile(join(elsewhere, "recipe.yaml")).recipe.questions[0]!.visual_prompt).toEqual({
+      kind: "image",
+      path: join(dir, "ref.png"),
+    });
   });
 
   it("describes every field", () => {

@@ -313,6 +313,21 @@ describe("one training at a time, the rest queued (fake engine)", () => {
     expect(now.byId).toMatchObject({ [first.id]: "cancelled", [third.id]: "running" });
     const stopAgain = await s.request(`/api/runs/${first.id}/stop`, { method: "POST" });
     expect(stopAgain.status).toBe(409);
+    // The fake engine writes no checkpoint, so there is nothing to resume from.
+    const resume = await s.request(`/api/runs/${first.id}/resume`, { method: "POST" });
+    expect(resume.status).toBe(409);
+    expect(((await resume.json()) as { error: string }).error).toMatch(/no checkpoint to resume from/);
+
+    // With a checkpoint it queues behind the running one; stopping it there keeps its earlier run.json.
+    mkdirSync(join(s.store.dir(first.id), "checkpoints", "step-3"), { recursive: true });
+    const before = readFileSync(join(s.store.dir(first.id), "run.json"), "utf8");
+    const resumed = await s.request(`/api/runs/${first.id}/resume`, { method: "POST" });
+    expect(resumed.status).toBe(202);
+    expect(await resumed.json()).toEqual({ id: first.id, position: 1 });
+    expect((await status()).byId[first.id]).toBe("queued");
+    await s.request(`/api/runs/${first.id}/stop`, { method: "POST" });
+    expect(readFileSync(join(s.store.dir(first.id), "run.json"), "utf8")).toBe(before);
+    expect((await status()).byId[first.id]).toBe("cancelled");
   });
 });
 

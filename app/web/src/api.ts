@@ -51,6 +51,7 @@ export const api = {
   runs: () => call(RunList, "/api/runs"),
   run: (id: string) => call(RunSummary, `/api/runs/${id}`),
   start: (body: StartRun) => call(Started, "/api/runs", json("POST", body)),
+  resume: (id: string) => call(Started, `/api/runs/${id}/resume`, { method: "POST" }),
   stop: (id: string) => call(Stopping, `/api/runs/${id}/stop`, { method: "POST" }),
   validate: (recipe_yaml: string) => call(Validated, "/api/recipes/validate", json("POST", { recipe_yaml })),
   recipes: () => call(RecipeLibrary, "/api/recipes"),

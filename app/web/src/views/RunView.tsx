@@ -38,6 +38,15 @@ export function RunView({ id }: { id: string }) {
       </p>
       <Progress run={run} />
       {running && <StopButton id={id} onError={setError} />}
+      {run.resumable && (
+        <button
+          type="button"
+          data-testid="resume"
+          onClick={() => void api.resume(id).catch((e) => setError(message(e)))}
+        >
+          Resume from the last checkpoint
+        </button>
+      )}
       {error && (
         <p class="error" role="alert">
           {error}
