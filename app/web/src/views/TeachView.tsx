@@ -29,6 +29,15 @@ const TRAINING_FIELDS: { key: keyof TrainingDraft; label: string; step: number; 
 
 const message = (error: unknown) => (error instanceof ApiFailure ? error.message : String(error));
 
+/** The server's recipe error as a form user reads it: no YAML line numbers, questions counted from 1. */
+function formError(text: string): string {
+  return text
+    .replace(/^recipe:\d+:\d+: /, "")
+    .replace(/questions\[(\d+)\](?:\.([\w.[\]]+))?/g, (_, i: string, field?: string) =>
+      field ? `question ${Number(i) + 1} (${field})` : `question ${Number(i) + 1}`,
+    );
+}
+
 export function TeachView() {
   const [draft, setDraft] = useState<Draft>(blankDraft);
   const [yamlText, setYamlText] = useState<string | null>(null); // non-null: the YAML editor is the source
@@ -72,7 +81,7 @@ export function TeachView() {
                   ok: true,
                   text: `${v.prompts} prompt(s), ${v.questions.length} question(s), ${v.steps} steps`,
                 }
-              : { ok: false, text: v.error },
+              : { ok: false, text: yamlText === null ? formError(v.error) : v.error },
           ),
         (e) => setCheck({ ok: false, text: message(e) }),
       );
