@@ -163,4 +163,4 @@ def test_loads_by_folder_and_says_how_to_get_a_missing_preset(
     ):
         load_judge("llava-1.5-7b", torch.device("cpu"))
     with pytest.raises(UserError, match="has no adapter yet"):
-        load_judge("paligemma2-3b", torch.device("cpu"))
+        load_judge("idefics2-8b", torch.device("cpu"))

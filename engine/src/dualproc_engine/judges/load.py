@@ -8,6 +8,8 @@ which adapter a name gets; `ask`, `teach` and `eval` all load judges here.
 - Gemma 3 presets (from the local Hugging Face cache) and folders whose config says `gemma3`: `Gemma3Judge`;
 - Idefics3 and SmolVLM presets (from the local Hugging Face cache) and folders whose config says `idefics3`
   or `smolvlm`: `Idefics3Judge`;
+- PaliGemma / PaliGemma 2 presets (from the local Hugging Face cache) and folders whose config says
+  `paligemma`: `PaliGemmaJudge`;
 - other presets: one line saying there is no adapter yet.
 """
 
@@ -21,13 +23,14 @@ import torch
 
 from ..errors import ModelMissingError, UserError
 
-JUDGE_ADAPTERS = ("embedded", "llava-1.5", "qwen2.5-vl", "gemma3", "idefics3/smolvlm")
+JUDGE_ADAPTERS = ("embedded", "llava-1.5", "qwen2.5-vl", "gemma3", "idefics3/smolvlm", "paligemma")
 """Judge families with an adapter; the other presets are listed by `dualproc models` but not usable yet."""
 ADAPTED_FAMILIES = {
     "llava": ("llava",),
     "qwen2.5-vl": ("qwen2_5_vl",),
     "gemma3": ("gemma3",),
     "idefics": ("idefics3", "smolvlm"),
+    "paligemma": ("paligemma",),
 }
 """Preset family -> the config.json model types its adapter takes (llava-next is family llava, type
 llava_next: found locally, it is still refused)."""
@@ -91,6 +94,12 @@ def _load_idefics3(folder: Path, device: str | torch.device) -> Any:
     return Idefics3Judge.from_pretrained(folder, device=device)
 
 
+def _load_paligemma(folder: Path, device: str | torch.device) -> Any:
+    from .paligemma import PaliGemmaJudge
+
+    return PaliGemmaJudge.from_pretrained(folder, device=device)
+
+
 _LOADERS = {
     "llava": ("LLaVA-1.5", _load_llava),
     "qwen2_5_vl": ("Qwen2.5-VL", _load_qwen2_vl),
@@ -98,6 +107,7 @@ _LOADERS = {
     "gemma3": ("Gemma 3", _load_gemma3),
     "idefics3": ("Idefics3", _load_idefics3),
     "smolvlm": ("SmolVLM", _load_idefics3),
+    "paligemma": ("PaliGemma", _load_paligemma),
 }
 """config.json model type -> (the name errors use, the loader)."""
 
