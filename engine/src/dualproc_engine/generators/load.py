@@ -3,6 +3,8 @@ The one place that decides which adapter a name gets; `generate`, `teach` and `e
 
 - SD3 / SD3.5 presets (from the local Hugging Face cache), cached repo ids and folders whose model_index.json
   says `StableDiffusion3Pipeline`: `SD3Generator` (generators/sd3.py);
+- the `sdxl-turbo` preset, cached repo ids and folders whose model_index.json says
+  `StableDiffusionXLPipeline`: `SDXLTurboGenerator` (generators/sdxl.py);
 - the `sd-turbo` preset, cached repo ids and folders whose model_index.json says `StableDiffusionPipeline`:
   `SDTurboGenerator` (generators/sd_turbo.py);
 - every other folder with a model_index.json, and the embedded presets: `EmbeddedGenerator`;
@@ -19,7 +21,7 @@ import torch
 
 from ..errors import ModelMissingError, UserError
 
-GENERATOR_ADAPTERS = "scenes-generator, sd-turbo, sd3-medium, sd3.5-medium, sd3.5-large"
+GENERATOR_ADAPTERS = "scenes-generator, sd-turbo, sdxl-turbo, sd3-medium, sd3.5-medium, sd3.5-large"
 """Presets with an adapter; the other presets are listed by `dualproc models` but not usable yet."""
 
 
@@ -28,10 +30,12 @@ def _diffusers_families() -> list[tuple[str, Callable[[str], Path | None], Calla
     family, None for names of other families, and raises `ModelMissingError` for its own missing presets."""
     from .sd3 import SD3Generator, find_sd3_folder
     from .sd_turbo import SDTurboGenerator, find_sd_folder
+    from .sdxl import SDXLTurboGenerator, find_sdxl_folder
 
     return [
         ("SD3", find_sd3_folder, SD3Generator.from_pretrained),
         ("Stable Diffusion", find_sd_folder, SDTurboGenerator.from_pretrained),
+        ("SDXL", find_sdxl_folder, SDXLTurboGenerator.from_pretrained),
     ]
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ LORA_TARGET_MODULES = ("to_q", "to_k", "to_v", "to_out.0")
 LORA_WEIGHT_NAME = "pytorch_lora_weights.safetensors"
 PIPELINE_CLASS = "StableDiffusionPipeline"
 SD_PRESETS = ("sd-turbo",)
-"""Presets this adapter serves (sdxl-turbo needs pooled embeddings and add_time_ids: not here)."""
+"""Presets this adapter serves (sdxl-turbo has its own, `sdxl.py`)."""
 SNAP_TIMESTEPS = 1e-3
 """A recovered timestep this close to an integer is that integer: float32 round-off of a schedule level
 moves it by ~2e-4 (at t = 999), which the UNet's sinusoidal time embedding would otherwise see."""
@@ -69,13 +70,16 @@ def load_sd_pipeline(folder: str | Path) -> Any:
         safety_checker=None,  # SD 1.x folders ship one (1.2 GB); it is not differentiable and not needed
         feature_extractor=None,
         requires_safety_checker=False,
-        variant=_weights_variant(folder),
+        variant=weights_variant(folder),
         dtype=torch.float32,  # upcasts an fp16-only download; autocast picks the compute dtype
     )
 
 
-def _weights_variant(folder: Path) -> str | None:
-    """The weights variant to load: fp16 when the UNet has only fp16 weights (an fp16-only download)."""
+def weights_variant(folder: Path) -> str | None:
+    """The weights variant to load: fp16 when the UNet has only fp16 weights (an fp16-only download).
+
+    Shared by the UNet families (SD 1.x / 2.x here, SDXL in `sdxl.py`), whose folders lay the UNet out alike.
+    """
     unet = folder / "unet"
     full = unet / "diffusion_pytorch_model.safetensors"
     half = unet / "diffusion_pytorch_model.fp16.safetensors"
@@ -150,6 +154,39 @@ def clean_and_noise(
     raise ValueError(f"prediction_type {prediction_type!r}: expected epsilon, v_prediction or sample")
 
 
+def vp_velocity(
+    denoise: Callable[[Tensor, Tensor], Tensor],
+    x: Tensor,
+    sigma: Tensor,
+    table: Tensor,
+    prediction_type: str,
+) -> Tensor:
+    """v = eps - x0 at flow level `sigma` from a VP model: the mapping of this module's docstring.
+
+    `denoise(x_vp, timesteps)` is the network's raw output on the VP latent at float32 timesteps (one per
+    row); `table` is `sigma_table` of the scheduler's `alphas_cumprod`. Shared by every UNet family (SD here,
+    SDXL in `sdxl.py`), which differ only in what else their network is given.
+    """
+    s = torch.as_tensor(sigma, device=x.device).to(torch.float64).reshape(-1)
+    a, b, k_sigma = vp_coefficients(s)
+    t = timestep_for(k_sigma, table.to(x.device))
+    a, b = (c.to(x.dtype).view(-1, 1, 1, 1) for c in (a, b))
+    x_vp = x * (a + b)
+    out = denoise(x_vp, t.to(torch.float32).expand(x.shape[0]))
+    x0, eps = clean_and_noise(out, x_vp, a, b, prediction_type)
+    return eps - x0
+
+
+def trailing_flow_sigmas(num_inference_steps: int, table: Tensor) -> Tensor:
+    """The flow levels of `num_inference_steps` trailing timesteps, then 0 (float32): a VP model's schedule
+    in the contract's convention (`Generator.sigmas`)."""
+    if num_inference_steps < 1:
+        raise ValueError(f"num_inference_steps must be >= 1, got {num_inference_steps}")
+    steps = trailing_timesteps(num_inference_steps, len(table))
+    levels = flow_level(sigma_at(steps, table))
+    return torch.cat([levels, levels.new_zeros(1)]).to(torch.float32)
+
+
 # --- the adapter -------------------------------------------------------------------------------------------
 class SDTurboGenerator(Generator[Tensor]):
     """A Stable Diffusion pipeline (SD-Turbo first of all) as a flow generator with a UNet LoRA."""
@@ -205,16 +242,13 @@ class SDTurboGenerator(Generator[Tensor]):
 
     def velocity(self, x: Tensor, sigma: Tensor, prompt_embeds: Tensor) -> Tensor:
         """v = eps - x0 at flow level `sigma` (the contract's name for s), from the VP model's prediction."""
-        s = torch.as_tensor(sigma, device=x.device).to(torch.float64).reshape(-1)
-        a, b, k_sigma = vp_coefficients(s)
-        t = timestep_for(k_sigma, self._sigma_table.to(x.device))
-        a, b = (c.to(x.dtype).view(-1, 1, 1, 1) for c in (a, b))
-        x_vp = x * (a + b)
-        out = self.unet(
-            x_vp, t.to(torch.float32).expand(x.shape[0]), encoder_hidden_states=prompt_embeds
-        ).sample
-        x0, eps = clean_and_noise(out, x_vp, a, b, self.prediction_type)
-        return eps - x0
+        return vp_velocity(
+            lambda x_vp, t: self.unet(x_vp, t, encoder_hidden_states=prompt_embeds).sample,
+            x,
+            sigma,
+            self._sigma_table,
+            self.prediction_type,
+        )
 
     def decode(self, latents: Tensor) -> Tensor:
         """VAE decode of latents in the UNet's units (divided by scaling_factor first), to [0, 1]."""
@@ -237,11 +271,7 @@ class SDTurboGenerator(Generator[Tensor]):
         return (eps * self.start_level).to(self.device)
 
     def sigmas(self, num_inference_steps: int) -> Tensor:
-        if num_inference_steps < 1:
-            raise ValueError(f"num_inference_steps must be >= 1, got {num_inference_steps}")
-        steps = trailing_timesteps(num_inference_steps, len(self._sigma_table))
-        levels = flow_level(sigma_at(steps, self._sigma_table))
-        return torch.cat([levels, levels.new_zeros(1)]).to(torch.float32).to(self.device)
+        return trailing_flow_sigmas(num_inference_steps, self._sigma_table).to(self.device)
 
     # --- LoRA ----------------------------------------------------------------------------------------
     def add_lora(self, lora_rank: int = 16, lora_alpha: int = 8, init: Any = "gaussian") -> None:

@@ -1,0 +1,274 @@
+"""SDXL-Turbo (and any Stable Diffusion XL pipeline) behind the flow-convention generator contract.
+
+Components are diffusers' own: `UNet2DConditionModel` with `addition_embed_type="text_time"`, `AutoencoderKL`,
+`CLIPTextModel` (CLIP ViT-L) and `CLIPTextModelWithProjection` (OpenCLIP ViT-bigG) with their two tokenizers,
+and the scheduler's `alphas_cumprod` (nothing else of the scheduler is used).
+
+SDXL is a VP / epsilon model like SD 2.x, so it enters the flow convention exactly as SD-Turbo does: the
+mapping (x_vp = (a + b) x_f, the timestep whose sigma is s / (1 - s), (x0, eps) from the UNet's output,
+v = eps - x0) and the trailing schedule are `sd_turbo.py`'s `vp_velocity` and `trailing_flow_sigmas`, shared.
+What SDXL adds (Podell et al. 2023, "SDXL: Improving Latent Diffusion Models for High-Resolution Image
+Synthesis", sec. 2.1 and 2.2) is conditioning, formed as `StableDiffusionXLPipeline` forms it:
+- token embeddings: each encoder's penultimate hidden states of max-length padded prompts (77 tokens),
+  concatenated along the width (768 + 1280 = 2048 in SDXL);
+- pooled embeddings: the second encoder's projected pooled output (`text_embeds`, 1280 wide);
+- `add_time_ids`: the micro-conditioning (original size, crop top-left, target size) = (H, W, 0, 0, H, W)
+  for text-to-image at the pipeline's default resolution (the UNet's sample size times the VAE's factor).
+The first two travel as a `PooledPromptEmbeds` (`base.py`); the third depends only on the resolution, which
+is fixed per generator, so `velocity` builds it (per-image crops would need a third field in the container).
+
+There is no classifier-free guidance: SDXL-Turbo is meant for guidance 0 (it was distilled without it).
+Its folder ships an `EulerAncestralDiscreteScheduler`; the contract's sampler is deterministic Euler over the
+same trailing levels, which is the same at one step (ancestral noise is zero when the next level is 0) and
+`EulerDiscreteScheduler`'s sampling at several.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .base import Generator, PooledPromptEmbeds, checkpointing
+from .folders import find_pipeline_folder, pipeline_class
+from .sd_turbo import flow_level, sigma_table, trailing_flow_sigmas, vp_velocity, weights_variant
+
+LORA_TARGET_MODULES = ("to_q", "to_k", "to_v", "to_out.0")
+LORA_WEIGHT_NAME = "pytorch_lora_weights.safetensors"
+PIPELINE_CLASS = "StableDiffusionXLPipeline"
+SDXL_PRESETS = ("sdxl-turbo",)
+"""Presets this adapter serves (sd-turbo, of the same preset family, is SD 2.1's layout: `sd_turbo.py`)."""
+
+
+# --- finding and loading a pipeline ------------------------------------------------------------------------
+def is_sdxl_folder(folder: Path) -> bool:
+    """Whether `folder` holds a diffusers `StableDiffusionXLPipeline` (its model_index.json says so)."""
+    return pipeline_class(folder) == PIPELINE_CLASS
+
+
+def find_sdxl_folder(name: str) -> Path | None:
+    """The folder of an SDXL pipeline that `name` (the sdxl-turbo preset, a cached repo id or a folder) means,
+    or None when `name` is not one; a missing sdxl-turbo raises `ModelMissingError` (`folders.py`)."""
+    return find_pipeline_folder(name, SDXL_PRESETS, (PIPELINE_CLASS,))
+
+
+def load_sdxl_pipeline(folder: str | Path) -> Any:
+    """A `StableDiffusionXLPipeline` from `folder`, offline, in float32, without the invisible watermark
+    (a post-processing of numpy images that is not differentiable; the contract returns tensors)."""
+    from diffusers import StableDiffusionXLPipeline
+
+    folder = Path(folder)
+    return StableDiffusionXLPipeline.from_pretrained(
+        str(folder),
+        local_files_only=True,
+        add_watermarker=False,
+        variant=weights_variant(folder),
+        dtype=torch.float32,  # upcasts an fp16-only download; autocast picks the compute dtype
+    )
+
+
+# --- SDXL's conditioning -----------------------------------------------------------------------------------
+def micro_conditioning(height: int, width: int) -> list[int]:
+    """SDXL's size and crop conditioning for a whole, uncropped image drawn at (height, width):
+    original size, crop top-left, target size (Podell et al. 2023, sec. 2.2), as the stock pipeline's
+    `_get_add_time_ids` lists it when none of them is given."""
+    return [height, width, 0, 0, height, width]
+
+
+def check_added_embedding(unet: Any, pooled_dim: int, n_time_ids: int) -> None:
+    """Refuse a UNet whose added embedding does not take `n_time_ids` size ids and a `pooled_dim` pooled
+    embedding (the stock pipeline checks the same before sampling), or that needs a guidance embedding."""
+    config = unet.config
+    if config.addition_embed_type != "text_time":
+        raise ValueError(f"UNet addition_embed_type {config.addition_embed_type!r}: SDXL needs 'text_time'")
+    if config.time_cond_proj_dim is not None:
+        # LCM-distilled UNets take a guidance-scale embedding (`timestep_cond`) that the contract has no
+        # argument for; SDXL-Turbo has none.
+        raise ValueError("UNet with time_cond_proj_dim (a guidance embedding, LCM): not supported")
+    expected = unet.add_embedding.linear_1.in_features
+    passed = config.addition_time_embed_dim * n_time_ids + pooled_dim
+    if expected != passed:
+        raise ValueError(
+            f"UNet added embedding takes {expected} features, but {n_time_ids} size ids and a "
+            f"{pooled_dim}-wide pooled embedding give {passed}"
+        )
+
+
+# --- the adapter -------------------------------------------------------------------------------------------
+class SDXLTurboGenerator(Generator[PooledPromptEmbeds]):
+    """A Stable Diffusion XL pipeline (SDXL-Turbo first of all) as a flow generator with a UNet LoRA."""
+
+    lora_target_modules = LORA_TARGET_MODULES
+
+    def __init__(self, pipeline: Any):
+        self.pipeline = pipeline
+        self.unet = pipeline.unet
+        self.denoiser = self.unet
+        self.vae = pipeline.vae
+        # The refiner's layout has no first encoder; the stock pipeline then encodes with the second only.
+        self.text_encoders = tuple(
+            e for e in (pipeline.text_encoder, pipeline.text_encoder_2) if e is not None
+        )
+        # Not `self.tokenizer`: the teach loop warns about prompts holding the tokenizer's unknown id, and
+        # CLIP's unknown id is its end-of-text id, in every prompt (byte-level BPE has no unknown words).
+        self._tokenizers = tuple(
+            t
+            for t, e in (
+                (pipeline.tokenizer, pipeline.text_encoder),
+                (pipeline.tokenizer_2, pipeline.text_encoder_2),
+            )
+            if e is not None
+        )
+        self.scheduler = pipeline.scheduler
+        self.prediction_type = str(self.scheduler.config.prediction_type)
+        if not hasattr(self.scheduler, "alphas_cumprod"):
+            raise ValueError(
+                f"scheduler {type(self.scheduler).__name__} has no alphas_cumprod: not a VP model"
+            )
+        self._sigma_table = sigma_table(self.scheduler.alphas_cumprod)
+        side = pipeline.default_sample_size * pipeline.vae_scale_factor
+        self.time_ids = micro_conditioning(side, side)
+        check_added_embedding(self.unet, pipeline.text_encoder_2.config.projection_dim, len(self.time_ids))
+        self.adapter_name = "default"
+        self._has_lora = False
+        for module in (self.unet, self.vae, *self.text_encoders):
+            module.requires_grad_(False)  # only a LoRA ever trains
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path) -> SDXLTurboGenerator:
+        return cls(load_sdxl_pipeline(folder))
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.unet.parameters()).device
+
+    @property
+    def start_level(self) -> float:
+        """The flow level of the last training timestep: where every trailing schedule starts (< 1)."""
+        return float(flow_level(self._sigma_table[-1]))
+
+    # --- contract ------------------------------------------------------------------------------------
+    def encode_prompt(self, prompts: list[str]) -> PooledPromptEmbeds:
+        """Token and pooled embeddings of `prompts` as `StableDiffusionXLPipeline.encode_prompt` forms them
+        (no CFG, no clip skip): penultimate hidden states side by side, the last encoder's projection."""
+        with torch.no_grad():
+            outputs = [
+                self._clip_hidden(t, e, prompts)
+                for t, e in zip(self._tokenizers, self.text_encoders, strict=True)
+            ]
+        tokens = torch.cat([out.hidden_states[-2] for out in outputs], dim=-1)
+        return PooledPromptEmbeds(tokens, outputs[-1].text_embeds)
+
+    def _clip_hidden(self, tokenizer: Any, encoder: Any, prompts: list[str]) -> Any:
+        """One CLIP encoder's output (all hidden states) on max-length padded prompts (its own length)."""
+        ids = tokenizer(
+            prompts,
+            padding="max_length",
+            max_length=tokenizer.model_max_length,
+            truncation=True,
+            return_tensors="pt",
+        ).input_ids.to(self.device)
+        return encoder(ids, output_hidden_states=True)
+
+    def velocity(self, x: Tensor, sigma: Tensor, prompt_embeds: PooledPromptEmbeds) -> Tensor:
+        """v = eps - x0 at flow level `sigma`, from the UNet's prediction given tokens, pooled embeddings and
+        the resolution's `add_time_ids` (`sd_turbo.vp_velocity` does the mapping)."""
+        tokens = prompt_embeds.tokens
+        time_ids = torch.tensor([self.time_ids], dtype=tokens.dtype, device=x.device).expand(x.shape[0], -1)
+        added = {"text_embeds": prompt_embeds.pooled, "time_ids": time_ids}
+        return vp_velocity(
+            lambda x_vp, t: self.unet(x_vp, t, encoder_hidden_states=tokens, added_cond_kwargs=added).sample,
+            x,
+            sigma,
+            self._sigma_table,
+            self.prediction_type,
+        )
+
+    def decode(self, latents: Tensor) -> Tensor:
+        """VAE decode to [0, 1], the latents unscaled as the stock pipeline does: by the VAE's per-channel
+        latents_mean / latents_std when its config has them, by scaling_factor alone otherwise."""
+        config = self.vae.config
+        mean, std = getattr(config, "latents_mean", None), getattr(config, "latents_std", None)
+        if mean is not None and std is not None:
+            shape = (1, -1, 1, 1)
+            mean_t = torch.tensor(mean, dtype=latents.dtype, device=latents.device).view(shape)
+            std_t = torch.tensor(std, dtype=latents.dtype, device=latents.device).view(shape)
+            latents = latents * std_t / config.scaling_factor + mean_t
+        else:
+            latents = latents / config.scaling_factor
+        return (self.vae.decode(latents).sample / 2 + 0.5).clamp(0, 1)
+
+    def make_noise(self, n: int, seed: int) -> Tensor:
+        """Gaussian noise from `seed` (CPU draw), placed at the schedule's first level: `start_level` * eps,
+        diffusers' `init_noise_sigma` for trailing spacing in flow units (as in `sd_turbo.py`)."""
+        side = self.pipeline.default_sample_size
+        g = torch.Generator().manual_seed(seed)
+        eps = torch.randn(n, self.unet.config.in_channels, side, side, generator=g)
+        return (eps * self.start_level).to(self.device)
+
+    def sigmas(self, num_inference_steps: int) -> Tensor:
+        return trailing_flow_sigmas(num_inference_steps, self._sigma_table).to(self.device)
+
+    # --- LoRA ----------------------------------------------------------------------------------------
+    def add_lora(self, lora_rank: int = 16, lora_alpha: int = 8, init: Any = "gaussian") -> None:
+        from peft import LoraConfig
+
+        self.unet.add_adapter(
+            LoraConfig(
+                r=lora_rank,
+                lora_alpha=lora_alpha,
+                init_lora_weights=init,
+                target_modules=list(LORA_TARGET_MODULES),
+            ),
+            adapter_name=self.adapter_name,
+        )
+        self._has_lora = True
+
+    def lora_parameters(self) -> list[torch.nn.Parameter]:
+        return [p for n, p in self.unet.named_parameters() if "lora_" in n and p.requires_grad]
+
+    def set_lora_scale(self, scale: float) -> None:
+        self.unet.set_adapters([self.adapter_name], weights=[float(scale)])
+
+    def save_lora(self, path: str | Path) -> Path:
+        """`path/pytorch_lora_weights.safetensors` as `StableDiffusionXLPipeline.save_lora_weights` writes it:
+        keys `unet.<peft name>`, the LoraConfig (rank, alpha, targets) as `unet.`-prefixed metadata, so stock
+        `pipe.load_lora_weights(path)` loads it at the trained alpha."""
+        from diffusers import StableDiffusionXLPipeline
+        from peft.utils import get_peft_model_state_dict
+
+        path = Path(path)
+        config = self.unet.peft_config[self.adapter_name].to_dict()
+        # json cannot hold sets (target_modules is one); diffusers' own savers convert them the same way
+        config = {k: sorted(v) if isinstance(v, set) else v for k, v in config.items()}
+        StableDiffusionXLPipeline.save_lora_weights(
+            str(path),
+            unet_lora_layers=get_peft_model_state_dict(self.unet, adapter_name=self.adapter_name),
+            unet_lora_adapter_metadata=config,
+            weight_name=LORA_WEIGHT_NAME,
+        )
+        return path / LORA_WEIGHT_NAME
+
+    def load_lora(self, path: str | Path) -> None:
+        """Load a LoRA in the diffusers SDXL layout (`save_lora`'s, or another trainer's) into the UNet."""
+        from safetensors import safe_open
+        from safetensors.torch import load_file
+
+        path = Path(path)
+        if path.is_dir():
+            path = path / LORA_WEIGHT_NAME
+        with safe_open(str(path), "pt") as f:
+            raw = (f.metadata() or {}).get("lora_adapter_metadata")
+        # Passed explicitly: without it diffusers assumes alpha = rank, which silently rescales the LoRA.
+        metadata = json.loads(raw) if raw else None
+        self.unet.load_lora_adapter(
+            load_file(str(path)), adapter_name=self.adapter_name, prefix="unet", metadata=metadata
+        )
+        self._has_lora = True
+
+    def gradient_checkpointing(self, enabled: bool = True) -> contextlib.AbstractContextManager[None]:
+        return checkpointing(self.unet, enabled)
