@@ -53,8 +53,8 @@ export class RunsStore {
   /** What the folder says about run `id` now. The trainer overrides status and stage of live runs. */
   summary(id: string): RunSummary {
     const dir = this.dir(id);
-    const teach = readJson(join(dir, "run.json"), RunJson);
-    const evaluation = readJson(join(dir, "eval", "run.json"), RunJson);
+    const teach = interrupted(dir, readJson(join(dir, "run.json"), RunJson));
+    const evaluation = interrupted(join(dir, "eval"), readJson(join(dir, "eval", "run.json"), RunJson));
     const verdict = readJson(join(dir, "eval", "summary.json"), EvalSummaryJson)?.verdict_text ?? null;
     const failed = [teach, evaluation].find((r) => r && r.status !== "running" && r.status !== "succeeded");
     const live = evaluation ?? teach;
@@ -110,6 +110,30 @@ function readJson<T>(path: string, schema: z.ZodType<T>): T | null {
   } catch {
     return null; // half-written by a crash: the run shows as failed rather than breaking the list
   }
+}
+
+/** A run whose engine has been silent this long is taken to have died with the process that ran it. */
+export const SILENT_RUN_MS = 10 * 60_000;
+
+/**
+ * A run.json that still says "running" though its events stopped long ago: the process that ran it (a CLI
+ * or an earlier studio) was killed. Shown as failed, so the page offers Resume instead of a run that never
+ * ends. (The trainer's own live runs are never judged by this: it overrides their state.)
+ */
+function interrupted(dir: string, run: RunJson | null): RunJson | null {
+  if (run?.status !== "running") return run;
+  const events = join(dir, "events.jsonl");
+  const last = existsSync(events) ? statSync(events).mtimeMs : Date.parse(run.created_at);
+  const silentMs = Date.now() - last;
+  if (silentMs < SILENT_RUN_MS) return run;
+  const minutes = Math.round(silentMs / 60_000);
+  return {
+    ...run,
+    status: "failed",
+    error: {
+      message: `interrupted: no word from the engine for ${minutes} min (the process running it stopped)`,
+    },
+  };
 }
 
 function recipeName(dir: string): string | null {

@@ -10,6 +10,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StudioEvent } from "../../src/protocol/studio.js";
 import type { StudioDeps } from "../../src/server/app.js";
 import { Hub } from "../../src/server/events.js";
-import { RunsStore } from "../../src/server/runs-store.js";
+import { RunsStore, SILENT_RUN_MS } from "../../src/server/runs-store.js";
 import { LIBRARY_DIR, guardedApp } from "../../src/server/studio.js";
 import { Tools } from "../../src/server/tools.js";
 import { Trainer } from "../../src/server/trainer.js";
@@ -328,6 +329,38 @@ describe("one training at a time, the rest queued (fake engine)", () => {
     await s.request(`/api/runs/${first.id}/stop`, { method: "POST" });
     expect(readFileSync(join(s.store.dir(first.id), "run.json"), "utf8")).toBe(before);
     expect((await status()).byId[first.id]).toBe("cancelled");
+  });
+});
+
+describe("runs on disk", () => {
+  it("shows a run whose engine went silent long ago as interrupted, and resumable from its checkpoint", async () => {
+    const { request, root } = studio();
+    const dir = join(root, "killed");
+    mkdirSync(join(dir, "checkpoints", "step-50"), { recursive: true });
+    writeFileSync(join(dir, "recipe.yaml"), RECIPE);
+    const old = new Date(Date.now() - 2 * SILENT_RUN_MS);
+    const state = {
+      status: "running",
+      created_at: old.toISOString(),
+      finished_at: null,
+      progress: null,
+      metrics: {},
+      error: null,
+    };
+    writeFileSync(join(dir, "run.json"), JSON.stringify(state));
+    writeFileSync(join(dir, "events.jsonl"), "{}\n");
+    utimesSync(join(dir, "events.jsonl"), old, old);
+    const run = (await (await request("/api/runs/killed")).json()) as {
+      status: string;
+      error: string;
+      resumable: boolean;
+    };
+    expect(run.status).toBe("failed");
+    expect(run.error).toMatch(/^interrupted: no word from the engine for 20 min/);
+    expect(run.resumable).toBe(true);
+    // A run that spoke recently is still running (a CLI run in another terminal, say).
+    utimesSync(join(dir, "events.jsonl"), new Date(), new Date());
+    expect(((await (await request("/api/runs/killed")).json()) as { status: string }).status).toBe("running");
   });
 });
 
