@@ -1,6 +1,8 @@
 """A generator by name: a preset (`dualproc models`), a Hugging Face repo id in the local cache, or a folder.
 The one place that decides which adapter a name gets; `generate`, `teach` and `eval` all load generators here.
 
+- FLUX.1 presets (flux-schnell, flux-dev, from the local Hugging Face cache), cached repo ids and folders
+  whose model_index.json says `FluxPipeline`: `FluxGenerator` (generators/flux.py);
 - SD3 / SD3.5 presets (from the local Hugging Face cache), cached repo ids and folders whose model_index.json
   says `StableDiffusion3Pipeline`: `SD3Generator` (generators/sd3.py);
 - the `sdxl-turbo` preset, cached repo ids and folders whose model_index.json says
@@ -21,18 +23,22 @@ import torch
 
 from ..errors import ModelMissingError, UserError
 
-GENERATOR_ADAPTERS = "scenes-generator, sd-turbo, sdxl-turbo, sd3-medium, sd3.5-medium, sd3.5-large"
+GENERATOR_ADAPTERS = (
+    "scenes-generator, sd-turbo, sdxl-turbo, flux-schnell, flux-dev, sd3-medium, sd3.5-medium, sd3.5-large"
+)
 """Presets with an adapter; the other presets are listed by `dualproc models` but not usable yet."""
 
 
 def _diffusers_families() -> list[tuple[str, Callable[[str], Path | None], Callable[[Path], Any]]]:
     """(label, finder, loader) of each diffusers family: a finder returns the folder a name means for its
     family, None for names of other families, and raises `ModelMissingError` for its own missing presets."""
+    from .flux import FluxGenerator, find_flux_folder
     from .sd3 import SD3Generator, find_sd3_folder
     from .sd_turbo import SDTurboGenerator, find_sd_folder
     from .sdxl import SDXLTurboGenerator, find_sdxl_folder
 
     return [
+        ("FLUX.1", find_flux_folder, FluxGenerator.from_pretrained),
         ("SD3", find_sd3_folder, SD3Generator.from_pretrained),
         ("Stable Diffusion", find_sd_folder, SDTurboGenerator.from_pretrained),
         ("SDXL", find_sdxl_folder, SDXLTurboGenerator.from_pretrained),
