@@ -5,7 +5,7 @@
 - `embedded`: the adapter for LLaVA-layout models (`EmbeddedJudge`); `llava`: LLaVA-1.5 (`LlavaJudge`);
   `qwen2_vl`: Qwen2.5-VL and Qwen2-VL (`Qwen2VLJudge`); `gemma3`: Gemma 3 (`Gemma3Judge`);
   `idefics3`: Idefics3 and SmolVLM (`Idefics3Judge`); `paligemma`: PaliGemma and PaliGemma 2
-  (`PaliGemmaJudge`).
+  (`PaliGemmaJudge`); `llava_next`: LLaVA-NeXT (`LlavaNextJudge`).
 - `load`: `load_judge(name, device)`, a judge by preset or folder, with the adapter its family needs.
 - `ask`: `ask_files(paths, question, answer, overlay, judge)` for the `ask` job.
 - `evaluate`: accuracy per family, clean and degraded, and calibration.

@@ -8,6 +8,8 @@ which adapter a name gets; `ask`, `teach` and `eval` all load judges here.
 - Gemma 3 presets (from the local Hugging Face cache) and folders whose config says `gemma3`: `Gemma3Judge`;
 - Idefics3 and SmolVLM presets (from the local Hugging Face cache) and folders whose config says `idefics3`
   or `smolvlm`: `Idefics3Judge`;
+- LLaVA-NeXT presets (from the local Hugging Face cache) and folders whose config says `llava_next`:
+  `LlavaNextJudge`;
 - PaliGemma / PaliGemma 2 presets (from the local Hugging Face cache) and folders whose config says
   `paligemma`: `PaliGemmaJudge`;
 - other presets: one line saying there is no adapter yet.
@@ -23,17 +25,25 @@ import torch
 
 from ..errors import ModelMissingError, UserError
 
-JUDGE_ADAPTERS = ("embedded", "llava-1.5", "qwen2.5-vl", "gemma3", "idefics3/smolvlm", "paligemma")
+JUDGE_ADAPTERS = (
+    "embedded",
+    "llava-1.5",
+    "qwen2.5-vl",
+    "gemma3",
+    "idefics3/smolvlm",
+    "paligemma",
+    "llava-next",
+)
 """Judge families with an adapter; the other presets are listed by `dualproc models` but not usable yet."""
 ADAPTED_FAMILIES = {
-    "llava": ("llava",),
+    "llava": ("llava", "llava_next"),
     "qwen2.5-vl": ("qwen2_5_vl",),
     "gemma3": ("gemma3",),
     "idefics": ("idefics3", "smolvlm"),
     "paligemma": ("paligemma",),
 }
-"""Preset family -> the config.json model types its adapter takes (llava-next is family llava, type
-llava_next: found locally, it is still refused)."""
+"""Preset family -> the config.json model types its adapters take (llava-next is family llava: the folder's
+model type picks LLaVA-1.5's or LLaVA-NeXT's adapter)."""
 NO_ADAPTER_PRESETS = ("idefics2-8b",)
 """Presets of an adapted family that no adapter takes, refused before looking for their weights (Idefics2:
 a perceiver resampler and aspect-kept, padded images, not Idefics3's layout)."""
@@ -100,8 +110,15 @@ def _load_paligemma(folder: Path, device: str | torch.device) -> Any:
     return PaliGemmaJudge.from_pretrained(folder, device=device)
 
 
+def _load_llava_next(folder: Path, device: str | torch.device) -> Any:
+    from .llava_next import LlavaNextJudge
+
+    return LlavaNextJudge.from_pretrained(folder, device=device)
+
+
 _LOADERS = {
     "llava": ("LLaVA-1.5", _load_llava),
+    "llava_next": ("LLaVA-NeXT", _load_llava_next),
     "qwen2_5_vl": ("Qwen2.5-VL", _load_qwen2_vl),
     "qwen2_vl": ("Qwen2-VL", _load_qwen2_vl),
     "gemma3": ("Gemma 3", _load_gemma3),
