@@ -150,6 +150,8 @@ export class Trainer {
       });
     } catch (error) {
       // The run folder already records how the job ended; this is the one line for the page's log.
+      if (error instanceof EngineError && error.code === "cancelled")
+        return this.notify({ type: "log", id: entry.id, level: "info", message: "stopped" });
       const message =
         error instanceof EngineError
           ? error.describe()
@@ -165,9 +167,8 @@ export class Trainer {
       entry.progress = { done: event.done, total: event.total, unit: event.unit };
     } else if (event.type === "metric") {
       entry.metrics[event.name] = event.value;
-    } else if (event.type === "log" && event.level !== "debug") {
-      this.notify({ type: "log", id: entry.id, level: event.level, message: event.message });
     }
+    // The engine's log lines reach the page through the run's console (logIO), as the CLI prints them.
     this.announceRun(entry.id, event.type === "artifact");
   }
 

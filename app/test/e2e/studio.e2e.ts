@@ -154,6 +154,23 @@ describe("the studio in a browser", () => {
     await page.getByTestId("review-count").getByText("1 marked wrong").waitFor();
     await shot("review");
   });
+
+  it("stops a training at any time and resumes it from its checkpoint", async () => {
+    await page.goto(`${studio.url}/`);
+    await page.getByTestId("recipe-name").fill("e2e-stop");
+    await page.getByTestId("training-max_train_steps").fill("500");
+    await page.getByTestId("recipe-check").getByText("500 steps").waitFor();
+    await page.getByTestId("start").click();
+    await page.getByTestId("scores").waitFor({ timeout: TEACH_TIMEOUT_MS });
+    await page.getByTestId("stop").click();
+    await page.getByTestId("run-status").getByText("cancelled").waitFor({ timeout: 120_000 });
+    await page.getByTestId("resume").click();
+    await page.getByTestId("run-status").getByText("running").waitFor({ timeout: 60_000 });
+    await page.getByTestId("log").getByText("resum", { exact: false }).first().waitFor({ timeout: 120_000 });
+    await shot("resumed");
+    await page.getByTestId("stop").click();
+    await page.getByTestId("run-status").getByText("cancelled").waitFor({ timeout: 120_000 });
+  });
 });
 
 /** Wait for `locator`; if the page shows an error instead, fail at once with the page's words. */
