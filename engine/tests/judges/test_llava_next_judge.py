@@ -255,3 +255,28 @@ def test_the_preset_routes_here_and_says_how_to_get_missing_weights(
     snapshot = tmp_path / "models--llava-hf--llava-v1.6-mistral-7b-hf" / "snapshots" / "0123abc"
     shutil.copytree(llava_next_dir, snapshot)  # the tiny model standing in for the real one in the cache
     assert isinstance(load_judge("llava-next-7b"), LlavaNextJudge)
+
+
+def test_gradient_checkpointing_gives_the_same_gradients(judge: LlavaNextJudge) -> None:
+    from dualproc_engine.teach.adapters import judge_checkpointing
+
+    images = torch.rand(1, 3, 24, 40)
+    grads = []
+    for enabled in (False, True):
+        x = images.clone().requires_grad_(True)
+        with judge_checkpointing(judge, enabled):
+            score = judge.logprob(x, QUESTIONS[:1], ["Yes"]).sum()
+        score.backward()
+        grads.append(x.grad)
+    torch.testing.assert_close(grads[0], grads[1])
+
+
+def test_a_batch_of_questions_shares_one_vision_pass(judge: LlavaNextJudge) -> None:
+    """teach tokenizes its questions once, before any image, then widens them to each batch's image size."""
+    ids, attention, target = judge.encode_texts(QUESTIONS, ["Yes", "No", "a red line"])
+    assert int((ids == judge.image_token_id).sum()) == len(QUESTIONS)  # one <image> each, until widened
+    for size in ((24, 40), (48, 48)):
+        images = torch.rand(2, 3, *size)
+        features = judge.encode_images(images)
+        shared = judge.logprob_from_features(features, ids, attention, target)
+        torch.testing.assert_close(shared, judge.logprob(images, QUESTIONS, ["Yes", "No", "a red line"]))
