@@ -7,6 +7,9 @@ The one place that decides which adapter a name gets; `generate`, `teach` and `e
   says `StableDiffusion3Pipeline`: `SD3Generator` (generators/sd3.py);
 - the `sdxl-turbo` preset, cached repo ids and folders whose model_index.json says
   `StableDiffusionXLPipeline`: `SDXLTurboGenerator` (generators/sdxl.py);
+- Sana presets (sana-1600m, sana-sprint, from the local Hugging Face cache), cached repo ids and folders whose
+  model_index.json says `SanaPipeline` or `SanaSprintPipeline`: `SanaGenerator` / `SanaSprintGenerator`
+  (generators/sana.py);
 - the `sd-turbo` preset, cached repo ids and folders whose model_index.json says `StableDiffusionPipeline`:
   `SDTurboGenerator` (generators/sd_turbo.py);
 - every other folder with a model_index.json, and the embedded presets: `EmbeddedGenerator`;
@@ -24,7 +27,8 @@ import torch
 from ..errors import ModelMissingError, UserError
 
 GENERATOR_ADAPTERS = (
-    "scenes-generator, sd-turbo, sdxl-turbo, flux-schnell, flux-dev, sd3-medium, sd3.5-medium, sd3.5-large"
+    "scenes-generator, sd-turbo, sdxl-turbo, flux-schnell, flux-dev, sd3-medium, sd3.5-medium, sd3.5-large, "
+    "sana-1600m, sana-sprint"
 )
 """Presets with an adapter; the other presets are listed by `dualproc models` but not usable yet."""
 
@@ -33,6 +37,7 @@ def _diffusers_families() -> list[tuple[str, Callable[[str], Path | None], Calla
     """(label, finder, loader) of each diffusers family: a finder returns the folder a name means for its
     family, None for names of other families, and raises `ModelMissingError` for its own missing presets."""
     from .flux import FluxGenerator, find_flux_folder
+    from .sana import SanaGenerator, find_sana_folder
     from .sd3 import SD3Generator, find_sd3_folder
     from .sd_turbo import SDTurboGenerator, find_sd_folder
     from .sdxl import SDXLTurboGenerator, find_sdxl_folder
@@ -42,6 +47,7 @@ def _diffusers_families() -> list[tuple[str, Callable[[str], Path | None], Calla
         ("SD3", find_sd3_folder, SD3Generator.from_pretrained),
         ("Stable Diffusion", find_sd_folder, SDTurboGenerator.from_pretrained),
         ("SDXL", find_sdxl_folder, SDXLTurboGenerator.from_pretrained),
+        ("Sana", find_sana_folder, SanaGenerator.from_pretrained),
     ]
 
 
