@@ -15,8 +15,6 @@ is the adapter the teach loop drives.
 
 from __future__ import annotations
 
-import contextlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import Generator, checkpointing
+from .base import Generator
+from .lora import DiffusersLora
 
 FOLD = 2
 """Space-to-depth factor: latent side = image side / FOLD, latent channels = 3 * FOLD**2."""
@@ -171,10 +170,12 @@ def images_to_latents(images: Tensor) -> Tensor:
     return F.pixel_unshuffle(images * 2 - 1, FOLD)
 
 
-class EmbeddedGenerator(Generator[Tensor]):
+class EmbeddedGenerator(DiffusersLora, Generator[Tensor]):
     """The Scenes generator behind the generator contract."""
 
     lora_target_modules = LORA_TARGET_MODULES
+    lora_prefix = None
+    lora_pipeline_class = None
 
     def __init__(self, pipeline: Any):
         self.pipeline = pipeline
@@ -247,54 +248,9 @@ class EmbeddedGenerator(Generator[Tensor]):
         self.scheduler.set_timesteps(sigmas=sigmas, device=self.device)
         return self.scheduler.sigmas.to(torch.float32)
 
-    # --- LoRA ----------------------------------------------------------------------------------------
+    # --- LoRA (the rest is DiffusersLora's, with unprefixed keys) ------------------------------------------
     def add_lora(self, lora_rank: int = 16, lora_alpha: int = 8, init: Any = "gaussian") -> None:
-        from peft import LoraConfig
-
+        # Frozen here, not when loaded: the generator's own training (world/train_generator.py) trains them.
         self.unet.requires_grad_(False)
         self.text_encoder.requires_grad_(False)
-        self.unet.add_adapter(
-            LoraConfig(
-                r=lora_rank,
-                lora_alpha=lora_alpha,
-                init_lora_weights=init,
-                target_modules=list(LORA_TARGET_MODULES),
-            ),
-            adapter_name=self.adapter_name,
-        )
-        self._has_lora = True
-
-    def lora_parameters(self) -> list[torch.nn.Parameter]:
-        return [p for n, p in self.unet.named_parameters() if "lora_" in n and p.requires_grad]
-
-    def lora_layer_names(self) -> list[str]:
-        """Names of the base layers a LoRA is attached to (for checks and reports)."""
-        return sorted({n.rsplit(".lora_", 1)[0] for n, _ in self.unet.named_parameters() if ".lora_" in n})
-
-    def set_lora_scale(self, scale: float) -> None:
-        self.unet.set_adapters([self.adapter_name], weights=[float(scale)])
-
-    def save_lora(self, path: str | Path) -> Path:
-        path = Path(path)
-        self.unet.save_lora_adapter(str(path), adapter_name=self.adapter_name, weight_name=LORA_WEIGHT_NAME)
-        return path / LORA_WEIGHT_NAME
-
-    def load_lora(self, path: str | Path) -> None:
-        from safetensors import safe_open
-        from safetensors.torch import load_file
-
-        path = Path(path)
-        if path.is_dir():
-            path = path / LORA_WEIGHT_NAME
-        with safe_open(str(path), "pt") as f:
-            raw = (f.metadata() or {}).get("lora_adapter_metadata")
-        # Passed explicitly: from a path with prefix=None, diffusers ignores the stored rank/alpha and
-        # assumes alpha = rank, which silently changes the LoRA's scale.
-        metadata = json.loads(raw) if raw else None
-        self.unet.load_lora_adapter(
-            load_file(str(path)), adapter_name=self.adapter_name, prefix=None, metadata=metadata
-        )
-        self._has_lora = True
-
-    def gradient_checkpointing(self, enabled: bool = True) -> contextlib.AbstractContextManager[None]:
-        return checkpointing(self.unet, enabled)
+        super().add_lora(lora_rank, lora_alpha, init)

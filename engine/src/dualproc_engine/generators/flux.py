@@ -27,8 +27,6 @@ default).
 
 from __future__ import annotations
 
-import contextlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +34,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .base import Generator, PooledPromptEmbeds, checkpointing
+from .base import Generator, PooledPromptEmbeds
 from .folders import find_pipeline_folder, pipeline_class
+from .lora import DiffusersLora
 
 LORA_TARGET_MODULES = (
     "to_q",
@@ -51,7 +50,6 @@ LORA_TARGET_MODULES = (
     "add_v_proj",
     "to_add_out",
 )
-LORA_WEIGHT_NAME = "pytorch_lora_weights.safetensors"
 PIPELINE_CLASS = "FluxPipeline"
 FLUX_FAMILY = "flux"
 RESOLUTION_PX = 512
@@ -125,7 +123,7 @@ def flux_shift(image_seq_len: int, config: Any) -> float:
 
 
 # --- the adapter -------------------------------------------------------------------------------------------
-class FluxGenerator(Generator[PooledPromptEmbeds]):
+class FluxGenerator(DiffusersLora, Generator[PooledPromptEmbeds]):
     """A FLUX.1 pipeline as a flow generator with a LoRA on the transformer's attention projections.
 
     `resolution_px`: the side of the images it draws (a multiple of 16 for the released VAE; None:
@@ -136,6 +134,8 @@ class FluxGenerator(Generator[PooledPromptEmbeds]):
     """
 
     lora_target_modules = LORA_TARGET_MODULES
+    lora_prefix = "transformer"
+    lora_pipeline_class = "FluxPipeline"
 
     def __init__(
         self,
@@ -262,66 +262,3 @@ class FluxGenerator(Generator[PooledPromptEmbeds]):
         mu = flux_shift((self.latent_side // 2) ** 2, self.scheduler.config)
         self.scheduler.set_timesteps(num_inference_steps, device=self.device, sigmas=levels, mu=mu)
         return self.scheduler.sigmas.to(torch.float32)
-
-    # --- LoRA ----------------------------------------------------------------------------------------
-    def add_lora(self, lora_rank: int = 16, lora_alpha: int = 8, init: Any = "gaussian") -> None:
-        from peft import LoraConfig
-
-        self.transformer.add_adapter(
-            LoraConfig(
-                r=lora_rank,
-                lora_alpha=lora_alpha,
-                init_lora_weights=init,
-                target_modules=list(LORA_TARGET_MODULES),
-            ),
-            adapter_name=self.adapter_name,
-        )
-        self._has_lora = True
-
-    def lora_parameters(self) -> list[torch.nn.Parameter]:
-        return [p for n, p in self.transformer.named_parameters() if "lora_" in n and p.requires_grad]
-
-    def set_lora_scale(self, scale: float) -> None:
-        self.transformer.set_adapters([self.adapter_name], weights=[float(scale)])
-
-    def save_lora(self, path: str | Path) -> Path:
-        """`path/pytorch_lora_weights.safetensors` as `FluxPipeline.save_lora_weights` writes it: keys
-        `transformer.<peft name>`, the LoraConfig (rank, alpha, targets) as `transformer.`-prefixed metadata,
-        so stock `pipe.load_lora_weights(path)` loads it at the trained alpha."""
-        from diffusers import FluxPipeline
-        from peft.utils import get_peft_model_state_dict
-
-        path = Path(path)
-        config = self.transformer.peft_config[self.adapter_name].to_dict()
-        # json cannot hold sets (target_modules is one); diffusers' own savers convert them the same way
-        config = {k: sorted(v) if isinstance(v, set) else v for k, v in config.items()}
-        FluxPipeline.save_lora_weights(
-            str(path),
-            transformer_lora_layers=get_peft_model_state_dict(
-                self.transformer, adapter_name=self.adapter_name
-            ),
-            transformer_lora_adapter_metadata=config,
-            weight_name=LORA_WEIGHT_NAME,
-        )
-        return path / LORA_WEIGHT_NAME
-
-    def load_lora(self, path: str | Path) -> None:
-        """Load a LoRA in the diffusers FLUX layout (`save_lora`'s, or another trainer's in peft names) into
-        the transformer."""
-        from safetensors import safe_open
-        from safetensors.torch import load_file
-
-        path = Path(path)
-        if path.is_dir():
-            path = path / LORA_WEIGHT_NAME
-        with safe_open(str(path), "pt") as f:
-            raw = (f.metadata() or {}).get("lora_adapter_metadata")
-        # Passed explicitly: without it diffusers assumes alpha = rank, which silently rescales the LoRA.
-        metadata = json.loads(raw) if raw else None
-        self.transformer.load_lora_adapter(
-            load_file(str(path)), adapter_name=self.adapter_name, prefix="transformer", metadata=metadata
-        )
-        self._has_lora = True
-
-    def gradient_checkpointing(self, enabled: bool = True) -> contextlib.AbstractContextManager[None]:
-        return checkpointing(self.transformer, enabled)

@@ -25,20 +25,18 @@ same trailing levels, which is the same at one step (ancestral noise is zero whe
 
 from __future__ import annotations
 
-import contextlib
-import json
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from .base import Generator, PooledPromptEmbeds, checkpointing
+from .base import Generator, PooledPromptEmbeds
 from .folders import find_pipeline_folder, pipeline_class
+from .lora import DiffusersLora
 from .sd_turbo import flow_level, sigma_table, trailing_flow_sigmas, vp_velocity, weights_variant
 
 LORA_TARGET_MODULES = ("to_q", "to_k", "to_v", "to_out.0")
-LORA_WEIGHT_NAME = "pytorch_lora_weights.safetensors"
 PIPELINE_CLASS = "StableDiffusionXLPipeline"
 SDXL_PRESETS = ("sdxl-turbo",)
 """Presets this adapter serves (sd-turbo, of the same preset family, is SD 2.1's layout: `sd_turbo.py`)."""
@@ -99,10 +97,12 @@ def check_added_embedding(unet: Any, pooled_dim: int, n_time_ids: int) -> None:
 
 
 # --- the adapter -------------------------------------------------------------------------------------------
-class SDXLTurboGenerator(Generator[PooledPromptEmbeds]):
+class SDXLTurboGenerator(DiffusersLora, Generator[PooledPromptEmbeds]):
     """A Stable Diffusion XL pipeline (SDXL-Turbo first of all) as a flow generator with a UNet LoRA."""
 
     lora_target_modules = LORA_TARGET_MODULES
+    lora_prefix = "unet"
+    lora_pipeline_class = "StableDiffusionXLPipeline"
 
     def __init__(self, pipeline: Any):
         self.pipeline = pipeline
@@ -212,63 +212,3 @@ class SDXLTurboGenerator(Generator[PooledPromptEmbeds]):
 
     def sigmas(self, num_inference_steps: int) -> Tensor:
         return trailing_flow_sigmas(num_inference_steps, self._sigma_table).to(self.device)
-
-    # --- LoRA ----------------------------------------------------------------------------------------
-    def add_lora(self, lora_rank: int = 16, lora_alpha: int = 8, init: Any = "gaussian") -> None:
-        from peft import LoraConfig
-
-        self.unet.add_adapter(
-            LoraConfig(
-                r=lora_rank,
-                lora_alpha=lora_alpha,
-                init_lora_weights=init,
-                target_modules=list(LORA_TARGET_MODULES),
-            ),
-            adapter_name=self.adapter_name,
-        )
-        self._has_lora = True
-
-    def lora_parameters(self) -> list[torch.nn.Parameter]:
-        return [p for n, p in self.unet.named_parameters() if "lora_" in n and p.requires_grad]
-
-    def set_lora_scale(self, scale: float) -> None:
-        self.unet.set_adapters([self.adapter_name], weights=[float(scale)])
-
-    def save_lora(self, path: str | Path) -> Path:
-        """`path/pytorch_lora_weights.safetensors` as `StableDiffusionXLPipeline.save_lora_weights` writes it:
-        keys `unet.<peft name>`, the LoraConfig (rank, alpha, targets) as `unet.`-prefixed metadata, so stock
-        `pipe.load_lora_weights(path)` loads it at the trained alpha."""
-        from diffusers import StableDiffusionXLPipeline
-        from peft.utils import get_peft_model_state_dict
-
-        path = Path(path)
-        config = self.unet.peft_config[self.adapter_name].to_dict()
-        # json cannot hold sets (target_modules is one); diffusers' own savers convert them the same way
-        config = {k: sorted(v) if isinstance(v, set) else v for k, v in config.items()}
-        StableDiffusionXLPipeline.save_lora_weights(
-            str(path),
-            unet_lora_layers=get_peft_model_state_dict(self.unet, adapter_name=self.adapter_name),
-            unet_lora_adapter_metadata=config,
-            weight_name=LORA_WEIGHT_NAME,
-        )
-        return path / LORA_WEIGHT_NAME
-
-    def load_lora(self, path: str | Path) -> None:
-        """Load a LoRA in the diffusers SDXL layout (`save_lora`'s, or another trainer's) into the UNet."""
-        from safetensors import safe_open
-        from safetensors.torch import load_file
-
-        path = Path(path)
-        if path.is_dir():
-            path = path / LORA_WEIGHT_NAME
-        with safe_open(str(path), "pt") as f:
-            raw = (f.metadata() or {}).get("lora_adapter_metadata")
-        # Passed explicitly: without it diffusers assumes alpha = rank, which silently rescales the LoRA.
-        metadata = json.loads(raw) if raw else None
-        self.unet.load_lora_adapter(
-            load_file(str(path)), adapter_name=self.adapter_name, prefix="unet", metadata=metadata
-        )
-        self._has_lora = True
-
-    def gradient_checkpointing(self, enabled: bool = True) -> contextlib.AbstractContextManager[None]:
-        return checkpointing(self.unet, enabled)
