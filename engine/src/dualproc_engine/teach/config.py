@@ -57,6 +57,15 @@ class TrainingConfig:
     checkpointing_steps: int = 50
     max_nan_steps: int = 5
     seed: int = 0
+    judge_device: str | None = field(
+        default=None, metadata={"help": "device of the judge (e.g. cuda:1); None: the generator's"}
+    )
+    vae_tiling: bool = field(
+        default=False, metadata={"help": "VAE slicing and tiling where the family has it"}
+    )
+    offload_text_encoders: bool = field(
+        default=False, metadata={"help": "text encoders to the CPU once every prompt is encoded"}
+    )
 
     def __post_init__(self) -> None:
         positive_ints = (
@@ -88,6 +97,13 @@ class TrainingConfig:
             raise UserError(
                 f"training.backprop_steps ({self.backprop_steps}) must be <= num_inference_steps "
                 f"({self.num_inference_steps})"
+            )
+        for name in ("vae_tiling", "offload_text_encoders", "gradient_checkpointing"):
+            if not isinstance(getattr(self, name), bool):
+                raise UserError(f"training.{name}: expected true or false, got {getattr(self, name)!r}")
+        if self.judge_device is not None and not isinstance(self.judge_device, str):
+            raise UserError(
+                f"training.judge_device: expected a device name or null, got {self.judge_device!r}"
             )
         if self.seed < 0:
             raise UserError(f"training.seed: expected an integer >= 0, got {self.seed!r}")

@@ -25,7 +25,7 @@ import torch
 
 from ..errors import JobCancelled, UserError
 from ..reporting import Reporter
-from . import adapters
+from . import adapters, memory
 from .checkpoint import list_checkpoints, load_checkpoint, read_state, save_checkpoint
 from .config import TeachConfig, parse_recipe
 from .early_stop import HeldoutWatch
@@ -41,7 +41,15 @@ class TeachDiverged(UserError):
     """The loss or the gradient was not finite in `max_nan_steps` steps."""
 
 
-_FREE_ON_RESUME = ("max_train_steps", "checkpointing_steps", "max_nan_steps")
+_FREE_ON_RESUME = (
+    "max_train_steps",
+    "checkpointing_steps",
+    "max_nan_steps",
+    # where things run and how memory is saved: the same training either way
+    "judge_device",
+    "vae_tiling",
+    "offload_text_encoders",
+)
 """Training fields a resumed run may change; any other change makes the checkpoint meaningless."""
 
 
@@ -81,8 +89,9 @@ def teach(
 
     device = adapters.pick_device()
     gen = generator if generator is not None else adapters.load_generator(cfg.generator, device)
-    judge = judge if judge is not None else adapters.load_judge(cfg.judge, device)
     device = getattr(gen, "device", device)
+    on_judge = memory.judge_device(t.judge_device, device)
+    judge = judge if judge is not None else adapters.load_judge(cfg.judge, on_judge)
     questions = QuestionSet(judge, cfg.questions, recipe_dir)
     _warn_about_inputs(cfg, gen, questions, device, reporter)
     watch = None
@@ -90,7 +99,7 @@ def teach(
         held = (
             heldout_judge
             if heldout_judge is not None
-            else adapters.load_judge(str(cfg.heldout_judge), device)
+            else adapters.load_judge(str(cfg.heldout_judge), on_judge)
         )
         watch = HeldoutWatch(QuestionSet(held, cfg.questions, recipe_dir), t.early_stopping_patience, out)
     out.mkdir(parents=True, exist_ok=True)  # only once models and questions are known to be usable
@@ -122,6 +131,7 @@ def teach(
     if not resume:
         (out / "eval.jsonl").write_text("")
     evaluator = Evaluator(gen, cfg.eval_prompts, cfg.eval.seeds, cfg.eval.lora_scales, t.num_inference_steps)
+    _apply_memory_options(t, gen, reporter)  # after the last encode_prompt (the evaluator's)
     grids: list[str] = []
     last_saved = -1
 
@@ -282,6 +292,14 @@ def build_run(
         preserve_embeds=preserve_embeds,
         scaler=scaler,
     )
+
+
+def _apply_memory_options(t: Any, gen: Any, reporter: Reporter) -> None:
+    if t.vae_tiling and not memory.enable_vae_tiling(gen):
+        reporter.log("warning", "training.vae_tiling: this generator has no VAE to slice or tile; ignored")
+    if t.offload_text_encoders:
+        moved = memory.offload_text_encoders(gen)
+        reporter.log("info", f"training.offload_text_encoders: {moved} text encoder(s) moved to the CPU")
 
 
 def _log_step(

@@ -105,6 +105,7 @@ class QuestionSet:
         self._check_answers()
         order = [i for g in self.groups for i in g.indices]
         self._inverse = torch.tensor(order).argsort()  # grouped column -> question order
+        self._judge_device: torch.device | None = getattr(judge, "device", None)
         if self.shared:
             device = getattr(judge, "device", None)
             for g in self.groups:
@@ -145,9 +146,12 @@ class QuestionSet:
         return [g.overlay(images) if g.overlay is not None else images for g in self.groups]
 
     def logprob(self, images: Tensor) -> Tensor:
-        """(B, Q) log P(answer q | image b with q's visual prompt, question q), sharing work per image."""
+        """(B, Q) log P(answer q | image b with q's visual prompt, question q), sharing work per image.
+
+        The views go to the judge's device and the answers come back to the images' (one device copy each
+        way, differentiable), so a judge may live on a device of its own (`training.judge_device`)."""
         b = images.shape[0]
-        views = self.views(images)
+        views = [v.to(self._judge_device or v.device) for v in self.views(images)]
         if self.shared:
             features = self.judge.encode_images(torch.cat(views))  # one vision pass for every view
             parts = [
@@ -158,7 +162,7 @@ class QuestionSet:
             parts = [
                 self.judge.logprob(v, g.questions, g.answers) for v, g in zip(views, self.groups, strict=True)
             ]
-        return torch.cat(parts, dim=1)[:, self._inverse.to(parts[0].device)]
+        return torch.cat(parts, dim=1)[:, self._inverse.to(parts[0].device)].to(images.device)
 
     def reference_logprob(self, images: Tensor) -> Tensor:
         """(B, Q) the reference's way: one full judge pass (image encoding included) per question."""
