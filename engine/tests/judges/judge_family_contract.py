@@ -1,0 +1,92 @@
+"""The judge family contract: what every judge adapter on a tiny model of its family must do, written once.
+
+A family's test file subclasses `JudgeFamilyContract` (as transformers' and diffusers' model tests mix in
+their common tests), states the family's facts as class attributes, gives its stock path as
+`stock_logprob`, and provides these fixtures:
+- `judge_dir`: the tiny model's folder, laid out as the Hugging Face repo;
+- `judge`: the judge loaded from that folder;
+- `processor`: whatever `stock_logprob` takes to build the stock inputs (the stock processor).
+
+What stays in the family's file is what only it has: its tiny config and tokenizer, its preprocessing and
+prompt ids against the stock processor (with its own measured tolerances), and its quirks.
+
+Named `judge_family_contract` (not `family_contract`): the test folders are not packages, so a module name
+must be unique across them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+import torch
+from judge_tiny import ANSWERS, QUESTIONS, fake_hf_cache, teach_step_moves_the_lora
+
+
+class JudgeFamilyContract:
+    judge_class: ClassVar[type]
+    """The adapter the family's folders and presets route to."""
+    missing_preset: ClassVar[tuple[str, str]]
+    """A preset of the family and the start of what loading it says on an empty cache (a regex)."""
+    cached_preset: ClassVar[tuple[str, str]]
+    """A preset of the family and its repo id, which the tiny model stands in for in a faked cache."""
+    score_size: ClassVar[tuple[int, int]] = (40, 50)
+    """The (height, width) of the images scored against the stock forward: not the tower's own size."""
+
+    def stock_logprob(
+        self, judge: Any, processor: Any, image: torch.Tensor, question: str, answer: str
+    ) -> Any:
+        """The answer's log-probability for one (3, H, W) image from the stock model's forward."""
+        raise NotImplementedError
+
+    def test_scores_equal_the_stock_forward_and_give_gradients(self, judge: Any, processor: Any) -> None:
+        images = torch.rand(2, 3, *self.score_size, requires_grad=True)
+        scores = judge.logprob(images, QUESTIONS, ANSWERS)
+        assert scores.shape == (2, 3)
+        assert (scores[0] - scores[1]).abs().min() > 1e-4  # the image matters
+        _, _, target = judge.encode_texts(QUESTIONS, ANSWERS)
+        assert target.sum(1).tolist()[1] > 1  # multi-token answers are scored over all their tokens
+        for b in range(2):
+            for q in range(3):
+                stock = self.stock_logprob(judge, processor, images[b], QUESTIONS[q], ANSWERS[q])
+                torch.testing.assert_close(scores[b, q], stock, atol=1e-4, rtol=1e-4)
+        pairs = judge.logprob_pairs(images, QUESTIONS[:2], ANSWERS[:2])
+        torch.testing.assert_close(pairs, torch.stack([scores[0, 0], scores[1, 1]]))
+        scores[0].sum().backward()  # gradients reach only the image that was scored
+        assert images.grad is not None and images.grad[0].abs().sum() > 0 and images.grad[1].abs().sum() == 0
+
+    def test_gradient_checkpointing_gives_the_same_gradients(self, judge: Any) -> None:
+        from dualproc_engine.teach.adapters import judge_checkpointing
+
+        images = torch.rand(1, 3, 24, 40)
+        grads = []
+        for enabled in (False, True):
+            x = images.clone().requires_grad_(True)
+            with judge_checkpointing(judge, enabled):
+                score = judge.logprob(x, QUESTIONS[:1], ["Yes"]).sum()
+            score.backward()
+            grads.append(x.grad)
+        torch.testing.assert_close(grads[0], grads[1])
+        assert not judge.model.is_activation_checkpointing  # switched off again
+
+    def test_a_teach_step_through_it_changes_the_lora(self, judge: Any, tmp_path: Path) -> None:
+        teach_step_moves_the_lora(judge, tmp_path, self.judge_class.__name__)
+
+    def test_loads_by_folder_and_presets_say_how_to_get_missing_weights(
+        self, judge_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from dualproc_engine.errors import ModelMissingError, UserError
+        from dualproc_engine.judges.load import load_judge
+        from dualproc_engine.teach.adapters import load_judge as teach_load_judge
+
+        # by folder, as teach names its judge (the `judge` fixture loaded it through judges.load)
+        assert isinstance(teach_load_judge(str(judge_dir), torch.device("cpu")), self.judge_class)
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # an empty cache: nothing is downloaded, ever
+        preset, message = self.missing_preset
+        with pytest.raises(ModelMissingError, match=message):
+            load_judge(preset)
+        with pytest.raises(UserError, match="has no adapter yet"):
+            load_judge("idefics2-8b")  # Idefics2 (perceiver resampler, aspect-kept images) is another adapter
+        preset, repo_id = self.cached_preset
+        fake_hf_cache(tmp_path, repo_id, judge_dir)  # the tiny model standing in for the real one
+        assert isinstance(load_judge(preset), self.judge_class)
