@@ -122,9 +122,17 @@ export const TeachParams = z
   })
   .describe("Teach the generator a control: train a LoRA from the judge's answers.");
 
+export const BENCH_SCALES = ["embedded", "tiny", "full"] as const;
 export const BenchTeachParams = z
   .strictObject({
     steps: z.number().int().min(1).max(10_000).describe("Timed steps per loop, after one warm-up step each."),
+    scale: z
+      .enum(BENCH_SCALES)
+      .optional()
+      .describe(
+        "embedded (when absent): the embedded models' sizes; full: FLUX.1-schnell + Qwen2.5-VL-7B at their published " +
+          "sizes, random weights, bf16, 512 px (CUDA only); tiny: the code of full on tiny configs.",
+      ),
   })
   .describe(
     "Steps/s and peak memory of the teach loop against a reference-style loop, same models, same run.",
@@ -261,16 +269,28 @@ export const EvaluateResult = z.strictObject({
 });
 
 const LoopTiming = z.strictObject({
-  steps_per_s: z.number(),
-  peak_memory_mb: z.number().nullable().describe("Peak GPU memory; null on CPU, where it is not measured."),
+  steps_per_s: z.number().describe("1 / the median seconds per step."),
+  peak_memory_mb: z
+    .number()
+    .nullable()
+    .describe("Peak GPU memory allocated during a step (MiB); null on CPU, where it is not measured."),
+  checkpointing: z.boolean().describe("Whether this loop recomputed activations in backward."),
+});
+const BenchSetting = z.strictObject({
+  questions: nonNegativeInt,
+  pictures: nonNegativeInt.describe("Distinct visual prompts (or none) among the questions."),
+  ours: LoopTiming,
+  reference: LoopTiming.describe("One full judge pass per question, no checkpointing."),
+  speedup: z.number().describe("ours / reference, steps per second."),
 });
 export const BenchTeachResult = z.strictObject({
-  questions: nonNegativeInt,
-  pictures: nonNegativeInt,
-  steps: nonNegativeInt,
-  ours: LoopTiming,
-  reference: LoopTiming,
-  speedup: z.number().describe("ours / reference, steps per second."),
+  scale: z.enum(BENCH_SCALES),
+  device: z.string().describe("'cpu', or the CUDA device's name."),
+  generator: z.string().describe("The generator that ran: architecture, weights, dtype."),
+  judge: z.string().describe("The judge that ran: architecture, weights, dtype."),
+  resolution_px: z.number().int().min(1),
+  steps: nonNegativeInt.describe("Timed steps per loop and setting."),
+  settings: z.array(BenchSetting).min(1).describe("One timing of both loops per number of questions."),
 });
 
 // --------------------------------------------------------------------------------------------- events

@@ -244,20 +244,22 @@ def teach(
     }
 
 
-def bench_teach(steps: int = 10, reporter: Reporter | None = None) -> dict[str, Any]:
+def bench_teach(steps: int = 10, scale: str = "embedded", reporter: Reporter | None = None) -> dict[str, Any]:
     """Steps/s of the teach loop against a reference-style loop on the same models, in the same run.
 
+    `scale`: "embedded" (the default: the embedded models' sizes), "full" (FLUX.1-schnell and Qwen2.5-VL-7B at
+    their published sizes, bf16, CUDA only) or "tiny" (the code of "full" on tiny configs); `teach/bench.py`.
     On the CPU both run on one thread: with two threads on a shared 2-core machine a step's time swings by
     10-50x with the load, which drowns the difference being measured.
     """
     import torch
 
-    from .teach.bench import bench
+    from .teach.bench import run_bench
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _jsonable(bench(steps=steps))
+        return _jsonable(run_bench(scale, steps, reporter))
     finally:
         torch.set_num_threads(threads)
 
