@@ -1,17 +1,27 @@
 """The Gemma 3 judge adapter on a tiny Gemma 3 built from configs (a Gemma-style BPE tokenizer trained here,
-nothing downloaded): its differentiable pixels and prompt ids match the stock `Gemma3Processor`'s, its scores
-match the stock model's forward (bidirectional attention over the image included), and a teach step through
-it changes a LoRA."""
+nothing downloaded): its differentiable pixels and prompt ids match the stock `Gemma3Processor`'s, its image
+tokens attend both ways, and the family contract (judge_family_contract.py) holds: its scores match the stock
+model's forward (bidirectional attention over the image included), checkpointing, a teach step, presets."""
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import torch
+from judge_family_contract import JudgeFamilyContract
+from judge_tiny import (
+    QUESTIONS,
+    answer_logprob_after,
+    as_pil,
+    as_tensor,
+    chat,
+    load_tiny,
+    metaspace_bpe,
+    noise,
+    yes_no,
+)
 from PIL import Image
 
 from dualproc_engine.judges.gemma3 import Gemma3Judge
@@ -40,22 +50,15 @@ CHAT_TEMPLATE = (
     "{%- if add_generation_prompt -%}{{ '<start_of_turn>model\n' }}{%- endif -%}"
 )
 """The shape of gemma-3-4b-it's template: <bos>, then <start_of_turn>{role}\\n ... <end_of_turn>\\n turns."""
-QUESTIONS = ["Is it night?", "Is the red line on the horizon?", "Is there a house?"]
 CORPUS = [*QUESTIONS, "user\nmodel\n", "Answer with Yes or No.", "a red line at the top", "\n\n"]
 TOWER_PX = 32  # 4 x 4 patches of 8 px, pooled 2 x 2 into 4 image tokens
 
 
 def _tokenizer() -> Any:
     """A BPE like Gemma's (spaces as "▁", byte fallback) that adds <bos> by itself, as Gemma's does."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import GemmaTokenizer
 
-    tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
-    tok.normalizer = normalizers.Replace(" ", "▁")
-    tok.pre_tokenizer = pre_tokenizers.Split(pattern=" ", behavior="merged_with_previous", invert=False)
-    tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()])
-    trainer = trainers.BpeTrainer(vocab_size=200, special_tokens=SPECIAL_TOKENS, show_progress=False)
-    tok.train_from_iterator(CORPUS, trainer)
+    tok = metaspace_bpe(CORPUS, SPECIAL_TOKENS, vocab_size=200, prepend=False)
     named = {
         "boi_token": "<start_of_image>",
         "eoi_token": "<end_of_image>",
@@ -101,44 +104,28 @@ def _save_tiny(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def gemma_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def judge_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _save_tiny(tmp_path_factory.mktemp("gemma3"))
 
 
 @pytest.fixture(scope="module")
-def judge(gemma_dir: Path) -> Gemma3Judge:
-    from dualproc_engine.judges.load import load_judge
-
-    loaded = load_judge(str(gemma_dir))  # by folder, through the one loader ask, teach and eval use
-    assert isinstance(loaded, Gemma3Judge)
-    return loaded
+def judge(judge_dir: Path) -> Gemma3Judge:
+    return load_tiny(judge_dir, Gemma3Judge)
 
 
 @pytest.fixture(scope="module")
-def processor(gemma_dir: Path) -> Any:
+def processor(judge_dir: Path) -> Any:
     from transformers import AutoProcessor
 
-    return AutoProcessor.from_pretrained(str(gemma_dir))  # the stock Gemma3Processor, to compare against
-
-
-def _image(h: int, w: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, size=(h, w, 3), dtype=np.uint8)
-
-
-def _as_tensor(pixels: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255
-
-
-def _as_pil(image: torch.Tensor) -> Image.Image:
-    return Image.fromarray((image.detach().permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
+    return AutoProcessor.from_pretrained(str(judge_dir))  # the stock Gemma3Processor, to compare against
 
 
 def test_pixels_match_the_stock_processor(judge: Gemma3Judge, processor: Any) -> None:
     # the tower's own size (no resize), shrink, grow, a portrait
     for h, w in ((32, 32), (40, 50), (20, 24), (100, 75)):
-        pixels = _image(h, w)
+        pixels = noise(h, w)
         stock = processor.image_processor(images=Image.fromarray(pixels), return_tensors="pt")
-        ours = judge.pixel_values(_as_tensor(pixels))
+        ours = judge.pixel_values(as_tensor(pixels))
         assert ours.shape == stock["pixel_values"].shape == (1, 3, TOWER_PX, TOWER_PX)
         # PIL's bilinear on 8-bit pixels (rounded to 8 bits again) vs torch's antialiased bilinear on floats;
         # measured on pixel noise (the worst case) at 8 sizes from 17x90 to 512x512, in normalised units
@@ -150,22 +137,14 @@ def test_pixels_match_the_stock_processor(judge: Gemma3Judge, processor: Any) ->
             assert diff.max() < 1e-5
 
 
-def _chat(question: str, image: Any = None, answer: str | None = None) -> list[dict[str, Any]]:
-    image_part = {"type": "image"} if image is None else {"type": "image", "image": image}
-    chat = [{"role": "user", "content": [image_part, {"type": "text", "text": question}]}]
-    if answer is not None:
-        chat.append({"role": "assistant", "content": [{"type": "text", "text": answer}]})
-    return chat
-
-
 def test_prompt_ids_are_what_the_stock_processor_feeds_the_model(judge: Gemma3Judge, processor: Any) -> None:
     question = "Is it night? Answer with Yes or No."
-    text = processor.apply_chat_template(_chat(question), add_generation_prompt=True)
+    text = processor.apply_chat_template(chat(question), add_generation_prompt=True)
     turn = "<bos><start_of_turn>user\n<start_of_image>" + question + "<end_of_turn>\n"
     assert text == turn + "<start_of_turn>model\n"
     assert judge.prompt("Is it night?", "Yes") == text.replace("<start_of_image>", judge.image_sequence)
     stock = processor.apply_chat_template(
-        _chat(question, Image.fromarray(_image(40, 50))), add_generation_prompt=True, tokenize=True,
+        chat(question, Image.fromarray(noise(40, 50))), add_generation_prompt=True, tokenize=True,
         return_dict=True, return_tensors="pt",
     )  # fmt: skip
     ids, attention, target = judge.encode_texts(["Is it night?"], ["Yes"])
@@ -183,41 +162,18 @@ def _stock_logprob(
     """The answer's log-probability from the stock path: the processor's chat template with the answer as
     the model's turn, its ids and token types, the stock forward; answer tokens where the ids depart from
     the generation prompt's."""
-    question = question + " Answer with Yes or No." if answer in ("Yes", "No") else question
+    question = yes_no(question, answer)
     kwargs: dict[str, Any] = {"tokenize": True, "return_dict": True, "return_tensors": "pt"}
-    pil = _as_pil(image)
-    prompt = processor.apply_chat_template(_chat(question, pil), add_generation_prompt=True, **kwargs)
-    answered = _chat(question, pil, answer)
+    pil = as_pil(image)
+    prompt = processor.apply_chat_template(chat(question, pil), add_generation_prompt=True, **kwargs)
+    answered = chat(question, pil, answer)
     inputs = processor.apply_chat_template(answered, continue_final_message=True, **kwargs)
     stock_pixels = inputs["pixel_values"]
     # ours, so that only the model's side is compared
     inputs["pixel_values"] = judge.pixel_values(image[None])
     assert (inputs["pixel_values"] - stock_pixels).abs().max() < 0.01
-    ids, prompt_ids = inputs["input_ids"][0], prompt["input_ids"][0]
-    start = 0
-    while start < len(prompt_ids) and ids[start] == prompt_ids[start]:
-        start += 1
     logits = judge.model(**inputs).logits[0]
-    rows = torch.arange(start - 1, len(ids) - 1)
-    return torch.log_softmax(logits[rows].float(), -1).gather(1, ids[rows + 1][:, None]).sum()
-
-
-def test_scores_equal_the_stock_forward_and_give_gradients(judge: Gemma3Judge, processor: Any) -> None:
-    images = torch.rand(2, 3, 40, 50, requires_grad=True)
-    answers = ["Yes", "a red line", "No"]  # multi-token answers are scored over all their tokens
-    scores = judge.logprob(images, QUESTIONS, answers)
-    assert scores.shape == (2, 3)
-    assert (scores[0] - scores[1]).abs().min() > 1e-4  # the image matters
-    _, _, target = judge.encode_texts(QUESTIONS, answers)
-    assert target.sum(1).tolist()[1] > 1
-    for b in range(2):
-        for q in range(3):
-            stock = _stock_logprob(judge, processor, images[b], QUESTIONS[q], answers[q])
-            torch.testing.assert_close(scores[b, q], stock, atol=1e-4, rtol=1e-4)
-    pairs = judge.logprob_pairs(images, QUESTIONS[:2], answers[:2])
-    torch.testing.assert_close(pairs, torch.stack([scores[0, 0], scores[1, 1]]))
-    scores[0].sum().backward()
-    assert images.grad is not None and images.grad[0].abs().sum() > 0 and images.grad[1].abs().sum() == 0
+    return answer_logprob_after(logits, inputs["input_ids"][0], prompt["input_ids"][0])
 
 
 def test_image_tokens_attend_both_ways(judge: Gemma3Judge) -> None:
@@ -236,57 +192,8 @@ def test_image_tokens_attend_both_ways(judge: Gemma3Judge) -> None:
     assert (both_ways - causal).abs() > 1e-4
 
 
-def test_a_teach_step_through_it_changes_the_lora(judge: Gemma3Judge, tmp_path: Path) -> None:
-    from safetensors.torch import load_file
-
-    from dualproc_engine.generators.embedded import EmbeddedConfig, EmbeddedGenerator, build_pipeline
-    from dualproc_engine.generators.scenes_text import caption_vocabulary
-    from dualproc_engine.teach.loop import teach
-
-    pipe = build_pipeline(EmbeddedConfig(image_size_px=16, block_out_channels=(16, 32), attention_heads=2,
-                                         text_hidden_size=16, text_layers=1), seed=0,
-                          vocabulary=caption_vocabulary(n_samples=50))  # fmt: skip
-    generator = EmbeddedGenerator(copy.deepcopy(pipe))
-    recipe = {
-        "name": "gemma3", "generator": "tiny", "judge": "tiny", "prompts": ["a lake at night"],
-        "questions": [{"question": "Is it night?", "answer": "Yes"},
-                      {"question": "Is the red line on the horizon?", "answer": "Yes",
-                       "visual_prompt": {"kind": "horizon", "y": 0.3}}],
-        "eval": {"seeds": [0], "lora_scales": [0, 1.0]},
-        "training": {"max_train_steps": 2, "learning_rate": 1e-2, "lora_rank": 4, "lora_alpha": 4,
-                     "lora_scale": 1.0, "noise_pool_size": 2, "resolution_px": 16,
-                     "checkpointing_steps": 100, "gradient_checkpointing": True},
-    }  # fmt: skip
-    teach(recipe, tmp_path, generator=generator, judge=judge)
-    lora = load_file(str(tmp_path / "pytorch_lora_weights.safetensors"))
-    assert any(v.abs().sum() > 0 for k, v in lora.items() if "lora_B" in k)  # B starts at zero; it moved
-
-
-def test_gradient_checkpointing_gives_the_same_gradients(judge: Gemma3Judge) -> None:
-    from dualproc_engine.teach.adapters import judge_checkpointing
-
-    images = torch.rand(1, 3, 24, 40)
-    grads = []
-    for enabled in (False, True):
-        x = images.clone().requires_grad_(True)
-        with judge_checkpointing(judge, enabled):
-            score = judge.logprob(x, QUESTIONS[:1], ["Yes"]).sum()
-        score.backward()
-        grads.append(x.grad)
-    torch.testing.assert_close(grads[0], grads[1])
-
-
-def test_the_preset_routes_here_and_says_how_to_get_missing_weights(
-    gemma_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import shutil
-
-    from dualproc_engine.errors import ModelMissingError
-    from dualproc_engine.judges.load import load_judge
-
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # an empty cache: nothing is downloaded, ever
-    with pytest.raises(ModelMissingError, match=r"google/gemma-3-4b-it is not in the local Hugging Face"):
-        load_judge("gemma3-4b")
-    snapshot = tmp_path / "models--google--gemma-3-4b-it" / "snapshots" / "0123abc"
-    shutil.copytree(gemma_dir, snapshot)  # the tiny model standing in for the real one in the cache
-    assert isinstance(load_judge("gemma3-4b"), Gemma3Judge)
+class TestGemma3Family(JudgeFamilyContract):
+    judge_class = Gemma3Judge
+    missing_preset = ("gemma3-4b", r"google/gemma-3-4b-it is not in the local Hugging Face")
+    cached_preset = ("gemma3-4b", "google/gemma-3-4b-it")
+    stock_logprob = staticmethod(_stock_logprob)
