@@ -1,23 +1,32 @@
 """The PaliGemma judge adapter on a tiny PaliGemma and a tiny PaliGemma 2 built from configs (a Gemma-style
 BPE tokenizer trained here, nothing downloaded): its differentiable pixels and prompt ids match the stock
-`PaliGemmaProcessor`'s, its scores match the stock model's forward (the prefix attending both ways, Gemma 2's
-soft-capping), and a teach step through it changes a LoRA."""
+`PaliGemmaProcessor`'s, its prefix attends both ways, and the family contract (judge_family_contract.py)
+holds for both: its scores match the stock model's forward (the block mask, Gemma 2's soft-capping),
+checkpointing, a teach step, folder and preset loading."""
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import torch
+from judge_family_contract import JudgeFamilyContract
+from judge_tiny import (
+    QUESTIONS,
+    as_pil,
+    as_tensor,
+    load_tiny,
+    metaspace_bpe,
+    next_token_logprob,
+    noise,
+    yes_no,
+)
 from PIL import Image
 
 from dualproc_engine.judges.paligemma import PaliGemmaJudge
 
 SPECIAL_TOKENS = ["<pad>", "<eos>", "<bos>", "<unk>", "<image>"]
-QUESTIONS = ["Is it night?", "Is the red line on the horizon?", "Is there a house?"]
 CORPUS = [*QUESTIONS, "Answer with Yes or No.", "a red line at the top", "\n"]
 TOWER_PX = 32  # 4 x 4 patches of 8 px: 16 image tokens
 IMAGE_TOKENS = 16
@@ -25,15 +34,9 @@ IMAGE_TOKENS = 16
 
 def _tokenizer() -> Any:
     """A BPE like Gemma's (spaces as "▁", byte fallback); the processor adds its <image>, <loc>, <seg>."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import GemmaTokenizer
 
-    tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
-    tok.normalizer = normalizers.Replace(" ", "▁")
-    tok.pre_tokenizer = pre_tokenizers.Split(pattern=" ", behavior="merged_with_previous", invert=False)
-    tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()])
-    trainer = trainers.BpeTrainer(vocab_size=200, special_tokens=SPECIAL_TOKENS, show_progress=False)
-    tok.train_from_iterator(CORPUS, trainer)
+    tok = metaspace_bpe(CORPUS, SPECIAL_TOKENS, vocab_size=200, prepend=False)
     return GemmaTokenizer(
         tokenizer_object=tok, add_bos_token=True, extra_special_tokens={"image_token": "<image>"}
     )
@@ -76,44 +79,28 @@ def _save_tiny(folder: Path, text_type: str) -> Path:
 
 
 @pytest.fixture(scope="module", params=["gemma", "gemma2"])
-def paligemma_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def judge_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _save_tiny(tmp_path_factory.mktemp(f"paligemma-{request.param}"), request.param)
 
 
 @pytest.fixture(scope="module")
-def judge(paligemma_dir: Path) -> PaliGemmaJudge:
-    from dualproc_engine.judges.load import load_judge
-
-    loaded = load_judge(str(paligemma_dir))  # by folder, through the one loader ask, teach and eval use
-    assert isinstance(loaded, PaliGemmaJudge)
-    return loaded
+def judge(judge_dir: Path) -> PaliGemmaJudge:
+    return load_tiny(judge_dir, PaliGemmaJudge)
 
 
 @pytest.fixture(scope="module")
-def processor(paligemma_dir: Path) -> Any:
+def processor(judge_dir: Path) -> Any:
     from transformers import AutoProcessor
 
-    return AutoProcessor.from_pretrained(str(paligemma_dir))  # the stock PaliGemmaProcessor
-
-
-def _image(h: int, w: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, size=(h, w, 3), dtype=np.uint8)
-
-
-def _as_tensor(pixels: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255
-
-
-def _as_pil(image: torch.Tensor) -> Image.Image:
-    return Image.fromarray((image.detach().permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
+    return AutoProcessor.from_pretrained(str(judge_dir))  # the stock PaliGemmaProcessor
 
 
 def test_pixels_match_the_stock_processor(judge: PaliGemmaJudge, processor: Any) -> None:
     # the tower's own size (no resize), shrink, grow, a portrait, the generator's 512 px
     for h, w in ((32, 32), (40, 50), (20, 24), (100, 75), (512, 512)):
-        pixels = _image(h, w)
+        pixels = noise(h, w)
         stock = processor.image_processor(images=Image.fromarray(pixels), return_tensors="pt")["pixel_values"]
-        ours = judge.pixel_values(_as_tensor(pixels))
+        ours = judge.pixel_values(as_tensor(pixels))
         assert ours.shape == stock.shape == (1, 3, TOWER_PX, TOWER_PX)
         # PIL's bicubic weights are reproduced exactly; what is left is the stock side's rounding to 8 bits
         # after each of PIL's two passes (one level is 2/255 = 0.0078 in these normalised units, range 2).
@@ -125,16 +112,16 @@ def test_pixels_match_the_stock_processor(judge: PaliGemmaJudge, processor: Any)
             assert diff.max() < 1e-5
     # a tall strip: Pillow 13 runs its vertical pass first for such shapes, so the two passes' 8-bit clipping
     # differs on noise. Measured at 90x17 and 100x30: mean <= 0.0032, max <= 0.066
-    pixels = _image(90, 17)
+    pixels = noise(90, 17)
     stock = processor.image_processor(images=Image.fromarray(pixels), return_tensors="pt")["pixel_values"]
-    diff = (judge.pixel_values(_as_tensor(pixels)) - stock).abs()
+    diff = (judge.pixel_values(as_tensor(pixels)) - stock).abs()
     assert diff.mean() < 0.005 and diff.max() < 0.1
 
 
 def test_prompt_ids_are_what_the_stock_processor_feeds_the_model(
     judge: PaliGemmaJudge, processor: Any
 ) -> None:
-    image = Image.fromarray(_image(40, 50))
+    image = Image.fromarray(noise(40, 50))
     question = "Is it night? Answer with Yes or No."
     # "<image>" first, as the processor asks; it adds <bos> after the image tokens and "\n" after the text
     stock = processor(images=image, text="<image>" + question, suffix="Yes", return_tensors="pt")
@@ -156,8 +143,8 @@ def _stock_logprob(
 ) -> torch.Tensor:
     """The answer's log-probability from the stock path: the processor's prefix and suffix, its token types,
     the stock forward; the answer's tokens are the suffix's, less the <eos> the processor appends."""
-    question = question + " Answer with Yes or No." if answer in ("Yes", "No") else question
-    inputs = processor(images=_as_pil(image), text="<image>" + question, suffix=answer, return_tensors="pt")
+    question = yes_no(question, answer)
+    inputs = processor(images=as_pil(image), text="<image>" + question, suffix=answer, return_tensors="pt")
     inputs.pop("labels")
     stock_pixels = inputs["pixel_values"]
     inputs["pixel_values"] = judge.pixel_values(image[None])  # ours, so that only the model is compared
@@ -165,25 +152,7 @@ def _stock_logprob(
     ids, types = inputs["input_ids"][0], inputs["token_type_ids"][0]
     logits = judge.model(**inputs).logits[0]
     rows = torch.nonzero(types[:-1]).squeeze(1) - 1  # positions predicting the suffix, <eos> left out
-    return torch.log_softmax(logits[rows].float(), -1).gather(1, ids[rows + 1][:, None]).sum()
-
-
-def test_scores_equal_the_stock_forward_and_give_gradients(judge: PaliGemmaJudge, processor: Any) -> None:
-    images = torch.rand(2, 3, 40, 50, requires_grad=True)
-    answers = ["Yes", "a red line", "No"]  # multi-token answers are scored over all their tokens
-    scores = judge.logprob(images, QUESTIONS, answers)
-    assert scores.shape == (2, 3)
-    assert (scores[0] - scores[1]).abs().min() > 1e-4  # the image matters
-    _, _, target = judge.encode_texts(QUESTIONS, answers)
-    assert target.sum(1).tolist()[1] > 1
-    for b in range(2):
-        for q in range(3):
-            stock = _stock_logprob(judge, processor, images[b], QUESTIONS[q], answers[q])
-            torch.testing.assert_close(scores[b, q], stock, atol=1e-4, rtol=1e-4)
-    pairs = judge.logprob_pairs(images, QUESTIONS[:2], answers[:2])
-    torch.testing.assert_close(pairs, torch.stack([scores[0, 0], scores[1, 1]]))
-    scores[0].sum().backward()
-    assert images.grad is not None and images.grad[0].abs().sum() > 0 and images.grad[1].abs().sum() == 0
+    return next_token_logprob(logits, ids, rows)
 
 
 def test_the_prefix_attends_both_ways(judge: PaliGemmaJudge) -> None:
@@ -202,57 +171,8 @@ def test_the_prefix_attends_both_ways(judge: PaliGemmaJudge) -> None:
     assert (both_ways - causal).abs() > 1e-4
 
 
-def test_a_teach_step_through_it_changes_the_lora(judge: PaliGemmaJudge, tmp_path: Path) -> None:
-    from safetensors.torch import load_file
-
-    from dualproc_engine.generators.embedded import EmbeddedConfig, EmbeddedGenerator, build_pipeline
-    from dualproc_engine.generators.scenes_text import caption_vocabulary
-    from dualproc_engine.teach.loop import teach
-
-    pipe = build_pipeline(EmbeddedConfig(image_size_px=16, block_out_channels=(16, 32), attention_heads=2,
-                                         text_hidden_size=16, text_layers=1), seed=0,
-                          vocabulary=caption_vocabulary(n_samples=50))  # fmt: skip
-    generator = EmbeddedGenerator(copy.deepcopy(pipe))
-    recipe = {
-        "name": "paligemma", "generator": "tiny", "judge": "tiny", "prompts": ["a lake at night"],
-        "questions": [{"question": "Is it night?", "answer": "Yes"},
-                      {"question": "Is the red line on the horizon?", "answer": "Yes",
-                       "visual_prompt": {"kind": "horizon", "y": 0.3}}],
-        "eval": {"seeds": [0], "lora_scales": [0, 1.0]},
-        "training": {"max_train_steps": 2, "learning_rate": 1e-2, "lora_rank": 4, "lora_alpha": 4,
-                     "lora_scale": 1.0, "noise_pool_size": 2, "resolution_px": 16,
-                     "checkpointing_steps": 100, "gradient_checkpointing": True},
-    }  # fmt: skip
-    teach(recipe, tmp_path, generator=generator, judge=judge)
-    lora = load_file(str(tmp_path / "pytorch_lora_weights.safetensors"))
-    assert any(v.abs().sum() > 0 for k, v in lora.items() if "lora_B" in k)  # B starts at zero; it moved
-
-
-def test_the_preset_routes_here_and_says_how_to_get_missing_weights(
-    paligemma_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import shutil
-
-    from dualproc_engine.errors import ModelMissingError
-    from dualproc_engine.judges.load import load_judge
-
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # an empty cache: nothing is downloaded, ever
-    with pytest.raises(ModelMissingError, match=r"google/paligemma2-3b-pt-224 is not in the local Hugging"):
-        load_judge("paligemma2-3b")
-    snapshot = tmp_path / "models--google--paligemma2-3b-pt-224" / "snapshots" / "0123abc"
-    shutil.copytree(paligemma_dir, snapshot)  # the tiny model standing in for the real one in the cache
-    assert isinstance(load_judge("paligemma2-3b"), PaliGemmaJudge)
-
-
-def test_gradient_checkpointing_gives_the_same_gradients(judge: PaliGemmaJudge) -> None:
-    from dualproc_engine.teach.adapters import judge_checkpointing
-
-    images = torch.rand(1, 3, 24, 40)
-    grads = []
-    for enabled in (False, True):
-        x = images.clone().requires_grad_(True)
-        with judge_checkpointing(judge, enabled):
-            score = judge.logprob(x, QUESTIONS[:1], ["Yes"]).sum()
-        score.backward()
-        grads.append(x.grad)
-    torch.testing.assert_close(grads[0], grads[1])
+class TestPaliGemmaFamily(JudgeFamilyContract):
+    judge_class = PaliGemmaJudge
+    missing_preset = ("paligemma2-3b", r"google/paligemma2-3b-pt-224 is not in the local Hugging")
+    cached_preset = ("paligemma2-3b", "google/paligemma2-3b-pt-224")
+    stock_logprob = staticmethod(_stock_logprob)
