@@ -1,17 +1,28 @@
 """The LLaVA-NeXT judge adapter on a tiny LLaVA-NeXT built from configs (a Llama-style BPE tokenizer trained
 here, nothing downloaded): its differentiable anyres tiles, image sizes and prompt ids match the stock
-`LlavaNextProcessor`'s for square, wide, tall, small and exactly-fitting images, its scores match the stock
-model's forward, and a teach step through it changes a LoRA."""
+`LlavaNextProcessor`'s for square, wide, tall, small and exactly-fitting images, questions tokenized once are
+widened per image size, and the family contract (judge_family_contract.py) holds: its scores match the stock
+model's forward, checkpointing, a teach step, folder and preset loading."""
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import torch
+from judge_family_contract import JudgeFamilyContract
+from judge_tiny import (
+    QUESTIONS,
+    answer_logprob_after,
+    as_pil,
+    as_tensor,
+    chat,
+    load_tiny,
+    metaspace_bpe,
+    noise,
+    yes_no,
+)
 from PIL import Image
 
 from dualproc_engine.judges.llava_next import LlavaNextJudge, widen_image_token
@@ -29,7 +40,6 @@ CHAT_TEMPLATE = (
 """The shape of llava-v1.6-mistral-7b-hf's template: "[INST] <image>\\n{question} [/INST]", the answer after
 a space."""
 CLIP_MEAN, CLIP_STD = [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
-QUESTIONS = ["Is it night?", "Is the red line on the horizon?", "Is there a house?"]
 CORPUS = [*QUESTIONS, "[INST] [/INST]", "Answer with Yes or No.", "a red line at the top"]
 TILE_PX = 32  # 4 x 4 patches of 8 px per tile
 PINPOINTS = [[32, 64], [64, 32], [64, 64], [96, 32], [32, 96]]  # the released ones, with 32 px tiles
@@ -42,19 +52,14 @@ TALL = ((100, 30), (90, 17))
 
 def _tokenizer() -> Any:
     """A BPE like Llama's and Mistral's ("▁" for spaces and before the text, byte fallback, <s> first)."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, trainers
     from transformers import LlamaTokenizer
 
-    tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
-    tok.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
-    tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()])
-    trainer = trainers.BpeTrainer(vocab_size=250, special_tokens=SPECIAL_TOKENS, show_progress=False)
-    tok.train_from_iterator(CORPUS, trainer)
+    tok = metaspace_bpe(CORPUS, SPECIAL_TOKENS, vocab_size=250, prepend=True)
     return LlamaTokenizer(tokenizer_object=tok, add_bos_token=True, add_eos_token=False, pad_token="<pad>")
 
 
 @pytest.fixture(scope="module")
-def llava_next_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def judge_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from transformers import (
         CLIPVisionConfig,
         LlamaConfig,
@@ -92,38 +97,22 @@ def llava_next_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def judge(llava_next_dir: Path) -> LlavaNextJudge:
-    from dualproc_engine.judges.load import load_judge
-
-    loaded = load_judge(str(llava_next_dir))  # by folder, through the one loader ask, teach and eval use
-    assert isinstance(loaded, LlavaNextJudge)
-    return loaded
+def judge(judge_dir: Path) -> LlavaNextJudge:
+    return load_tiny(judge_dir, LlavaNextJudge)
 
 
 @pytest.fixture(scope="module")
-def processor(llava_next_dir: Path) -> Any:
+def processor(judge_dir: Path) -> Any:
     from transformers import AutoProcessor
 
-    return AutoProcessor.from_pretrained(str(llava_next_dir))  # the stock LlavaNextProcessor
-
-
-def _image(h: int, w: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, size=(h, w, 3), dtype=np.uint8)
-
-
-def _as_tensor(pixels: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255
-
-
-def _as_pil(image: torch.Tensor) -> Image.Image:
-    return Image.fromarray((image.detach().permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
+    return AutoProcessor.from_pretrained(str(judge_dir))  # the stock LlavaNextProcessor
 
 
 def test_tiles_match_the_stock_processor(judge: LlavaNextJudge, processor: Any) -> None:
     for h, w in SIZES + TALL:
-        pixels = _image(h, w)
+        pixels = noise(h, w)
         stock = processor.image_processor(images=Image.fromarray(pixels), return_tensors="pt")
-        ours, sizes = judge.pixel_values(_as_tensor(pixels))
+        ours, sizes = judge.pixel_values(as_tensor(pixels))
         assert ours.shape == stock["pixel_values"].shape
         assert sizes.tolist() == stock["image_sizes"].tolist() == [[h, w]]
         # PIL's bicubic weights are reproduced exactly, the padding is exact; what is left is the stock
@@ -144,25 +133,17 @@ def test_tiles_match_the_stock_processor(judge: LlavaNextJudge, processor: Any) 
             assert diff.max() < 1e-5
 
 
-def _chat(question: str, image: Any = None, answer: str | None = None) -> list[dict[str, Any]]:
-    image_part = {"type": "image"} if image is None else {"type": "image", "image": image}
-    chat = [{"role": "user", "content": [image_part, {"type": "text", "text": question}]}]
-    if answer is not None:
-        chat.append({"role": "assistant", "content": [{"type": "text", "text": answer}]})
-    return chat
-
-
 def test_prompt_ids_are_what_the_stock_processor_feeds_the_model(
     judge: LlavaNextJudge, processor: Any
 ) -> None:
     question = "Is it night? Answer with Yes or No."
-    text = processor.apply_chat_template(_chat(question), add_generation_prompt=True)
+    text = processor.apply_chat_template(chat(question), add_generation_prompt=True)
     assert text == "[INST] <image>\n" + question + " [/INST]"
     assert judge.prompt("Is it night?", "Yes") == text
     ids, attention, target = judge.encode_texts(["Is it night?"], ["Yes"])
     for h, w in SIZES + TALL:
-        stock = processor(images=Image.fromarray(_image(h, w)), text=text, return_tensors="pt")
-        features = judge.encode_images(_as_tensor(_image(h, w)))
+        stock = processor(images=Image.fromarray(noise(h, w)), text=text, return_tensors="pt")
+        features = judge.encode_images(as_tensor(noise(h, w)))
         # the image token count follows the image's size, as the processor counts it
         n_tokens = int((stock["input_ids"] == judge.image_token_id).sum())
         assert features.shape[1] == n_tokens
@@ -179,96 +160,17 @@ def _stock_logprob(
     """The answer's log-probability from the stock path: the processor's chat template with the answer as
     the model's turn, its ids, tiles and image sizes, the stock forward; answer tokens where the ids depart
     from the generation prompt's."""
-    question = question + " Answer with Yes or No." if answer in ("Yes", "No") else question
-    pil = _as_pil(image)
-    generation_prompt = processor.apply_chat_template(_chat(question), add_generation_prompt=True)
+    question = yes_no(question, answer)
+    pil = as_pil(image)
+    generation_prompt = processor.apply_chat_template(chat(question), add_generation_prompt=True)
     prompt = processor(images=pil, text=generation_prompt, return_tensors="pt")
-    answered = processor.apply_chat_template(_chat(question, answer=answer), continue_final_message=True)
+    answered = processor.apply_chat_template(chat(question, answer=answer), continue_final_message=True)
     inputs = processor(images=pil, text=answered, return_tensors="pt")
     stock_pixels = inputs["pixel_values"]
     inputs["pixel_values"] = judge.pixel_values(image[None])[0]  # ours, so that only the model is compared
     assert (inputs["pixel_values"] - stock_pixels).abs().max() < 0.04  # PIL's input is rounded to 8 bits
-    ids, prompt_ids = inputs["input_ids"][0], prompt["input_ids"][0]
-    start = 0
-    while start < len(prompt_ids) and ids[start] == prompt_ids[start]:
-        start += 1
     logits = judge.model(**inputs).logits[0]
-    rows = torch.arange(start - 1, len(ids) - 1)
-    return torch.log_softmax(logits[rows].float(), -1).gather(1, ids[rows + 1][:, None]).sum()
-
-
-def test_scores_equal_the_stock_forward_and_give_gradients(judge: LlavaNextJudge, processor: Any) -> None:
-    images = torch.rand(2, 3, 40, 50, requires_grad=True)
-    answers = ["Yes", "a red line", "No"]  # multi-token answers are scored over all their tokens
-    scores = judge.logprob(images, QUESTIONS, answers)
-    assert scores.shape == (2, 3)
-    assert (scores[0] - scores[1]).abs().min() > 1e-4  # the image matters
-    _, _, target = judge.encode_texts(QUESTIONS, answers)
-    assert target.sum(1).tolist()[1] > 1
-    for b in range(2):
-        for q in range(3):
-            stock = _stock_logprob(judge, processor, images[b], QUESTIONS[q], answers[q])
-            torch.testing.assert_close(scores[b, q], stock, atol=1e-4, rtol=1e-4)
-    pairs = judge.logprob_pairs(images, QUESTIONS[:2], answers[:2])
-    torch.testing.assert_close(pairs, torch.stack([scores[0, 0], scores[1, 1]]))
-    scores[0].sum().backward()
-    assert images.grad is not None and images.grad[0].abs().sum() > 0 and images.grad[1].abs().sum() == 0
-
-
-def test_a_teach_step_through_it_changes_the_lora(judge: LlavaNextJudge, tmp_path: Path) -> None:
-    from safetensors.torch import load_file
-
-    from dualproc_engine.generators.embedded import EmbeddedConfig, EmbeddedGenerator, build_pipeline
-    from dualproc_engine.generators.scenes_text import caption_vocabulary
-    from dualproc_engine.teach.loop import teach
-
-    pipe = build_pipeline(EmbeddedConfig(image_size_px=16, block_out_channels=(16, 32), attention_heads=2,
-                                         text_hidden_size=16, text_layers=1), seed=0,
-                          vocabulary=caption_vocabulary(n_samples=50))  # fmt: skip
-    generator = EmbeddedGenerator(copy.deepcopy(pipe))
-    recipe = {
-        "name": "llava-next", "generator": "tiny", "judge": "tiny", "prompts": ["a lake at night"],
-        "questions": [{"question": "Is it night?", "answer": "Yes"},
-                      {"question": "Is the red line on the horizon?", "answer": "Yes",
-                       "visual_prompt": {"kind": "horizon", "y": 0.3}}],
-        "eval": {"seeds": [0], "lora_scales": [0, 1.0]},
-        "training": {"max_train_steps": 2, "learning_rate": 1e-2, "lora_rank": 4, "lora_alpha": 4,
-                     "lora_scale": 1.0, "noise_pool_size": 2, "resolution_px": 16,
-                     "checkpointing_steps": 100, "gradient_checkpointing": True},
-    }  # fmt: skip
-    teach(recipe, tmp_path, generator=generator, judge=judge)
-    lora = load_file(str(tmp_path / "pytorch_lora_weights.safetensors"))
-    assert any(v.abs().sum() > 0 for k, v in lora.items() if "lora_B" in k)  # B starts at zero; it moved
-
-
-def test_the_preset_routes_here_and_says_how_to_get_missing_weights(
-    llava_next_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import shutil
-
-    from dualproc_engine.errors import ModelMissingError
-    from dualproc_engine.judges.load import load_judge
-
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # an empty cache: nothing is downloaded, ever
-    with pytest.raises(ModelMissingError, match=r"llava-hf/llava-v1.6-mistral-7b-hf is not in the local"):
-        load_judge("llava-next-7b")
-    snapshot = tmp_path / "models--llava-hf--llava-v1.6-mistral-7b-hf" / "snapshots" / "0123abc"
-    shutil.copytree(llava_next_dir, snapshot)  # the tiny model standing in for the real one in the cache
-    assert isinstance(load_judge("llava-next-7b"), LlavaNextJudge)
-
-
-def test_gradient_checkpointing_gives_the_same_gradients(judge: LlavaNextJudge) -> None:
-    from dualproc_engine.teach.adapters import judge_checkpointing
-
-    images = torch.rand(1, 3, 24, 40)
-    grads = []
-    for enabled in (False, True):
-        x = images.clone().requires_grad_(True)
-        with judge_checkpointing(judge, enabled):
-            score = judge.logprob(x, QUESTIONS[:1], ["Yes"]).sum()
-        score.backward()
-        grads.append(x.grad)
-    torch.testing.assert_close(grads[0], grads[1])
+    return answer_logprob_after(logits, inputs["input_ids"][0], prompt["input_ids"][0])
 
 
 def test_a_batch_of_questions_shares_one_vision_pass(judge: LlavaNextJudge) -> None:
@@ -280,3 +182,10 @@ def test_a_batch_of_questions_shares_one_vision_pass(judge: LlavaNextJudge) -> N
         features = judge.encode_images(images)
         shared = judge.logprob_from_features(features, ids, attention, target)
         torch.testing.assert_close(shared, judge.logprob(images, QUESTIONS, ["Yes", "No", "a red line"]))
+
+
+class TestLlavaNextFamily(JudgeFamilyContract):
+    judge_class = LlavaNextJudge
+    missing_preset = ("llava-next-7b", r"llava-hf/llava-v1.6-mistral-7b-hf is not in the local")
+    cached_preset = ("llava-next-7b", "llava-hf/llava-v1.6-mistral-7b-hf")
+    stock_logprob = staticmethod(_stock_logprob)
