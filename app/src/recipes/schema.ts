@@ -128,6 +128,20 @@ const training = z
       .default(false)
       .describe("Trade compute for memory in all three models."),
     mixed_precision: z.enum(["no", "bf16", "fp16"]).default("no").describe("Autocast precision on GPU."),
+    judge_device: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe("Device of the judge, e.g. cuda:1 to put it on a second GPU; null: the generator's."),
+    vae_tiling: z
+      .boolean()
+      .default(false)
+      .describe("Decode with VAE slicing and tiling (less memory), where the generator has a VAE."),
+    offload_text_encoders: z
+      .boolean()
+      .default(false)
+      .describe("Move the text encoders to the CPU once every prompt is encoded (FLUX's and SD3's T5)."),
     preserve_weight: z
       .number()
       .min(0)
