@@ -12,9 +12,6 @@ from typing import Any
 
 import pytest
 import torch
-from test_sd3 import _t5
-from test_sd_turbo import BrightnessJudge, Logs
-from test_sd_turbo import _tokenizer as clip_tokenizer
 
 from dualproc_engine.errors import ModelMissingError
 from dualproc_engine.generators.flux import (
@@ -28,6 +25,9 @@ from dualproc_engine.generators.flux import (
 )
 from dualproc_engine.teach import adapters
 from dualproc_engine.teach.loop import teach
+
+from .tiny import BrightnessJudge, Logs, clip_tokenizer
+from .tiny import t5 as _t5
 
 PROMPT = "a red house in a desert"
 SIDE_PX = 16

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import torch
-from test_sd_turbo import BrightnessJudge, Logs
 
 from dualproc_engine.errors import ModelMissingError
 from dualproc_engine.generators.base import PooledPromptEmbeds
@@ -26,6 +25,8 @@ from dualproc_engine.generators.sana import (
 )
 from dualproc_engine.teach import adapters
 from dualproc_engine.teach.loop import teach
+
+from .tiny import BrightnessJudge, Logs
 
 PROMPT = "A red house in a desert"
 SIDE_PX = 32

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 import torch
-from test_sd_turbo import BrightnessJudge, Logs
-from test_sd_turbo import _tokenizer as clip_tokenizer
 
 from dualproc_engine.errors import ModelMissingError
 from dualproc_engine.generators.base import PooledPromptEmbeds, cat_prompt_embeds
 from dualproc_engine.generators.sd3 import LORA_TARGET_MODULES, SD3Generator, load_sd3_pipeline
 from dualproc_engine.teach import adapters
 from dualproc_engine.teach.loop import teach
+
+from .tiny import BrightnessJudge, Logs, clip_tokenizer
 
 PROMPT = "a red house in a desert"
 AGREEMENT = 1e-5

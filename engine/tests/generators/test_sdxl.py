@@ -6,20 +6,17 @@ agreement with stock diffusers, gradients into the LoRA, a teach step, and a sav
 from __future__ import annotations
 
 import copy
-import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import torch
-from test_sd_turbo import BrightnessJudge, Logs
-from test_sd_turbo import _tokenizer as clip_tokenizer
 
-from dualproc_engine.errors import ModelMissingError
 from dualproc_engine.generators.base import PooledPromptEmbeds
 from dualproc_engine.generators.sdxl import LORA_TARGET_MODULES, SDXLTurboGenerator, load_sdxl_pipeline
-from dualproc_engine.teach import adapters
-from dualproc_engine.teach.loop import teach
+
+from .family_contract import GeneratorFamilyContract, Preset
+from .tiny import clip_tokenizer, sample, save_tiny, teach_recipe
 
 PROMPT = "a red house in a desert"
 AGREEMENT = 1e-5
@@ -112,16 +109,18 @@ def build_tiny_sdxl() -> Any:
 
 
 @pytest.fixture(scope="module")
-def sdxl_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.set_num_threads(1)
-    folder = tmp_path_factory.mktemp("sdxl-turbo-tiny")
-    build_tiny_sdxl().save_pretrained(str(folder))
-    return folder
+def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return {"sdxl-turbo": save_tiny(build_tiny_sdxl(), tmp_path_factory, "sdxl-turbo-tiny")}
 
 
 @pytest.fixture(scope="module")
-def _loaded(sdxl_folder: Path) -> Any:
-    return load_sdxl_pipeline(sdxl_folder)
+def pipelines(folders: dict[str, Path]) -> dict[str, Any]:
+    return {variant: load_sdxl_pipeline(folder) for variant, folder in folders.items()}
+
+
+@pytest.fixture(scope="module")
+def _loaded(pipelines: dict[str, Any]) -> Any:
+    return pipelines["sdxl-turbo"]
 
 
 @pytest.fixture
@@ -148,35 +147,6 @@ def _stock(pipe: Any, gen: SDXLTurboGenerator, seed: int, steps: int) -> torch.T
         ).images
 
 
-def _sample(gen: SDXLTurboGenerator, seed: int, steps: int) -> torch.Tensor:
-    with torch.no_grad():
-        return gen.sample(gen.encode_prompt([PROMPT]), gen.make_noise(1, seed), steps)
-
-
-# --- loading --------------------------------------------------------------------------------------------
-def test_loads_offline_from_a_folder_and_from_the_preset_in_the_cache(sdxl_folder, tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    gen = adapters.load_generator(str(sdxl_folder), torch.device("cpu"))
-    assert isinstance(gen, SDXLTurboGenerator) and gen.prediction_type == "epsilon"
-
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
-    with pytest.raises(ModelMissingError, match="huggingface-cli download stabilityai/sdxl-turbo"):
-        adapters.load_generator("sdxl-turbo", torch.device("cpu"))
-    snapshot = tmp_path / "models--stabilityai--sdxl-turbo" / "snapshots" / "0123abc"
-    shutil.copytree(sdxl_folder, snapshot)
-    assert isinstance(adapters.load_generator("sdxl-turbo", torch.device("cpu")), SDXLTurboGenerator)
-    assert isinstance(
-        adapters.load_generator("stabilityai/sdxl-turbo", torch.device("cpu")), SDXLTurboGenerator
-    )
-
-
-def test_same_seed_same_image(make_sdxl):
-    gen = make_sdxl()
-    a, b, c = _sample(gen, 3, 1), _sample(gen, 3, 1), _sample(gen, 4, 1)
-    assert a.shape == (1, 3, 16, 16) and a.min() >= 0 and a.max() <= 1
-    assert torch.equal(a, b) and not torch.equal(a, c)
-
-
 # --- agreement with stock diffusers ---------------------------------------------------------------------
 def test_prompt_embeddings_and_time_ids_are_the_stock_pipelines(_loaded, make_sdxl):
     gen = make_sdxl()
@@ -197,7 +167,7 @@ def test_prompt_embeddings_and_time_ids_are_the_stock_pipelines(_loaded, make_sd
 def test_sampling_equals_the_stock_pipeline_with_euler(_loaded, steps):
     pipe = _euler(copy.deepcopy(_loaded))
     gen = SDXLTurboGenerator(copy.deepcopy(pipe))
-    ours, stock = _sample(gen, 5, steps), _stock(pipe, gen, 5, steps)
+    ours, stock = sample(gen, PROMPT, 5, steps), _stock(pipe, gen, 5, steps)
     assert (ours - stock).abs().max() < AGREEMENT
 
 
@@ -205,7 +175,7 @@ def test_one_step_equals_sdxl_turbos_own_ancestral_scheduler(_loaded, make_sdxl)
     """At one step the folder's ancestral sampler adds no noise (the next level is 0): the same image."""
     gen = make_sdxl()
     stock = _stock(copy.deepcopy(_loaded), gen, 6, 1)
-    assert (_sample(gen, 6, 1) - stock).abs().max() < AGREEMENT
+    assert (sample(gen, PROMPT, 6, 1) - stock).abs().max() < AGREEMENT
 
 
 def test_latents_mean_and_std_are_undone_as_the_stock_pipeline_does(_loaded):
@@ -214,7 +184,7 @@ def test_latents_mean_and_std_are_undone_as_the_stock_pipeline_does(_loaded):
     pipe = _euler(copy.deepcopy(_loaded))
     pipe.vae.register_to_config(latents_mean=[0.1, -0.2, 0.3, 0.0], latents_std=[0.9, 1.1, 1.0, 0.8])
     gen = SDXLTurboGenerator(copy.deepcopy(pipe))
-    assert (_sample(gen, 5, 2) - _stock(pipe, gen, 5, 2)).abs().max() < AGREEMENT
+    assert (sample(gen, PROMPT, 5, 2) - _stock(pipe, gen, 5, 2)).abs().max() < AGREEMENT
 
 
 def test_a_unet_whose_added_embedding_does_not_fit_is_refused(_loaded):
@@ -224,128 +194,26 @@ def test_a_unet_whose_added_embedding_does_not_fit_is_refused(_loaded):
         SDXLTurboGenerator(pipe)
 
 
-# --- training -------------------------------------------------------------------------------------------
-def _randomise_lora(gen: SDXLTurboGenerator, seed: int) -> None:
-    """Nonzero lora_B, so that lora_A's gradient is not zero by construction."""
-    with torch.no_grad():
-        g = torch.Generator().manual_seed(seed)
-        for p in gen.lora_parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.05)
+# --- the family contract ------------------------------------------------------------------------------
+class TestSDXLTurboFamily(GeneratorFamilyContract):
+    prompt = PROMPT
+    side_px = 16
+    agreement = AGREEMENT
+    generator_classes: ClassVar[dict[str, type]] = {"sdxl-turbo": SDXLTurboGenerator}
+    presets = (Preset("sdxl-turbo", "stabilityai/sdxl-turbo", "sdxl-turbo"),)
+    denoiser = "unet"
+    lora_prefix = "unet"
+    lora_target_modules = LORA_TARGET_MODULES
+    gradient_variants = ("sdxl-turbo",)
+    teach_variant = "sdxl-turbo"
+    recipe = teach_recipe("sdxl-turbo-test", "tiny-sdxl", [PROMPT], "a house at night", steps=1, side_px=16)
+    lora_steps = 1
 
+    def stock(self, pipe: Any, gen: Any, seed: int, steps: int) -> torch.Tensor:
+        return _stock(pipe, gen, seed, steps)
 
-def test_gradients_from_the_image_reach_every_lora_parameter_and_no_base_weight(make_sdxl):
-    gen = make_sdxl()
-    gen.add_lora(lora_rank=4, lora_alpha=4)
-    _randomise_lora(gen, 1)
-    wrapped = {n.rsplit(".lora_", 1)[0] for n, _ in gen.unet.named_parameters() if ".lora_" in n}
-    assert {t for t in LORA_TARGET_MODULES if any(n.endswith("." + t) for n in wrapped)} == set(
-        LORA_TARGET_MODULES
-    )
-    image = gen.sample(gen.encode_prompt([PROMPT]), gen.make_noise(1, 0), 2, grad_steps=[1])
-    weights = torch.randn(image.shape, generator=torch.Generator().manual_seed(2))
-    (image * weights).sum().backward()
-    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in gen.lora_parameters())
-    for module in (gen.unet, gen.vae, *gen.text_encoders):
-        assert all(p.grad is None for n, p in module.named_parameters() if "lora_" not in n)
+    def base_modules(self, gen: Any) -> dict[str, Any]:
+        return {"unet": gen.unet, "vae": gen.vae, "text": gen.text_encoders[0], "text2": gen.text_encoders[1]}
 
-
-def _lora_grads(gen: SDXLTurboGenerator, checkpointing: bool) -> list[torch.Tensor]:
-    for p in gen.lora_parameters():
-        p.grad = None
-    with gen.gradient_checkpointing(checkpointing):
-        image = gen.sample(gen.encode_prompt([PROMPT]), gen.make_noise(1, 0), 2, grad_steps=[0, 1])
-    image.square().mean().backward()
-    return [p.grad.clone() for p in gen.lora_parameters()]
-
-
-def test_gradient_checkpointing_gives_the_same_gradients(make_sdxl, monkeypatch):
-    calls = [0]
-    original = torch.utils.checkpoint.checkpoint
-
-    def counting(*args, **kwargs):
-        calls[0] += 1
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(torch.utils.checkpoint, "checkpoint", counting)
-    gen = make_sdxl()
-    gen.add_lora(lora_rank=4, lora_alpha=4)
-    _randomise_lora(gen, 3)
-    off, on = _lora_grads(gen, False), _lora_grads(gen, True)
-    for a, b in zip(off, on, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
-    assert calls[0] > 0  # the UNet's blocks did run checkpointed
-    assert not gen.unet.is_gradient_checkpointing  # switched off again afterwards
-
-
-def _recipe() -> dict[str, Any]:
-    return {
-        "name": "sdxl-turbo-test",
-        "generator": "tiny-sdxl",
-        "judge": "brightness",
-        "prompts": [PROMPT],
-        "questions": [{"question": "Is the picture bright?", "answer": "Yes", "weight": 1.0}],
-        "eval": {"prompts": ["a house at night"], "seeds": [0], "lora_scales": [0, 1.0]},
-        "training": {
-            "max_train_steps": 1,
-            "learning_rate": 1e-3,
-            "lora_rank": 4,
-            "lora_alpha": 4,
-            "lora_scale": 1.0,
-            "noise_pool_size": 2,
-            "num_inference_steps": 1,
-            "resolution_px": 16,
-            "checkpointing_steps": 100,
-        },
-    }
-
-
-def _base_state(gen: SDXLTurboGenerator) -> dict[str, torch.Tensor]:
-    # peft renames a wrapped layer's weight to `<layer>.base_layer.weight`: compare under the original name
-    modules = {"unet": gen.unet, "vae": gen.vae, "text": gen.text_encoders[0], "text2": gen.text_encoders[1]}
-    return {
-        f"{m}.{n.replace('.base_layer', '')}": p.detach().clone()
-        for m, module in modules.items()
-        for n, p in module.named_parameters()
-        if "lora_" not in n
-    }
-
-
-@pytest.fixture(scope="module")
-def taught(_loaded, tmp_path_factory: pytest.TempPathFactory) -> tuple[SDXLTurboGenerator, Path, dict, Logs]:
-    """One teach step on a fresh generator: (the generator, the run folder, its base weights before, logs)."""
-    torch.set_num_threads(1)
-    gen = SDXLTurboGenerator(copy.deepcopy(_loaded))
-    before = _base_state(gen)
-    out = tmp_path_factory.mktemp("teach")
-    logs = Logs()
-    teach(_recipe(), out, generator=gen, judge=BrightnessJudge(), reporter=logs)
-    return gen, out, before, logs
-
-
-def test_a_teach_step_changes_the_lora_and_leaves_base_weights_untouched(taught):
-    gen, _, before, logs = taught
-    assert [m for level, m in logs.lines if level == "warning"] == []
-    lora_b = [p for n, p in gen.unet.named_parameters() if "lora_B" in n]
-    assert lora_b and all(p.abs().sum() > 0 for p in lora_b)  # peft's gaussian init starts B at zero
-    after = _base_state(gen)
-    assert before.keys() == after.keys()
-    assert all(torch.equal(before[k], after[k]) for k in before)
-
-
-def test_the_saved_lora_loads_in_stock_diffusers_and_changes_its_output(taught, _loaded, make_sdxl):
-    from safetensors.torch import load_file
-
-    _, out, _, _ = taught
-    keys = list(load_file(str(out / "pytorch_lora_weights.safetensors")))
-    assert keys and all(k.startswith("unet.") for k in keys)
-
-    pipe = copy.deepcopy(_loaded)
-    gen = make_sdxl()
-    base = _stock(pipe, gen, 7, 1)
-    pipe.load_lora_weights(str(out))
-    with_lora = _stock(pipe, gen, 7, 1)
-    assert (with_lora - base).abs().max() > 1e-6
-
-    gen.load_lora(out)  # our loader reads the same file to the same model as stock diffusers
-    gen.set_lora_scale(1.0)
-    assert (_sample(gen, 7, 1) - with_lora).abs().max() < AGREEMENT
+    def check_loaded(self, gen: Any, variant: str) -> None:
+        assert gen.prediction_type == "epsilon"
