@@ -134,6 +134,10 @@ const training = z
       .nullable()
       .default(null)
       .describe("Device of the judge, e.g. cuda:1 to put it on a second GPU; null: the generator's."),
+    judge_quantization: z
+      .enum(["none", "8bit", "4bit"])
+      .default("none")
+      .describe("Store the training judge's language model in 8 or 4 bits (bitsandbytes, CUDA only)."),
     vae_tiling: z
       .boolean()
       .default(false)

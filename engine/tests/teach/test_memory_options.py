@@ -103,3 +103,24 @@ def test_memory_options_may_change_on_resume(make_generator, tiny_judge, tmp_pat
 def test_bad_values_are_one_line(make_generator, tiny_judge, tmp_path, field, value, message):
     with pytest.raises(UserError, match=message):
         teach(recipe(**{field: value}), tmp_path, generator=make_generator(), judge=tiny_judge)
+
+
+def test_judge_quantization_says_what_it_needs(make_generator, tiny_judge, tmp_path):
+    from dualproc_engine.judges.load import load_judge
+    from dualproc_engine.judges.loading import check_quantization, quantization_config
+
+    assert quantization_config("none") is None
+    eight, four = quantization_config("8bit"), quantization_config("4bit")
+    assert eight.load_in_8bit and not eight.load_in_4bit
+    assert four.load_in_4bit and four.bnb_4bit_quant_type == "nf4"
+    assert four.bnb_4bit_compute_dtype == torch.bfloat16
+    assert "visual" in four.llm_int8_skip_modules and "vision_tower" in four.llm_int8_skip_modules
+    check_quantization("none", "cpu")
+    with pytest.raises(
+        UserError, match=r"^training.judge_quantization: 8bit needs the judge on a CUDA device"
+    ):
+        check_quantization("8bit", "cpu")
+    with pytest.raises(UserError, match=r"^training.judge_quantization: 4bit is for the real families"):
+        load_judge("scenes-judge", "cpu", quantization="4bit")
+    with pytest.raises(UserError, match=r"^training.judge_quantization: expected none, 8bit or 4bit"):
+        teach(recipe(judge_quantization="2bit"), tmp_path, generator=make_generator(), judge=tiny_judge)

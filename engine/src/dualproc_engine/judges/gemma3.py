@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .base import answer_token_ids, check_inputs, with_instruction
+from .loading import load_frozen
 
 MODEL_TYPES = ("gemma3",)
 """config.json model types this adapter loads."""
@@ -108,11 +109,13 @@ class Gemma3Judge:
         self.mode = interpolation_mode(image_processor)
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, device: str | torch.device = "cpu") -> Any:
+    def from_pretrained(
+        cls, path: str | Path, device: str | torch.device = "cpu", quantization: str = "none"
+    ) -> Any:
         from transformers import AutoProcessor, Gemma3ForConditionalGeneration
 
         processor = AutoProcessor.from_pretrained(str(path))
-        model = load_frozen(Gemma3ForConditionalGeneration, Path(path), device)
+        model = load_frozen(Gemma3ForConditionalGeneration, Path(path), device, quantization)
         parts = (processor.tokenizer, processor.image_processor, processor.chat_template)
         return cls(model, *parts, str(processor.boi_token), str(processor.full_image_sequence))
 
@@ -245,14 +248,3 @@ class Gemma3Judge:
         token_logprob = torch.log_softmax(logits, dim=-1).gather(1, ids[rows, cols + 1][:, None]).squeeze(1)
         out = torch.zeros(ids.shape[0], dtype=token_logprob.dtype, device=token_logprob.device)
         return out.index_add(0, rows, token_logprob)
-
-
-def load_frozen(model_class: Any, folder: Path, device: str | torch.device) -> Any:
-    """The model, frozen and in eval mode: bf16 on a GPU (half the memory, the precision these checkpoints
-    were trained in), fp32 on a CPU."""
-    dtype = torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
-    model: Any = model_class.from_pretrained(str(folder), dtype=dtype)
-    model = model.to(device)
-    model.eval()
-    model.requires_grad_(False)  # the judge is frozen; gradients still flow to the images
-    return model

@@ -32,7 +32,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .gemma3 import Gemma3Judge, load_frozen
+from .gemma3 import Gemma3Judge
+from .loading import load_frozen
 
 MODEL_TYPES = ("idefics3", "smolvlm")
 """config.json model types this adapter loads."""
@@ -137,13 +138,15 @@ class Idefics3Judge(Gemma3Judge):
             raise ValueError(f"the image processor resamples with PIL filter {self.resample}; not reproduced")
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, device: str | torch.device = "cpu") -> Any:
+    def from_pretrained(
+        cls, path: str | Path, device: str | torch.device = "cpu", quantization: str = "none"
+    ) -> Any:
         from transformers import AutoImageProcessor, AutoTokenizer
 
         from .qwen2_vl import _read_chat_template
 
         folder = Path(path)
-        model = load_frozen(_model_class(folder), folder, device)
+        model = load_frozen(_model_class(folder), folder, device, quantization)
         # the parts, not AutoProcessor: SmolVLM's processor also builds a video processor (torchvision) and
         # needs num2words, neither of which an image judge uses
         tokenizer = AutoTokenizer.from_pretrained(str(folder))

@@ -22,6 +22,7 @@ from torch import Tensor
 
 from .base import with_instruction
 from .embedded import EmbeddedJudge
+from .loading import load_frozen
 
 
 class LlavaJudge(EmbeddedJudge):
@@ -34,15 +35,12 @@ class LlavaJudge(EmbeddedJudge):
         self.image_token = processor.image_token
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, device: str | torch.device = "cpu") -> LlavaJudge:
+    def from_pretrained(
+        cls, path: str | Path, device: str | torch.device = "cpu", quantization: str = "none"
+    ) -> LlavaJudge:
         from transformers import AutoProcessor, LlavaForConditionalGeneration
 
-        # bf16 on a GPU (half the memory, the precision these checkpoints were trained in); fp32 on a CPU
-        dtype = torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
-        model: Any = LlavaForConditionalGeneration.from_pretrained(str(path), dtype=dtype)
-        model = model.to(device)
-        model.eval()
-        model.requires_grad_(False)
+        model = load_frozen(LlavaForConditionalGeneration, path, device, quantization)
         return cls(model, AutoProcessor.from_pretrained(str(path)))
 
     def prompt(self, question: str, answer: str) -> str:

@@ -34,8 +34,9 @@ import torch
 from torch import Tensor
 
 from .base import check_inputs
-from .gemma3 import Gemma3Judge, load_frozen
+from .gemma3 import Gemma3Judge
 from .idefics3 import PIL_FILTERS, pil_resize
+from .loading import load_frozen
 
 MODEL_TYPES = ("llava_next",)
 """config.json model types this adapter loads."""
@@ -101,11 +102,13 @@ class LlavaNextJudge(Gemma3Judge):
             raise ValueError(f"the image processor resamples with PIL filter {self.resample}; not reproduced")
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, device: str | torch.device = "cpu") -> Any:
+    def from_pretrained(
+        cls, path: str | Path, device: str | torch.device = "cpu", quantization: str = "none"
+    ) -> Any:
         from transformers import AutoProcessor, LlavaNextForConditionalGeneration
 
         processor = AutoProcessor.from_pretrained(str(path))
-        model = load_frozen(LlavaNextForConditionalGeneration, Path(path), device)
+        model = load_frozen(LlavaNextForConditionalGeneration, Path(path), device, quantization)
         parts = (processor.tokenizer, processor.image_processor, processor.chat_template)
         image_token = str(processor.image_token)
         # the template's <image> stays one token until the image's size is known

@@ -17,6 +17,7 @@ which adapter a name gets; `ask`, `teach` and `eval` all load judges here.
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,9 @@ NO_ADAPTER_PRESETS = ("idefics2-8b",)
 a perceiver resampler and aspect-kept, padded images, not Idefics3's layout)."""
 
 
-def load_judge(name: str, device: str | torch.device = "cpu") -> Any:
+def load_judge(name: str, device: str | torch.device = "cpu", quantization: str = "none") -> Any:
+    """The judge `name` means, on `device`; `quantization` ("none", "8bit", "4bit") applies to the real
+    families' language models (`loading.py`)."""
     from ..presets import PRESETS
 
     spec = PRESETS.get(name)
@@ -64,69 +67,39 @@ def load_judge(name: str, device: str | torch.device = "cpu") -> Any:
             raise UserError(
                 f"judge {name!r} ({spec.family}) has no adapter yet; adapters: {', '.join(JUDGE_ADAPTERS)}"
             )
-        return _load_by_type(folder, device, name)
-    if spec is None and _model_type(Path(name)) in _LOADERS:
-        return _load_by_type(Path(name), device, name)
+        return _load_by_type(folder, device, name, quantization)
+    if spec is None and _model_type(Path(name)) in _ADAPTERS:
+        return _load_by_type(Path(name), device, name, quantization)
+    if quantization != "none":
+        raise UserError(
+            f"training.judge_quantization: {quantization} is for the real families; the embedded judge "
+            f"{name!r} is a few MB: use none"
+        )
     return _load_embedded(name, device)
 
 
-def _load_by_type(folder: Path, device: str | torch.device, name: str) -> Any:
-    label, load = _LOADERS[str(_model_type(folder))]
+_ADAPTERS = {
+    "llava": ("LLaVA-1.5", "llava", "LlavaJudge"),
+    "llava_next": ("LLaVA-NeXT", "llava_next", "LlavaNextJudge"),
+    "qwen2_5_vl": ("Qwen2.5-VL", "qwen2_vl", "Qwen2VLJudge"),
+    "qwen2_vl": ("Qwen2-VL", "qwen2_vl", "Qwen2VLJudge"),
+    "gemma3": ("Gemma 3", "gemma3", "Gemma3Judge"),
+    "idefics3": ("Idefics3", "idefics3", "Idefics3Judge"),
+    "smolvlm": ("SmolVLM", "idefics3", "Idefics3Judge"),
+    "paligemma": ("PaliGemma", "paligemma", "PaliGemmaJudge"),
+}
+"""config.json model type -> (the name errors use, the adapter's module in this package, its class)."""
+
+
+def _load_by_type(folder: Path, device: str | torch.device, name: str, quantization: str) -> Any:
+    label, module, class_name = _ADAPTERS[str(_model_type(folder))]
+    adapter = getattr(importlib.import_module(f".{module}", __package__), class_name)
     try:
-        return load(folder, device)
+        return adapter.from_pretrained(folder, device=device, quantization=quantization)
     except (OSError, ValueError, KeyError) as e:
         raise UserError(
             f"judge {name!r}: cannot load it as {label} ({type(e).__name__}: {str(e).splitlines()[0]})"
         ) from None
-
-
-def _load_llava(folder: Path, device: str | torch.device) -> Any:
-    from .llava import LlavaJudge
-
-    return LlavaJudge.from_pretrained(folder, device=device)
-
-
-def _load_qwen2_vl(folder: Path, device: str | torch.device) -> Any:
-    from .qwen2_vl import Qwen2VLJudge
-
-    return Qwen2VLJudge.from_pretrained(folder, device=device)
-
-
-def _load_gemma3(folder: Path, device: str | torch.device) -> Any:
-    from .gemma3 import Gemma3Judge
-
-    return Gemma3Judge.from_pretrained(folder, device=device)
-
-
-def _load_idefics3(folder: Path, device: str | torch.device) -> Any:
-    from .idefics3 import Idefics3Judge
-
-    return Idefics3Judge.from_pretrained(folder, device=device)
-
-
-def _load_paligemma(folder: Path, device: str | torch.device) -> Any:
-    from .paligemma import PaliGemmaJudge
-
-    return PaliGemmaJudge.from_pretrained(folder, device=device)
-
-
-def _load_llava_next(folder: Path, device: str | torch.device) -> Any:
-    from .llava_next import LlavaNextJudge
-
-    return LlavaNextJudge.from_pretrained(folder, device=device)
-
-
-_LOADERS = {
-    "llava": ("LLaVA-1.5", _load_llava),
-    "llava_next": ("LLaVA-NeXT", _load_llava_next),
-    "qwen2_5_vl": ("Qwen2.5-VL", _load_qwen2_vl),
-    "qwen2_vl": ("Qwen2-VL", _load_qwen2_vl),
-    "gemma3": ("Gemma 3", _load_gemma3),
-    "idefics3": ("Idefics3", _load_idefics3),
-    "smolvlm": ("SmolVLM", _load_idefics3),
-    "paligemma": ("PaliGemma", _load_paligemma),
-}
-"""config.json model type -> (the name errors use, the loader)."""
 
 
 def _load_embedded(name: str, device: str | torch.device) -> Any:

@@ -30,8 +30,9 @@ import torch
 from torch import Tensor
 
 from .base import with_instruction
-from .gemma3 import Gemma3Judge, load_frozen, pad_rows
+from .gemma3 import Gemma3Judge, pad_rows
 from .idefics3 import PIL_FILTERS, pil_resize
+from .loading import load_frozen
 
 MODEL_TYPES = ("paligemma",)
 """config.json model types this adapter loads (PaliGemma 2 is model type paligemma too)."""
@@ -68,12 +69,14 @@ class PaliGemmaJudge(Gemma3Judge):
             raise ValueError(f"the image processor resamples with PIL filter {self.resample}; not reproduced")
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, device: str | torch.device = "cpu") -> Any:
+    def from_pretrained(
+        cls, path: str | Path, device: str | torch.device = "cpu", quantization: str = "none"
+    ) -> Any:
         from transformers import AutoProcessor, PaliGemmaForConditionalGeneration
 
         # the stock processor, so the tokenizer is configured as it configures it (no <bos> of its own)
         processor = AutoProcessor.from_pretrained(str(path))
-        model = load_frozen(PaliGemmaForConditionalGeneration, Path(path), device)
+        model = load_frozen(PaliGemmaForConditionalGeneration, Path(path), device, quantization)
         parts = (processor.tokenizer, processor.image_processor)
         return cls(model, *parts, int(processor.image_seq_length), str(processor.image_token))
 

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .base import answer_token_ids, check_inputs, with_instruction
+from .loading import load_frozen
 
 MODEL_TYPES = ("qwen2_5_vl", "qwen2_vl")
 """config.json model types this adapter loads."""
@@ -85,16 +86,13 @@ class Qwen2VLJudge:
             raise ValueError(f"the tokenizer's {IMAGE_PAD} is not the model's image token")
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, device: str | torch.device = "cpu") -> Qwen2VLJudge:
+    def from_pretrained(
+        cls, path: str | Path, device: str | torch.device = "cpu", quantization: str = "none"
+    ) -> Qwen2VLJudge:
         from transformers import AutoImageProcessor, AutoTokenizer
 
         folder = Path(path)
-        # bf16 on a GPU (half the memory, the precision these checkpoints were trained in); fp32 on a CPU
-        dtype = torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
-        model: Any = _model_class(folder).from_pretrained(str(folder), dtype=dtype)
-        model = model.to(device)
-        model.eval()
-        model.requires_grad_(False)  # the judge is frozen; gradients still flow to the images
+        model = load_frozen(_model_class(folder), folder, device, quantization)
         # the parts, not AutoProcessor: the processor also builds a video processor, which needs torchvision
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
         image_processor = AutoImageProcessor.from_pretrained(str(folder))

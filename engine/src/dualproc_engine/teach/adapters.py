@@ -36,10 +36,10 @@ def load_generator(name: str, device: torch.device) -> Any:
     return load(name, device)
 
 
-def load_judge(name: str, device: torch.device) -> Any:
+def load_judge(name: str, device: torch.device, quantization: str = "none") -> Any:
     from ..judges.load import load_judge as load
 
-    return load(name, device)
+    return load(name, device, quantization)
 
 
 def attach_lora(gen: Any, rank: int, alpha: float, target_modules: list[str] | None) -> None:

@@ -60,6 +60,9 @@ class TrainingConfig:
     judge_device: str | None = field(
         default=None, metadata={"help": "device of the judge (e.g. cuda:1); None: the generator's"}
     )
+    judge_quantization: str = field(
+        default="none", metadata={"help": "none, 8bit or 4bit: the judge's language model via bitsandbytes"}
+    )
     vae_tiling: bool = field(
         default=False, metadata={"help": "VAE slicing and tiling where the family has it"}
     )
@@ -104,6 +107,10 @@ class TrainingConfig:
         if self.judge_device is not None and not isinstance(self.judge_device, str):
             raise UserError(
                 f"training.judge_device: expected a device name or null, got {self.judge_device!r}"
+            )
+        if self.judge_quantization not in ("none", "8bit", "4bit"):
+            raise UserError(
+                f"training.judge_quantization: expected none, 8bit or 4bit, got {self.judge_quantization!r}"
             )
         if self.seed < 0:
             raise UserError(f"training.seed: expected an integer >= 0, got {self.seed!r}")

@@ -49,6 +49,7 @@ _FREE_ON_RESUME = (
     "judge_device",
     "vae_tiling",
     "offload_text_encoders",
+    "judge_quantization",  # (changes the judge's numerics a little, not what the LoRA is trained for)
 )
 """Training fields a resumed run may change; any other change makes the checkpoint meaningless."""
 
@@ -91,7 +92,7 @@ def teach(
     gen = generator if generator is not None else adapters.load_generator(cfg.generator, device)
     device = getattr(gen, "device", device)
     on_judge = memory.judge_device(t.judge_device, device)
-    judge = judge if judge is not None else adapters.load_judge(cfg.judge, on_judge)
+    judge = judge if judge is not None else adapters.load_judge(cfg.judge, on_judge, t.judge_quantization)
     questions = QuestionSet(judge, cfg.questions, recipe_dir)
     _warn_about_inputs(cfg, gen, questions, device, reporter)
     watch = None
