@@ -30,3 +30,20 @@ def tiny_judge(tiny_judge_dir: Path):  # noqa: ANN201
     from dualproc_engine.judges.embedded import EmbeddedJudge
 
     return EmbeddedJudge.from_pretrained(tiny_judge_dir)
+
+
+@pytest.fixture(scope="module")
+def judge(judge_dir: Path):  # noqa: ANN201
+    """A judge family's tiny model (its module's `judge_dir`), by folder, through the one loader ask, teach
+    and eval use; the family contract checks it is the family's adapter."""
+    from dualproc_engine.judges.load import load_judge
+
+    return load_judge(str(judge_dir))
+
+
+@pytest.fixture(scope="module")
+def processor(judge_dir: Path):  # noqa: ANN201
+    """The stock processor saved with a judge family's tiny model, to compare against."""
+    from transformers import AutoProcessor
+
+    return AutoProcessor.from_pretrained(str(judge_dir))

@@ -4,8 +4,9 @@ A family's test file subclasses `JudgeFamilyContract` (as transformers' and diff
 their common tests), states the family's facts as class attributes, gives its stock path as
 `stock_logprob`, and provides these fixtures:
 - `judge_dir`: the tiny model's folder, laid out as the Hugging Face repo;
-- `judge`: the judge loaded from that folder;
-- `processor`: whatever `stock_logprob` takes to build the stock inputs (the stock processor).
+- `judge`: the judge loaded from that folder (conftest.py's, by default);
+- `processor`: whatever `stock_logprob` takes to build the stock inputs (conftest.py's: the stock processor
+  saved in the folder).
 
 What stays in the family's file is what only it has: its tiny config and tokenizer, its preprocessing and
 prompt ids against the stock processor (with its own measured tolerances), and its quirks.
@@ -73,13 +74,14 @@ class JudgeFamilyContract:
         teach_step_moves_the_lora(judge, tmp_path, self.judge_class.__name__)
 
     def test_loads_by_folder_and_presets_say_how_to_get_missing_weights(
-        self, judge_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+        self, judge_dir: Path, judge: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         from dualproc_engine.errors import ModelMissingError, UserError
         from dualproc_engine.judges.load import load_judge
         from dualproc_engine.teach.adapters import load_judge as teach_load_judge
 
-        # by folder, as teach names its judge (the `judge` fixture loaded it through judges.load)
+        assert isinstance(judge, self.judge_class)  # by folder, through judges.load (the `judge` fixture)
+        # and as teach names its judge
         assert isinstance(teach_load_judge(str(judge_dir), torch.device("cpu")), self.judge_class)
         monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # an empty cache: nothing is downloaded, ever
         preset, message = self.missing_preset
@@ -90,3 +92,15 @@ class JudgeFamilyContract:
         preset, repo_id = self.cached_preset
         fake_hf_cache(tmp_path, repo_id, judge_dir)  # the tiny model standing in for the real one
         assert isinstance(load_judge(preset), self.judge_class)
+
+
+def assert_scores_like_the_stock_forward(judge: Any, processor: Any, stock_logprob: Any) -> None:
+    """A family's other variant (loaded by the family's adapter): a single-token and a multi-token answer
+    score as `stock_logprob` says, and gradients reach the image."""
+    images = torch.rand(1, 3, 30, 50, requires_grad=True)
+    scores = judge.logprob(images, QUESTIONS[:2], ANSWERS[:2])
+    for q, answer in enumerate(ANSWERS[:2]):
+        stock = stock_logprob(judge, processor, images[0], QUESTIONS[q], answer)
+        torch.testing.assert_close(scores[0, q], stock, atol=1e-4, rtol=1e-4)
+    scores.sum().backward()
+    assert images.grad is not None and images.grad.abs().sum() > 0

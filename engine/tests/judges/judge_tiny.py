@@ -155,3 +155,19 @@ def teach_step_moves_the_lora(judge: Any, out: Path, name: str, gradient_checkpo
     teach(recipe, out, generator=tiny_generator(), judge=judge)
     lora = load_file(str(out / "pytorch_lora_weights.safetensors"))
     assert any(v.abs().sum() > 0 for k, v in lora.items() if "lora_B" in k)  # B starts at zero; it moved
+
+
+def two_way_minus_causal(judge: Any, text_model: Any, cap: float | None = None) -> torch.Tensor:
+    """How much the image block's two-way attention changes an answer's score: the judge's log-probability
+    of "Yes" minus the same through `text_model` given no token types (a plain causal mask), with the
+    family's logit soft cap `cap`. Non-zero means the stock comparison does test the block mask."""
+    features = judge.encode_images(torch.rand(1, 3, 32, 32))
+    ids, attention, target = judge.encode_texts(QUESTIONS[:1], ["Yes"])
+    embeds = judge._embed(features, ids)
+    both_ways = judge._answer_logprob(embeds, ids, attention, target)
+    hidden = text_model(inputs_embeds=embeds, attention_mask=attention).last_hidden_state
+    rows, cols = target.nonzero(as_tuple=True)
+    logits = judge.model.lm_head(hidden[rows, cols])
+    logits = logits if cap is None else torch.tanh(logits / cap) * cap
+    causal = torch.log_softmax(logits, -1).gather(1, ids[rows, cols + 1][:, None]).sum()
+    return both_ways - causal

@@ -17,9 +17,9 @@ from judge_tiny import (
     as_pil,
     as_tensor,
     chat,
-    load_tiny,
     metaspace_bpe,
     noise,
+    two_way_minus_causal,
     yes_no,
 )
 from PIL import Image
@@ -108,18 +108,6 @@ def judge_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _save_tiny(tmp_path_factory.mktemp("gemma3"))
 
 
-@pytest.fixture(scope="module")
-def judge(judge_dir: Path) -> Gemma3Judge:
-    return load_tiny(judge_dir, Gemma3Judge)
-
-
-@pytest.fixture(scope="module")
-def processor(judge_dir: Path) -> Any:
-    from transformers import AutoProcessor
-
-    return AutoProcessor.from_pretrained(str(judge_dir))  # the stock Gemma3Processor, to compare against
-
-
 def test_pixels_match_the_stock_processor(judge: Gemma3Judge, processor: Any) -> None:
     # the tower's own size (no resize), shrink, grow, a portrait
     for h, w in ((32, 32), (40, 50), (20, 24), (100, 75)):
@@ -179,17 +167,7 @@ def _stock_logprob(
 def test_image_tokens_attend_both_ways(judge: Gemma3Judge) -> None:
     """Without the token types the image block would be causal: the scores would differ (so the stock
     comparison above does test the bidirectional mask)."""
-    images = torch.rand(1, 3, 32, 32)
-    features = judge.encode_images(images)
-    ids, attention, target = judge.encode_texts(QUESTIONS[:1], ["Yes"])
-    embeds = judge._embed(features, ids)
-    both_ways = judge._answer_logprob(embeds, ids, attention, target)
-    language_model = judge.model.model.language_model
-    hidden = language_model(inputs_embeds=embeds, attention_mask=attention).last_hidden_state
-    rows, cols = target.nonzero(as_tuple=True)
-    logprobs = torch.log_softmax(judge.model.lm_head(hidden[rows, cols]), -1)
-    causal = logprobs.gather(1, ids[rows, cols + 1][:, None]).sum()
-    assert (both_ways - causal).abs() > 1e-4
+    assert two_way_minus_causal(judge, judge.model.model.language_model).abs() > 1e-4
 
 
 class TestGemma3Family(JudgeFamilyContract):

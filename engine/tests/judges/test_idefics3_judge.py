@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from judge_family_contract import JudgeFamilyContract
+from judge_family_contract import JudgeFamilyContract, assert_scores_like_the_stock_forward
 from judge_tiny import (
     QUESTIONS,
     answer_logprob_after,
@@ -87,18 +87,6 @@ def _save_tiny(folder: Path, model_type: str) -> Path:
 @pytest.fixture(scope="module")
 def judge_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _save_tiny(tmp_path_factory.mktemp("idefics3"), "idefics3")
-
-
-@pytest.fixture(scope="module")
-def judge(judge_dir: Path) -> Idefics3Judge:
-    return load_tiny(judge_dir, Idefics3Judge)
-
-
-@pytest.fixture(scope="module")
-def processor(judge_dir: Path) -> Any:
-    from transformers import AutoProcessor
-
-    return AutoProcessor.from_pretrained(str(judge_dir))  # the stock Idefics3Processor, to compare against
 
 
 def test_pil_resampling_is_reproduced() -> None:
@@ -195,14 +183,8 @@ def test_smolvlm_loads_and_scores_like_its_stock_forward(
 ) -> None:
     smol = load_tiny(_save_tiny(tmp_path, "smolvlm"), Idefics3Judge)
     assert type(smol.model).__name__ == "SmolVLMForConditionalGeneration"
-    images = torch.rand(1, 3, 30, 50, requires_grad=True)
-    scores = smol.logprob(images, QUESTIONS[:2], ["Yes", "a red line"])
-    for q, answer in enumerate(["Yes", "a red line"]):
-        # same tokenizer and template: the Idefics3 processor's ids are SmolVLM's
-        stock = _stock_logprob(smol, processor, images[0], QUESTIONS[q], answer)
-        torch.testing.assert_close(scores[0, q], stock, atol=1e-4, rtol=1e-4)
-    scores.sum().backward()
-    assert images.grad is not None and images.grad.abs().sum() > 0
+    # same tokenizer and template: the Idefics3 processor's ids are SmolVLM's
+    assert_scores_like_the_stock_forward(smol, processor, _stock_logprob)
 
 
 class TestIdefics3Family(JudgeFamilyContract):

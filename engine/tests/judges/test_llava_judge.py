@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import torch
 from judge_family_contract import JudgeFamilyContract
-from judge_tiny import ANSWERS, QUESTIONS, as_tensor, load_tiny, next_token_logprob, noise
+from judge_tiny import ANSWERS, QUESTIONS, as_tensor, next_token_logprob, noise
 from PIL import Image
 
 from dualproc_engine.judges.llava import LlavaJudge
@@ -65,11 +65,6 @@ def judge_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     LlavaForConditionalGeneration(config).save_pretrained(str(folder))
     processor.save_pretrained(str(folder))
     return folder
-
-
-@pytest.fixture(scope="module")
-def judge(judge_dir: Path) -> LlavaJudge:
-    return load_tiny(judge_dir, LlavaJudge)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ from judge_tiny import (
     as_pil,
     as_tensor,
     chat,
-    load_tiny,
     metaspace_bpe,
     noise,
     yes_no,
@@ -94,18 +93,6 @@ def judge_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     LlavaNextForConditionalGeneration(config).save_pretrained(str(folder))
     processor.save_pretrained(str(folder))
     return folder
-
-
-@pytest.fixture(scope="module")
-def judge(judge_dir: Path) -> LlavaNextJudge:
-    return load_tiny(judge_dir, LlavaNextJudge)
-
-
-@pytest.fixture(scope="module")
-def processor(judge_dir: Path) -> Any:
-    from transformers import AutoProcessor
-
-    return AutoProcessor.from_pretrained(str(judge_dir))  # the stock LlavaNextProcessor
 
 
 def test_tiles_match_the_stock_processor(judge: LlavaNextJudge, processor: Any) -> None:

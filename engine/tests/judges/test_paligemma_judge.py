@@ -16,10 +16,10 @@ from judge_tiny import (
     QUESTIONS,
     as_pil,
     as_tensor,
-    load_tiny,
     metaspace_bpe,
     next_token_logprob,
     noise,
+    two_way_minus_causal,
     yes_no,
 )
 from PIL import Image
@@ -81,18 +81,6 @@ def _save_tiny(folder: Path, text_type: str) -> Path:
 @pytest.fixture(scope="module", params=["gemma", "gemma2"])
 def judge_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _save_tiny(tmp_path_factory.mktemp(f"paligemma-{request.param}"), request.param)
-
-
-@pytest.fixture(scope="module")
-def judge(judge_dir: Path) -> PaliGemmaJudge:
-    return load_tiny(judge_dir, PaliGemmaJudge)
-
-
-@pytest.fixture(scope="module")
-def processor(judge_dir: Path) -> Any:
-    from transformers import AutoProcessor
-
-    return AutoProcessor.from_pretrained(str(judge_dir))  # the stock PaliGemmaProcessor
 
 
 def test_pixels_match_the_stock_processor(judge: PaliGemmaJudge, processor: Any) -> None:
@@ -158,17 +146,7 @@ def _stock_logprob(
 def test_the_prefix_attends_both_ways(judge: PaliGemmaJudge) -> None:
     """Without the token types the prefix would be causal: the scores would differ (so the stock comparison
     above does test the block mask)."""
-    features = judge.encode_images(torch.rand(1, 3, 32, 32))
-    ids, attention, target = judge.encode_texts(QUESTIONS[:1], ["Yes"])
-    embeds = judge._embed(features, ids)
-    both_ways = judge._answer_logprob(embeds, ids, attention, target)
-    hidden = judge.model.model(inputs_embeds=embeds, attention_mask=attention).last_hidden_state
-    rows, cols = target.nonzero(as_tuple=True)
-    cap = judge._soft_cap
-    logits = judge.model.lm_head(hidden[rows, cols])
-    logits = logits if cap is None else torch.tanh(logits / cap) * cap
-    causal = torch.log_softmax(logits, -1).gather(1, ids[rows, cols + 1][:, None]).sum()
-    assert (both_ways - causal).abs() > 1e-4
+    assert two_way_minus_causal(judge, judge.model.model, judge._soft_cap).abs() > 1e-4
 
 
 class TestPaliGemmaFamily(JudgeFamilyContract):

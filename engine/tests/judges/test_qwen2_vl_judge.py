@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import torch
-from judge_family_contract import JudgeFamilyContract
+from judge_family_contract import JudgeFamilyContract, assert_scores_like_the_stock_forward
 from judge_tiny import QUESTIONS, as_pil, as_tensor, byte_level_bpe, load_tiny, next_token_logprob, noise
 from PIL import Image
 
@@ -101,11 +101,6 @@ def judge_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _save_tiny(tmp_path_factory.mktemp("qwen2.5-vl"), "qwen2_5_vl")
 
 
-@pytest.fixture(scope="module")
-def judge(judge_dir: Path) -> Qwen2VLJudge:
-    return load_tiny(judge_dir, Qwen2VLJudge)
-
-
 def _stock_processor(judge: Qwen2VLJudge, processor_class: Any) -> Any:
     """The stock processor over the judge's parts. It insists on a video processor, which needs torchvision
     (not installed here), so its class check is relaxed for that one absent part."""
@@ -180,13 +175,7 @@ def test_qwen2_vl_loads_and_scores_like_its_stock_forward(tmp_path: Path) -> Non
 
     judge = load_tiny(_save_tiny(tmp_path, "qwen2_vl"), Qwen2VLJudge)
     processor = _stock_processor(judge, Qwen2VLProcessor)
-    images = torch.rand(1, 3, 30, 50, requires_grad=True)
-    scores = judge.logprob(images, QUESTIONS[:2], ["Yes", "a red line"])
-    for q, answer in enumerate(["Yes", "a red line"]):
-        stock = _stock_logprob(judge, processor, images[0], QUESTIONS[q], answer)
-        torch.testing.assert_close(scores[0, q], stock, atol=1e-4, rtol=1e-4)
-    scores.sum().backward()
-    assert images.grad is not None and images.grad.abs().sum() > 0
+    assert_scores_like_the_stock_forward(judge, processor, _stock_logprob)
 
 
 class TestQwen25VLFamily(JudgeFamilyContract):
