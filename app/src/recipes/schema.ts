@@ -151,6 +151,14 @@ const training = z
       .min(0)
       .default(0)
       .describe("Weight of the regulariser that keeps unrelated prompts close to the base model; 0 = off."),
+    preserve_palette_weight: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe(
+        "Weight of the regulariser that keeps each taught image's colours (per-channel mean and spread) " +
+          "close to the base model's image from the same prompt and noise; 0 = off.",
+      ),
     early_stopping_patience: z
       .number()
       .int()

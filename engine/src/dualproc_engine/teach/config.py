@@ -53,6 +53,10 @@ class TrainingConfig:
     gradient_checkpointing: bool = False
     mixed_precision: str = "no"
     preserve_weight: float = 0.0
+    preserve_palette_weight: float = field(
+        default=0.0,
+        metadata={"help": "weight of the colour-statistics match to the base model on the taught prompts"},
+    )
     early_stopping_patience: int | None = None
     checkpointing_steps: int = 50
     max_nan_steps: int = 5
@@ -90,6 +94,9 @@ class TrainingConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise UserError(f"training.{name}: expected a number > 0, got {value!r}")
+        palette = self.preserve_palette_weight
+        if isinstance(palette, bool) or not isinstance(palette, int | float) or palette < 0:
+            raise UserError(f"training.preserve_palette_weight: expected a number >= 0, got {palette!r}")
         if not isinstance(self.preserve_weight, int | float) or self.preserve_weight < 0:
             raise UserError(f"training.preserve_weight: expected a number >= 0, got {self.preserve_weight!r}")
         if self.mixed_precision not in ("no", "bf16", "fp16"):

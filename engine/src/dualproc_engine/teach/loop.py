@@ -4,7 +4,7 @@ Two modes, one loop: with one prompt it is the paper's test-time setting (a few 
 prompt list each step draws its prompts from the list (distillation), and the evaluation prompts should be
 held out. Outputs in `out_dir`:
 - `metrics.jsonl`: per step {step, loss, question_losses, scores, grad_norm, lr, time_s, skipped
-  [, preserve_loss]};
+  [, preserve_loss] [, palette_loss]};
 - `eval.jsonl`: per evaluation {step, scale, scores} from the training judge on the evaluation images;
 - `grids/step-N.png`: evaluation prompts x seeds, one block of rows per adapter scale (0 first);
 - `checkpoints/step-N/`: resumable state (checkpoint.py), every `checkpointing_steps`, on stop and at the end;
@@ -324,6 +324,8 @@ def _log_step(
     }
     if r.preserve_loss is not None:
         row["preserve_loss"] = r.preserve_loss
+    if r.palette_loss is not None:
+        row["palette_loss"] = r.palette_loss
     metrics.write(row)
     if r.skipped:
         return
@@ -333,6 +335,8 @@ def _log_step(
     reporter.metric("grad_norm", r.grad_norm, step)
     if r.preserve_loss is not None:
         reporter.metric("preserve_loss", r.preserve_loss, step)
+    if r.palette_loss is not None:
+        reporter.metric("palette_loss", r.palette_loss, step)
 
 
 def _warn_about_inputs(

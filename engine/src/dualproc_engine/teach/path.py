@@ -63,6 +63,33 @@ def base_images(
         return gen.decode(sample_euler(frozen, noise, sigmas, prompt_embeds, window))
 
 
+def colour_statistics(images: Tensor) -> Tensor:
+    """(B, 6): each image's per-channel mean and standard deviation, the first two moments of its colours
+    (the statistics AdaIN matches, Huang & Belongie 2017): what a palette is, without where colours sit."""
+    flat = images.flatten(2)
+    return torch.cat([flat.mean(dim=2), flat.std(dim=2)], dim=1)
+
+
+def palette_loss(
+    gen: Any,
+    images: Tensor,
+    prompt_embeds: PromptEmbeds,
+    noise: Tensor,
+    sigmas: Tensor,
+    window: list[int],
+    lora_scale: float,
+) -> Tensor:
+    """Squared distance between the colour statistics of the taught images and of the base model's images
+    from the same prompts, noise and window: keeps the palette of the taught prompts themselves while the
+    layout is free to move. Costs one no-grad rollout."""
+    gen.set_lora_scale(0.0)
+    try:
+        target = base_images(gen, prompt_embeds, noise, sigmas, window)
+    finally:
+        gen.set_lora_scale(lora_scale)
+    return F.mse_loss(colour_statistics(images.float()), colour_statistics(target.float()))
+
+
 def preserve_loss(
     gen: Any,
     prompt_embeds: PromptEmbeds,

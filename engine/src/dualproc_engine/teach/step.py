@@ -20,7 +20,7 @@ from ..generators.base import PromptEmbeds
 from .adapters import autocast, judge_checkpointing
 from .config import TrainingConfig
 from .objectives import answer_nll, question_losses, scores, weighted_loss
-from .path import draw_window, images_with_grad, preserve_loss
+from .path import draw_window, images_with_grad, palette_loss, preserve_loss
 from .questions import QuestionSet
 
 
@@ -58,11 +58,13 @@ class StepResult:
     scores: list[float]
     grad_norm: float
     preserve_loss: float | None
+    palette_loss: float | None
     skipped: bool
 
 
-def micro_batch_loss(run: Run, rng: random.Random) -> tuple[Tensor, Tensor, Tensor | None]:
-    """(judge loss, nll (B, Q), preserve loss or None) of one micro-batch, with a graph to the LoRA."""
+def micro_batch_loss(run: Run, rng: random.Random) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+    """(judge loss, nll (B, Q), preserve loss or None, palette loss or None) of one micro-batch, with a graph
+    to the LoRA."""
     t = run.training
     prompt_idx = [rng.randrange(run.prompt_embeds.shape[0]) for _ in range(t.train_batch_size)]
     noise_idx = [rng.randrange(run.noise_pool.shape[0]) for _ in range(t.train_batch_size)]
@@ -82,16 +84,23 @@ def micro_batch_loss(run: Run, rng: random.Random) -> tuple[Tensor, Tensor, Tens
             embeds = run.preserve_embeds[[k] * t.train_batch_size]
             kept = preserve_loss(run.gen, embeds, noise, run.sigmas, window, t.lora_scale, run.checkpointing)
             kept = kept.float()
-    return loss, nll, kept
+        palette = None
+        if t.preserve_palette_weight > 0:
+            embeds = run.prompt_embeds[prompt_idx]
+            palette = palette_loss(run.gen, images, embeds, noise, run.sigmas, window, t.lora_scale)
+    return loss, nll, kept, palette
 
 
 def train_step(run: Run, rng: random.Random) -> StepResult:
     t = run.training
     run.optimizer.zero_grad(set_to_none=True)
-    judge_losses, nlls, kept_losses = [], [], []
+    judge_losses, nlls, kept_losses, palette_losses = [], [], [], []
     for _ in range(t.gradient_accumulation_steps):
-        judge_loss, nll, kept = micro_batch_loss(run, rng)
+        judge_loss, nll, kept, palette = micro_batch_loss(run, rng)
         total = judge_loss if kept is None else judge_loss + t.preserve_weight * kept
+        if palette is not None:
+            total = total + t.preserve_palette_weight * palette
+            palette_losses.append(float(palette.detach()))
         scaled = total / t.gradient_accumulation_steps
         (run.scaler.scale(scaled) if run.scaler is not None else scaled).backward()
         judge_losses.append(float(judge_loss.detach()))
@@ -120,5 +129,6 @@ def train_step(run: Run, rng: random.Random) -> StepResult:
         scores=scores(all_nll).tolist(),
         grad_norm=grad_norm,
         preserve_loss=sum(kept_losses) / len(kept_losses) if kept_losses else None,
+        palette_loss=sum(palette_losses) / len(palette_losses) if palette_losses else None,
         skipped=skipped,
     )
