@@ -87,8 +87,8 @@ class JudgeFamilyContract:
         preset, message = self.missing_preset
         with pytest.raises(ModelMissingError, match=message):
             load_judge(preset)
-        with pytest.raises(UserError, match="has no adapter yet"):
-            load_judge("idefics2-8b")  # Idefics2 (perceiver resampler, aspect-kept images) is another adapter
+        with pytest.raises(UserError, match="unknown judge 'blip2-opt-2.7b'"):
+            load_judge("blip2-opt-2.7b")  # a family with no preset and no adapter (every preset has one)
         preset, repo_id = self.cached_preset
         fake_hf_cache(tmp_path, repo_id, judge_dir)  # the tiny model standing in for the real one
         assert isinstance(load_judge(preset), self.judge_class)

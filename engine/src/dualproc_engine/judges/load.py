@@ -6,13 +6,15 @@ which adapter a name gets; `ask`, `teach` and `eval` all load judges here.
 - Qwen2.5-VL presets (from the local Hugging Face cache) and folders whose config says `qwen2_5_vl` or
   `qwen2_vl`: `Qwen2VLJudge`;
 - Gemma 3 presets (from the local Hugging Face cache) and folders whose config says `gemma3`: `Gemma3Judge`;
+- Idefics2 presets (from the local Hugging Face cache) and folders whose config says `idefics2`:
+  `Idefics2Judge`;
 - Idefics3 and SmolVLM presets (from the local Hugging Face cache) and folders whose config says `idefics3`
   or `smolvlm`: `Idefics3Judge`;
 - LLaVA-NeXT presets (from the local Hugging Face cache) and folders whose config says `llava_next`:
   `LlavaNextJudge`;
 - PaliGemma / PaliGemma 2 presets (from the local Hugging Face cache) and folders whose config says
   `paligemma`: `PaliGemmaJudge`;
-- other presets: one line saying there is no adapter yet.
+- other presets (none today among the judges): one line saying there is no adapter yet.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ JUDGE_ADAPTERS = (
     "llava-1.5",
     "qwen2.5-vl",
     "gemma3",
+    "idefics2",
     "idefics3/smolvlm",
     "paligemma",
     "llava-next",
@@ -40,14 +43,14 @@ ADAPTED_FAMILIES = {
     "llava": ("llava", "llava_next"),
     "qwen2.5-vl": ("qwen2_5_vl",),
     "gemma3": ("gemma3",),
-    "idefics": ("idefics3", "smolvlm"),
+    "idefics": ("idefics2", "idefics3", "smolvlm"),
     "paligemma": ("paligemma",),
 }
 """Preset family -> the config.json model types its adapters take (llava-next is family llava: the folder's
-model type picks LLaVA-1.5's or LLaVA-NeXT's adapter)."""
-NO_ADAPTER_PRESETS = ("idefics2-8b",)
-"""Presets of an adapted family that no adapter takes, refused before looking for their weights (Idefics2:
-a perceiver resampler and aspect-kept, padded images, not Idefics3's layout)."""
+model type picks LLaVA-1.5's or LLaVA-NeXT's adapter; idefics2 and idefics3 likewise)."""
+NO_ADAPTER_PRESETS: tuple[str, ...] = ()
+"""Presets of an adapted family that no adapter takes, refused before looking for their weights (none
+today: every judge preset has an adapter)."""
 
 
 def load_judge(name: str, device: str | torch.device = "cpu", quantization: str = "none") -> Any:
@@ -84,6 +87,7 @@ _ADAPTERS = {
     "qwen2_5_vl": ("Qwen2.5-VL", "qwen2_vl", "Qwen2VLJudge"),
     "qwen2_vl": ("Qwen2-VL", "qwen2_vl", "Qwen2VLJudge"),
     "gemma3": ("Gemma 3", "gemma3", "Gemma3Judge"),
+    "idefics2": ("Idefics2", "idefics2", "Idefics2Judge"),
     "idefics3": ("Idefics3", "idefics3", "Idefics3Judge"),
     "smolvlm": ("SmolVLM", "idefics3", "Idefics3Judge"),
     "paligemma": ("PaliGemma", "paligemma", "PaliGemmaJudge"),
