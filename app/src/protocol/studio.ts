@@ -87,6 +87,8 @@ export const GenerateRequest = z.strictObject({
     .default(0),
   n: z.number().int().min(1).max(16).default(4),
   generator: z.string().min(1).default("scenes-generator"),
+  /** Sampling steps; a taught LoRA is tried with its recipe's. */
+  num_inference_steps: z.number().int().min(1).max(50).default(1),
   /** Try a taught LoRA: its run, and the scale (0 = the base generator). */
   run: RunId.nullable().default(null),
   lora_scale: z.number().min(0).max(20).default(1),

@@ -1,25 +1,40 @@
-/** What the app reads back about a taught LoRA from its run folder. */
+/** What the app reads back about a taught LoRA from its run folder: how it was taught (its recipe). */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
 
-const TrainedAt = z.object({ training: z.object({ lora_scale: z.number() }) });
-const TrainedOn = z.object({ generator: z.string() });
+/** The parts of a run's recipe.yaml that say how to use its LoRA; each may be missing in an odd file. */
+const HowTaught = z.object({
+  generator: z.string().optional(),
+  training: z
+    .object({ lora_scale: z.number().optional(), num_inference_steps: z.number().int().optional() })
+    .optional(),
+});
+type HowTaught = z.infer<typeof HowTaught>;
+
+function howTaught(path: string | undefined): HowTaught {
+  const recipe = path ? join(path, "recipe.yaml") : undefined;
+  if (!recipe || !existsSync(recipe)) return {};
+  try {
+    const parsed = HowTaught.safeParse(parse(readFileSync(recipe, "utf8")));
+    return parsed.success ? parsed.data : {};
+  } catch {
+    return {}; // not YAML: nothing known
+  }
+}
 
 /** The adapter scale a teach run trained at (its recipe's training.lora_scale), if `path` is a run folder. */
 export function trainedScale(path: string | undefined): number | undefined {
-  if (!path) return undefined;
-  const recipe = join(path, "recipe.yaml");
-  if (!existsSync(recipe)) return undefined;
-  const parsed = TrainedAt.safeParse(parse(readFileSync(recipe, "utf8")));
-  return parsed.success ? parsed.data.training.lora_scale : undefined;
+  return howTaught(path).training?.lora_scale;
 }
 
 /** The generator a teach run's LoRA was taught on (its recipe's `generator`), if `path` is a run folder. */
 export function trainedGenerator(path: string): string | undefined {
-  const recipe = join(path, "recipe.yaml");
-  if (!existsSync(recipe)) return undefined;
-  const parsed = TrainedOn.safeParse(parse(readFileSync(recipe, "utf8")));
-  return parsed.success ? parsed.data.generator : undefined;
+  return howTaught(path).generator;
+}
+
+/** The sampling steps a teach run's LoRA was taught with (its recipe's training.num_inference_steps). */
+export function trainedSteps(path: string): number | undefined {
+  return howTaught(path).training?.num_inference_steps;
 }

@@ -23,7 +23,7 @@ import { RecipeError, loadRecipeFile, parseRecipeIn, resolvedRecipeYaml } from "
 import { EVAL_DEFAULTS } from "../cli/commands/eval.js";
 import { lineChartSvg } from "../report/score-chart.js";
 import { readMetrics, scoreSeries } from "../report/teach-report.js";
-import { trainedGenerator } from "../runs/lora.js";
+import { trainedGenerator, trainedSteps } from "../runs/lora.js";
 import { newRunDir } from "../runs/run-folder.js";
 import { teachRecipe } from "../recipes/load.js";
 import { libraryRecipes } from "./library.js";
@@ -208,7 +208,8 @@ export function studioApp(deps: StudioDeps): Hono {
       prompt: body.prompt,
       n: body.n,
       seed: body.seed,
-      num_inference_steps: 1,
+      // A LoRA is tried with the sampling steps it was taught with.
+      num_inference_steps: lora ? (trainedSteps(lora) ?? body.num_inference_steps) : body.num_inference_steps,
       // A LoRA is used with the generator it was taught on.
       generator: lora ? (trainedGenerator(lora) ?? body.generator) : body.generator,
       lora,

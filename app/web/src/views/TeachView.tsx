@@ -104,7 +104,10 @@ export function TeachView() {
     setPreviewing(true);
     setError(null);
     try {
+      const steps = (draft.base.training as { num_inference_steps?: unknown } | undefined)
+        ?.num_inference_steps;
       const result = await api.generate({
+        num_inference_steps: typeof steps === "number" ? steps : 1,
         prompt: firstPrompt(draft.prompts) || "a landscape",
         n: 1,
         seed: 0,
