@@ -20,6 +20,8 @@ from PIL import Image
 QUESTIONS = ["Is it night?", "Is the red line on the horizon?", "Is there a house?"]
 ANSWERS = ["Yes", "a red line", "No"]
 """The answers the families score against their stock forward; "a red line" is a multi-token answer."""
+CLIP_MEAN, CLIP_STD = [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
+"""CLIP's normalisation, which LLaVA-1.5's and LLaVA-NeXT's image processors use."""
 
 
 def noise(h: int, w: int, seed: int = 0) -> np.ndarray:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import torch
 from judge_family_contract import JudgeFamilyContract
-from judge_tiny import ANSWERS, QUESTIONS, as_tensor, next_token_logprob, noise
+from judge_tiny import ANSWERS, CLIP_MEAN, CLIP_STD, QUESTIONS, as_tensor, next_token_logprob, noise
 from PIL import Image
 
 from dualproc_engine.judges.llava import LlavaJudge
@@ -25,7 +25,6 @@ CHAT_TEMPLATE = (
     "{% endfor %}{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}"
 )
 """The shape of llava-1.5-hf's template: "USER: <image>\\n{question} ASSISTANT:"."""
-CLIP_MEAN, CLIP_STD = [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
 
 
 @pytest.fixture(scope="module")

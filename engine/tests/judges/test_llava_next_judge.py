@@ -13,6 +13,8 @@ import pytest
 import torch
 from judge_family_contract import JudgeFamilyContract
 from judge_tiny import (
+    CLIP_MEAN,
+    CLIP_STD,
     QUESTIONS,
     answer_logprob_after,
     as_pil,
@@ -38,7 +40,6 @@ CHAT_TEMPLATE = (
 )
 """The shape of llava-v1.6-mistral-7b-hf's template: "[INST] <image>\\n{question} [/INST]", the answer after
 a space."""
-CLIP_MEAN, CLIP_STD = [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
 CORPUS = [*QUESTIONS, "[INST] [/INST]", "Answer with Yes or No.", "a red line at the top"]
 TILE_PX = 32  # 4 x 4 patches of 8 px per tile
 PINPOINTS = [[32, 64], [64, 32], [64, 64], [96, 32], [32, 96]]  # the released ones, with 32 px tiles
