@@ -41,7 +41,9 @@ class JudgeFamilyContract:
         raise NotImplementedError
 
     def test_scores_equal_the_stock_forward_and_give_gradients(self, judge: Any, processor: Any) -> None:
-        images = torch.rand(2, 3, *self.score_size, requires_grad=True)
+        # seeded: on about 1 in 100 random pairs of images some score differs by less than 1e-4 (measured)
+        seeded = torch.Generator().manual_seed(0)
+        images = torch.rand(2, 3, *self.score_size, generator=seeded).requires_grad_(True)
         scores = judge.logprob(images, QUESTIONS, ANSWERS)
         assert scores.shape == (2, 3)
         assert (scores[0] - scores[1]).abs().min() > 1e-4  # the image matters
