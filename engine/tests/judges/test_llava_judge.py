@@ -67,6 +67,13 @@ def judge_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def judge(judge_dir: Path) -> LlavaJudge:
+    from dualproc_engine.teach.adapters import load_judge
+
+    return load_judge(str(judge_dir), torch.device("cpu"))  # by folder, as teach names its judge
+
+
+@pytest.fixture(scope="module")
 def processor(judge: LlavaJudge) -> Any:
     return judge.processor
 
