@@ -5,7 +5,6 @@ saved LoRA that stock `StableDiffusionPipeline.load_lora_weights` reads."""
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -13,8 +12,8 @@ import torch
 
 from dualproc_engine.generators.sd_turbo import LORA_TARGET_MODULES, SDTurboGenerator, load_sd_pipeline
 
-from .family_contract import GenerateFilesContract, GeneratorFamilyContract, Preset
-from .tiny import clip_tokenizer, sample, save_tiny, teach_recipe
+from .family_contract import GenerateFilesContract, GeneratorFamilyContract, Preset, family_fixtures
+from .tiny import clip_text_model, clip_tokenizer, sample, teach_recipe, tiny_vae
 
 PROMPT = "a red house in a desert"
 AGREEMENT = 1e-5
@@ -30,8 +29,7 @@ def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def build_tiny_sd(prediction_type: str = "epsilon") -> Any:
     """SD 2.x's layout at toy sizes: 8x8x4 latents, 16 px images, a one-layer CLIP text encoder."""
-    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
+    from diffusers import EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
 
     torch.manual_seed(0)
     tokenizer = clip_tokenizer(max_length=12)
@@ -47,29 +45,8 @@ def build_tiny_sd(prediction_type: str = "epsilon") -> Any:
         attention_head_dim=(2, 4),
         use_linear_projection=True,  # as SD 2.x
     )
-    vae = AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * 2,
-        up_block_types=("UpDecoderBlock2D",) * 2,
-        block_out_channels=(32, 32),
-        latent_channels=4,
-        sample_size=16,
-        scaling_factor=0.18215,
-    )
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=32,
-            intermediate_size=37,
-            num_hidden_layers=1,
-            num_attention_heads=4,
-            max_position_embeddings=12,
-            bos_token_id=0,
-            eos_token_id=1,
-            pad_token_id=1,
-        )
-    )
+    vae = tiny_vae(latent_channels=4, scaling_factor=0.18215)
+    text_encoder = clip_text_model(len(tokenizer), width=32, layers=1)
     # SD-Turbo's scheduler config (scaled_linear betas, trailing spacing)
     scheduler = EulerDiscreteScheduler(
         beta_start=0.00085,
@@ -91,25 +68,13 @@ def build_tiny_sd(prediction_type: str = "epsilon") -> Any:
     )
 
 
-@pytest.fixture(scope="module")
-def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return {"sd-turbo": save_tiny(build_tiny_sd(), tmp_path_factory, "sd-turbo-tiny")}
-
-
-@pytest.fixture(scope="module")
-def pipelines(folders: dict[str, Path]) -> dict[str, Any]:
-    return {variant: load_sd_pipeline(folder) for variant, folder in folders.items()}
-
-
-@pytest.fixture(scope="module")
-def _loaded(pipelines: dict[str, Any]) -> Any:
-    return pipelines["sd-turbo"]
+folders, pipelines = family_fixtures({"sd-turbo": build_tiny_sd}, load_sd_pipeline)
 
 
 @pytest.fixture
-def make_sd(_loaded):
+def make_sd(pipelines):
     """Fresh generators with identical weights (deep copies of one loaded pipeline)."""
-    return lambda: SDTurboGenerator(copy.deepcopy(_loaded))
+    return lambda: SDTurboGenerator(copy.deepcopy(pipelines["sd-turbo"]))
 
 
 def _stock(pipe: Any, gen: SDTurboGenerator, seed: int, steps: int) -> torch.Tensor:
@@ -159,10 +124,10 @@ def test_x0_from_velocity_equals_the_stock_schedulers_pred_original_sample(make_
 
 @pytest.mark.parametrize("prediction_type", ["epsilon", "v_prediction"])
 @pytest.mark.parametrize("steps", [1, 2, 4])
-def test_sampling_equals_the_stock_pipeline(_loaded, steps, prediction_type):
+def test_sampling_equals_the_stock_pipeline(pipelines, steps, prediction_type):
     from diffusers import EulerDiscreteScheduler
 
-    pipe = copy.deepcopy(_loaded)
+    pipe = copy.deepcopy(pipelines["sd-turbo"])
     pipe.scheduler = EulerDiscreteScheduler.from_config(
         pipe.scheduler.config, prediction_type=prediction_type
     )
@@ -182,13 +147,10 @@ class TestSDTurboFamily(GeneratorFamilyContract, GenerateFilesContract):
     denoiser = "unet"
     lora_prefix = "unet"
     lora_target_modules = LORA_TARGET_MODULES
-    gradient_variants = ("sd-turbo",)
-    teach_variant = "sd-turbo"
     recipe = teach_recipe("sd-turbo-test", "tiny-sd", [PROMPT], "a house at night", steps=1, side_px=16)
     lora_steps = 1
 
-    def stock(self, pipe: Any, gen: Any, seed: int, steps: int) -> torch.Tensor:
-        return _stock(pipe, gen, seed, steps)
+    stock = staticmethod(_stock)
 
     def base_modules(self, gen: Any) -> dict[str, Any]:
         return {"unet": gen.unet, "vae": gen.vae, "text": gen.text_encoder}

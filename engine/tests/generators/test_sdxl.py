@@ -6,7 +6,6 @@ agreement with stock diffusers, gradients into the LoRA, a teach step, and a sav
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -15,8 +14,8 @@ import torch
 from dualproc_engine.generators.base import PooledPromptEmbeds
 from dualproc_engine.generators.sdxl import LORA_TARGET_MODULES, SDXLTurboGenerator, load_sdxl_pipeline
 
-from .family_contract import GeneratorFamilyContract, Preset
-from .tiny import clip_tokenizer, sample, save_tiny, teach_recipe
+from .family_contract import GeneratorFamilyContract, Preset, family_fixtures
+from .tiny import clip_text_model, clip_tokenizer, sample, teach_recipe, tiny_vae
 
 PROMPT = "a red house in a desert"
 AGREEMENT = 1e-5
@@ -25,27 +24,10 @@ Measured here: at most 6e-7 at 1, 2 and 4 steps (float32 round-off of the VP <->
 
 
 def _text_encoders(vocab_size: int) -> tuple[Any, Any]:
-    """CLIP-L's and bigG's roles at toy widths (32 and 48): the second has the projection SDXL pools."""
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
-
-    def config(width: int) -> Any:
-        return CLIPTextConfig(
-            vocab_size=vocab_size,
-            hidden_size=width,
-            intermediate_size=37,
-            num_hidden_layers=2,  # the pipeline reads the penultimate hidden states
-            num_attention_heads=4,
-            max_position_embeddings=12,
-            projection_dim=16,
-            bos_token_id=0,
-            eos_token_id=1,
-            pad_token_id=1,
-        )
-
-    torch.manual_seed(1)
-    first = CLIPTextModel(config(32))
-    torch.manual_seed(2)
-    return first, CLIPTextModelWithProjection(config(48))
+    """CLIP-L's and bigG's roles at toy widths (32 and 48): the second has the projection SDXL pools (two
+    layers each: the pipeline reads the penultimate hidden states)."""
+    first = clip_text_model(vocab_size, width=32, layers=2, seed=1, projection_dim=16)
+    return first, clip_text_model(vocab_size, width=48, layers=2, projection=True, seed=2, projection_dim=16)
 
 
 def build_tiny_sdxl() -> Any:
@@ -53,7 +35,6 @@ def build_tiny_sdxl() -> Any:
     SDXL's size conditioning (6 ids of 8 features each), and SDXL-Turbo's scheduler (ancestral Euler,
     trailing spacing)."""
     from diffusers import (
-        AutoencoderKL,
         EulerAncestralDiscreteScheduler,
         StableDiffusionXLPipeline,
         UNet2DConditionModel,
@@ -76,16 +57,7 @@ def build_tiny_sdxl() -> Any:
         addition_time_embed_dim=8,
         projection_class_embeddings_input_dim=6 * 8 + 16,
     )
-    vae = AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * 2,
-        up_block_types=("UpDecoderBlock2D",) * 2,
-        block_out_channels=(32, 32),
-        latent_channels=4,
-        sample_size=16,
-        scaling_factor=0.13025,  # SDXL's
-    )
+    vae = tiny_vae(latent_channels=4, scaling_factor=0.13025)  # SDXL's
     tokenizer = clip_tokenizer(max_length=12)
     text_encoder, text_encoder_2 = _text_encoders(len(tokenizer))
     scheduler = EulerAncestralDiscreteScheduler(  # SDXL-Turbo's scheduler config
@@ -108,14 +80,7 @@ def build_tiny_sdxl() -> Any:
     )
 
 
-@pytest.fixture(scope="module")
-def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return {"sdxl-turbo": save_tiny(build_tiny_sdxl(), tmp_path_factory, "sdxl-turbo-tiny")}
-
-
-@pytest.fixture(scope="module")
-def pipelines(folders: dict[str, Path]) -> dict[str, Any]:
-    return {variant: load_sdxl_pipeline(folder) for variant, folder in folders.items()}
+folders, pipelines = family_fixtures({"sdxl-turbo": build_tiny_sdxl}, load_sdxl_pipeline)
 
 
 @pytest.fixture(scope="module")
@@ -204,13 +169,10 @@ class TestSDXLTurboFamily(GeneratorFamilyContract):
     denoiser = "unet"
     lora_prefix = "unet"
     lora_target_modules = LORA_TARGET_MODULES
-    gradient_variants = ("sdxl-turbo",)
-    teach_variant = "sdxl-turbo"
     recipe = teach_recipe("sdxl-turbo-test", "tiny-sdxl", [PROMPT], "a house at night", steps=1, side_px=16)
     lora_steps = 1
 
-    def stock(self, pipe: Any, gen: Any, seed: int, steps: int) -> torch.Tensor:
-        return _stock(pipe, gen, seed, steps)
+    stock = staticmethod(_stock)
 
     def base_modules(self, gen: Any) -> dict[str, Any]:
         return {"unet": gen.unet, "vae": gen.vae, "text": gen.text_encoders[0], "text2": gen.text_encoders[1]}

@@ -55,6 +55,50 @@ def t5(width: int) -> tuple[Any, Any]:
     return T5EncoderModel(config), tokenizer
 
 
+def clip_text_model(
+    vocab_size: int, width: int, layers: int, projection: bool = False, seed: int | None = None, **config: Any
+) -> Any:
+    """A CLIP text encoder at a toy width for the tiny tokenizers (12 positions, 4 heads), with the pooled
+    projection when `projection`; seeded first when `seed` is given, else from the global generator."""
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    if seed is not None:
+        torch.manual_seed(seed)
+    model = CLIPTextModelWithProjection if projection else CLIPTextModel
+    return model(
+        CLIPTextConfig(
+            vocab_size=vocab_size,
+            hidden_size=width,
+            intermediate_size=37,
+            num_hidden_layers=layers,
+            num_attention_heads=4,
+            max_position_embeddings=12,
+            bos_token_id=0,
+            eos_token_id=1,  # the pooled output is the end-of-text token's state
+            pad_token_id=1,
+            **config,
+        )
+    )
+
+
+def tiny_vae(latent_channels: int, scaling_factor: float, **config: Any) -> Any:
+    """A two-level `AutoencoderKL` (factor 2: 16 px images, 8 x 8 latents) with the family's latent channels
+    and scaling; `config` adds the rest (shift factor, no quant convs)."""
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 2,
+        up_block_types=("UpDecoderBlock2D",) * 2,
+        block_out_channels=(32, 32),
+        latent_channels=latent_channels,
+        sample_size=16,
+        scaling_factor=scaling_factor,
+        **config,
+    )
+
+
 def save_tiny(pipeline: Any, tmp_path_factory: Any, name: str) -> Path:
     """`pipeline` saved in a fresh temporary folder `name` (the layout a downloaded snapshot has)."""
     torch.set_num_threads(1)
