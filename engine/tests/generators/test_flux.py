@@ -6,14 +6,11 @@ the LoRA, a teach step, and a saved LoRA that stock `FluxPipeline.load_lora_weig
 from __future__ import annotations
 
 import copy
-import shutil
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import torch
 
-from dualproc_engine.errors import ModelMissingError
 from dualproc_engine.generators.flux import (
     LORA_TARGET_MODULES,
     FluxGenerator,
@@ -23,11 +20,9 @@ from dualproc_engine.generators.flux import (
     pack_latents,
     unpack_latents,
 )
-from dualproc_engine.teach import adapters
-from dualproc_engine.teach.loop import teach
 
-from .tiny import BrightnessJudge, Logs, clip_tokenizer
-from .tiny import t5 as _t5
+from .family_contract import GenerateFilesContract, GeneratorFamilyContract, Preset, family_fixtures
+from .tiny import clip_text_model, clip_tokenizer, sample, t5, teach_recipe, tiny_vae
 
 PROMPT = "a red house in a desert"
 SIDE_PX = 16
@@ -42,30 +37,11 @@ GUIDANCE = 2.5
 """dev's distilled guidance in the tests: not the default 3.5, so a value that is not passed through shows."""
 
 
-def _clip(vocab_size: int) -> Any:
-    from transformers import CLIPTextConfig, CLIPTextModel
-
-    torch.manual_seed(1)
-    return CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=vocab_size,
-            hidden_size=32,
-            intermediate_size=37,
-            num_hidden_layers=1,
-            num_attention_heads=4,
-            max_position_embeddings=12,
-            bos_token_id=0,
-            eos_token_id=1,  # the pooled output is the end-of-text token's state
-            pad_token_id=1,
-        )
-    )
-
-
 def build_tiny_flux(dev: bool = False) -> Any:
     """FLUX.1's layout at toy sizes: a double- and a single-stream block, 16 latent channels packed to 64,
     the released VAE's scaling and shift factors; `dev`: guidance embedding and dynamic shifting (dev's
     scheduler config), else schnell's (shift 1, none)."""
-    from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
+    from diffusers import FlowMatchEulerDiscreteScheduler, FluxPipeline, FluxTransformer2DModel
 
     torch.manual_seed(0)
     transformer = FluxTransformer2DModel(
@@ -80,15 +56,9 @@ def build_tiny_flux(dev: bool = False) -> Any:
         guidance_embeds=dev,
         axes_dims_rope=(4, 6, 6),  # sums to the head width, as (16, 56, 56) does to 128
     )
-    vae = AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * 2,
-        up_block_types=("UpDecoderBlock2D",) * 2,
-        block_out_channels=(32, 32),
+    vae = tiny_vae(  # FLUX.1's factors
         latent_channels=16,
-        sample_size=SIDE_PX,
-        scaling_factor=0.3611,  # FLUX.1's
+        scaling_factor=0.3611,
         shift_factor=0.1159,
         use_quant_conv=False,
         use_post_quant_conv=False,
@@ -104,31 +74,21 @@ def build_tiny_flux(dev: bool = False) -> Any:
         **shifting,
     )
     tokenizer = clip_tokenizer(max_length=12)
-    text_encoder_2, tokenizer_2 = _t5(48)
+    text_encoder_2, tokenizer_2 = t5(48)
     return FluxPipeline(
         transformer=transformer,
         scheduler=scheduler,
         vae=vae,
-        text_encoder=_clip(len(tokenizer)),
+        text_encoder=clip_text_model(len(tokenizer), width=32, layers=1, seed=1),
         tokenizer=tokenizer,
         text_encoder_2=text_encoder_2,
         tokenizer_2=tokenizer_2,
     )
 
 
-@pytest.fixture(scope="module")
-def flux_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    torch.set_num_threads(1)
-    folders = {}
-    for variant in ("schnell", "dev"):
-        folders[variant] = tmp_path_factory.mktemp(f"flux-{variant}-tiny")
-        build_tiny_flux(dev=variant == "dev").save_pretrained(str(folders[variant]))
-    return folders
-
-
-@pytest.fixture(scope="module")
-def _loaded(flux_folders: dict[str, Path]) -> dict[str, Any]:
-    return {variant: load_flux_pipeline(folder) for variant, folder in flux_folders.items()}
+folders, pipelines = family_fixtures(
+    {"schnell": build_tiny_flux, "dev": lambda: build_tiny_flux(dev=True)}, load_flux_pipeline
+)
 
 
 def _generator(pipe: Any) -> FluxGenerator:
@@ -138,9 +98,9 @@ def _generator(pipe: Any) -> FluxGenerator:
 
 
 @pytest.fixture
-def make_flux(_loaded):
+def make_flux(pipelines):
     """Fresh schnell generators with identical weights (deep copies of one loaded pipeline)."""
-    return lambda: _generator(_loaded["schnell"])
+    return lambda: _generator(pipelines["schnell"])
 
 
 def _stock(pipe: Any, gen: FluxGenerator, seed: int, steps: int) -> torch.Tensor:
@@ -158,55 +118,12 @@ def _stock(pipe: Any, gen: FluxGenerator, seed: int, steps: int) -> torch.Tensor
         ).images
 
 
-def _sample(gen: FluxGenerator, seed: int, steps: int) -> torch.Tensor:
-    with torch.no_grad():
-        return gen.sample(gen.encode_prompt([PROMPT]), gen.make_noise(1, seed), steps)
-
-
-# --- loading --------------------------------------------------------------------------------------------
-def test_loads_offline_from_a_folder_and_from_the_presets_in_the_cache(flux_folders, tmp_path, monkeypatch):
-    from dualproc_engine.generators.load import load_generator
-
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert isinstance(adapters.load_generator(str(flux_folders["dev"]), torch.device("cpu")), FluxGenerator)
-    assert isinstance(load_generator(str(flux_folders["schnell"])), FluxGenerator)  # `dualproc generate`'s
-
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
-    with pytest.raises(ModelMissingError, match="huggingface-cli download black-forest-labs/FLUX.1-schnell"):
-        adapters.load_generator("flux-schnell", torch.device("cpu"))
-    for preset, variant, repo in (
-        ("flux-schnell", "schnell", "black-forest-labs/FLUX.1-schnell"),
-        ("flux-dev", "dev", "black-forest-labs/FLUX.1-dev"),
-    ):
-        snapshot = tmp_path / f"models--{repo.replace('/', '--')}" / "snapshots" / "0123abc"
-        shutil.copytree(flux_folders[variant], snapshot)
-        gen = adapters.load_generator(preset, torch.device("cpu"))
-        assert isinstance(gen, FluxGenerator) and gen.has_guidance == (variant == "dev")
-        assert gen.max_sequence_length == (512 if variant == "dev" else 256)  # BFL's defaults
-        assert isinstance(adapters.load_generator(repo, torch.device("cpu")), FluxGenerator)
-
-
-def test_generate_files_draws_with_a_tiny_flux_folder(flux_folders, tmp_path, monkeypatch):
-    from dualproc_engine.generators import flux
-    from dualproc_engine.generators.generate import generate_files
-
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(flux, "RESOLUTION_PX", SIDE_PX)  # the default side (512 would take minutes here)
-    result = generate_files(
-        PROMPT, n=2, seed=0, out_dir=str(tmp_path / "out"), generator=str(flux_folders["schnell"])
-    )
-    assert result["count"] == 2
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["000000.png", "000001.png", "grid.png"]
-
-
-def test_same_seed_same_image_and_the_embeddings_layout(make_flux):
+# --- layouts --------------------------------------------------------------------------------------------
+def test_the_embeddings_and_noise_layout(make_flux):
     gen = make_flux()
     embeds = gen.encode_prompt([PROMPT, "a house at night"])
     assert embeds.tokens.shape == (2, T5_TOKENS, 48) and embeds.pooled.shape == (2, 32)
     assert gen.make_noise(2, 0).shape == (2, 16, 8, 8)  # plain latents: packing happens inside velocity
-    a, b, c = _sample(gen, 3, 1), _sample(gen, 3, 1), _sample(gen, 4, 1)
-    assert a.shape == (1, 3, SIDE_PX, SIDE_PX) and a.min() >= 0 and a.max() <= 1
-    assert torch.equal(a, b) and not torch.equal(a, c)
     with pytest.raises(ValueError, match="multiples of 4"):
         FluxGenerator(gen.pipeline, resolution_px=18)
 
@@ -223,8 +140,8 @@ def test_packing_round_trips_as_the_stock_pipeline_packs():
 
 
 # --- agreement with stock diffusers ---------------------------------------------------------------------
-def test_schedules_schnell_unshifted_dev_shifted_by_resolution(_loaded):
-    schnell, dev = _generator(_loaded["schnell"]), _generator(_loaded["dev"])
+def test_schedules_schnell_unshifted_dev_shifted_by_resolution(pipelines):
+    schnell, dev = _generator(pipelines["schnell"]), _generator(pipelines["dev"])
     assert schnell.sigmas(1).tolist() == [1.0, 0.0]
     torch.testing.assert_close(schnell.sigmas(4), torch.tensor([1.0, 0.75, 0.5, 0.25, 0.0]))
     mu = flux_shift(16, dev.scheduler.config)
@@ -239,163 +156,76 @@ def test_schedules_schnell_unshifted_dev_shifted_by_resolution(_loaded):
 
 @pytest.mark.parametrize("variant", ["schnell", "dev"])
 @pytest.mark.parametrize("steps", [1, 2, 4])
-def test_sampling_equals_the_stock_pipeline(_loaded, variant, steps):
-    pipe = copy.deepcopy(_loaded[variant])
+def test_sampling_equals_the_stock_pipeline(pipelines, variant, steps):
+    pipe = copy.deepcopy(pipelines[variant])
     gen = _generator(pipe)
-    ours, stock = _sample(gen, 5, steps), _stock(pipe, gen, 5, steps)
+    ours, stock = sample(gen, PROMPT, 5, steps), _stock(pipe, gen, 5, steps)
     assert (ours - stock).abs().max() < AGREEMENT
 
 
-def test_dev_guidance_reaches_the_transformer(_loaded):
-    gen = _generator(_loaded["dev"])
-    other = _generator(_loaded["dev"])
+def test_dev_guidance_reaches_the_transformer(pipelines):
+    gen = _generator(pipelines["dev"])
+    other = _generator(pipelines["dev"])
     other.guidance_scale = 5.0
-    assert (_sample(gen, 5, 1) - _sample(other, 5, 1)).abs().max() > 1e-6
+    assert (sample(gen, PROMPT, 5, 1) - sample(other, PROMPT, 5, 1)).abs().max() > 1e-6
 
 
-# --- training -------------------------------------------------------------------------------------------
-def _randomise_lora(gen: FluxGenerator, seed: int) -> None:
-    """Nonzero lora_B, so that lora_A's gradient is not zero by construction (peft starts B at zero)."""
-    with torch.no_grad():
-        g = torch.Generator().manual_seed(seed)
-        for p in gen.lora_parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.05)
+# --- the family contract ------------------------------------------------------------------------------
+class TestFluxFamily(GeneratorFamilyContract, GenerateFilesContract):
+    """schnell is the plain variant (same seed, checkpointing, `generate`); dev's guidance embedding is in
+    the gradient, teach and saved-LoRA checks."""
 
-
-def test_gradients_from_the_image_reach_every_lora_parameter_and_no_base_weight(_loaded):
-    gen = _generator(_loaded["dev"])
-    gen.add_lora(lora_rank=4, lora_alpha=4)
-    _randomise_lora(gen, 1)
-    wrapped = {n.rsplit(".lora_", 1)[0] for n, _ in gen.transformer.named_parameters() if ".lora_" in n}
-    assert {t for t in LORA_TARGET_MODULES if any(n.endswith("." + t) for n in wrapped)} == set(
-        LORA_TARGET_MODULES
+    prompt = PROMPT
+    side_px = SIDE_PX
+    agreement = AGREEMENT
+    generator_classes: ClassVar[dict[str, type]] = {"schnell": FluxGenerator, "dev": FluxGenerator}
+    presets = (
+        Preset("flux-schnell", "black-forest-labs/FLUX.1-schnell", "schnell"),
+        Preset("flux-dev", "black-forest-labs/FLUX.1-dev", "dev"),
     )
-    assert any(n.startswith("single_transformer_blocks.") for n in wrapped)  # the single-stream q, k, v
-    image = gen.sample(gen.encode_prompt([PROMPT]), gen.make_noise(1, 0), 2, grad_steps=[1])
-    weights = torch.randn(image.shape, generator=torch.Generator().manual_seed(2))
-    (image * weights).sum().backward()
-    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in gen.lora_parameters())
-    for module in (gen.transformer, gen.vae, gen.text_encoder, gen.text_encoder_2):
-        assert all(p.grad is None for n, p in module.named_parameters() if "lora_" not in n)
-
-
-def test_gradient_checkpointing_gives_the_same_gradients(make_flux, monkeypatch):
-    calls = [0]
-    original = torch.utils.checkpoint.checkpoint
-
-    def counting(*args, **kwargs):
-        calls[0] += 1
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(torch.utils.checkpoint, "checkpoint", counting)
-    gen = make_flux()
-    gen.add_lora(lora_rank=4, lora_alpha=4)
-    _randomise_lora(gen, 3)
-    grads = []
-    for enabled in (False, True):
-        for p in gen.lora_parameters():
-            p.grad = None
-        with gen.gradient_checkpointing(enabled):
-            assert gen.transformer.is_gradient_checkpointing == enabled
-            image = gen.sample(gen.encode_prompt([PROMPT]), gen.make_noise(1, 0), 2, grad_steps=[0, 1])
-        image.square().mean().backward()
-        grads.append([p.grad.clone() for p in gen.lora_parameters()])
-    for a, b in zip(*grads, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
-    assert calls[0] > 0  # the transformer's blocks did run checkpointed
-    assert not gen.transformer.is_gradient_checkpointing  # switched off again afterwards
-
-
-def _recipe() -> dict[str, Any]:
-    return {
-        "name": "flux-test",
-        "generator": "tiny-flux",
-        "judge": "brightness",
-        "prompts": [PROMPT, "a house at night"],
-        "questions": [{"question": "Is the picture bright?", "answer": "Yes", "weight": 1.0}],
-        "eval": {"prompts": ["a house at sunset"], "seeds": [0], "lora_scales": [0, 1.0]},
-        "training": {
-            "max_train_steps": 1,
-            "learning_rate": 1e-3,
-            "lora_rank": 4,
-            "lora_alpha": 4,
-            "lora_scale": 1.0,
-            "noise_pool_size": 2,
-            "num_inference_steps": 2,
-            "train_batch_size": 2,
-            "resolution_px": SIDE_PX,
-            "checkpointing_steps": 100,
-            "preserve_weight": 0.5,  # the regulariser indexes its own pooled embeddings too
-        },
-    }
-
-
-def _base_state(gen: FluxGenerator) -> dict[str, torch.Tensor]:
-    # peft renames a wrapped layer's weight to `<layer>.base_layer.weight`: compare under the original name
-    modules = (
-        ("transformer", gen.transformer),
-        ("vae", gen.vae),
-        ("clip", gen.text_encoder),
-        ("t5", gen.text_encoder_2),
+    denoiser = "transformer"
+    lora_prefix = "transformer"
+    lora_target_modules = LORA_TARGET_MODULES
+    gradient_variants = ("dev",)
+    teach_variant = "dev"
+    recipe = teach_recipe(
+        "flux-test",
+        "tiny-flux",
+        [PROMPT, "a house at night"],
+        "a house at sunset",
+        steps=2,
+        side_px=SIDE_PX,
+        train_batch_size=2,
+        preserve_weight=0.5,  # the regulariser indexes its own pooled embeddings too
     )
-    return {
-        f"{m}.{n.replace('.base_layer', '')}": p.detach().clone()
-        for m, module in modules
-        for n, p in module.named_parameters()
-        if "lora_" not in n
-    }
+    preserve_prompts: ClassVar[list[str] | None] = ["a house in a desert at night"]
+    lora_steps = 2
+    checks_fused_lora = True
 
+    def new_generator(self, pipe: Any, variant: str) -> Any:
+        return _generator(pipe)
 
-@pytest.fixture(scope="module")
-def taught(_loaded, tmp_path_factory: pytest.TempPathFactory) -> tuple[FluxGenerator, Path, dict, Logs]:
-    """One teach step on a fresh dev generator: (generator, run folder, its base weights before, logs)."""
-    torch.set_num_threads(1)
-    gen = _generator(_loaded["dev"])
-    before = _base_state(gen)
-    out = tmp_path_factory.mktemp("teach-flux")
-    logs = Logs()
-    teach(
-        _recipe(),
-        out,
-        generator=gen,
-        judge=BrightnessJudge(),
-        reporter=logs,
-        preserve_prompts=["a house in a desert at night"],
-    )
-    return gen, out, before, logs
+    stock = staticmethod(_stock)
 
+    def base_modules(self, gen: Any) -> dict[str, Any]:
+        return {
+            "transformer": gen.transformer,
+            "vae": gen.vae,
+            "clip": gen.text_encoder,
+            "t5": gen.text_encoder_2,
+        }
 
-def test_a_teach_step_changes_the_lora_and_leaves_base_weights_untouched(taught):
-    gen, _, before, logs = taught
-    assert [m for level, m in logs.lines if level == "warning"] == []
-    lora_b = [p for n, p in gen.transformer.named_parameters() if "lora_B" in n]
-    assert lora_b and all(p.abs().sum() > 0 for p in lora_b)  # peft's gaussian init starts B at zero
-    after = _base_state(gen)
-    assert before.keys() == after.keys()
-    assert all(torch.equal(before[k], after[k]) for k in before)
+    def check_loaded(self, gen: Any, variant: str) -> None:
+        assert gen.has_guidance == (variant == "dev")
+        assert gen.max_sequence_length == (512 if variant == "dev" else 256)  # BFL's defaults
 
+    def check_wrapped_layers(self, wrapped: set[str]) -> None:
+        assert any(n.startswith("single_transformer_blocks.") for n in wrapped)  # the single-stream q, k, v
 
-def test_the_saved_lora_loads_in_stock_diffusers_and_changes_its_output(taught, _loaded):
-    from safetensors.torch import load_file
+    def check_lora_keys(self, keys: list[str]) -> None:
+        assert any(".attn.add_q_proj.lora_A" in k for k in keys)  # the text stream's projections too
 
-    from dualproc_engine.generators.generate import fuse_lora
+    def patch_for_generate(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from dualproc_engine.generators import flux
 
-    _, out, _, _ = taught
-    keys = list(load_file(str(out / "pytorch_lora_weights.safetensors")))
-    assert keys and all(k.startswith("transformer.") for k in keys)
-    assert any(".attn.add_q_proj.lora_A" in k for k in keys)  # the text stream's projections too
-
-    pipe = copy.deepcopy(_loaded["dev"])
-    gen = _generator(_loaded["dev"])
-    base = _stock(pipe, gen, 7, 2)
-    pipe.load_lora_weights(str(out))
-    with_lora = _stock(pipe, gen, 7, 2)
-    assert (with_lora - base).abs().max() > 1e-6
-
-    gen.load_lora(out)  # our loader reads the same file to the same model as stock diffusers
-    gen.set_lora_scale(1.0)
-    assert (_sample(gen, 7, 2) - with_lora).abs().max() < AGREEMENT
-
-    fused = _generator(_loaded["dev"])  # `dualproc generate --lora` fuses it into the transformer
-    fuse_lora(fused, str(out), 1.0, "tiny-flux")
-    assert (_sample(fused, 7, 2) - with_lora).abs().max() < AGREEMENT
+        monkeypatch.setattr(flux, "RESOLUTION_PX", SIDE_PX)  # the default side (512 would take minutes here)
