@@ -6,14 +6,11 @@ LoRA, a teach step, and a saved LoRA that stock `SanaPipeline.load_lora_weights`
 from __future__ import annotations
 
 import copy
-import shutil
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import torch
 
-from dualproc_engine.errors import ModelMissingError
 from dualproc_engine.generators.base import PooledPromptEmbeds
 from dualproc_engine.generators.sana import (
     LORA_TARGET_MODULES,
@@ -23,10 +20,9 @@ from dualproc_engine.generators.sana import (
     load_sana_pipeline,
     trigflow_to_flow,
 )
-from dualproc_engine.teach import adapters
-from dualproc_engine.teach.loop import teach
 
-from .tiny import BrightnessJudge, Logs
+from .family_contract import GeneratorFamilyContract, Preset, family_fixtures
+from .tiny import sample, teach_recipe
 
 PROMPT = "A red house in a desert"
 SIDE_PX = 32
@@ -146,30 +142,19 @@ def build_tiny_sana(sprint: bool = False) -> Any:
     return SanaPipeline(**parts, scheduler=scheduler)
 
 
-@pytest.fixture(scope="module")
-def sana_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.set_num_threads(1)
-    folder = tmp_path_factory.mktemp("sana-tiny")
-    build_tiny_sana().save_pretrained(str(folder))
-    return folder
+folders, pipelines = family_fixtures(
+    {"sana": build_tiny_sana, "sprint": lambda: build_tiny_sana(sprint=True)}, load_sana_pipeline
+)
 
 
 @pytest.fixture(scope="module")
-def sprint_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.set_num_threads(1)
-    folder = tmp_path_factory.mktemp("sana-sprint-tiny")
-    build_tiny_sana(sprint=True).save_pretrained(str(folder))
-    return folder
+def _loaded(pipelines: dict[str, Any]) -> Any:
+    return pipelines["sana"]
 
 
 @pytest.fixture(scope="module")
-def _loaded(sana_folder: Path) -> Any:
-    return load_sana_pipeline(sana_folder)
-
-
-@pytest.fixture(scope="module")
-def _sprint(sprint_folder: Path) -> Any:
-    return load_sana_pipeline(sprint_folder)
+def _sprint(pipelines: dict[str, Any]) -> Any:
+    return pipelines["sprint"]
 
 
 @pytest.fixture
@@ -199,41 +184,6 @@ def _stock(pipe: Any, noise: torch.Tensor, steps: int, **kwargs: Any) -> torch.T
             use_resolution_binning=False,
             **kwargs,
         ).images
-
-
-def _sample(gen: SanaGenerator, seed: int, steps: int) -> torch.Tensor:
-    with torch.no_grad():
-        return gen.sample(gen.encode_prompt([PROMPT]), gen.make_noise(1, seed), steps)
-
-
-# --- loading --------------------------------------------------------------------------------------------
-def test_loads_offline_from_folders_and_from_the_presets_in_the_cache(
-    sana_folder, sprint_folder, tmp_path, monkeypatch
-):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    gen = adapters.load_generator(str(sana_folder), torch.device("cpu"))
-    assert type(gen) is SanaGenerator
-    assert type(adapters.load_generator(str(sprint_folder), torch.device("cpu"))) is SanaSprintGenerator
-
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
-    repo = "Efficient-Large-Model/Sana_1600M_1024px_diffusers"
-    with pytest.raises(ModelMissingError, match=f"huggingface-cli download {repo}"):
-        adapters.load_generator("sana-1600m", torch.device("cpu"))
-    shutil.copytree(sana_folder, tmp_path / f"models--{repo.replace('/', '--')}" / "snapshots" / "0123abc")
-    assert type(adapters.load_generator("sana-1600m", torch.device("cpu"))) is SanaGenerator
-    assert type(adapters.load_generator(repo, torch.device("cpu"))) is SanaGenerator
-    sprint_repo = "Efficient-Large-Model/Sana_Sprint_1.6B_1024px_diffusers"
-    shutil.copytree(
-        sprint_folder, tmp_path / f"models--{sprint_repo.replace('/', '--')}" / "snapshots" / "0123abc"
-    )
-    assert type(adapters.load_generator("sana-sprint", torch.device("cpu"))) is SanaSprintGenerator
-
-
-def test_same_seed_same_image(make_sana):
-    gen = make_sana()
-    a, b, c = _sample(gen, 3, 1), _sample(gen, 3, 1), _sample(gen, 4, 1)
-    assert a.shape == (1, 3, SIDE_PX, SIDE_PX) and a.min() >= 0 and a.max() <= 1
-    assert torch.equal(a, b) and not torch.equal(a, c)
 
 
 # --- agreement with stock diffusers ---------------------------------------------------------------------
@@ -269,14 +219,16 @@ def test_sampling_equals_the_stock_pipeline_with_the_default_instruction(_loaded
     pipe = _euler(copy.deepcopy(_loaded))
     gen = SanaGenerator(copy.deepcopy(pipe))  # the pipeline's default complex human instruction, as stock
     noise = gen.make_noise(1, 5)
-    assert (_sample(gen, 5, steps) - _stock(pipe, noise, steps, guidance_scale=1.0)).abs().max() < AGREEMENT
+    assert (
+        sample(gen, PROMPT, 5, steps) - _stock(pipe, noise, steps, guidance_scale=1.0)
+    ).abs().max() < AGREEMENT
 
 
 def test_sampling_equals_the_stock_pipeline_without_the_instruction(_loaded, make_sana):
     pipe = _euler(copy.deepcopy(_loaded))
     gen = make_sana()
     stock = _stock(pipe, gen.make_noise(1, 6), 2, guidance_scale=1.0, complex_human_instruction=[])
-    assert (_sample(gen, 6, 2) - stock).abs().max() < AGREEMENT
+    assert (sample(gen, PROMPT, 6, 2) - stock).abs().max() < AGREEMENT
 
 
 def test_sprint_one_step_equals_the_stock_sprint_pipeline(_sprint):
@@ -284,7 +236,7 @@ def test_sprint_one_step_equals_the_stock_sprint_pipeline(_sprint):
     assert gen.guidance_scale == 4.5  # the pipeline's default, read from it
     eps = torch.randn(1, 32, 8, 8, generator=torch.Generator().manual_seed(5))  # make_noise's draw
     stock = _stock(copy.deepcopy(_sprint), eps, 1, intermediate_timesteps=None)
-    assert (_sample(gen, 5, 1) - stock).abs().max() < AGREEMENT
+    assert (sample(gen, PROMPT, 5, 1) - stock).abs().max() < AGREEMENT
 
 
 def test_sprint_clean_estimates_at_every_level_equal_the_stock_consistency_steps(_sprint):
@@ -315,135 +267,38 @@ def test_sprint_clean_estimates_at_every_level_equal_the_stock_consistency_steps
         assert float((x0 - stock_x0).abs().max() / stock_x0.abs().max()) < 1e-5
 
 
-# --- training -------------------------------------------------------------------------------------------
-def _randomise_lora(gen: SanaGenerator, seed: int) -> None:
-    """Nonzero lora_B, so that lora_A's gradient is not zero by construction."""
-    with torch.no_grad():
-        g = torch.Generator().manual_seed(seed)
-        for p in gen.lora_parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.05)
+# --- the family contract ------------------------------------------------------------------------------
+class TestSanaFamily(GeneratorFamilyContract):
+    """Sana is the plain variant; gradients are checked for Sana-Sprint too. Generators are built without the
+    complex human instruction (fast)."""
 
-
-@pytest.mark.parametrize("sprint", [False, True])
-def test_gradients_from_the_image_reach_every_lora_parameter_and_no_base_weight(_loaded, _sprint, sprint):
-    gen = (
-        SanaSprintGenerator(copy.deepcopy(_sprint), complex_human_instruction=[])
-        if sprint
-        else SanaGenerator(copy.deepcopy(_loaded), complex_human_instruction=[])
+    prompt = PROMPT
+    side_px = SIDE_PX
+    agreement = AGREEMENT
+    generator_classes: ClassVar[dict[str, type]] = {"sana": SanaGenerator, "sprint": SanaSprintGenerator}
+    presets = (
+        Preset("sana-1600m", "Efficient-Large-Model/Sana_1600M_1024px_diffusers", "sana"),
+        Preset("sana-sprint", "Efficient-Large-Model/Sana_Sprint_1.6B_1024px_diffusers", "sprint"),
     )
-    gen.add_lora(lora_rank=4, lora_alpha=4)
-    _randomise_lora(gen, 1)
-    wrapped = {n.rsplit(".lora_", 1)[0] for n, _ in gen.transformer.named_parameters() if ".lora_" in n}
-    assert {t for t in LORA_TARGET_MODULES if any(n.endswith("." + t) for n in wrapped)} == set(
-        LORA_TARGET_MODULES
-    )
-    assert any(".attn1." in n for n in wrapped) and any(".attn2." in n for n in wrapped)
-    image = gen.sample(gen.encode_prompt([PROMPT]), gen.make_noise(1, 0), 2, grad_steps=[1])
-    weights = torch.randn(image.shape, generator=torch.Generator().manual_seed(2))
-    (image * weights).sum().backward()
-    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in gen.lora_parameters())
-    for module in (gen.transformer, gen.vae, gen.text_encoder):
-        assert all(p.grad is None for n, p in module.named_parameters() if "lora_" not in n)
+    denoiser = "transformer"
+    lora_prefix = "transformer"
+    lora_target_modules = LORA_TARGET_MODULES
+    gradient_variants = ("sana", "sprint")
+    recipe = teach_recipe("sana-test", "tiny-sana", [PROMPT], "a house at night", steps=1, side_px=SIDE_PX)
+    lora_steps = 1
 
+    def new_generator(self, pipe: Any, variant: str) -> Any:
+        return self.generator_classes[variant](copy.deepcopy(pipe), complex_human_instruction=[])
 
-def _lora_grads(gen: SanaGenerator, checkpointing: bool) -> list[torch.Tensor]:
-    for p in gen.lora_parameters():
-        p.grad = None
-    with gen.gradient_checkpointing(checkpointing):
-        image = gen.sample(gen.encode_prompt([PROMPT]), gen.make_noise(1, 0), 2, grad_steps=[0, 1])
-    image.square().mean().backward()
-    return [p.grad.clone() for p in gen.lora_parameters()]
+    def stock(self, pipe: Any, gen: Any, seed: int, steps: int) -> torch.Tensor:
+        noise = gen.make_noise(1, seed)
+        return _stock(pipe, noise, steps, guidance_scale=1.0, complex_human_instruction=[])
 
+    def stock_pipeline(self, pipe: Any) -> Any:
+        return _euler(copy.deepcopy(pipe))
 
-def test_gradient_checkpointing_gives_the_same_gradients(make_sana, monkeypatch):
-    calls = [0]
-    original = torch.utils.checkpoint.checkpoint
+    def base_modules(self, gen: Any) -> dict[str, Any]:
+        return {"transformer": gen.transformer, "vae": gen.vae, "text": gen.text_encoder}
 
-    def counting(*args, **kwargs):
-        calls[0] += 1
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(torch.utils.checkpoint, "checkpoint", counting)
-    gen = make_sana()
-    gen.add_lora(lora_rank=4, lora_alpha=4)
-    _randomise_lora(gen, 3)
-    off, on = _lora_grads(gen, False), _lora_grads(gen, True)
-    for a, b in zip(off, on, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
-    assert calls[0] > 0  # the transformer's blocks did run checkpointed
-    assert not gen.transformer.is_gradient_checkpointing  # switched off again afterwards
-
-
-def _recipe() -> dict[str, Any]:
-    return {
-        "name": "sana-test",
-        "generator": "tiny-sana",
-        "judge": "brightness",
-        "prompts": [PROMPT],
-        "questions": [{"question": "Is the picture bright?", "answer": "Yes", "weight": 1.0}],
-        "eval": {"prompts": ["a house at night"], "seeds": [0], "lora_scales": [0, 1.0]},
-        "training": {
-            "max_train_steps": 1,
-            "learning_rate": 1e-3,
-            "lora_rank": 4,
-            "lora_alpha": 4,
-            "lora_scale": 1.0,
-            "noise_pool_size": 2,
-            "num_inference_steps": 1,
-            "resolution_px": SIDE_PX,
-            "checkpointing_steps": 100,
-        },
-    }
-
-
-def _base_state(gen: SanaGenerator) -> dict[str, torch.Tensor]:
-    # peft renames a wrapped layer's weight to `<layer>.base_layer.weight`: compare under the original name
-    modules = {"transformer": gen.transformer, "vae": gen.vae, "text": gen.text_encoder}
-    return {
-        f"{m}.{n.replace('.base_layer', '')}": p.detach().clone()
-        for m, module in modules.items()
-        for n, p in module.named_parameters()
-        if "lora_" not in n
-    }
-
-
-@pytest.fixture(scope="module")
-def taught(_loaded, tmp_path_factory: pytest.TempPathFactory) -> tuple[SanaGenerator, Path, dict, Logs]:
-    """One teach step on a fresh generator: (the generator, the run folder, its base weights before, logs)."""
-    torch.set_num_threads(1)
-    gen = SanaGenerator(copy.deepcopy(_loaded), complex_human_instruction=[])
-    before = _base_state(gen)
-    out = tmp_path_factory.mktemp("teach")
-    logs = Logs()
-    teach(_recipe(), out, generator=gen, judge=BrightnessJudge(), reporter=logs)
-    return gen, out, before, logs
-
-
-def test_a_teach_step_changes_the_lora_and_leaves_base_weights_untouched(taught):
-    gen, _, before, logs = taught
-    assert [m for level, m in logs.lines if level == "warning"] == []
-    lora_b = [p for n, p in gen.transformer.named_parameters() if "lora_B" in n]
-    assert lora_b and all(p.abs().sum() > 0 for p in lora_b)  # peft's gaussian init starts B at zero
-    after = _base_state(gen)
-    assert before.keys() == after.keys()
-    assert all(torch.equal(before[k], after[k]) for k in before)
-
-
-def test_the_saved_lora_loads_in_stock_diffusers_and_changes_its_output(taught, _loaded, make_sana):
-    from safetensors.torch import load_file
-
-    _, out, _, _ = taught
-    keys = list(load_file(str(out / "pytorch_lora_weights.safetensors")))
-    assert keys and all(k.startswith("transformer.") for k in keys)
-
-    pipe = _euler(copy.deepcopy(_loaded))
-    gen = make_sana()
-    noise = gen.make_noise(1, 7)
-    base = _stock(pipe, noise, 1, guidance_scale=1.0, complex_human_instruction=[])
-    pipe.load_lora_weights(str(out))
-    with_lora = _stock(pipe, noise, 1, guidance_scale=1.0, complex_human_instruction=[])
-    assert (with_lora - base).abs().max() > 1e-6
-
-    gen.load_lora(out)  # our loader reads the same file to the same model as stock diffusers
-    gen.set_lora_scale(1.0)
-    assert (_sample(gen, 7, 1) - with_lora).abs().max() < AGREEMENT
+    def check_wrapped_layers(self, wrapped: set[str]) -> None:
+        assert any(".attn1." in n for n in wrapped) and any(".attn2." in n for n in wrapped)
