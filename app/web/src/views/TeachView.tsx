@@ -4,6 +4,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiFailure } from "../api.js";
+import { AdvancedTraining } from "../components/AdvancedTraining.js";
 import { QuestionEditor } from "../components/QuestionEditor.js";
 import { navigate } from "../router.js";
 import {
@@ -373,7 +374,17 @@ function DraftForm({ draft, update, models, preview, previewing, onPreview }: Fo
             </label>
           ))}
         </div>
+        <AdvancedTraining
+          training={asTraining(draft.base.training)}
+          onChange={(training) => update({ base: { ...draft.base, training } })}
+        />
       </fieldset>
     </div>
   );
+}
+
+function asTraining(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
 }

@@ -1,0 +1,59 @@
+/**
+ * The studio form's recipe drafts: form fields to YAML and back, keeping what the form does not show, so a
+ * shipped recipe loaded into the form and started unchanged is the recipe as shipped.
+ */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { parseRecipe } from "../../src/recipes/load.js";
+import { blankDraft, draftFromYaml, draftYaml, firstPrompt } from "../../web/src/recipe-draft.js";
+
+const library = (name: string) =>
+  readFileSync(fileURLToPath(new URL(`../../../recipes/${name}.yaml`, import.meta.url)), "utf8");
+
+describe("recipe drafts", () => {
+  it("gives a blank draft that is a valid recipe", () => {
+    expect(() => parseRecipe(draftYaml(blankDraft()))).not.toThrow();
+  });
+
+  it.each(["horizon-30", "palette-colours", "relative-depth", "composition", "line-weight"])(
+    "round-trips the shipped %s recipe through the form unchanged",
+    (name) => {
+      const text = library(name);
+      const draft = draftFromYaml(text);
+      if (typeof draft === "string") throw new Error(draft);
+      const again = parseRecipe(draftYaml(draft)).recipe;
+      expect(again).toEqual(parseRecipe(text).recipe);
+    },
+  );
+
+  it("writes form edits and keeps fields the form does not show", () => {
+    const draft = draftFromYaml(library("horizon-30"));
+    if (typeof draft === "string") throw new Error(draft);
+    draft.training.max_train_steps = 7;
+    draft.questions[0]!.visual = { kind: "horizon", y: 0.25 };
+    draft.base = { ...draft.base, training: { ...(draft.base.training as object), vae_tiling: true } };
+    const recipe = parse(draftYaml(draft)) as {
+      training: Record<string, unknown>;
+      eval: Record<string, unknown>;
+      questions: { visual_prompt?: unknown }[];
+    };
+    expect(recipe.training.max_train_steps).toBe(7);
+    expect(recipe.training.vae_tiling).toBe(true);
+    expect(recipe.training.checkpointing_steps).toBe(50); // from the shipped recipe, not shown in the form
+    expect(recipe.eval.lora_scales).toEqual([0, 1]);
+    expect(recipe.questions[0]!.visual_prompt).toEqual({ kind: "horizon", y: 0.25 });
+  });
+
+  it("previews a template's first combination and says why bad YAML cannot be read", () => {
+    expect(
+      firstPrompt({
+        mode: "template",
+        template: "a {sky} land with {thing}",
+        slots: "sky: sunny, night\nthing: trees",
+      }),
+    ).toBe("a sunny land with trees");
+    expect(draftFromYaml("prompts: [a\nquestions: [")).toMatch(/^YAML: /);
+  });
+});
