@@ -89,6 +89,11 @@ export const GenerateParams = z
     generator: z.string().min(1).describe("Generator preset name or folder."),
     lora: z.string().min(1).nullable().describe("A LoRA file or teach run folder to fuse in, or null."),
     lora_scale: z.number().describe("Adapter scale the LoRA is fused at."),
+    guidance_scale: z
+      .number()
+      .gt(0)
+      .nullable()
+      .describe("The generator's guidance where it has one; null: the family's default."),
     out_dir: z.string().min(1).describe("Folder for the PNGs and grid.png."),
   })
   .describe("Generate images from a prompt.");

@@ -128,6 +128,15 @@ const training = z
       .default(false)
       .describe("Trade compute for memory in all three models."),
     mixed_precision: z.enum(["no", "bf16", "fp16"]).default("no").describe("Autocast precision on GPU."),
+    guidance_scale: z
+      .number()
+      .gt(0)
+      .nullable()
+      .default(null)
+      .describe(
+        "The generator's guidance, where it has one (classifier-free for SD3 and Sana, the guidance " +
+          "embedding of FLUX.1-dev and Sana-Sprint); null: the family's default.",
+      ),
     judge_device: z
       .string()
       .min(1)

@@ -8,7 +8,11 @@ import { z } from "zod";
 const HowTaught = z.object({
   generator: z.string().optional(),
   training: z
-    .object({ lora_scale: z.number().optional(), num_inference_steps: z.number().int().optional() })
+    .object({
+      lora_scale: z.number().optional(),
+      num_inference_steps: z.number().int().optional(),
+      guidance_scale: z.number().nullable().optional(),
+    })
     .optional(),
 });
 type HowTaught = z.infer<typeof HowTaught>;
@@ -37,4 +41,9 @@ export function trainedGenerator(path: string): string | undefined {
 /** The sampling steps a teach run's LoRA was taught with (its recipe's training.num_inference_steps). */
 export function trainedSteps(path: string): number | undefined {
   return howTaught(path).training?.num_inference_steps;
+}
+
+/** The guidance a teach run's LoRA was taught with (its recipe's training.guidance_scale), if it set one. */
+export function trainedGuidance(path: string | undefined): number | undefined {
+  return howTaught(path).training?.guidance_scale ?? undefined;
 }

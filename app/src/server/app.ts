@@ -23,7 +23,7 @@ import { RecipeError, loadRecipeFile, parseRecipeIn, resolvedRecipeYaml } from "
 import { EVAL_DEFAULTS } from "../cli/commands/eval.js";
 import { lineChartSvg } from "../report/score-chart.js";
 import { readMetrics, scoreSeries } from "../report/teach-report.js";
-import { trainedGenerator, trainedSteps } from "../runs/lora.js";
+import { trainedGenerator, trainedGuidance, trainedSteps } from "../runs/lora.js";
 import { newRunDir } from "../runs/run-folder.js";
 import { teachRecipe } from "../recipes/load.js";
 import { libraryRecipes } from "./library.js";
@@ -214,6 +214,7 @@ export function studioApp(deps: StudioDeps): Hono {
       generator: lora ? (trainedGenerator(lora) ?? body.generator) : body.generator,
       lora,
       lora_scale: lora ? body.lora_scale : 1,
+      guidance_scale: lora ? (trainedGuidance(lora) ?? null) : null,
       out_dir: output.dir,
     });
     const url = (file: string) => `/api/generated/${output.name}/${file}`;

@@ -136,6 +136,7 @@ describe("the studio in a browser", () => {
         generator: "scenes-generator",
         lora: file,
         lora_scale: 1,
+        guidance_scale: null,
         out_dir: out,
       });
       expect(result.count).toBe(2);

@@ -152,6 +152,7 @@ def generate(
     generator: str = "scenes-generator",
     lora: str | None = None,
     lora_scale: float = 1.0,
+    guidance_scale: float | None = None,
     reporter: Reporter | None = None,
 ) -> dict[str, Any]:
     """`n` images of `prompt` as PNGs and a grid in `out_dir`, optionally with a LoRA fused in."""
@@ -168,6 +169,7 @@ def generate(
         on_progress=reporter.progress,
         lora=lora,
         lora_scale=lora_scale,
+        guidance_scale=guidance_scale,
     )
     reporter.artifact(result["grid"], "grid", f"{n} images of {prompt!r}")
     return result

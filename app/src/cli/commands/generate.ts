@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { runEngineJob } from "../engine-job.js";
 import { integer, number } from "../options.js";
-import { trainedScale } from "../../runs/lora.js";
+import { trainedGuidance, trainedScale } from "../../runs/lora.js";
 
 interface GenerateOptions {
   prompt: string;
@@ -13,6 +13,7 @@ interface GenerateOptions {
   generator: string;
   lora?: string;
   loraScale?: number;
+  guidanceScale?: number;
   out: string;
 }
 
@@ -26,6 +27,12 @@ export function generateCommand(context: CliContext): Command {
     .option("--generator <name>", "generator preset or folder", "scenes-generator")
     .option("--lora <path>", "a taught LoRA: a teach run folder or its pytorch_lora_weights.safetensors")
     .option("--lora-scale <s>", "adapter scale (default: the scale it was trained at, else 1)", number)
+    .option(
+      "--guidance-scale <g>",
+      "guidance, where the generator has it (SD3, Sana: classifier-free; FLUX.1-dev, Sana-Sprint: embedded); " +
+        "default: the LoRA's recipe's, else the family's",
+      number,
+    )
     .requiredOption("--out <dir>", "output folder (also holds run.json and events.jsonl)")
     .action(async (options: GenerateOptions, self: Command) => {
       const console = context.consoleFor(self);
@@ -38,6 +45,7 @@ export function generateCommand(context: CliContext): Command {
         generator: options.generator,
         lora: options.lora ? resolve(options.lora) : null,
         lora_scale: options.loraScale ?? trainedScale(options.lora) ?? 1,
+        guidance_scale: options.guidanceScale ?? trainedGuidance(options.lora) ?? null,
         out_dir: out,
       };
       const result = await runEngineJob(console, "generate", params, { runDir: out });

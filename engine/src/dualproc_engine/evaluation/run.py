@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from ..errors import UserError
+from ..generators.guidance import set_guidance
 from ..images import image_grid, save_png
 from ..reporting import Reporter
 
@@ -52,6 +53,7 @@ def evaluate_run(
     _check_inputs(prompts, seeds, lora_scales, judges)
     device = adapters.pick_device()
     gen = adapters.load_generator(cfg.generator, device)
+    set_guidance(gen, cfg.training.guidance_scale)  # the guidance it was taught with
     load_checked_lora(gen, lora, cfg.generator)
     out = Path(out_dir)
 

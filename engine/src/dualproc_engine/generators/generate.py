@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .guidance import set_guidance
 from .load import load_generator
 
 LORA_FILE = "pytorch_lora_weights.safetensors"
@@ -85,6 +86,7 @@ def generate_files(
     on_progress: ProgressFn | None = None,
     lora: str | None = None,
     lora_scale: float = 1.0,
+    guidance_scale: float | None = None,
 ) -> dict[str, Any]:
     """Write `n` images of `prompt` as 000000.png ... and grid.png into `out_dir`; returns paths and count.
 
@@ -102,6 +104,7 @@ def generate_files(
         raise UserError(f"out_dir {out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     gen = load_generator(generator)
+    set_guidance(gen, guidance_scale, "guidance_scale")
     if lora is not None:
         fuse_lora(gen, lora, lora_scale, generator)
 

@@ -61,6 +61,10 @@ class TrainingConfig:
     checkpointing_steps: int = 50
     max_nan_steps: int = 5
     seed: int = 0
+    guidance_scale: float | None = field(
+        default=None,
+        metadata={"help": "the generator's guidance where it has one (CFG or embedded); None: default"},
+    )
     judge_device: str | None = field(
         default=None, metadata={"help": "device of the judge (e.g. cuda:1); None: the generator's"}
     )
@@ -115,6 +119,9 @@ class TrainingConfig:
             raise UserError(
                 f"training.judge_device: expected a device name or null, got {self.judge_device!r}"
             )
+        guidance = self.guidance_scale
+        if guidance is not None and (isinstance(guidance, bool) or not isinstance(guidance, int | float)):
+            raise UserError(f"training.guidance_scale: expected a number or null, got {guidance!r}")
         if self.judge_quantization not in ("none", "8bit", "4bit"):
             raise UserError(
                 f"training.judge_quantization: expected none, 8bit or 4bit, got {self.judge_quantization!r}"

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from ..errors import JobCancelled, UserError
+from ..generators.guidance import set_guidance
 from ..reporting import Reporter
 from . import adapters, memory
 from .checkpoint import list_checkpoints, load_checkpoint, read_state, save_checkpoint
@@ -90,6 +91,7 @@ def teach(
 
     device = adapters.pick_device()
     gen = generator if generator is not None else adapters.load_generator(cfg.generator, device)
+    set_guidance(gen, t.guidance_scale)
     device = getattr(gen, "device", device)
     on_judge = memory.judge_device(t.judge_device, device)
     judge = judge if judge is not None else adapters.load_judge(cfg.judge, on_judge, t.judge_quantization)
