@@ -33,3 +33,11 @@ def test_a_generator_without_guidance_refuses_it_in_one_line(make_generator, tin
     with pytest.raises(UserError, match=r"^training.guidance_scale: expected a number or null"):
         teach(recipe(guidance_scale="high"), tmp_path, generator=make_generator(), judge=tiny_judge)
     assert not (tmp_path / "metrics.jsonl").exists()  # refused before the run folder is written
+
+
+def test_a_family_adapter_without_the_embedding_refuses_it_too():
+    class Schnell(WithGuidance):
+        has_guidance = False  # FLUX.1-schnell: the adapter has the attribute, the model has no embedding
+
+    with pytest.raises(UserError, match=r"has no guidance to set"):
+        set_guidance(Schnell(), 3.5, "guidance_scale")

@@ -14,7 +14,8 @@ def set_guidance(gen: Any, scale: float | None, where: str = "training.guidance_
     """Set the generator's guidance scale; None leaves the family's default."""
     if scale is None:
         return
-    if not hasattr(gen, "guidance_scale"):
+    # FLUX.1-schnell shares FLUX.1-dev's adapter but has no guidance embedding to feed (`has_guidance`)
+    if not hasattr(gen, "guidance_scale") or getattr(gen, "has_guidance", True) is False:
         raise UserError(f"{where}: this generator ({type(gen).__name__}) has no guidance to set; use null")
     if not scale > 0:
         raise UserError(f"{where}: expected a number > 0, got {scale!r}")
