@@ -22,7 +22,7 @@ from dualproc_engine.generators.sana import (
 )
 
 from .family_contract import GeneratorFamilyContract, Preset, family_fixtures
-from .tiny import sample, teach_recipe
+from .tiny import randomise_lora, sample, teach_recipe
 
 PROMPT = "A red house in a desert"
 SIDE_PX = 32
@@ -30,8 +30,11 @@ SIDE_PX = 32
 multiple of 32)."""
 AGREEMENT = 1e-5
 """Max absolute difference (pixels in [0, 1]) allowed between the adapter's images and stock diffusers'.
-Measured here: 0 (bit-identical) for Sana at 1, 2 and 4 steps; at most 4e-7 for Sana-Sprint at one step
-(its x0 is TrigFlow's cos(t) x - sin(t) F in the stock pipeline, x_f - s v here: other round-off)."""
+Measured here: 0 (bit-identical) for Sana at 1, 2 and 4 steps, unguided and with guidance 4.5; at most 4e-7
+for Sana-Sprint at one step (its x0 is TrigFlow's cos(t) x - sin(t) F in the stock pipeline, x_f - s v here:
+other round-off)."""
+GUIDANCE = 4.5
+"""A classifier-free guidance scale: `SanaPipeline`'s default, Sana 1600M's recommended one."""
 CORPUS = ["a red house in a desert", "a house at night", "a dog at sunset", "a blue car on a road"]
 SPECIAL_TOKENS = ["<pad>", "<eos>", "<bos>", "<unk>"]
 
@@ -172,7 +175,8 @@ def _euler(pipe: Any) -> Any:
 
 
 def _stock(pipe: Any, noise: torch.Tensor, steps: int, **kwargs: Any) -> torch.Tensor:
-    """Stock diffusers at the tiny size, without CFG (guidance 1) or resolution binning."""
+    """Stock diffusers at the tiny size without resolution binning; CFG as `kwargs` set it (guidance_scale > 1
+    with the default negative prompt "")."""
     with torch.no_grad():
         return pipe(
             PROMPT,
@@ -265,6 +269,87 @@ def test_sprint_clean_estimates_at_every_level_equal_the_stock_consistency_steps
         with torch.no_grad():
             x0 = x_flow - s * gen.velocity(x_flow, s, embeds)
         assert float((x0 - stock_x0).abs().max() / stock_x0.abs().max()) < 1e-5
+
+
+# --- classifier-free guidance ---------------------------------------------------------------------------
+def _transformer_batches(gen: SanaGenerator) -> list[int]:
+    """The batch size of every transformer call `gen` makes from now on."""
+    batches: list[int] = []
+    gen.transformer.register_forward_hook(lambda _m, args, _out: batches.append(len(args[0])))
+    return batches
+
+
+def test_unconditional_embeddings_are_the_stock_negative_prompts(_loaded):
+    """The empty prompt without the instruction, all 300 tokens, whatever instruction the prompt has; encoded
+    once and repeated along the batch (stock encodes "" once per prompt: Gemma's round-off then differs by
+    up to 4e-7 at batch 2)."""
+    gen = SanaGenerator(copy.deepcopy(_loaded))  # the default instruction: the negative prompt still has none
+    _, _, tokens, mask = _loaded.encode_prompt(
+        [PROMPT], device="cpu", complex_human_instruction=gen.instruction
+    )
+    uncond = gen.unconditional_embeds(1)
+    assert uncond.tokens.shape == (1, 300, 32)
+    assert torch.equal(uncond.tokens, tokens) and torch.equal(uncond.pooled, mask.float())
+    both = gen.unconditional_embeds(2)
+    assert torch.equal(both.tokens, tokens.expand(2, -1, -1)) and torch.equal(both.pooled, mask.expand(2, -1))
+
+
+@pytest.mark.parametrize("steps", [1, 2])
+def test_guided_sampling_equals_the_stock_pipeline_with_the_default_instruction(_loaded, steps):
+    pipe = _euler(copy.deepcopy(_loaded))
+    gen = SanaGenerator(copy.deepcopy(pipe), guidance_scale=GUIDANCE)
+    batches = _transformer_batches(gen)
+    ours = sample(gen, PROMPT, 5, steps)
+    stock = _stock(pipe, gen.make_noise(1, 5), steps, guidance_scale=GUIDANCE, negative_prompt="")
+    assert (ours - stock).abs().max() < AGREEMENT
+    assert batches == [2] * steps  # one pass a step over [uncond; cond]
+    gen.guidance_scale = 1.0
+    assert (ours - sample(gen, PROMPT, 5, steps)).abs().max() > 1e-3
+
+
+def test_guided_sampling_equals_the_stock_pipeline_without_the_instruction(_loaded, make_sana):
+    pipe = _euler(copy.deepcopy(_loaded))
+    gen = make_sana()
+    gen.guidance_scale = GUIDANCE  # as a recipe's training.guidance_scale sets it
+    noise = gen.make_noise(1, 6)
+    stock = _stock(pipe, noise, 2, guidance_scale=GUIDANCE, complex_human_instruction=[])
+    assert (sample(gen, PROMPT, 6, 2) - stock).abs().max() < AGREEMENT
+
+
+def test_guidance_one_is_the_unguided_sampler(make_sana):
+    plain, one = make_sana(), make_sana()
+    one.guidance_scale = 1.0
+    batches = _transformer_batches(one)
+    assert plain.guidance_scale == 1.0  # the default
+    assert torch.equal(sample(plain, PROMPT, 5, 2), sample(one, PROMPT, 5, 2))
+    assert batches == [1, 1] and one._unconditional is None  # no second pass, "" never encoded
+
+
+def test_guided_gradients_reach_every_lora_parameter_through_both_halves(make_sana):
+    """d/dtheta of v_uncond + g (v_cond - v_uncond) is (1 - g) dv_uncond + g dv_cond: the unconditional half
+    is differentiated too, not a constant."""
+    gen = make_sana()
+    gen.add_lora(lora_rank=4, lora_alpha=4)
+    randomise_lora(gen, 1)
+    gen.guidance_scale = GUIDANCE
+    embeds, noise = gen.encode_prompt([PROMPT, "a house at night"]), gen.make_noise(2, 0)
+    image = gen.sample(embeds, noise, 2, grad_steps=[1])
+    image.square().mean().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in gen.lora_parameters())
+
+    x, sigma = gen.make_noise(2, 1), gen.sigmas(2)[1]
+    weights = torch.randn(x.shape, generator=torch.Generator().manual_seed(2))
+
+    def grads(e: PooledPromptEmbeds) -> list[torch.Tensor]:
+        params = gen.lora_parameters()
+        return list(torch.autograd.grad((gen.velocity(x, sigma, e) * weights).sum(), params))
+
+    guided = grads(embeds)
+    gen.guidance_scale = 1.0
+    cond, uncond = grads(embeds), grads(gen.unconditional_embeds(2))
+    for g, c, u in zip(guided, cond, uncond, strict=True):
+        expected = (1 - GUIDANCE) * u + GUIDANCE * c  # separate passes: round-off apart from the batched one
+        assert float((g - expected).abs().max() / expected.abs().max()) < 1e-4
 
 
 # --- the family contract ------------------------------------------------------------------------------

@@ -15,12 +15,15 @@ from dualproc_engine.generators.base import PooledPromptEmbeds, cat_prompt_embed
 from dualproc_engine.generators.sd3 import LORA_TARGET_MODULES, SD3Generator, load_sd3_pipeline
 
 from .family_contract import GenerateFilesContract, GeneratorFamilyContract, Preset, family_fixtures
-from .tiny import clip_text_model, clip_tokenizer, sample, t5, teach_recipe, tiny_vae
+from .tiny import clip_text_model, clip_tokenizer, randomise_lora, sample, t5, teach_recipe, tiny_vae
 
 PROMPT = "a red house in a desert"
 AGREEMENT = 1e-5
 """Max absolute difference (pixels in [0, 1]) allowed between the adapter's images and stock diffusers'.
-Measured here: 0 (bit-identical) at 1, 2 and 4 steps: the same float32 operations in the same order."""
+Measured here: 0 (bit-identical) at 1, 2 and 4 steps, with and without T5, and so with guidance 4.5 (one
+batched pass over [uncond; cond], as stock): the same float32 operations in the same order."""
+GUIDANCE = 4.5
+"""A classifier-free guidance scale in SD3's range (3.5 to 7)."""
 
 
 def _clip(vocab_size: int, seed: int) -> Any:
@@ -84,13 +87,14 @@ def make_sd3(pipelines):
     return lambda: SD3Generator(copy.deepcopy(pipelines["sd3"]))
 
 
-def _stock(pipe: Any, gen: SD3Generator, seed: int, steps: int) -> torch.Tensor:
-    """Stock diffusers on the same noise, without classifier-free guidance (it needs guidance_scale > 1)."""
+def _stock(pipe: Any, gen: SD3Generator, seed: int, steps: int, guidance_scale: float = 1.0) -> torch.Tensor:
+    """Stock diffusers on the same noise; classifier-free guidance at guidance_scale > 1 with the pipeline's
+    default negative prompt (None, which it encodes as "" for all three encoders)."""
     with torch.no_grad():
         return pipe(
             PROMPT,
             num_inference_steps=steps,
-            guidance_scale=1.0,
+            guidance_scale=guidance_scale,
             latents=gen.make_noise(1, seed),
             height=16,
             width=16,
@@ -162,6 +166,67 @@ def test_with_t5_sampling_equals_the_stock_pipeline(tmp_path):
     assert gen.encode_prompt([PROMPT]).tokens[:, 12:].abs().sum() > 0  # T5's tokens, not zeros
     for steps in (1, 2, 4):
         assert (sample(gen, PROMPT, 5, steps) - _stock(pipe, gen, 5, steps)).abs().max() < AGREEMENT
+    gen.guidance_scale = GUIDANCE  # the empty prompt's T5 tokens are not zeros here
+    for steps in (1, 2):
+        stock = _stock(pipe, gen, 5, steps, guidance_scale=GUIDANCE)
+        assert (sample(gen, PROMPT, 5, steps) - stock).abs().max() < AGREEMENT
+
+
+# --- classifier-free guidance ---------------------------------------------------------------------------
+def _transformer_batches(gen: SD3Generator) -> list[int]:
+    """The batch size of every transformer call `gen` makes from now on."""
+    batches: list[int] = []
+    gen.transformer.register_forward_hook(
+        lambda _m, args, kwargs, _out: batches.append(len(kwargs["hidden_states"])), with_kwargs=True
+    )
+    return batches
+
+
+@pytest.mark.parametrize("steps", [1, 2])
+def test_guided_sampling_equals_the_stock_pipeline(pipelines, steps):
+    pipe = copy.deepcopy(pipelines["sd3"])
+    gen = SD3Generator(copy.deepcopy(pipe), guidance_scale=GUIDANCE)
+    batches = _transformer_batches(gen)
+    ours, stock = sample(gen, PROMPT, 5, steps), _stock(pipe, gen, 5, steps, guidance_scale=GUIDANCE)
+    assert (ours - stock).abs().max() < AGREEMENT
+    assert batches == [2] * steps  # one pass a step over [uncond; cond]
+    assert (ours - sample(SD3Generator(copy.deepcopy(pipe)), PROMPT, 5, steps)).abs().max() > 1e-3
+
+
+def test_guidance_one_is_the_unguided_sampler(make_sd3):
+    plain, one = make_sd3(), make_sd3()
+    one.guidance_scale = 1.0
+    batches = _transformer_batches(one)
+    assert plain.guidance_scale == 1.0  # the default
+    assert torch.equal(sample(plain, PROMPT, 5, 2), sample(one, PROMPT, 5, 2))
+    assert batches == [1, 1] and one._unconditional is None  # no second pass, "" never encoded
+
+
+def test_guided_gradients_reach_every_lora_parameter_through_both_halves(make_sd3):
+    """d/dtheta of v_uncond + g (v_cond - v_uncond) is (1 - g) dv_uncond + g dv_cond: the unconditional half
+    is differentiated too, not a constant."""
+    gen = make_sd3()
+    gen.add_lora(lora_rank=4, lora_alpha=4)
+    randomise_lora(gen, 1)
+    gen.guidance_scale = GUIDANCE
+    embeds, noise = gen.encode_prompt([PROMPT, "a house at night"]), gen.make_noise(2, 0)
+    image = gen.sample(embeds, noise, 2, grad_steps=[1])
+    image.square().mean().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in gen.lora_parameters())
+
+    x, sigma = gen.make_noise(2, 1), gen.sigmas(2)[1]
+    weights = torch.randn(x.shape, generator=torch.Generator().manual_seed(2))
+
+    def grads(e: PooledPromptEmbeds) -> list[torch.Tensor]:
+        params = gen.lora_parameters()
+        return list(torch.autograd.grad((gen.velocity(x, sigma, e) * weights).sum(), params))
+
+    guided = grads(embeds)
+    gen.guidance_scale = 1.0
+    cond, uncond = grads(embeds), grads(gen.unconditional_embeds(2))
+    for g, c, u in zip(guided, cond, uncond, strict=True):
+        expected = (1 - GUIDANCE) * u + GUIDANCE * c  # separate passes: round-off apart from the batched one
+        assert float((g - expected).abs().max() / expected.abs().max()) < 1e-4
 
 
 # --- the family contract ------------------------------------------------------------------------------

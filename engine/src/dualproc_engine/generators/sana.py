@@ -16,7 +16,7 @@ slightly different levels (from 0.9997, integer timesteps). The contract's sampl
 the adapter takes that scheduler's shift and steps over Euler's levels, as `SanaPipeline` does when it is
 given a `FlowMatchEulerDiscreteScheduler` with the same shift (the tests check that equality).
 
-Prompts are encoded as `SanaPipeline.encode_prompt` does, with no classifier-free guidance: lower-cased and
+Prompts are encoded as `SanaPipeline.encode_prompt` does: lower-cased and
 stripped (`clean_caption=False`, the default), optionally prefixed by the pipeline's "complex human
 instruction" (its default, read from the installed pipeline: the instruction shapes the prompt's tokens
 through Gemma's causal attention and is then cut off), right-padded to 300 tokens (plus the
@@ -24,6 +24,14 @@ instruction's), Gemma 2's last hidden states, then the first token and the last 
 text with a padding mask, so the mask travels with the tokens: a `PooledPromptEmbeds` whose `pooled` half is
 the attention mask (B, L) as floats (1 keep, 0 padding). Sana has no pooled embedding; the container is used
 because the teach loop indexes and repeats both halves along the batch as it needs to.
+
+Classifier-free guidance (Ho & Salimans 2022) is `SanaGenerator.guidance_scale` g, as the stock pipeline's: at
+g > 1 `velocity` runs the transformer once on the batch twice over, unconditional half first, and returns
+v_uncond + g (v_cond - v_uncond), `SanaPipeline.__call__`'s combination; g <= 1 is one plain pass. The
+unconditional embeddings are the pipeline's for its default negative prompt "": `encode_prompt` encodes
+negative prompts without the complex human instruction (whatever the prompt has) and keeps all 300 tokens, so
+they are the empty prompt's tokens and mask without an instruction (the token selection is then the identity).
+Sana-Sprint has no classifier-free guidance: its `guidance_scale` is the guidance embedding's input (below).
 
 Sana-Sprint (`SanaSprintPipeline`; Chen et al. 2025, "SANA-Sprint: One-Step Diffusion with Continuous-Time
 Consistency Distillation") is sampled in TrigFlow, x = cos(t) x0 + sin(t) z for angles t in [0, pi/2], with
@@ -164,7 +172,8 @@ class SanaGenerator(DiffusersLora, Generator[PooledPromptEmbeds]):
     """A Sana pipeline as a flow generator with a LoRA on the transformer's attention.
 
     `complex_human_instruction`: None for the pipeline's default instruction (as stock `SanaPipeline` runs),
-    an empty list for none, or other lines."""
+    an empty list for none, or other lines. `guidance_scale`: classifier-free guidance, none at 1 (the
+    default; see the module docstring)."""
 
     lora_target_modules = LORA_TARGET_MODULES
     lora_prefix = "transformer"
@@ -175,6 +184,7 @@ class SanaGenerator(DiffusersLora, Generator[PooledPromptEmbeds]):
         pipeline: Any,
         max_sequence_length: int = MAX_SEQUENCE_LENGTH,
         complex_human_instruction: list[str] | None = None,
+        guidance_scale: float = 1.0,
     ):
         self.pipeline = pipeline
         self.transformer = pipeline.transformer
@@ -191,6 +201,10 @@ class SanaGenerator(DiffusersLora, Generator[PooledPromptEmbeds]):
             if complex_human_instruction is None
             else list(complex_human_instruction)
         )
+        self.guidance_scale = float(guidance_scale)
+        """Classifier-free guidance scale (read at every `velocity` call); guidance only above 1, as stock."""
+        self._unconditional: tuple[int, PooledPromptEmbeds] | None = None
+        """(max_sequence_length, embeddings of "") once `velocity` has needed them."""
         self.adapter_name = "default"
         self._has_lora = False
         for module in (self.transformer, self.vae, self.text_encoder):
@@ -220,7 +234,11 @@ class SanaGenerator(DiffusersLora, Generator[PooledPromptEmbeds]):
     # --- contract ------------------------------------------------------------------------------------
     def encode_prompt(self, prompts: list[str]) -> PooledPromptEmbeds:
         """Gemma 2's last hidden states of `prompts` and their attention mask (see the module docstring)."""
-        ids, mask = prompt_ids(self._tokenizer, prompts, self.max_sequence_length, self.instruction)
+        return self._encode(prompts, self.instruction)
+
+    def _encode(self, prompts: list[str], instruction: list[str]) -> PooledPromptEmbeds:
+        """`encode_prompt` with `instruction` as the complex human instruction."""
+        ids, mask = prompt_ids(self._tokenizer, prompts, self.max_sequence_length, instruction)
         ids, mask = ids.to(self.device), mask.to(self.device)
         with torch.no_grad():
             hidden = self.text_encoder(ids, attention_mask=mask)[0]
@@ -229,6 +247,29 @@ class SanaGenerator(DiffusersLora, Generator[PooledPromptEmbeds]):
         return PooledPromptEmbeds(hidden, mask)
 
     def velocity(self, x: Tensor, sigma: Tensor, prompt_embeds: PooledPromptEmbeds) -> Tensor:
+        """v at flow level sigma: the transformer's output, guided when `guidance_scale` > 1 (see the module
+        docstring)."""
+        g = self.guidance_scale
+        if g <= 1:  # the stock pipeline's `do_classifier_free_guidance` is `guidance_scale > 1`
+            return self._transformer_velocity(x, sigma, prompt_embeds)
+        tokens = prompt_embeds.tokens
+        uncond = self.unconditional_embeds(len(prompt_embeds)).to(device=tokens.device, dtype=tokens.dtype)
+        # one pass over [uncond; cond], batched as the pipeline does (the same float operations, so the same
+        # images); inside the gradient window both halves keep their graph
+        both = PooledPromptEmbeds(
+            torch.cat([uncond.tokens, tokens]), torch.cat([uncond.pooled, prompt_embeds.pooled])
+        )
+        v_uncond, v_cond = self._transformer_velocity(torch.cat([x, x]), sigma, both).chunk(2)
+        return v_uncond + g * (v_cond - v_uncond)
+
+    def unconditional_embeds(self, n: int) -> PooledPromptEmbeds:
+        """The empty prompt's tokens and mask as `SanaPipeline.encode_prompt` forms its default negative
+        prompt (no complex human instruction), `n` rows: encoded once, then cached."""
+        if self._unconditional is None or self._unconditional[0] != self.max_sequence_length:
+            self._unconditional = (self.max_sequence_length, self._encode([""], []))
+        return self._unconditional[1].repeat_interleave(n, dim=0)
+
+    def _transformer_velocity(self, x: Tensor, sigma: Tensor, prompt_embeds: PooledPromptEmbeds) -> Tensor:
         """The transformer's output: Sana predicts v = eps - x0 at flow level sigma."""
         sigma = torch.as_tensor(sigma, device=x.device).to(torch.float32).reshape(-1)
         timestep = sigma * self.scheduler.config.num_train_timesteps
@@ -283,7 +324,8 @@ def flow_latent_scale(s: Tensor) -> Tensor:
 
 class SanaSprintGenerator(SanaGenerator):
     """A Sana-Sprint pipeline (`SanaSprintPipeline`, `SCMScheduler`) as a flow generator: see the module
-    docstring. `guidance_scale`: None for the pipeline's default (4.5)."""
+    docstring. `guidance_scale`: the guidance embedding's input, None for the pipeline's default (4.5); it
+    replaces the inherited classifier-free guidance scale (`velocity` here is always one pass)."""
 
     def __init__(
         self,

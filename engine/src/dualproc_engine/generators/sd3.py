@@ -12,12 +12,17 @@ schedule is the scheduler's: n evenly spaced levels from 1 shifted towards noise
 t' = shift t / (1 + (shift - 1) t) (the paper's eq. 23, shift 3.0 in SD3's scheduler config), then 0; the
 timestep the transformer sees is t' x 1000.
 
-Prompts are conditioned as `StableDiffusion3Pipeline.encode_prompt` does, with no classifier-free guidance:
+Prompts are conditioned as `StableDiffusion3Pipeline.encode_prompt` does:
 - each CLIP encoder's penultimate hidden states (77 tokens, max-length padded) concatenated along the width,
   then zero-padded to the T5 width, and the T5 encoder's last hidden states (or zeros) appended along the
   sequence: the token embeddings (B, 77 + max_sequence_length, joint_attention_dim);
 - the two CLIP projections (`text_embeds`) concatenated: the pooled embeddings (B, pooled_projection_dim).
 Both travel together as a `PooledPromptEmbeds` (`base.py`).
+
+Classifier-free guidance (Ho & Salimans 2022) is the adapter's `guidance_scale` g, as the stock pipeline's:
+at g > 1 `velocity` runs the transformer once on the batch twice over, unconditional half first (the token and
+pooled embeddings of the empty prompt, the pipeline's default negative prompt), and returns
+v_uncond + g (v_cond - v_uncond), `StableDiffusion3Pipeline.__call__`'s combination; g <= 1 is one plain pass.
 """
 
 from __future__ import annotations
@@ -100,7 +105,9 @@ class SD3Generator(DiffusersLora, Generator[PooledPromptEmbeds]):
     lora_prefix = "transformer"
     lora_pipeline_class = "StableDiffusion3Pipeline"
 
-    def __init__(self, pipeline: Any, max_sequence_length: int = MAX_SEQUENCE_LENGTH):
+    def __init__(
+        self, pipeline: Any, max_sequence_length: int = MAX_SEQUENCE_LENGTH, guidance_scale: float = 1.0
+    ):
         self.pipeline = pipeline
         self.transformer = pipeline.transformer
         self.denoiser = self.transformer
@@ -113,6 +120,10 @@ class SD3Generator(DiffusersLora, Generator[PooledPromptEmbeds]):
         self._tokenizer_3 = pipeline.tokenizer_3
         self.scheduler = pipeline.scheduler
         self.max_sequence_length = max_sequence_length
+        self.guidance_scale = float(guidance_scale)
+        """Classifier-free guidance scale (read at every `velocity` call); guidance only above 1, as stock."""
+        self._unconditional: tuple[int, PooledPromptEmbeds] | None = None
+        """(max_sequence_length, embeddings of "") once `velocity` has needed them."""
         self.adapter_name = "default"
         self._has_lora = False
         for module in (self.transformer, self.vae, *self.text_encoders, self.text_encoder_3):
@@ -174,6 +185,29 @@ class SD3Generator(DiffusersLora, Generator[PooledPromptEmbeds]):
         return self.text_encoder_3(ids).last_hidden_state
 
     def velocity(self, x: Tensor, sigma: Tensor, prompt_embeds: PooledPromptEmbeds) -> Tensor:
+        """v at flow level sigma: the transformer's output, guided when `guidance_scale` > 1 (see the module
+        docstring)."""
+        g = self.guidance_scale
+        if g <= 1:  # the stock pipeline's `do_classifier_free_guidance` is `guidance_scale > 1`
+            return self._transformer_velocity(x, sigma, prompt_embeds)
+        tokens = prompt_embeds.tokens
+        uncond = self.unconditional_embeds(len(prompt_embeds)).to(device=tokens.device, dtype=tokens.dtype)
+        # one pass over [uncond; cond], batched as the pipeline does (the same float operations, so the same
+        # images); inside the gradient window both halves keep their graph
+        both = PooledPromptEmbeds(
+            torch.cat([uncond.tokens, tokens]), torch.cat([uncond.pooled, prompt_embeds.pooled])
+        )
+        v_uncond, v_cond = self._transformer_velocity(torch.cat([x, x]), sigma, both).chunk(2)
+        return v_uncond + g * (v_cond - v_uncond)
+
+    def unconditional_embeds(self, n: int) -> PooledPromptEmbeds:
+        """The empty prompt's token and pooled embeddings (the pipeline's negative prompt "" for all three
+        encoders), `n` rows: encoded once, then cached."""
+        if self._unconditional is None or self._unconditional[0] != self.max_sequence_length:
+            self._unconditional = (self.max_sequence_length, self.encode_prompt([""]))
+        return self._unconditional[1].repeat_interleave(n, dim=0)
+
+    def _transformer_velocity(self, x: Tensor, sigma: Tensor, prompt_embeds: PooledPromptEmbeds) -> Tensor:
         """The transformer's output: SD3 predicts v = eps - x0 at flow level sigma (timestep sigma x 1000)."""
         sigma = torch.as_tensor(sigma, device=x.device).to(torch.float32).reshape(-1)
         timestep = (sigma * self.scheduler.config.num_train_timesteps).expand(x.shape[0])
