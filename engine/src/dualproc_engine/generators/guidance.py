@@ -5,9 +5,14 @@ says so in one line instead of silently ignoring it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import torch
+from torch import Tensor
+
 from ..errors import UserError
+from .base import PooledPromptEmbeds, cat_prompt_embeds
 
 
 def set_guidance(gen: Any, scale: float | None, where: str = "training.guidance_scale") -> None:
@@ -20,3 +25,26 @@ def set_guidance(gen: Any, scale: float | None, where: str = "training.guidance_
     if not scale > 0:
         raise UserError(f"{where}: expected a number > 0, got {scale!r}")
     gen.guidance_scale = float(scale)
+
+
+def classifier_free_guidance(
+    model: Callable[[Tensor, Tensor, PooledPromptEmbeds], Tensor],
+    x: Tensor,
+    sigma: Tensor,
+    prompt_embeds: PooledPromptEmbeds,
+    unconditional: PooledPromptEmbeds,
+    scale: float,
+) -> Tensor:
+    """v_uncond + g (v_cond - v_uncond) (Ho & Salimans 2022), as the stock pipelines combine predictions.
+
+    One pass over [uncond; cond], batched as the pipelines batch it (the same float operations, so the same
+    images); inside the gradient window both halves keep their graph. At g <= 1 it is the model alone, as the
+    pipelines' `do_classifier_free_guidance` (`guidance_scale > 1`) has it."""
+    if scale <= 1:
+        return model(x, sigma, prompt_embeds)
+    tokens = prompt_embeds.tokens
+    uncond = unconditional.to(device=tokens.device, dtype=tokens.dtype)
+    both = cat_prompt_embeds([uncond, prompt_embeds])
+    assert isinstance(both, PooledPromptEmbeds)  # pooled in, pooled out (for mypy)
+    v_uncond, v_cond = model(torch.cat([x, x]), sigma, both).chunk(2)
+    return v_uncond + scale * (v_cond - v_uncond)

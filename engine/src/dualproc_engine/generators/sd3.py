@@ -36,6 +36,7 @@ from torch import Tensor
 
 from .base import Generator, PooledPromptEmbeds
 from .folders import find_pipeline_folder, pipeline_class
+from .guidance import classifier_free_guidance
 from .lora import DiffusersLora
 
 LORA_TARGET_MODULES = ("to_q", "to_k", "to_v", "to_out.0")
@@ -187,18 +188,12 @@ class SD3Generator(DiffusersLora, Generator[PooledPromptEmbeds]):
     def velocity(self, x: Tensor, sigma: Tensor, prompt_embeds: PooledPromptEmbeds) -> Tensor:
         """v at flow level sigma: the transformer's output, guided when `guidance_scale` > 1 (see the module
         docstring)."""
-        g = self.guidance_scale
-        if g <= 1:  # the stock pipeline's `do_classifier_free_guidance` is `guidance_scale > 1`
+        if self.guidance_scale <= 1:  # no empty-prompt encoding when there is no guidance
             return self._transformer_velocity(x, sigma, prompt_embeds)
-        tokens = prompt_embeds.tokens
-        uncond = self.unconditional_embeds(len(prompt_embeds)).to(device=tokens.device, dtype=tokens.dtype)
-        # one pass over [uncond; cond], batched as the pipeline does (the same float operations, so the same
-        # images); inside the gradient window both halves keep their graph
-        both = PooledPromptEmbeds(
-            torch.cat([uncond.tokens, tokens]), torch.cat([uncond.pooled, prompt_embeds.pooled])
+        uncond = self.unconditional_embeds(len(prompt_embeds))
+        return classifier_free_guidance(
+            self._transformer_velocity, x, sigma, prompt_embeds, uncond, self.guidance_scale
         )
-        v_uncond, v_cond = self._transformer_velocity(torch.cat([x, x]), sigma, both).chunk(2)
-        return v_uncond + g * (v_cond - v_uncond)
 
     def unconditional_embeds(self, n: int) -> PooledPromptEmbeds:
         """The empty prompt's token and pooled embeddings (the pipeline's negative prompt "" for all three
