@@ -11,8 +11,9 @@ What every family of judge shares lives here: the Yes/No instruction and locatin
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+import torch
 from torch import Tensor
 
 YES_NO_INSTRUCTION = " Answer with Yes or No."
@@ -62,3 +63,31 @@ def check_inputs(images: Tensor, questions: Sequence[str], answers: Sequence[str
         raise ValueError(f"questions and answers: {len(questions)} questions but {len(answers)} answers")
     if not questions:
         raise ValueError("questions: expected at least one question")
+
+
+def pad_rows(rows: Sequence[tuple[list[int], int]], pad: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Right-padded (ids, attention, target) from (ids, first answer index) rows.
+
+    target[q, t] is True when the logits at t predict answer token t + 1.
+    """
+    length = max(len(ids) for ids, _ in rows)
+    ids = torch.full((len(rows), length), pad, dtype=torch.long)
+    attention = torch.zeros((len(rows), length), dtype=torch.long)
+    target = torch.zeros((len(rows), length), dtype=torch.bool)
+    for q, (row, start) in enumerate(rows):
+        ids[q, : len(row)] = torch.tensor(row)
+        attention[q, : len(row)] = 1
+        target[q, start - 1 : len(row) - 1] = True
+    return ids, attention, target
+
+
+def logprob_sharing_images(
+    judge: Any, images: Tensor, questions: Sequence[str], answers: Sequence[str]
+) -> Tensor:
+    """(B, Q) the judge contract for judges with `encode_images` / `encode_texts` / `logprob_from_features`:
+    each image goes through the vision tower once; its Q questions then run through the language model as
+    one batch of B * Q sequences."""
+    check_inputs(images, questions, answers)
+    features = judge.encode_images(images)
+    ids, attention, target = (t.to(judge.device) for t in judge.encode_texts(questions, answers))
+    return judge.logprob_from_features(features, ids, attention, target)

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import answer_token_ids, check_inputs, with_instruction
+from .base import answer_token_ids, check_inputs, logprob_sharing_images, pad_rows, with_instruction
 from .scenes_vlm import IMAGE_TOKEN, PROMPT_TEMPLATE
 
 
@@ -84,16 +84,7 @@ class EmbeddedJudge:
         rows: list[tuple[list[int], int]] = []
         for question, answer in zip(questions, answers, strict=True):
             rows.append(answer_token_ids(self._tokenize, self.prompt(question, answer), " " + answer.strip()))
-        length = max(len(ids) for ids, _ in rows)
-        pad = self.tokenizer.pad_token_id
-        ids = torch.full((len(rows), length), pad, dtype=torch.long)
-        attention = torch.zeros((len(rows), length), dtype=torch.long)
-        target = torch.zeros((len(rows), length), dtype=torch.bool)
-        for q, (row, start) in enumerate(rows):
-            ids[q, : len(row)] = torch.tensor(row)
-            attention[q, : len(row)] = 1
-            target[q, start - 1 : len(row) - 1] = True
-        return ids, attention, target
+        return pad_rows(rows, int(self.tokenizer.pad_token_id))
 
     # -- the contract ------------------------------------------------------------------------------------
     def logprob(self, images: Tensor, questions: Sequence[str], answers: Sequence[str]) -> Tensor:
@@ -102,10 +93,7 @@ class EmbeddedJudge:
         Each image goes through the vision tower once; its Q questions then run through the language model
         as one batch of B * Q sequences.
         """
-        check_inputs(images, questions, answers)
-        features = self.encode_images(images)  # (B, N, D)
-        ids, attention, target = (t.to(self.device) for t in self.encode_texts(questions, answers))
-        return self.logprob_from_features(features, ids, attention, target)
+        return logprob_sharing_images(self, images, questions, answers)
 
     def logprob_from_features(
         self, features: Tensor, ids: Tensor, attention: Tensor, target: Tensor

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import answer_token_ids, check_inputs, with_instruction
+from .base import answer_token_ids, check_inputs, logprob_sharing_images, pad_rows, with_instruction
 from .loading import load_frozen
 
 MODEL_TYPES = ("gemma3",)
@@ -54,22 +54,6 @@ def resize(x: Tensor, size: tuple[int, int], mode: str) -> Tensor:
         return x
     x = F.interpolate(x, size=size, mode=mode, align_corners=False, antialias=True)
     return x.clamp(0, 1) if mode == "bicubic" else x
-
-
-def pad_rows(rows: Sequence[tuple[list[int], int]], pad: int) -> tuple[Tensor, Tensor, Tensor]:
-    """Right-padded (ids, attention, target) from (ids, first answer index) rows.
-
-    target[q, t] is True when the logits at t predict answer token t + 1.
-    """
-    length = max(len(ids) for ids, _ in rows)
-    ids = torch.full((len(rows), length), pad, dtype=torch.long)
-    attention = torch.zeros((len(rows), length), dtype=torch.long)
-    target = torch.zeros((len(rows), length), dtype=torch.bool)
-    for q, (row, start) in enumerate(rows):
-        ids[q, : len(row)] = torch.tensor(row)
-        attention[q, : len(row)] = 1
-        target[q, start - 1 : len(row) - 1] = True
-    return ids, attention, target
 
 
 class Gemma3Judge:
@@ -194,10 +178,7 @@ class Gemma3Judge:
         Each image goes through the vision tower once; its Q questions then run through the language model
         as one batch of B * Q sequences.
         """
-        check_inputs(images, questions, answers)
-        features = self.encode_images(images)
-        ids, attention, target = (t.to(self.device) for t in self.encode_texts(questions, answers))
-        return self.logprob_from_features(features, ids, attention, target)
+        return logprob_sharing_images(self, images, questions, answers)
 
     def logprob_from_features(
         self, features: Tensor, ids: Tensor, attention: Tensor, target: Tensor

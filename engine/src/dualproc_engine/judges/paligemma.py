@@ -29,8 +29,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .base import with_instruction
-from .gemma3 import Gemma3Judge, pad_rows
+from .base import pad_rows, with_instruction
+from .gemma3 import Gemma3Judge
 from .idefics3 import PIL_FILTERS, pil_resize
 from .loading import load_frozen
 

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import answer_token_ids, check_inputs, with_instruction
+from .base import answer_token_ids, check_inputs, logprob_sharing_images, with_instruction
 from .loading import load_frozen
 
 MODEL_TYPES = ("qwen2_5_vl", "qwen2_vl")
@@ -228,10 +228,7 @@ class Qwen2VLJudge:
         Each image goes through the vision tower once; its Q questions then run through the language model
         as one batch of B * Q sequences.
         """
-        check_inputs(images, questions, answers)
-        features = self.encode_images(images)
-        ids, attention, target = (t.to(self.device) for t in self.encode_texts(questions, answers))
-        return self.logprob_from_features(features, ids, attention, target)
+        return logprob_sharing_images(self, images, questions, answers)
 
     def logprob_from_features(
         self, features: Tensor, ids: Tensor, attention: Tensor, target: Tensor
