@@ -25,7 +25,6 @@ import { lineChartSvg } from "../report/score-chart.js";
 import { readMetrics, scoreSeries } from "../report/teach-report.js";
 import { trainedGenerator, trainedGuidance, trainedSteps } from "../runs/lora.js";
 import { newRunDir } from "../runs/run-folder.js";
-import { teachRecipe } from "../recipes/load.js";
 import { libraryRecipes } from "./library.js";
 import { reviewOf, saveReview } from "./review-api.js";
 import { eventStream, type Hub } from "./events.js";
@@ -126,9 +125,7 @@ export function studioApp(deps: StudioDeps): Hono {
   // The live score curve: the same chart as the run's report, from metrics.jsonl as it grows.
   app.get("/api/runs/:id/score-curve.svg", (c) => {
     const id = runId(c);
-    const recipe = teachRecipe(
-      parseRecipeIn(readFileSync(join(store.dir(id), "recipe.yaml"), "utf8"), store.root, id),
-    );
+    const recipe = store.recipe(id);
     const svg = lineChartSvg(scoreSeries(readMetrics(store.dir(id)), recipe), "step", "value");
     return c.body(svg, 200, { "content-type": CONTENT_TYPES[".svg"]!, "cache-control": "no-store" });
   });

@@ -7,6 +7,8 @@ import { join, relative, resolve, sep } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
 import type { RunSummary } from "../protocol/studio.js";
+import { loadRecipeFile, teachRecipe } from "../recipes/load.js";
+import type { TeachRecipe } from "../recipes/schema.js";
 import { trainedScale } from "../runs/lora.js";
 
 const LORA_FILE = "pytorch_lora_weights.safetensors";
@@ -34,6 +36,11 @@ export class RunsStore {
 
   dir(id: string): string {
     return join(this.root, id);
+  }
+
+  /** The recipe run `id` was taught with (its resolved recipe.yaml), as the engine received it. */
+  recipe(id: string): TeachRecipe {
+    return teachRecipe(loadRecipeFile(join(this.dir(id), "recipe.yaml")));
   }
 
   /** Whether `id` names a teach run folder (it has its resolved recipe). */

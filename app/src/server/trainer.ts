@@ -88,10 +88,21 @@ export class Trainer {
 
   /** The folder's summary of run `id`, with what only the trainer knows about live and queued runs. */
   summary(id: string): RunSummary {
-    const queued = this.queue.find((e) => e.id === id);
-    const base = this.store.summary(id);
-    if (queued) return { ...base, status: "queued", stage: "queued", error: null, resumable: false };
-    const live = this.active?.id === id ? this.active : undefined;
+    return this.overlay(this.store.summary(id));
+  }
+
+  /** Every run, with the live and queued ones as the trainer sees them. */
+  list(): RunSummary[] {
+    const fromDisk = this.store.list().map((run) => this.overlay(run));
+    const listed = new Set(fromDisk.map((r) => r.id));
+    return fromDisk.concat(this.queue.filter((e) => !listed.has(e.id)).map((e) => this.summary(e.id)));
+  }
+
+  /** A folder's summary with what only the trainer knows: queued, or live progress ahead of run.json. */
+  private overlay(base: RunSummary): RunSummary {
+    if (this.queue.some((e) => e.id === base.id))
+      return { ...base, status: "queued", stage: "queued", error: null, resumable: false };
+    const live = this.active?.id === base.id ? this.active : undefined;
     if (!live) return base;
     return {
       ...base,
@@ -103,13 +114,6 @@ export class Trainer {
       progress: live.progress ?? base.progress,
       metrics: { ...base.metrics, ...(live.stage === "teach" ? live.metrics : {}) },
     };
-  }
-
-  /** Every run, with the live and queued ones as the trainer sees them. */
-  list(): RunSummary[] {
-    const fromDisk = this.store.list().map((run) => this.summary(run.id));
-    const listed = new Set(fromDisk.map((r) => r.id));
-    return fromDisk.concat(this.queue.filter((e) => !listed.has(e.id)).map((e) => this.summary(e.id)));
   }
 
   /** Resolves when the queue is empty and nothing runs (tests and shutdown wait on it). */
