@@ -1,71 +1,69 @@
 """Does the judge hold on the generator's own images? Labels come from the app's measurers, not the judge.
 
-For captions of held-out landscape scenes, the shipped generator draws one image each (1 step). Where the
-horizon measurer reads a horizon with confidence >= 0.5, the judge is asked "Is the red line on the horizon?"
-twice: with the red line at the measured height (wanted: Yes) and 0.3 of the height away (wanted: No).
-Where the sky measurer reads a sky kind, the judge is asked the sky question of that kind (Yes) and of
-another kind (No). Accuracy counts P(Yes) > 0.5 as Yes.
+A pool of generated images (world/judge_generated.py): captions of fresh scenes drawn by the shipped
+generator, by itself ("base") and through taught LoRAs (each `--lora NAME=RUN_FOLDER` at scales 0.5 and 1).
+The measurers read each image; the QA records ask about what they read (horizon line and band, sky, time of
+day, stroke width), and the red-line and stroke questions are No on images where they find no horizon or
+no stroke. Each judge answers in its own phrasings; accuracy counts P(Yes) > 0.5 as Yes.
 
-    cd engine && python studies/judge_on_generated.py --n 200
+    cd engine && python studies/judge_on_generated.py --pool ../runs/eval-pool.pt --n 256 \\
+        --lora horizon-70=../runs/horizon-70 --lora line-weight-4=../runs/line-weight-4
+
+The pool is built once (about 30 s per source) and reused when the file exists.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
+import json
+from pathlib import Path
 
 import torch
 
-SKY_QUESTIONS = {
-    "day": "Is the sky a clear daytime sky?",
-    "sunset": "Is the sky a sunset sky?",
-    "night": "Is the sky a night sky?",
-    "overcast": "Is the sky overcast?",
-}
+POOL_SEED = 12
+"""Scene and noise seeds of the evaluation pool (training pools use other seeds; see docs/judge.md)."""
+JUDGE_SPLITS = {"scenes-judge": "train", "scenes-judge-heldout": "heldout"}
 
 
 def main() -> None:
-    from dualproc_engine.generators.evaluate import HELDOUT_SEED, measure
-    from dualproc_engine.generators.generate import generate_images, load_generator
     from dualproc_engine.judges.embedded import load_judge
-    from dualproc_engine.prompts import apply_overlay
-    from dualproc_engine.world.scene import sample_scenes
+    from dualproc_engine.judges.evaluate import accuracy_by_family, expected_calibration_error, p_yes
+    from dualproc_engine.world.judge_data import record_images
+    from dualproc_engine.world.judge_generated import build_pool, load_pool, pool_images, pool_records
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--pool", required=True, help="pool file (built if missing)")
+    parser.add_argument("--n", type=int, default=256, help="images per source when building")
+    parser.add_argument("--lora", action="append", default=[], help="NAME=RUN_FOLDER of a taught LoRA")
     parser.add_argument("--judges", default="scenes-judge,scenes-judge-heldout")
+    parser.add_argument("--splits", default="", help="phrasing split per judge, comma separated")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    scenes = sample_scenes(HELDOUT_SEED + 7, args.n, kind="landscape")
-    images = generate_images(
-        load_generator("scenes-generator"), [s.caption for s in scenes], seed=HELDOUT_SEED
-    )
-    measured = measure(images, kind="landscape")
-    rng = random.Random(0)
-    horizon = [
-        (i, m["horizon"])
-        for i, m in enumerate(measured)
-        if m["horizon"] is not None and (m["horizon_confidence"] or 0) >= 0.5
-    ]
-    sky = [(i, m["sky"]) for i, m in enumerate(measured) if m["sky"] is not None]
-    print(f"{len(images)} generated images; horizon read in {len(horizon)}, sky kind in {len(sky)}")
-    for name in args.judges.split(","):
+    if not Path(args.pool).is_file():
+        sources: list[tuple[str, str | None, float]] = [("base", None, 1.0)] * 2
+        for item in args.lora:
+            name, folder = item.split("=", 1)
+            sources += [(f"{name}@{scale}", folder, scale) for scale in (0.5, 1.0)]
+        build_pool(args.pool, sources, args.n, POOL_SEED, on_progress=lambda d, n: print(f"source {d}/{n}"))
+    pool = load_pool(args.pool)
+    images = pool_images(pool)
+    judges = args.judges.split(",")
+    splits = args.splits.split(",") if args.splits else [JUDGE_SPLITS.get(j, "train") for j in judges]
+    results = {}
+    for name, split in zip(judges, splits, strict=True):
+        records = pool_records(pool["scenes"], POOL_SEED, split)
         judge = load_judge(name)
-        correct: dict[str, list[bool]] = {"horizon line": [], "sky": []}
-        with torch.no_grad():
-            for i, h in horizon:
-                far = h - 0.3 if h > 0.5 else h + 0.3
-                for y, wanted in ((h, True), (far, False)):
-                    view = apply_overlay(images[i : i + 1], {"kind": "horizon", "y": y})
-                    p = judge.logprob(view, ["Is the red line on the horizon?"], ["Yes"]).exp().item()
-                    correct["horizon line"].append((p > 0.5) == wanted)
-            for i, kind in sky:
-                other = rng.choice([k for k in SKY_QUESTIONS if k != kind])
-                for k, wanted in ((kind, True), (other, False)):
-                    p = judge.logprob(images[i : i + 1], [SKY_QUESTIONS[k]], ["Yes"]).exp().item()
-                    correct["sky"].append((p > 0.5) == wanted)
-        for family, hits in correct.items():
-            print(f"{name}: {family} {100 * sum(hits) / max(1, len(hits)):.1f}% of {len(hits)}")
+        probs = p_yes(judge, record_images(images, records), records)
+        group = ["base" if pool["sources"][r["scene_index"]] == "base" else "taught" for r in records]
+        row = {}
+        for g in ("base", "taught"):
+            keep = [i for i, x in enumerate(group) if x == g]
+            row[g] = accuracy_by_family([probs[i] for i in keep], [records[i] for i in keep])
+            row[g + "_n"] = {f: sum(records[i]["family"] == f for i in keep) for f in row[g]}
+        row["all"] = accuracy_by_family(probs, records)
+        row["ece"] = expected_calibration_error(probs, [r["answer"] == "Yes" for r in records])
+        results[name] = row
+        print(json.dumps({"judge": name, "split": split, **row}))
 
 
 if __name__ == "__main__":

@@ -185,3 +185,18 @@ def build_judge_files(out_dir: str | Path, arch: JudgeArchitecture, phrasing_spl
     processor = build_processor(tokenizer, arch)
     processor.save_pretrained(str(out_dir))
     return build_model(tokenizer, arch, seed), processor
+
+
+def copy_judge_files(source: str | Path, out_dir: str | Path) -> Any:
+    """A trained judge to fine-tune: its model and processor; the processor's files are copied to `out_dir`
+    as they are (the fine-tuned judge keeps the same words)."""
+    import shutil
+
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    names = ("processor_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+    for name in names:
+        if (Path(source) / name).is_file():
+            shutil.copy(Path(source) / name, Path(out_dir) / name)
+    processor = AutoProcessor.from_pretrained(str(source))
+    return AutoModelForImageTextToText.from_pretrained(str(source)), processor

@@ -76,12 +76,25 @@ class TrainJudgeConfig:
     max_share: float = field(default=0.3, metadata={"help": "greatest share of a batch per family"})
     checkpoint_every: int = 200
     eval_every: int = 200
+    init_from: str = field(
+        default="",
+        metadata={"help": "a judge folder to fine-tune (its tokenizer and weights) instead of a new one"},
+    )
+    generated_pool: str = field(
+        default="",
+        metadata={"help": "pool.pt of generated images with measurements (world/judge_generated.py)"},
+    )
+    generated_share: float = field(
+        default=0.3, metadata={"help": "share of each batch from the generated pool"}
+    )
 
     def __post_init__(self) -> None:
         if self.phrasing_split not in ("train", "heldout", "all"):
             raise ValueError(f"phrasing_split: expected train, heldout or all, got {self.phrasing_split!r}")
         if self.max_train_steps < 1:
             raise ValueError("max_train_steps: must be at least 1")
+        if not 0 <= self.generated_share < 1:
+            raise ValueError("generated_share: must be in [0, 1)")
 
 
 def learning_rate_at(step: int, cfg: TrainJudgeConfig) -> float:
@@ -102,12 +115,17 @@ def family_shares(loss_ema: dict[str, float], cfg: TrainJudgeConfig) -> dict[str
 
 
 def draw_batch(
-    chunk_records: list[dict[str, Any]], step: int, cfg: TrainJudgeConfig, loss_ema: dict[str, float]
+    chunk_records: list[dict[str, Any]],
+    step: int,
+    cfg: TrainJudgeConfig,
+    loss_ema: dict[str, float],
+    size: int | None = None,
 ) -> tuple[list[dict[str, Any]], list[str | None], random.Random]:
     """Records for one step (family mix, half Yes / half No, curriculum) and each one's degradation."""
     from ..judges.degrade import DEGRADATIONS
 
     rng = random.Random(f"{cfg.seed}/batch/{step}")
+    size = cfg.train_batch_size if size is None else size
     let_in = min(1.0, step / max(1.0, cfg.curriculum_frac * cfg.max_train_steps))
     pools: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for record in chunk_records:
@@ -116,7 +134,7 @@ def draw_batch(
         pools.setdefault((record["family"], record["answer"]), []).append(record)
     families = [f for f in loss_ema if (f, "Yes") in pools and (f, "No") in pools]
     shares = family_shares({f: loss_ema[f] for f in families}, cfg)
-    picked = rng.choices(families, weights=[shares[f] for f in families], k=cfg.train_batch_size)
+    picked = rng.choices(families, weights=[shares[f] for f in families], k=size)
     batch = [rng.choice(pools[(f, "Yes" if i % 2 == 0 else "No")]) for i, f in enumerate(picked)]
     kinds = [rng.choice(DEGRADATIONS) if rng.random() < cfg.degrade_share else None for _ in batch]
     return batch, kinds, rng
@@ -241,6 +259,37 @@ def aux_loss(readout: AuxReadout, feature_map: torch.Tensor, records: list[dict[
     return torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.tensor(targets))
 
 
+# -- generated images labelled by the measurers ---------------------------------------------------------
+class GeneratedData:
+    """The generated pool's images and QA records (world/judge_generated.py), drawn half Yes, half No."""
+
+    def __init__(self, images: torch.Tensor, records: list[dict[str, Any]], seed: int):
+        self.images, self.seed = images, seed
+        self.pools: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for record in records:
+            self.pools.setdefault((record["family"], record["answer"]), []).append(record)
+        self.families = sorted(f for f, a in self.pools if a == "Yes" and (f, "No") in self.pools)
+        if not self.families:
+            raise ValueError("generated_pool: no family has both Yes and No records")
+
+    @classmethod
+    def load(cls, cfg: TrainJudgeConfig) -> GeneratedData:
+        from .judge_generated import load_pool, pool_images, pool_records
+
+        pool = load_pool(cfg.generated_pool)
+        return cls(pool_images(pool), pool_records(pool["scenes"], cfg.seed, cfg.phrasing_split), cfg.seed)
+
+    def draw(self, step: int, n: int) -> list[dict[str, Any]]:
+        rng = random.Random(f"{self.seed}/generated/{step}")
+        return [
+            rng.choice(self.pools[(rng.choice(self.families), "Yes" if i % 2 == 0 else "No")])
+            for i in range(n)
+        ]
+
+    def images_for(self, records: list[dict[str, Any]]) -> torch.Tensor:
+        return record_images(self.images, records)
+
+
 # -- the loop ----------------------------------------------------------------------------------------------
 def train_judge(
     out_dir: str | Path,
@@ -264,7 +313,7 @@ def train_judge(
     from ..errors import JobCancelled
     from ..judges.embedded import EmbeddedJudge
     from ..judges.evaluate import accuracy_by_family, p_yes
-    from ..judges.scenes_vlm import JudgeArchitecture, build_judge_files
+    from ..judges.scenes_vlm import JudgeArchitecture, build_judge_files, copy_judge_files
     from ..world.qa import FAMILIES
 
     cfg = TrainJudgeConfig(
@@ -277,9 +326,15 @@ def train_judge(
     stop = should_stop or (lambda: False)
     arch = JudgeArchitecture(vision=cfg.vision)
 
-    model, processor = build_judge_files(out, arch, cfg.phrasing_split, cfg.seed)
+    if cfg.init_from:
+        model, processor = copy_judge_files(cfg.init_from, out)
+        torch.manual_seed(
+            cfg.seed
+        )  # the read-out's initialisation (a new judge's follows build_model's seed)
+    else:
+        model, processor = build_judge_files(out, arch, cfg.phrasing_split, cfg.seed)
     judge = EmbeddedJudge(model, processor)
-    readout = AuxReadout(arch.vision_hidden_size)
+    readout = AuxReadout(model.config.vision_config.hidden_size)
     # model and read-out are checkpointed and optimised together; only the model is saved at the end
     trainable = torch.nn.ModuleDict({"model": model, "aux": readout})
     tower_map: dict[str, torch.Tensor] = {}  # the vision tower's last output, for the read-out
@@ -323,6 +378,7 @@ def train_judge(
             },
         )
 
+    generated = GeneratedData.load(cfg) if cfg.generated_pool else None
     validation = scenes_qa(SEED_BASES["validation"] + cfg.seed, validation_scenes, cfg.phrasing_split)
     val_images = record_images(validation.images, validation.records)
 
@@ -348,8 +404,14 @@ def train_judge(
                 per_scene=PER_SCENE,
             )
         assert chunk is not None
-        records, kinds, rng = draw_batch(chunk.records, step, cfg, loss_ema)
+        n_generated = round(cfg.generated_share * cfg.train_batch_size) if generated else 0
+        records, kinds, rng = draw_batch(
+            chunk.records, step, cfg, loss_ema, cfg.train_batch_size - n_generated
+        )
         images = record_images(chunk.images, records, kinds, rng)
+        if generated is not None:
+            extra = generated.draw(step, n_generated)
+            records, images = records + extra, torch.cat([images, generated.images_for(extra)])
         for group in optimizer.param_groups:
             group["lr"] = learning_rate_at(step, cfg)
         logprob = judge.logprob_pairs(
@@ -429,6 +491,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--phrasing-split", default="train", choices=["train", "heldout", "all"])
     parser.add_argument("--vision", default="resnet", choices=["resnet", "bit"])
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--init-from", default="", help="judge folder to fine-tune instead of a new judge")
+    parser.add_argument("--generated-pool", default="", help="pool.pt of measured generated images")
+    parser.add_argument("--generated-share", type=float, default=0.3, help="batch share from the pool")
+    parser.add_argument("--learning-rate", type=float, default=5e-4)
+    parser.add_argument("--warmup-steps", type=int, default=100)
+    parser.add_argument("--curriculum-frac", type=float, default=0.3)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -442,6 +510,12 @@ def main(argv: list[str] | None = None) -> None:
         max_steps=args.max_steps,
         phrasing_split=args.phrasing_split,
         vision=args.vision,
+        init_from=args.init_from,
+        generated_pool=args.generated_pool,
+        generated_share=args.generated_share,
+        learning_rate=args.learning_rate,
+        warmup_steps=args.warmup_steps,
+        curriculum_frac=args.curriculum_frac,
         on_progress=progress,
         on_metric=lambda name, value, step: (
             print(f"{name} {value:.4f} @ {step}", flush=True)

@@ -1,0 +1,180 @@
+"""Judge QA on the generator's own images, labelled by the app's measurers instead of a scene description.
+
+Why: a judge trained on renders alone answers less well on generated images (horizon line 95% on renders,
+74% on the generator's images) and, worse, rewards textures no render has: a LoRA taught the line-weight
+question turned every drawing into green noise and the judge called the noise "2 px lines" with 98%. The
+teach loop optimises against exactly those blind spots. So the judge also trains on generated images, base
+and through taught LoRAs, with answers the measurers decide (they share no code with the judge):
+
+- where a measurer reads an attribute with confidence, the family's own sampler asks about it as if the
+  measured values were the scene's (horizon line and band, sky and time of day, stroke width);
+- where an image of a landscape caption has no horizon the measurer can find, "is the red line on the
+  horizon?" is No wherever the line is; where a line-art image has no stroke it can read, "are the lines as
+  thick as the sample?" is No for any sample. These are the answers a hacked image must get.
+
+`build_pool` writes the images and their measurements once (pool.pt); `pool_records` makes QA records for
+them with the same phrasings and record format as `qa.make_qa`, so training and evaluation treat them like
+any other record (`scene_index` indexes the pool's images).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+HORIZON_CONFIDENCE = 0.5
+"""Least horizon confidence for a measured horizon to stand for the scene's."""
+SKY_CONFIDENCE = 0.5
+STROKE_CONFIDENCE = 0.6
+STROKE_MAX_PX = 4.0
+"""The stroke measurer misreads about half of all renders at 3-4 px (docs/generator.md); wider readings are
+not trusted as labels."""
+GENERATED_FAMILIES = ("horizon_line", "horizon_band", "sky", "time_of_day", "stroke_width")
+
+Source = tuple[str, str | None, float]
+"""(name, LoRA file or run folder or None for the base generator, LoRA scale)."""
+
+
+def measured_scene(measurement: Mapping[str, Any], kind: str, seed: int, index: int) -> dict[str, Any]:
+    """A scene dict the QA samplers accept, holding only what the measurers read with confidence.
+
+    `horizon`, `sky`, `stroke_width_px` are None where unread; `horizon_unseen` / `stroke_unseen` are True
+    where the measurer found nothing at all (the cases whose answer is No whatever is asked)."""
+    horizon = measurement.get("horizon")
+    horizon_ok = horizon is not None and (measurement.get("horizon_confidence") or 0) >= HORIZON_CONFIDENCE
+    sky_ok = measurement.get("sky") is not None and (measurement.get("sky_confidence") or 0) >= SKY_CONFIDENCE
+    stroke = measurement.get("stroke_width_px")
+    stroke_ok = (
+        stroke is not None
+        and (measurement.get("stroke_confidence") or 0) >= STROKE_CONFIDENCE
+        and stroke <= STROKE_MAX_PX
+    )
+    return {
+        "kind": kind,
+        "seed": seed,
+        "index": index,
+        "size_px": 64,
+        "horizon": float(horizon) if horizon is not None and horizon_ok else None,
+        "horizon_tilt_deg": float(measurement.get("horizon_tilt_deg") or 0.0),
+        "horizon_unseen": kind == "landscape" and horizon is None,
+        "sky": measurement.get("sky") if sky_ok else None,
+        "stroke_width_px": float(stroke) if stroke is not None and stroke_ok else None,
+        "stroke_unseen": kind == "lineart" and stroke is None,
+    }
+
+
+def build_pool(
+    out_file: str | Path,
+    sources: Sequence[Source],
+    n_per_source: int,
+    seed: int,
+    generator: str = "scenes-generator",
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Generate `n_per_source` images per source (half landscape, half line-art captions of fresh scenes
+    from `seed`), measure them, and save {"images" uint8, "scenes", "sources"} to `out_file`."""
+    from ..generators.evaluate import measure
+    from ..generators.generate import generate_images
+    from ..generators.load import load_generator
+    from .scene import sample_scenes
+
+    images: list[Tensor] = []
+    scenes: list[dict[str, Any]] = []
+    names: list[str] = []
+    for k, (name, lora, scale) in enumerate(sources):
+        gen = load_generator(generator)
+        if lora is not None:
+            gen.load_lora(Path(lora))
+            gen.set_lora_scale(scale)
+        half = n_per_source // 2
+        captions = {
+            kind: sample_scenes(seed * 1_000 + 2 * k + j, half, kind=kind)
+            for j, kind in enumerate(("landscape", "lineart"))
+        }
+        for kind, kind_scenes in captions.items():
+            batch = generate_images(gen, [s.caption for s in kind_scenes], seed=seed * 100_000 + k * 10_000)
+            for m in measure(batch, kind):
+                scenes.append(measured_scene(m, kind, seed, len(scenes)))
+                names.append(name)
+            images.append((batch * 255).round().to(torch.uint8))
+        if on_progress:
+            on_progress(k + 1, len(sources))
+    pool = {"images": torch.cat(images), "scenes": scenes, "sources": names}
+    torch.save(pool, out_file)
+    return pool
+
+
+def load_pool(path: str | Path) -> dict[str, Any]:
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def pool_images(pool: Mapping[str, Any]) -> Tensor:
+    return pool["images"].float() / 255.0
+
+
+def pool_records(
+    scenes: Sequence[Mapping[str, Any]], seed: int, phrasing_split: str, per_scene: int = 2
+) -> list[dict[str, Any]]:
+    """QA records for measured scenes: the families' samplers where the measurers read the attribute, and
+    No for the line / stroke questions where they found no horizon / no stroke."""
+    from .qa import make_qa
+
+    readable = {
+        "horizon_line": [s for s in scenes if s["horizon"] is not None],
+        "horizon_band": [s for s in scenes if s["horizon"] is not None],
+        "sky": [s for s in scenes if s["sky"] is not None],
+        "time_of_day": [s for s in scenes if s["sky"] is not None],
+        "stroke_width": [s for s in scenes if s["stroke_width_px"] is not None],
+    }
+    records: list[dict[str, Any]] = []
+    for family, subset in readable.items():
+        records += make_qa(subset, seed, [family], per_scene=per_scene, phrasing_split=phrasing_split)
+    records += unseen_records(scenes, seed, phrasing_split)
+    for record in records:
+        record["source"] = "generated"
+    return records
+
+
+def unseen_records(
+    scenes: Sequence[Mapping[str, Any]], seed: int, phrasing_split: str
+) -> list[dict[str, Any]]:
+    """No-records: a red line anywhere on a landscape without a horizon; any sample stroke on line art
+    without a readable stroke."""
+    from ..prompts.spec import HorizonSpec, StrokeSpec, overlay_to_dict
+    from .qa.phrasings import phrase, phrasing_indices, split_of
+
+    records = []
+    for scene in scenes:
+        rng = random.Random(f"{seed}/unseen/{scene['seed']}/{scene['index']}")
+        if scene["horizon_unseen"]:
+            family = "horizon_line"
+            y = round(rng.uniform(0.1, 0.9), 3)
+            overlay, params = overlay_to_dict(HorizonSpec(y=y)), {"line_y": y}
+        elif scene["stroke_unseen"]:
+            family = "stroke_width"
+            width = round(rng.uniform(1.0, 6.0), 3)
+            overlay, params = overlay_to_dict(StrokeSpec(width_px=width)), {"width_px": width}
+        else:
+            continue
+        phrasing = rng.choice(phrasing_indices(family, phrasing_split))
+        records.append(
+            {
+                "family": family,
+                "question": phrase(family, phrasing, None, {}),
+                "answer": "No",
+                "overlay": overlay,
+                "margin": None,
+                "margin_unit": None,
+                "scene_seed": scene["seed"],
+                "scene_index": scene["index"],
+                "phrasing": phrasing,
+                "phrasing_split": split_of(phrasing),
+                "params": {**params, "unseen": True},
+            }
+        )
+    return records

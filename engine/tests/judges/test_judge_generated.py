@@ -1,0 +1,124 @@
+"""Judge QA on generated images: measurements become scenes, records follow them, unseen means No."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from dualproc_engine.world.judge_generated import measured_scene, pool_records
+
+
+def _measurement(**fields: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "horizon": None,
+        "horizon_confidence": None,
+        "horizon_tilt_deg": None,
+        "sky": None,
+        "sky_confidence": None,
+        "stroke_width_px": None,
+        "stroke_confidence": None,
+    }
+    return {**base, **fields}
+
+
+def test_measured_scene_keeps_only_confident_readings() -> None:
+    sure = measured_scene(
+        _measurement(horizon=0.3, horizon_confidence=0.9, sky="night", sky_confidence=0.8), "landscape", 1, 0
+    )
+    assert sure["horizon"] == pytest.approx(0.3) and sure["sky"] == "night"
+    assert not sure["horizon_unseen"]
+    unsure = measured_scene(
+        _measurement(horizon=0.3, horizon_confidence=0.2, sky="night", sky_confidence=0.1), "landscape", 1, 1
+    )
+    assert unsure["horizon"] is None and unsure["sky"] is None
+    assert not unsure["horizon_unseen"]  # read, but not surely: no question either way
+    assert measured_scene(_measurement(), "landscape", 1, 2)["horizon_unseen"]
+    wide = measured_scene(_measurement(stroke_width_px=6.0, stroke_confidence=0.9), "lineart", 1, 3)
+    assert wide["stroke_width_px"] is None and not wide["stroke_unseen"]  # the measurer misreads wide strokes
+    assert measured_scene(_measurement(), "lineart", 1, 4)["stroke_unseen"]
+
+
+def _scenes() -> list[dict[str, object]]:
+    scenes = []
+    for i in range(12):
+        horizon = 0.15 + 0.06 * i
+        scenes.append(
+            measured_scene(
+                _measurement(
+                    horizon=horizon,
+                    horizon_confidence=0.9,
+                    sky=("day", "night", "sunset", "overcast")[i % 4],
+                    sky_confidence=0.9,
+                ),
+                "landscape",
+                5,
+                len(scenes),
+            )
+        )
+    for i in range(8):
+        stroke = {"stroke_width_px": 1.0 + 0.4 * i, "stroke_confidence": 0.9} if i % 2 else {}
+        scenes.append(measured_scene(_measurement(**stroke), "lineart", 5, len(scenes)))
+    scenes.append(measured_scene(_measurement(), "landscape", 5, len(scenes)))  # no horizon found
+    return scenes
+
+
+def test_pool_records_ask_about_what_was_measured() -> None:
+    scenes = _scenes()
+    records = pool_records(scenes, seed=3, phrasing_split="train")
+    families = {r["family"] for r in records}
+    assert {"horizon_line", "horizon_band", "sky", "time_of_day", "stroke_width"} <= families
+    for r in records:
+        scene = scenes[r["scene_index"]]
+        if r["family"] == "horizon_line" and not r["params"].get("unseen"):
+            on_line = abs(r["params"]["line_y"] - scene["horizon"]) <= 0.005
+            assert on_line == (r["answer"] == "Yes")
+        if r["family"] == "sky":
+            assert (r["params"]["sky"] == scene["sky"]) == (r["answer"] == "Yes")
+        if r["family"] == "stroke_width" and not r["params"].get("unseen"):
+            assert scene["stroke_width_px"] is not None
+    unseen = [r for r in records if r["params"].get("unseen")]
+    # the landscape without a horizon and the four line drawings without a readable stroke
+    assert sorted(r["scene_index"] for r in unseen) == [12, 14, 16, 18, 20]
+    assert all(r["answer"] == "No" and r["overlay"] for r in unseen)
+    assert records == pool_records(scenes, seed=3, phrasing_split="train")  # deterministic
+
+
+def test_fine_tuning_from_a_judge_with_a_generated_pool(tiny_judge_dir: Path, tmp_path: Path) -> None:
+    from dualproc_engine.world.train_judge import GeneratedData, TrainJudgeConfig, train_judge
+
+    torch.set_num_threads(1)
+    scenes = _scenes()
+    pool = {"images": torch.randint(0, 255, (len(scenes), 3, 64, 64), dtype=torch.uint8), "scenes": scenes}
+    pool["sources"] = ["base"] * len(scenes)
+    torch.save(pool, tmp_path / "pool.pt")
+    cfg = TrainJudgeConfig(generated_pool=str(tmp_path / "pool.pt"), seed=2)
+    data = GeneratedData.load(cfg)
+    drawn = data.draw(step=0, n=8)
+    assert [r["answer"] for r in drawn] == ["Yes", "No"] * 4
+    assert data.images_for(drawn).shape == (8, 3, 64, 64)
+
+    summary = train_judge(
+        tmp_path / "tuned",
+        max_steps=2,
+        init_from=str(tiny_judge_dir),
+        generated_pool=str(tmp_path / "pool.pt"),
+        generated_share=0.5,
+        train_batch_size=4,
+        scenes_per_chunk=8,
+        eval_every=100,
+        validation_scenes=4,
+        calibration_scenes=4,
+    )
+    assert summary["steps"] == 2
+    from dualproc_engine.judges.embedded import EmbeddedJudge
+
+    before = EmbeddedJudge.from_pretrained(tiny_judge_dir)
+    after = EmbeddedJudge.from_pretrained(tmp_path / "tuned")
+    image = torch.rand(1, 3, 64, 64)
+    lp_before = before.logprob(image, ["Is it night?"], ["Yes"])
+    lp_after = after.logprob(image, ["Is it night?"], ["Yes"])
+    assert not torch.allclose(lp_before, lp_after)  # it trained from the given judge ...
+    # ... and kept its words
+    assert before.processor.tokenizer.get_vocab() == after.processor.tokenizer.get_vocab()
