@@ -29,7 +29,13 @@ def main() -> None:
     from dualproc_engine.judges.embedded import load_judge
     from dualproc_engine.judges.evaluate import accuracy_by_family, expected_calibration_error, p_yes
     from dualproc_engine.world.judge_data import record_images
-    from dualproc_engine.world.judge_generated import build_pool, load_pool, pool_images, pool_records
+    from dualproc_engine.world.judge_generated import (
+        build_pool,
+        load_pool,
+        pool_images,
+        pool_records,
+        pool_sources,
+    )
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pool", required=True, help="pool file (built if missing)")
@@ -40,10 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     if not Path(args.pool).is_file():
-        sources: list[tuple[str, str | None, float]] = [("base", None, 1.0)] * 2
-        for item in args.lora:
-            name, folder = item.split("=", 1)
-            sources += [(f"{name}@{scale}", folder, scale) for scale in (0.5, 1.0)]
+        sources = pool_sources(2, args.lora)
         build_pool(args.pool, sources, args.n, POOL_SEED, on_progress=lambda d, n: print(f"source {d}/{n}"))
     pool = load_pool(args.pool)
     images = pool_images(pool)

@@ -122,3 +122,30 @@ def test_fine_tuning_from_a_judge_with_a_generated_pool(tiny_judge_dir: Path, tm
     assert not torch.allclose(lp_before, lp_after)  # it trained from the given judge ...
     # ... and kept its words
     assert before.processor.tokenizer.get_vocab() == after.processor.tokenizer.get_vocab()
+
+
+def test_pools_merge_with_renumbered_scenes(tmp_path: Path) -> None:
+    from dualproc_engine.world.judge_generated import load_pool
+
+    scenes = _scenes()
+    for name, part in (("a", scenes[:5]), ("b", scenes[5:9])):
+        pool = {"images": torch.full((len(part), 3, 64, 64), len(part), dtype=torch.uint8), "scenes": part}
+        torch.save({**pool, "sources": [name] * len(part)}, tmp_path / f"{name}.pt")
+    merged = load_pool(f"{tmp_path / 'a.pt'},{tmp_path / 'b.pt'}")
+    assert [s["index"] for s in merged["scenes"]] == list(range(9))
+    assert merged["sources"] == ["a"] * 5 + ["b"] * 4
+    assert merged["images"][:5].eq(5).all() and merged["images"][5:].eq(4).all()
+    assert merged["scenes"][5]["horizon"] == scenes[5]["horizon"]
+
+
+def test_pool_sources_name_each_lora_at_two_scales() -> None:
+    from dualproc_engine.world.judge_generated import pool_sources
+
+    assert pool_sources(2, ["h=runs/h"]) == [
+        ("base", None, 1.0),
+        ("base", None, 1.0),
+        ("h@0.5", "runs/h", 0.5),
+        ("h@1.0", "runs/h", 1.0),
+    ]
+    with pytest.raises(ValueError, match="NAME=RUN_FOLDER"):
+        pool_sources(1, ["just-a-folder"])

@@ -109,8 +109,34 @@ def build_pool(
     return pool
 
 
-def load_pool(path: str | Path) -> dict[str, Any]:
-    return torch.load(path, map_location="cpu", weights_only=False)
+def pool_sources(base: int, loras: Sequence[str]) -> list[Source]:
+    """`base` sources of the base generator, then each "NAME=RUN_FOLDER" LoRA at scales 0.5 and 1."""
+    sources: list[Source] = [("base", None, 1.0)] * base
+    for item in loras:
+        name, _, folder = item.partition("=")
+        if not folder:
+            raise ValueError(f"--lora {item}: expected NAME=RUN_FOLDER")
+        sources += [(f"{name}@{scale}", folder, scale) for scale in (0.5, 1.0)]
+    return sources
+
+
+def load_pool(paths: str | Path) -> dict[str, Any]:
+    """One pool file, or several separated by commas, merged into one pool (scene indices renumbered)."""
+    pools = [torch.load(p, map_location="cpu", weights_only=False) for p in str(paths).split(",") if p]
+    return merge_pools(pools)
+
+
+def merge_pools(pools: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    if not pools:
+        raise ValueError("generated_pool: no pool file given")
+    scenes: list[dict[str, Any]] = []
+    for pool in pools:
+        scenes += [{**scene, "index": len(scenes) + i} for i, scene in enumerate(pool["scenes"])]
+    return {
+        "images": torch.cat([pool["images"] for pool in pools]),
+        "scenes": scenes,
+        "sources": [name for pool in pools for name in pool["sources"]],
+    }
 
 
 def pool_images(pool: Mapping[str, Any]) -> Tensor:
@@ -178,3 +204,45 @@ def unseen_records(
             }
         )
     return records
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="Build a pool of measured generated images for judge training."
+    )
+    parser.add_argument("--out", required=True, help="pool file to write (pool.pt)")
+    parser.add_argument("--seed", type=int, required=True, help="caption and noise seed of the pool")
+    parser.add_argument(
+        "--n", type=int, default=384, help="images per source (half landscape, half line art)"
+    )
+    parser.add_argument("--base", type=int, default=1, help="sources of the base generator alone")
+    parser.add_argument(
+        "--lora",
+        action="append",
+        default=[],
+        help="NAME=RUN_FOLDER of a taught LoRA (used at scales 0.5 and 1)",
+    )
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    try:
+        sources = pool_sources(args.base, args.lora)
+    except ValueError as error:
+        parser.error(str(error))
+    pool = build_pool(
+        args.out, sources, args.n, args.seed, on_progress=lambda d, n: print(f"source {d}/{n}", flush=True)
+    )
+    scenes = pool["scenes"]
+    print(
+        f"{len(scenes)} images: horizon read in {sum(s['horizon'] is not None for s in scenes)}, "
+        f"none found in {sum(s['horizon_unseen'] for s in scenes)}; sky read in "
+        f"{sum(s['sky'] is not None for s in scenes)}; stroke read in "
+        f"{sum(s['stroke_width_px'] is not None for s in scenes)}, none found in "
+        f"{sum(s['stroke_unseen'] for s in scenes)}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -82,7 +82,9 @@ class TrainJudgeConfig:
     )
     generated_pool: str = field(
         default="",
-        metadata={"help": "pool.pt of generated images with measurements (world/judge_generated.py)"},
+        metadata={
+            "help": "pool files of measured generated images, comma separated (world/judge_generated.py)"
+        },
     )
     generated_share: float = field(
         default=0.3, metadata={"help": "share of each batch from the generated pool"}
@@ -492,7 +494,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--vision", default="resnet", choices=["resnet", "bit"])
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--init-from", default="", help="judge folder to fine-tune instead of a new judge")
-    parser.add_argument("--generated-pool", default="", help="pool.pt of measured generated images")
+    parser.add_argument("--generated-pool", default="", help="pool files of measured generated images (a,b)")
     parser.add_argument("--generated-share", type=float, default=0.3, help="batch share from the pool")
     parser.add_argument("--learning-rate", type=float, default=5e-4)
     parser.add_argument("--warmup-steps", type=int, default=100)
