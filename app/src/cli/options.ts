@@ -18,6 +18,15 @@ export function number(text: string): number {
   return value;
 }
 
+/** A number in [min, max]. */
+export function numberBetween(min: number, max: number) {
+  return (text: string): number => {
+    const value = number(text);
+    if (value < min || value > max) throw new InvalidArgumentError(`expected a number from ${min} to ${max}`);
+    return value;
+  };
+}
+
 export function choice<T extends string>(allowed: readonly T[]) {
   return (text: string): T => {
     if (!(allowed as readonly string[]).includes(text)) {

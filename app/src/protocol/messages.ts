@@ -112,8 +112,41 @@ export const TrainJudgeParams = z
     vision: z
       .enum(["resnet", "bit"])
       .describe("Vision tower of the judge: resnet (the training judge) or bit (the held-out judge)."),
+    init_from: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("A trained judge's folder to fine-tune (its words and weights) instead of a new judge."),
+    generated_pools: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe("Pools of measured generated images (judge_pool jobs) to train on besides the renders."),
+    generated_share: z
+      .number()
+      .min(0)
+      .lt(1)
+      .optional()
+      .describe("Share of each batch drawn from the generated pools (default 0.3)."),
+    learning_rate: z.number().gt(0).max(1).optional().describe("Peak AdamW learning rate."),
   })
   .describe("Train an embedded Scenes judge.");
+export const JudgePoolParams = z
+  .strictObject({
+    out: z.string().min(1).describe("Pool file to write."),
+    seed: nonNegativeInt.describe("Seed of the pool's captions and noises."),
+    n_per_source: z.number().int().min(2).max(100_000).describe("Images per source."),
+    base_sources: nonNegativeInt.describe("Sources of the base generator alone."),
+    loras: z
+      .array(
+        z.strictObject({
+          name: z.string().min(1),
+          run: z.string().min(1).describe("A teach run folder or LoRA file."),
+        }),
+      )
+      .describe("Taught LoRAs; each is a source at scale 0.5 and one at scale 1."),
+  })
+  .describe("Generate images (base and through taught LoRAs) and measure them, for judge training.");
 export const TrainGeneratorParams = z
   .strictObject({ ...trainCommon })
   .describe("Train the embedded generator.");
@@ -170,6 +203,7 @@ export const Job = z.discriminatedUnion("kind", [
   job("ask", AskParams),
   job("generate", GenerateParams),
   job("train_judge", TrainJudgeParams),
+  job("judge_pool", JudgePoolParams),
   job("train_generator", TrainGeneratorParams),
   job("teach", TeachParams),
   job("bench_teach", BenchTeachParams),
@@ -239,6 +273,14 @@ export const GenerateResult = z.strictObject({
 export const TrainResult = z.strictObject({
   out_dir: z.string(),
   summary: z.record(z.string(), z.unknown()).describe("What the trainer reports: steps, time, accuracies."),
+});
+
+export const JudgePoolResult = z.strictObject({
+  out: z.string(),
+  images: nonNegativeInt,
+  counts: z
+    .record(z.string(), nonNegativeInt)
+    .describe("Images whose horizon / sky / stroke the measurers read, or where they found none."),
 });
 
 export const TeachResult = z.strictObject({
@@ -349,6 +391,7 @@ export const Event = z.union([
     resultEvent("ask", AskResult),
     resultEvent("generate", GenerateResult),
     resultEvent("train_judge", TrainResult),
+    resultEvent("judge_pool", JudgePoolResult),
     resultEvent("train_generator", TrainResult),
     resultEvent("teach", TeachResult),
     resultEvent("bench_teach", BenchTeachResult),

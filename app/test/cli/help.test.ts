@@ -30,6 +30,7 @@ describe("the CLI's conventions (in-process)", () => {
         "world qa",
         "world measure",
         "world train-judge",
+        "world judge-pool",
         "world train-generator",
         "teach",
         "studio",

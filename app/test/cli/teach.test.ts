@@ -77,5 +77,32 @@ describe("teach, then generate with the taught LoRA", () => {
     const args = ["generate", "--prompt", "a beach at dusk", "--n", "2", "--lora", run, "--out", out, "-q"];
     expect(await main(args, generate.cli)).toBe(0);
     expect(existsSync(join(out, "grid.png"))).toBe(true);
+
+    // the taught LoRA's images, measured, as judge training data (base source + LoRA at two scales)
+    const pool = capture();
+    const poolFile = join(dir, "pool.pt");
+    const poolArgs = [
+      "world",
+      "judge-pool",
+      "--out",
+      poolFile,
+      "--seed",
+      "5",
+      "--n",
+      "4",
+      "--lora",
+      `t=${run}`,
+    ];
+    expect(await main([...poolArgs, "-q"], pool.cli)).toBe(0);
+    expect(pool.io.out).toContain(`12 images in ${poolFile}`);
+    const counts = JSON.parse(pool.io.out.trim().split("\n").at(-1)!) as Record<string, number>;
+    expect(Object.keys(counts).sort()).toEqual([
+      "horizon_none",
+      "horizon_read",
+      "sky_read",
+      "stroke_none",
+      "stroke_read",
+    ]);
+    expect(counts.horizon_read! + counts.horizon_none!).toBeLessThanOrEqual(6); // 6 landscape captions
   });
 });

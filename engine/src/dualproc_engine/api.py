@@ -181,23 +181,68 @@ def train_judge(
     max_train_steps: int = 1500,
     phrasing_split: str = "train",
     vision: str = "resnet",
+    init_from: str | None = None,
+    generated_pools: list[str] | None = None,
+    generated_share: float | None = None,
+    learning_rate: float | None = None,
     reporter: Reporter | None = None,
 ) -> dict[str, Any]:
-    """Train (or resume) an embedded judge in `out_dir`."""
+    """Train (or resume) an embedded judge in `out_dir`; with `init_from`, fine-tune that judge instead.
+
+    A fine-tune starts from a judge that already knows the near misses: 50 warm-up steps, no curriculum."""
     from .world.train_judge import train_judge as train
 
     reporter = reporter or Reporter()
+    overrides: dict[str, Any] = {}
+    if init_from:
+        overrides.update(init_from=str(_input_folder(init_from)), warmup_steps=50, curriculum_frac=0.0)
+    if generated_pools:
+        overrides["generated_pool"] = ",".join(str(_input_file(p)) for p in generated_pools)
+    if generated_share is not None:
+        overrides["generated_share"] = generated_share
+    if learning_rate is not None:
+        overrides["learning_rate"] = learning_rate
     summary = train(
         str(_output_folder(out_dir)),
         seed=seed,
         max_steps=max_train_steps,
         phrasing_split=phrasing_split,
         vision=vision,
+        **overrides,
         on_progress=reporter.progress,
         on_metric=reporter.metric,
         should_stop=reporter.should_stop,
     )
     return {"out_dir": out_dir, "summary": _jsonable(summary)}
+
+
+def judge_pool(
+    out: str,
+    seed: int,
+    n_per_source: int,
+    base_sources: int,
+    loras: list[dict[str, str]],
+    reporter: Reporter | None = None,
+) -> dict[str, Any]:
+    """Generate and measure a pool of images for judge training (world/judge_generated.py)."""
+    from .world.judge_generated import build_pool, pool_counts, pool_sources
+
+    reporter = reporter or Reporter()
+    for lora in loras:
+        _input_file(lora["run"])
+    sources = pool_sources(base_sources, [f"{lora['name']}={lora['run']}" for lora in loras])
+    if not sources:
+        raise UserError("judge_pool: no sources; give base_sources > 0 or at least one LoRA")
+    target = Path(out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    pool = build_pool(
+        target,
+        sources,
+        n_per_source,
+        seed,
+        on_progress=lambda done, total: reporter.progress(done, total, "sources", None),
+    )
+    return {"out": out, "images": len(pool["scenes"]), "counts": pool_counts(pool["scenes"])}
 
 
 def train_generator(
@@ -278,6 +323,19 @@ def _output_folder(out_dir: str) -> Path:
     if out.exists() and not out.is_dir():
         raise UserError(f"out_dir {out} exists and is not a folder")
     return out
+
+
+def _input_folder(path: str) -> Path:
+    folder = Path(path)
+    if not folder.is_dir():
+        raise UserError(f"{path}: no such folder")
+    return folder
+
+
+def _input_file(path: str) -> Path:
+    if not Path(path).exists():
+        raise UserError(f"{path}: no such file or folder")
+    return Path(path)
 
 
 def _torch_and_devices() -> tuple[str | None, list[dict[str, Any]]]:

@@ -21,6 +21,7 @@ HANDLERS: dict[str, Handler] = {
     "ask": api.ask,
     "generate": api.generate,
     "train_judge": api.train_judge,
+    "judge_pool": api.judge_pool,
     "train_generator": api.train_generator,
     "teach": api.teach,
     "bench_teach": api.bench_teach,

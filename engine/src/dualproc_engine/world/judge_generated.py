@@ -79,7 +79,7 @@ def build_pool(
     """Generate `n_per_source` images per source (half landscape, half line-art captions of fresh scenes
     from `seed`), measure them, and save {"images" uint8, "scenes", "sources"} to `out_file`."""
     from ..generators.evaluate import measure
-    from ..generators.generate import generate_images
+    from ..generators.generate import generate_images, load_checked_lora
     from ..generators.load import load_generator
     from .scene import sample_scenes
 
@@ -89,7 +89,7 @@ def build_pool(
     for k, (name, lora, scale) in enumerate(sources):
         gen = load_generator(generator)
         if lora is not None:
-            gen.load_lora(Path(lora))
+            load_checked_lora(gen, lora, generator)
             gen.set_lora_scale(scale)
         half = n_per_source // 2
         captions = {
@@ -118,6 +118,17 @@ def pool_sources(base: int, loras: Sequence[str]) -> list[Source]:
             raise ValueError(f"--lora {item}: expected NAME=RUN_FOLDER")
         sources += [(f"{name}@{scale}", folder, scale) for scale in (0.5, 1.0)]
     return sources
+
+
+def pool_counts(scenes: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """How many images have each attribute read by the measurers, or none found."""
+    return {
+        "horizon_read": sum(s["horizon"] is not None for s in scenes),
+        "horizon_none": sum(bool(s["horizon_unseen"]) for s in scenes),
+        "sky_read": sum(s["sky"] is not None for s in scenes),
+        "stroke_read": sum(s["stroke_width_px"] is not None for s in scenes),
+        "stroke_none": sum(bool(s["stroke_unseen"]) for s in scenes),
+    }
 
 
 def load_pool(paths: str | Path) -> dict[str, Any]:
@@ -234,14 +245,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     pool = build_pool(
         args.out, sources, args.n, args.seed, on_progress=lambda d, n: print(f"source {d}/{n}", flush=True)
     )
-    scenes = pool["scenes"]
-    print(
-        f"{len(scenes)} images: horizon read in {sum(s['horizon'] is not None for s in scenes)}, "
-        f"none found in {sum(s['horizon_unseen'] for s in scenes)}; sky read in "
-        f"{sum(s['sky'] is not None for s in scenes)}; stroke read in "
-        f"{sum(s['stroke_width_px'] is not None for s in scenes)}, none found in "
-        f"{sum(s['stroke_unseen'] for s in scenes)}"
-    )
+    print(f"{len(pool['scenes'])} images; {pool_counts(pool['scenes'])}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ import type { CliContext } from "../../context.js";
 import { measureCommand } from "./measure.js";
 import { qaCommand } from "./qa.js";
 import { renderCommand } from "./render.js";
-import { trainGeneratorCommand, trainJudgeCommand } from "./train.js";
+import { judgePoolCommand, trainGeneratorCommand, trainJudgeCommand } from "./train.js";
 
 export function worldCommand(context: CliContext): Command {
   return new Command("world")
@@ -14,5 +14,6 @@ export function worldCommand(context: CliContext): Command {
     .addCommand(qaCommand(context))
     .addCommand(measureCommand(context))
     .addCommand(trainJudgeCommand(context))
+    .addCommand(judgePoolCommand(context))
     .addCommand(trainGeneratorCommand(context));
 }

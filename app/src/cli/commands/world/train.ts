@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
-import type { Command } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 import type { CliContext } from "../../context.js";
 import { runEngineJob } from "../../engine-job.js";
-import { choice, integer } from "../../options.js";
+import { choice, integer, numberBetween } from "../../options.js";
 
 const RESUME_NOTE =
   "\nTraining resumes from the last checkpoint in --out; Ctrl-C saves a checkpoint and stops.";
@@ -39,9 +39,31 @@ export function trainJudgeCommand(context: CliContext): Command {
       choice(["resnet", "bit"] as const),
       "resnet",
     )
+    .option(
+      "--init-from <dir>",
+      "fine-tune this trained judge (its words and weights; 50 warm-up steps, near misses from the start)",
+    )
+    .option(
+      "--generated-pool <file>",
+      "a pool of measured generated images to train on too (from `dualproc world judge-pool`); repeatable",
+      (value: string, previous: string[] = []) => [...previous, resolve(value)],
+    )
+    .option(
+      "--generated-share <share>",
+      "share of each batch from the generated pools",
+      numberBetween(0, 0.99),
+    )
+    .option("--learning-rate <lr>", "peak AdamW learning rate (default 5e-4)", numberBetween(1e-7, 1))
     .action(
       async (
-        options: TrainOptions & { phrasings: "train" | "heldout"; vision: "resnet" | "bit" },
+        options: TrainOptions & {
+          phrasings: "train" | "heldout";
+          vision: "resnet" | "bit";
+          initFrom?: string;
+          generatedPool?: string[];
+          generatedShare?: number;
+          learningRate?: number;
+        },
         self: Command,
       ) => {
         const console = context.consoleFor(self);
@@ -52,6 +74,10 @@ export function trainJudgeCommand(context: CliContext): Command {
           max_train_steps: options.maxTrainSteps,
           phrasing_split: options.phrasings,
           vision: options.vision,
+          ...(options.initFrom ? { init_from: resolve(options.initFrom) } : {}),
+          ...(options.generatedPool ? { generated_pools: options.generatedPool } : {}),
+          ...(options.generatedShare !== undefined ? { generated_share: options.generatedShare } : {}),
+          ...(options.learningRate !== undefined ? { learning_rate: options.learningRate } : {}),
         };
         const result = await runEngineJob(console, "train_judge", params, {
           runDir: out,
@@ -59,6 +85,55 @@ export function trainJudgeCommand(context: CliContext): Command {
         });
         console.result(`trained judge in ${result.out_dir}`);
         console.result(JSON.stringify(result.summary, null, 2));
+      },
+    );
+}
+
+export function judgePoolCommand(context: CliContext): Command {
+  return context
+    .command(
+      "judge-pool",
+      "generate images (base and through taught LoRAs), measure them, and keep both for judge training",
+    )
+    .requiredOption("--out <file>", "pool file to write (e.g. pool.pt)")
+    .requiredOption("--seed <seed>", "seed of the captions and noises", integer(0))
+    .option("--n <count>", "images per source, half landscapes and half line art", integer(2, 100_000), 384)
+    .option("--base <count>", "sources of the base generator alone", integer(0, 100), 1)
+    .option(
+      "--lora <name=run>",
+      "a taught LoRA (teach run folder or file), used at scales 0.5 and 1; repeatable",
+      (value: string, previous: { name: string; run: string }[] = []) => {
+        const [name, run] = value.split(/=(.*)/s);
+        if (!name || !run) throw new InvalidArgumentError(`expected NAME=RUN, got ${value}`);
+        return [...previous, { name, run: resolve(run) }];
+      },
+    )
+    .addHelpText(
+      "after",
+      "\nThe measurers label each image; `world train-judge --generated-pool FILE` trains on them (docs/judge.md).",
+    )
+    .action(
+      async (
+        options: {
+          out: string;
+          seed: number;
+          n: number;
+          base: number;
+          lora?: { name: string; run: string }[];
+        },
+        self: Command,
+      ) => {
+        const console = context.consoleFor(self);
+        const params = {
+          out: resolve(options.out),
+          seed: options.seed,
+          n_per_source: options.n,
+          base_sources: options.base,
+          loras: options.lora ?? [],
+        };
+        const result = await runEngineJob(console, "judge_pool", params, { label: "judge-pool" });
+        console.result(`${result.images} images in ${result.out}`);
+        console.result(JSON.stringify(result.counts));
       },
     );
 }
