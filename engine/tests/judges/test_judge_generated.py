@@ -37,6 +37,7 @@ def test_measured_scene_keeps_only_confident_readings() -> None:
     assert measured_scene(_measurement(), "landscape", 1, 2)["horizon_unseen"]
     wide = measured_scene(_measurement(stroke_width_px=6.0, stroke_confidence=0.9), "lineart", 1, 3)
     assert wide["stroke_width_px"] is None and not wide["stroke_unseen"]  # the measurer misreads wide strokes
+    assert wide["stroke_wide"]  # ... but never reads a 2 px stroke that wide
     assert measured_scene(_measurement(), "lineart", 1, 4)["stroke_unseen"]
 
 
@@ -60,6 +61,8 @@ def _scenes() -> list[dict[str, object]]:
     for i in range(8):
         stroke = {"stroke_width_px": 1.0 + 0.4 * i, "stroke_confidence": 0.9} if i % 2 else {}
         scenes.append(measured_scene(_measurement(**stroke), "lineart", 5, len(scenes)))
+    wide = {"stroke_width_px": 9.0, "stroke_confidence": 0.2}  # a blob read as a very wide stroke
+    scenes.append(measured_scene(_measurement(**wide), "lineart", 5, len(scenes)))
     scenes.append(measured_scene(_measurement(), "landscape", 5, len(scenes)))  # no horizon found
     return scenes
 
@@ -79,9 +82,11 @@ def test_pool_records_ask_about_what_was_measured() -> None:
         if r["family"] == "stroke_width" and not r["params"].get("unseen"):
             assert scene["stroke_width_px"] is not None
     unseen = [r for r in records if r["params"].get("unseen")]
-    # the landscape without a horizon and the four line drawings without a readable stroke
-    assert sorted(r["scene_index"] for r in unseen) == [12, 14, 16, 18, 20]
+    # the four line drawings without a readable stroke, the blob, and the landscape without a horizon
+    assert sorted(r["scene_index"] for r in unseen) == [12, 14, 16, 18, 20, 21]
     assert all(r["answer"] == "No" and r["overlay"] for r in unseen)
+    blob = next(r for r in unseen if r["scene_index"] == 20)
+    assert blob["family"] == "stroke_width" and blob["params"]["width_px"] <= 2.0
     assert records == pool_records(scenes, seed=3, phrasing_split="train")  # deterministic
 
 

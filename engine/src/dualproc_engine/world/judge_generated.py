@@ -10,7 +10,9 @@ and through taught LoRAs, with answers the measurers decide (they share no code 
   measured values were the scene's (horizon line and band, sky and time of day, stroke width);
 - where an image of a landscape caption has no horizon the measurer can find, "is the red line on the
   horizon?" is No wherever the line is; where a line-art image has no stroke it can read, "are the lines as
-  thick as the sample?" is No for any sample. These are the answers a hacked image must get.
+  thick as the sample?" is No for any sample; where it reads strokes wider than `STROKE_MAX_PX` (a blob, or
+  a 3-4 px stroke it overestimates; at 2 px it is right 97% of the time), it is No for samples of 2 px and
+  thinner. These are the answers a hacked image must get.
 
 `build_pool` writes the images and their measurements once (pool.pt); `pool_records` makes QA records for
 them with the same phrasings and record format as `qa.make_qa`, so training and evaluation treat them like
@@ -65,6 +67,7 @@ def measured_scene(measurement: Mapping[str, Any], kind: str, seed: int, index: 
         "sky": measurement.get("sky") if sky_ok else None,
         "stroke_width_px": float(stroke) if stroke is not None and stroke_ok else None,
         "stroke_unseen": kind == "lineart" and stroke is None,
+        "stroke_wide": kind == "lineart" and stroke is not None and stroke > STROKE_MAX_PX,
     }
 
 
@@ -128,6 +131,7 @@ def pool_counts(scenes: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         "sky_read": sum(s["sky"] is not None for s in scenes),
         "stroke_read": sum(s["stroke_width_px"] is not None for s in scenes),
         "stroke_none": sum(bool(s["stroke_unseen"]) for s in scenes),
+        "stroke_wide": sum(bool(s.get("stroke_wide")) for s in scenes),
     }
 
 
@@ -181,7 +185,7 @@ def unseen_records(
     scenes: Sequence[Mapping[str, Any]], seed: int, phrasing_split: str
 ) -> list[dict[str, Any]]:
     """No-records: a red line anywhere on a landscape without a horizon; any sample stroke on line art
-    without a readable stroke."""
+    without a readable stroke; a thin sample stroke on line art read as wider than STROKE_MAX_PX."""
     from ..prompts.spec import HorizonSpec, StrokeSpec, overlay_to_dict
     from .qa.phrasings import phrase, phrasing_indices, split_of
 
@@ -192,9 +196,9 @@ def unseen_records(
             family = "horizon_line"
             y = round(rng.uniform(0.1, 0.9), 3)
             overlay, params = overlay_to_dict(HorizonSpec(y=y)), {"line_y": y}
-        elif scene["stroke_unseen"]:
+        elif scene["stroke_unseen"] or scene.get("stroke_wide"):
             family = "stroke_width"
-            width = round(rng.uniform(1.0, 6.0), 3)
+            width = round(rng.uniform(1.0, 6.0) if scene["stroke_unseen"] else rng.uniform(0.5, 2.0), 3)
             overlay, params = overlay_to_dict(StrokeSpec(width_px=width)), {"width_px": width}
         else:
             continue
