@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { LineCounter, parseDocument, stringify, isMap, isScalar, type Document } from "yaml";
+import { LineCounter, parseDocument, stringify, isMap, isScalar, visit, Scalar, type Document } from "yaml";
 import type { z } from "zod";
 import { RecipeError } from "./errors.js";
 import { resolvePaletteImages } from "./palette-image.js";
@@ -60,6 +60,7 @@ export function parseRecipe(text: string, source = "recipe"): ResolvedRecipe {
       `${at}: YAML syntax error: ${syntax.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`,
     );
   }
+  checkTextCutByComment(doc, text, lines, source);
   const data: unknown = doc.toJS();
   const parsed = Recipe.safeParse(data);
   if (!parsed.success) throw new RecipeError(describeRecipeIssue(parsed.error, data, doc, lines, source));
@@ -80,6 +81,28 @@ export function teachRecipe({ recipe, prompts, evalPrompts }: ResolvedRecipe): T
 /** The recipe with every default filled in, as YAML that loads back to the same recipe. */
 export function resolvedRecipeYaml(recipe: Recipe): string {
   return stringify(recipe, { lineWidth: 110 });
+}
+
+/**
+ * In YAML, " #" starts a comment even in the middle of unquoted text, so `description: colours (#264653 ...)`
+ * silently becomes "colours (". A comment whose first character is not a space (a hex colour, "#1") is
+ * almost always meant as text: refuse it, in one line, instead of training on a cut-off question.
+ */
+function checkTextCutByComment(doc: Document, text: string, lines: LineCounter, source: string): void {
+  visit(doc, {
+    Scalar(_key, node) {
+      if (node.type !== Scalar.PLAIN || typeof node.value !== "string" || !node.range) return;
+      const end = node.range[1];
+      const rest = text.slice(end, text.indexOf("\n", end) === -1 ? undefined : text.indexOf("\n", end));
+      const cut = /^[ \t]+#(\S+)/.exec(rest);
+      if (!cut) return;
+      const { line, col } = lines.linePos(end);
+      throw new RecipeError(
+        `${source}:${line}:${col}: "#${cut[1]}" starts a YAML comment, so this text stops at ` +
+          `${JSON.stringify(node.value)}; put the whole text in quotes`,
+      );
+    },
+  });
 }
 
 function describeRecipeIssue(

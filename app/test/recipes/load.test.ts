@@ -81,6 +81,18 @@ describe("recipe loading", () => {
     for (const message of cases) expect(message).not.toContain("\n");
   });
 
+  it("refuses text that a ' #' would silently cut into a comment, and keeps real comments", () => {
+    const cut = errorOf("prompts: x\nquestions:\n  - question: Is the sky #87ceeb or #ffffff?\n");
+    expect(cut).toMatch(/^r\.yaml:3:25: "#87ceeb" starts a YAML comment/);
+    expect(cut).toContain('this text stops at "Is the sky"; put the whole text in quotes');
+    const fine = parseRecipe(
+      "prompts: x # one prompt\nquestions:\n  - question: 'Is the sky #87ceeb or #ffffff?'\n",
+      "r.yaml",
+    );
+    expect(fine.recipe.questions[0]!.question).toBe("Is the sky #87ceeb or #ffffff?");
+    expect(fine.prompts).toEqual(["x"]);
+  });
+
   it("makes image paths absolute, so a run folder's own recipe still finds its images", () => {
     const dir = mkdtempSync(join(tmpdir(), "recipe-"));
     writeFileSync(join(dir, "ref.png"), "");
