@@ -57,7 +57,10 @@ export function bootstrapPairedDifference(
   );
 }
 
-/** Whether the interval lies wholly above zero: a rise that is not noise at this level. */
-export function clearlyAboveZero(interval: Interval | null): boolean {
-  return interval !== null && interval.low > 0;
+/**
+ * Whether the interval lies wholly above `least`: a rise that is not noise at this level and is big enough
+ * to matter. With `least` 0 a judge whose score moves by half a point on hundreds of answers "rose".
+ */
+export function clearlyAbove(interval: Interval | null, least: number): boolean {
+  return interval !== null && interval.low > least;
 }

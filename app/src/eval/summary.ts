@@ -7,7 +7,7 @@
 import type { ResultOf } from "../protocol/messages.js";
 
 type EvaluateResult = ResultOf<"evaluate">;
-import { bootstrapMean, bootstrapPairedDifference, clearlyAboveZero, type Interval } from "./bootstrap.js";
+import { bootstrapMean, bootstrapPairedDifference, clearlyAbove, type Interval } from "./bootstrap.js";
 import { controlsOf } from "./controls.js";
 import { pairwiseDistances } from "./diversity.js";
 import { DRIFT_CHECKS } from "./drift.js";
@@ -196,6 +196,13 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}`;
  * judge's score with no clear rise in what was held out is the signature of a generator that learned to
  * fool its judge.
  */
+/**
+ * The least rise, in probability or success rate, that counts as a gain: the whole 95% interval must lie above
+ * it. A held-out judge's mean score over 400 answers moves by a point with no visible change (the fourth
+ * session's relative-depth run "took" on a 0.7-point rise); no control worth the name gains under 5 points.
+ */
+export const LEAST_GAIN = 0.05;
+
 function judgeVerdict(
   judges: JudgeSummary[],
   controls: ControlSummary[],
@@ -203,10 +210,10 @@ function judgeVerdict(
   const training = judges.find((j) => j.role === "training");
   const heldOut = judges.filter((j) => j.role === "held-out");
   const rise = training?.difference;
-  if (!training || !clearlyAboveZero(rise ?? null)) {
+  if (!training || !clearlyAbove(rise ?? null, LEAST_GAIN)) {
     return {
       verdict: "no_gain",
-      text: "The training judge's own score did not clearly rise with the LoRA: the control did not take.",
+      text: "The training judge's own score did not clearly rise (by at least 5 points) with the LoRA: the control did not take.",
     };
   }
   const gain = `The training judge's score rose by ${pct(rise!.mean)} points (95% interval ${pct(rise!.low)} to ${pct(rise!.high)})`;
@@ -217,13 +224,13 @@ function judgeVerdict(
       text: `${gain}, but nothing held out can check it: no held-out judge answered and no measurer applies to these questions.`,
     };
   }
-  const rose = evidence.filter((e) => clearlyAboveZero(e.difference));
+  const rose = evidence.filter((e) => clearlyAbove(e.difference, LEAST_GAIN));
   const what = controls.length > 0 ? "the measurers" : "the held-out judge";
   if (rose.length > 0) {
     return { verdict: "took", text: `${gain}, and ${what} confirm it: the control took.` };
   }
   return {
     verdict: "probable_hacking",
-    text: `${gain}, but ${what} saw no clear gain: the generator probably learned to please the training judge rather than to follow the control (judge hacking).`,
+    text: `${gain}, but ${what} saw no clear gain of 5 points or more: the generator probably learned to please the training judge rather than to follow the control (judge hacking).`,
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bootstrapMean, bootstrapPairedDifference, clearlyAboveZero } from "../../src/eval/bootstrap.js";
+import { bootstrapMean, bootstrapPairedDifference, clearlyAbove } from "../../src/eval/bootstrap.js";
 import { mulberry32 } from "../../src/eval/measurers/random.js";
 
 describe("bootstrap intervals", () => {
@@ -28,8 +28,10 @@ describe("bootstrap intervals", () => {
     const d = bootstrapPairedDifference(after, before)!;
     expect(d.mean).toBeCloseTo(0.05, 12);
     expect(d.low).toBeCloseTo(0.05, 12);
-    expect(clearlyAboveZero(d)).toBe(true);
-    expect(clearlyAboveZero(bootstrapPairedDifference(before, before))).toBe(false);
+    expect(clearlyAbove(d, 0)).toBe(true);
+    expect(clearlyAbove(d, 0.05)).toBe(false); // a sure rise, but not above the least gain asked for
+    expect(clearlyAbove(d, 0.04)).toBe(true);
+    expect(clearlyAbove(bootstrapPairedDifference(before, before), 0)).toBe(false);
     expect(() => bootstrapPairedDifference([1], [1, 2])).toThrow(/equal numbers/);
   });
 });

@@ -94,6 +94,16 @@ describe("summarise", () => {
     expect(none.verdict).toBe("no_gain");
   });
 
+  it("does not count a sure but tiny rise of the held-out judge as the control taking", () => {
+    const noControl = [{ question: "Is it sunny?" }];
+    const tiny = (scale: number, seed: number) => (scale ? 0.52 : 0.5) + (seed % 3) * 0.001;
+    const s = summarise(
+      inputs({ training: rises, heldout: tiny, measured: () => ({}), pixel: varied, questions: noControl }),
+    );
+    expect(s.judges[1]!.difference!.low).toBeGreaterThan(0); // clearly above zero ...
+    expect(s.verdict).toBe("probable_hacking"); // ... but under the least gain of 5 points
+  });
+
   it("counts drift only on what the recipe does not control, as a share of pairs", () => {
     const measured = (scale: number, seed: number) => ({
       horizon: scale ? 0.3 : 0.6, // controlled: a big move, but not drift
