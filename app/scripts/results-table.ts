@@ -25,7 +25,8 @@ function row(run: string): string {
         percent(heldout?.taught ?? null),
       ];
   const drift = summary.drift.filter((d) => d.rate !== null).sort((a, b) => b.rate!.mean - a.rate!.mean)[0];
-  const worst = drift ? `${drift.attribute} ${percent(drift.rate)}` : "n/a";
+  const floor = drift?.floor ? ` (a perfect control: ${(100 * drift.floor.mean).toFixed(1)}%)` : "";
+  const worst = drift ? `${drift.attribute} ${percent(drift.rate)}${floor}` : "n/a";
   const time = teach.result?.summary?.time_s;
   const steps = teach.result?.summary?.steps;
   return `| ${basename(run)} | ${what} | ${base} | ${taught} | ${worst} | ${summary.verdict} | ${steps ?? "?"} steps, ${time === undefined ? "?" : `${Math.round(time)} s`} |`;

@@ -4,7 +4,9 @@ For held-out scenes, the render as drawn and the same scene with only the contro
 library recipe's value (horizon at 0.3 of the height; stroke width 2 px at 64 px; the "retro" palette): the
 Scenes world keeps everything else (sky, ground, objects, their order) fixed, so every change the drift
 checks of `dualproc eval` report between the two is caused by the control alone. Writes
-OUT/<control>/{base,control}/NNNN.png and prints the app's table for each (app/scripts/drift-floor.ts).
+OUT/<control>/{base,control}/ (PNGs and attributes.jsonl) and prints the app's table for each
+(app/scripts/drift-floor.ts). `dualproc eval` measures the same floor for each run of the embedded generator
+(48 scenes; the report's "a perfect control" column).
 
     cd engine && python studies/drift_floor.py --out ../runs/drift-floor --n 200
 """
@@ -28,9 +30,7 @@ SEED = 999_999 + 31
 
 
 def main() -> None:
-    from dualproc_engine.images import save_png
-    from dualproc_engine.world.render import render
-    from dualproc_engine.world.scene import sample_scenes
+    from dualproc_engine.world.dataset import write_dataset
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True)
@@ -39,13 +39,8 @@ def main() -> None:
     torch.set_num_threads(1)
     for control, (kind, fixed) in CONTROLS.items():
         folder = Path(args.out) / control
-        for name, scenes in (
-            ("base", sample_scenes(SEED, args.n, kind=kind)),
-            ("control", sample_scenes(SEED, args.n, kind=kind, **fixed)),
-        ):
-            (folder / name).mkdir(parents=True, exist_ok=True)
-            for i, image in enumerate(render(scenes)):
-                save_png(image, folder / name / f"{i:04d}.png")
+        write_dataset(folder / "base", n=args.n, seed=SEED, kind=kind)
+        write_dataset(folder / "control", n=args.n, seed=SEED, kind=kind, **fixed)
         print(f"\n### {control} ({kind or 'both kinds'}, {fixed})\n", flush=True)
         script = REPO / "app" / "scripts" / "drift-floor.ts"
         subprocess.run(

@@ -3,6 +3,7 @@
  * same prompt and seed) drawn with the LoRA. A taught control should move its attribute and leave the
  * rest alone; each check counts a change only beyond what the measurers resolve.
  */
+import { bootstrapMean, type Interval } from "./bootstrap.js";
 import type { Measurement } from "./measurers/index.js";
 import { paletteDistance } from "./measurers/palette-distance.js";
 
@@ -70,3 +71,27 @@ export const DRIFT_CHECKS: DriftCheck[] = [
         : bit((Math.abs(a.stroke_width_px - b.stroke_width_px) * 64) / widthPx > DRIFT_THRESHOLDS.stroke_px),
   },
 ];
+
+/** One image and its twin, measured; `widthPx` is the image's side (for the stroke check's unit). */
+export interface MeasuredPair {
+  before: Measurement;
+  after: Measurement;
+  widthPx: number;
+}
+
+export interface DriftRate {
+  attribute: string;
+  label: string;
+  /** Share of the pairs where it changed (pairs the check cannot compare are left out). */
+  rate: Interval | null;
+}
+
+/** Each drift check's rate over the pairs, leaving out the checks of the attributes a control moves. */
+export function driftRates(pairs: readonly MeasuredPair[], controlled: ReadonlySet<string>): DriftRate[] {
+  return DRIFT_CHECKS.filter((d) => !d.controlledBy || !controlled.has(d.controlledBy)).map((d) => {
+    const changed = pairs
+      .map((p) => d.changed(p.before, p.after, p.widthPx))
+      .filter((v): v is 0 | 1 => v !== null);
+    return { attribute: d.attribute, label: d.label, rate: bootstrapMean(changed) };
+  });
+}

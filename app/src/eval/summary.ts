@@ -10,7 +10,7 @@ type EvaluateResult = ResultOf<"evaluate">;
 import { bootstrapMean, bootstrapPairedDifference, clearlyAbove, type Interval } from "./bootstrap.js";
 import { controlsOf } from "./controls.js";
 import { pairwiseDistances } from "./diversity.js";
-import { DRIFT_CHECKS } from "./drift.js";
+import { driftRates, type DriftRate } from "./drift.js";
 import type { Measurement } from "./measurers/index.js";
 import type { RGBImage } from "./measurers/types.js";
 
@@ -29,6 +29,8 @@ export interface EvalInputs {
   questions: QuestionLike[];
   trainingJudge: string;
   taughtScale: number;
+  /** The drift of a perfect control, measured on counterfactual renders (drift-floor.ts); none if absent. */
+  driftFloor?: DriftRate[];
 }
 
 export interface Change {
@@ -57,6 +59,11 @@ export interface DriftSummary {
   label: string;
   /** Share of pairs where it changed. */
   rate: Interval | null;
+  /**
+   * The same check on renders with only the control changed (drift-floor.ts): what a perfect control
+   * causes. Null where no floor was measured (not the Scenes world, or no measurable control).
+   */
+  floor: Interval | null;
 }
 
 export type Verdict = "took" | "probable_hacking" | "no_gain" | "unverified";
@@ -100,14 +107,15 @@ export function summarise(inputs: EvalInputs): EvalSummary {
     };
   });
   const controlled = new Set(controls.map((c) => c.attribute));
-  const drift = DRIFT_CHECKS.filter((d) => !d.controlledBy || !controlled.has(d.controlledBy)).map((d) => {
-    const changed = pairs
-      .map((p) =>
-        d.changed(inputs.measurements[p.base]!, inputs.measurements[p.taught]!, inputs.pixels[p.base]!.width),
-      )
-      .filter((v): v is 0 | 1 => v !== null);
-    return { attribute: d.attribute, label: d.label, rate: bootstrapMean(changed) };
-  });
+  const measuredPairs = pairs.map((p) => ({
+    before: inputs.measurements[p.base]!,
+    after: inputs.measurements[p.taught]!,
+    widthPx: inputs.pixels[p.base]!.width,
+  }));
+  const drift = driftRates(measuredPairs, controlled).map((d) => ({
+    ...d,
+    floor: inputs.driftFloor?.find((f) => f.attribute === d.attribute)?.rate ?? null,
+  }));
   const diversity = diversityOf(inputs, pairs);
   const { verdict, text } = judgeVerdict(judges, controls);
   return {

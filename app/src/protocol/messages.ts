@@ -6,7 +6,7 @@
  * test fails when they drift. Big data (images, weights) travels as file paths, never through the pipe.
  */
 import { z } from "zod";
-import { Overlay } from "./overlay.js";
+import { Overlay, hexColor } from "./overlay.js";
 import { TeachRecipe } from "../recipes/schema.js";
 
 export const PROTOCOL_VERSION = 1;
@@ -33,6 +33,16 @@ export const RenderParams = z
     size_px: z.number().int().min(16).max(1024).describe("Side of the square images in pixels."),
     kind: z.enum(["landscape", "lineart"]).nullable().describe("Scene kind, or null for a mix."),
     out_dir: z.string().min(1).describe("Folder to write PNGs, attributes.jsonl and contact_sheet.png into."),
+    fixed: z
+      .strictObject({
+        horizon: z.number().min(0.05).max(0.95).optional(),
+        stroke_width_px: z.number().gt(0).max(64).optional(),
+        palette: z.array(hexColor).min(1).max(12).optional(),
+      })
+      .optional()
+      .describe(
+        "Attributes to set; the rest of each scene stays as the seed draws it (counterfactual twins).",
+      ),
   })
   .describe("Render Scenes with their ground-truth attributes.");
 

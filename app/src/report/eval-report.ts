@@ -74,11 +74,20 @@ function tables(s: EvalSummary): { title: string; note: string; table: Table }[]
     },
     {
       title: "Drift",
-      note: "Share of image pairs (same prompt and seed) where an attribute the recipe does not control changed.",
-      table: {
-        head: ["attribute", "counts as a change", "pairs changed"],
-        rows: s.drift.map((d) => [d.attribute, d.label, percent(d.rate)]),
-      },
+      note:
+        "Share of image pairs (same prompt and seed) where an attribute the recipe does not control changed." +
+        (s.drift.some((d) => d.floor)
+          ? " A perfect control: the same check on rendered scenes and their twins with only the control changed (it moves objects, and the colours' shares, too)."
+          : ""),
+      table: s.drift.some((d) => d.floor)
+        ? {
+            head: ["attribute", "counts as a change", "pairs changed", "a perfect control"],
+            rows: s.drift.map((d) => [d.attribute, d.label, percent(d.rate), percent(d.floor)]),
+          }
+        : {
+            head: ["attribute", "counts as a change", "pairs changed"],
+            rows: s.drift.map((d) => [d.attribute, d.label, percent(d.rate)]),
+          },
     },
     {
       title: "Diversity across seeds",

@@ -51,6 +51,7 @@ describe("teach, then generate with the taught LoRA", () => {
       pairs: number;
       judges: { judge: string; role: string }[];
       controls: { attribute: string }[];
+      drift: { attribute: string; floor: { mean: number; n: number } | null }[];
       verdict: string;
     };
     expect(summary.pairs).toBe(16); // 1 eval prompt x 16 held-out seeds
@@ -59,6 +60,11 @@ describe("teach, then generate with the taught LoRA", () => {
       ["scenes-judge-heldout", "held-out"],
     ]);
     expect(summary.controls.map((c) => c.attribute)).toEqual(["horizon"]);
+    // the drift floor: rendered twins with only the horizon moved, measured by the same checks
+    const sky = summary.drift.find((d) => d.attribute === "sky")!;
+    expect(sky.floor!.n).toBeGreaterThan(40); // 48 landscapes, a few without a readable sky
+    expect(sky.floor!.mean).toBe(0); // moving the horizon never changes the sky kind of a render
+    expect(existsSync(join(run, "eval", "floor", "control", "attributes.jsonl"))).toBe(true);
     expect(["took", "probable_hacking", "no_gain"]).toContain(summary.verdict);
 
     const again = capture();
@@ -102,6 +108,7 @@ describe("teach, then generate with the taught LoRA", () => {
       "sky_read",
       "stroke_none",
       "stroke_read",
+      "stroke_wide",
     ]);
     expect(counts.horizon_read! + counts.horizon_none!).toBeLessThanOrEqual(6); // 6 landscape captions
   });

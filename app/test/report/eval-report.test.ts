@@ -41,7 +41,7 @@ const summary: EvalSummary = {
       difference: at(0),
     },
   ],
-  drift: [{ attribute: "sky", label: "sky kind changed", rate: at(0.25) }],
+  drift: [{ attribute: "sky", label: "sky kind changed", rate: at(0.25), floor: null }],
   diversity: { base: at(0.1), taught: at(0.09), ratio: 0.9 },
   verdict: "probable_hacking",
   verdict_text: "The training judge's score rose, but the measurers saw no clear gain.",
@@ -78,5 +78,23 @@ describe("the evaluation report", () => {
     expect(html).not.toMatch(/(src|href)="https?:/);
     expect(html).toContain("Is the &lt;red&gt; line on it?");
     expect(html).toContain("a lake &amp; a tree");
+  });
+
+  it("shows what a perfect control drifts next to the LoRA's drift when the floor was measured", () => {
+    const run = mkdtempSync(join(tmpdir(), "eval-report-"));
+    const evalDir = join(run, "eval");
+    mkdirSync(evalDir, { recursive: true });
+    const floored = {
+      ...summary,
+      drift: [
+        { attribute: "sky", label: "sky kind changed", rate: at(0.25), floor: at(0) },
+        { attribute: "objects", label: "objects changed", rate: at(0.3), floor: null },
+      ],
+    };
+    writeEvalReport({ runDir: run, evalDir, recipe, summary: floored, grids: [] });
+    const md = readFileSync(join(evalDir, "report.md"), "utf8");
+    expect(md).toContain("| attribute | counts as a change | pairs changed | a perfect control |");
+    expect(md).toContain("| sky | sky kind changed | 25.0% [20.0, 30.0] | 0.0% [-5.0, 5.0] |");
+    expect(md).toContain("| objects | objects changed | 30.0% [25.0, 35.0] | n/a |");
   });
 });

@@ -66,9 +66,18 @@ def doctor(reporter: Reporter | None = None) -> dict[str, Any]:
 
 
 def render_scenes(
-    n: int, seed: int, size_px: int, out_dir: str, kind: str | None = None, reporter: Reporter | None = None
+    n: int,
+    seed: int,
+    size_px: int,
+    out_dir: str,
+    kind: str | None = None,
+    fixed: dict[str, Any] | None = None,
+    reporter: Reporter | None = None,
 ) -> dict[str, Any]:
-    """Render `n` Scenes to `out_dir` (PNGs, attributes.jsonl, contact sheet)."""
+    """Render `n` Scenes to `out_dir` (PNGs, attributes.jsonl, contact sheet).
+
+    `fixed` sets attributes (horizon, stroke_width_px, palette) and keeps everything else of each scene as
+    the same seed draws it without them: counterfactual twins of the unfixed batch."""
     from .world.dataset import write_dataset
 
     reporter = reporter or Reporter()
@@ -80,6 +89,7 @@ def render_scenes(
         size_px=size_px,
         kind=kind,
         on_progress=lambda done, total: reporter.progress(done, total, "images"),
+        **(fixed or {}),
     )
     sheet = out / "contact_sheet.png"
     if sheet.is_file():

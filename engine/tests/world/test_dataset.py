@@ -78,3 +78,21 @@ def test_command_line(tmp_path, capsys):
     lines = _lines(tmp_path)
     assert len(lines) == 5 and all(line["kind"] == "lineart" and line["size_px"] == 32 for line in lines)
     assert "wrote 5 scenes" in capsys.readouterr().out
+
+
+def test_render_job_draws_counterfactual_twins_with_fixed_attributes(tmp_path):
+    import json
+
+    from dualproc_engine.api import render_scenes
+
+    common = {"n": 3, "seed": 5, "size_px": 64, "kind": "landscape"}
+    render_scenes(out_dir=str(tmp_path / "base"), **common)
+    render_scenes(out_dir=str(tmp_path / "moved"), fixed={"horizon": 0.3}, **common)
+
+    def rows(name):
+        return [json.loads(line) for line in (tmp_path / name / "attributes.jsonl").read_text().splitlines()]
+
+    base, moved = rows("base"), rows("moved")
+    assert [r["horizon"] for r in moved] == [0.3, 0.3, 0.3]
+    assert any(abs(r["horizon"] - 0.3) > 0.05 for r in base)
+    assert [(r["sky"], r["palette"]) for r in moved] == [(r["sky"], r["palette"]) for r in base]

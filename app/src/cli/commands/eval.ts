@@ -1,6 +1,8 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
+import type { DriftRate } from "../../eval/drift.js";
+import { floorRates, floorScenes } from "../../eval/drift-floor.js";
 import { measure } from "../../eval/measurers/index.js";
 import { summarise, type EvalSummary } from "../../eval/summary.js";
 import { readImage } from "../../images/read.js";
@@ -99,6 +101,7 @@ export async function evaluateRun(
   );
   const result = await runEngineJob(console, "evaluate", params, { runDir: out, label: "eval", ...job });
 
+  const driftFloor = await measureDriftFloor(console, recipe, out, job);
   const progress = new Progress(console, "measure");
   const pixels = result.images.map((img) => readImage(img.path));
   const measurements = pixels.map((img, i) => {
@@ -113,11 +116,43 @@ export async function evaluateRun(
     questions: recipe.questions,
     trainingJudge: recipe.judge,
     taughtScale: scale,
+    driftFloor,
   });
   const report = writeEvalReport({ runDir: run, evalDir: out, recipe, summary, grids: result.grids });
   console.result(`verdict: ${summary.verdict_text}`);
   console.result(`eval report: ${report}`);
   return summary;
+}
+
+/** Scenes rendered for the drift floor: enough for a +-15-point interval, a few seconds of rendering. */
+const FLOOR_SCENES = 48;
+const FLOOR_SEED = 1_000_030; // a held-out scene seed (engine: generators/evaluate.py HELDOUT_SEED + 31)
+
+/**
+ * The drift of a perfect control (drift-floor.ts), measured on counterfactual renders; only for the embedded
+ * Scenes generator, whose world these renders are. Undefined otherwise, or when no question is measurable.
+ */
+async function measureDriftFloor(
+  console: Console,
+  recipe: TeachRecipe,
+  out: string,
+  job: Pick<EngineJobOptions, "signal" | "onEvent">,
+): Promise<DriftRate[] | undefined> {
+  const floor = recipe.generator === "scenes-generator" ? floorScenes(recipe.questions) : null;
+  if (!floor) return undefined;
+  const dirs = { base: join(out, "floor", "base"), control: join(out, "floor", "control") };
+  for (const [name, fixed] of [
+    ["base", undefined],
+    ["control", floor.fixed],
+  ] as const) {
+    rmSync(dirs[name], { recursive: true, force: true });
+    const params = { n: FLOOR_SCENES, seed: FLOOR_SEED, size_px: 64, kind: floor.kind, out_dir: dirs[name] };
+    await runEngineJob(console, "render", fixed ? { ...params, fixed } : params, {
+      label: `drift floor (${name})`,
+      ...job,
+    });
+  }
+  return floorRates(dirs.base, dirs.control, floor.controlled);
 }
 
 function judgesOf(recipe: TeachRecipe, heldout: string | undefined): string[] {

@@ -1,0 +1,62 @@
+/**
+ * The drift floor: how often each drift check fires when only the control acts. On the embedded Scenes
+ * world the engine can render a batch of scenes and their exact twins with just the controlled attribute set
+ * (the horizon moved to the recipe's height, the strokes at its width, the palette to its colours); the drift
+ * checks on those pairs are what a perfect control would show. Objects stand on the horizon, so moving it
+ * moves them; the share of sky changes the dominant colours. A taught LoRA's drift is read against this.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Overlay } from "../protocol/overlay.js";
+import { readImage } from "../images/read.js";
+import { driftRates, type DriftRate } from "./drift.js";
+import { measure } from "./measurers/index.js";
+
+export interface FloorScenes {
+  kind: "landscape" | "lineart" | null;
+  fixed: { horizon?: number; stroke_width_px?: number; palette?: string[] };
+  /** The attributes the fixes control: their own drift checks are left out. */
+  controlled: Set<string>;
+}
+
+/** What to render for the floor of a recipe's controls, or null when none of its questions is measurable. */
+export function floorScenes(questions: readonly { visual_prompt?: unknown }[]): FloorScenes | null {
+  const floor: FloorScenes = { kind: null, fixed: {}, controlled: new Set() };
+  for (const q of questions) {
+    const p = q.visual_prompt as Overlay | null | undefined;
+    if (!p || !("kind" in p)) continue;
+    if (p.kind === "horizon" && floor.fixed.horizon === undefined) {
+      floor.fixed.horizon = p.y;
+      floor.kind ??= "landscape";
+      floor.controlled.add("horizon");
+    } else if (p.kind === "stroke" && floor.fixed.stroke_width_px === undefined) {
+      floor.fixed.stroke_width_px = p.width_px;
+      floor.kind ??= "lineart";
+      floor.controlled.add("stroke");
+    } else if (p.kind === "palette" && floor.fixed.palette === undefined) {
+      floor.fixed.palette = [...p.colors];
+      floor.controlled.add("palette");
+    }
+  }
+  return floor.controlled.size > 0 ? floor : null;
+}
+
+/** The drift checks on rendered twins: `baseDir` and `controlDir` as `dualproc world render` writes them. */
+export function floorRates(
+  baseDir: string,
+  controlDir: string,
+  controlled: ReadonlySet<string>,
+): DriftRate[] {
+  const files = (dir: string) =>
+    readFileSync(join(dir, "attributes.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => join(dir, (JSON.parse(line) as { file: string }).file));
+  const [before, after] = [files(baseDir), files(controlDir)];
+  if (before.length !== after.length) throw new Error("drift floor: the two renders differ in length");
+  const pairs = before.map((file, i) => {
+    const image = readImage(file);
+    return { before: measure(image), after: measure(readImage(after[i]!)), widthPx: image.width };
+  });
+  return driftRates(pairs, controlled);
+}
