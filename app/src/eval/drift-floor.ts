@@ -12,6 +12,9 @@ import { readImage } from "../images/read.js";
 import { driftRates, type DriftRate } from "./drift.js";
 import { measure } from "./measurers/index.js";
 
+/** The Scenes world paints with 4 to 6 colours; a recipe palette of another size has no rendered twin. */
+const SCENES_PALETTE = (n: number) => n >= 4 && n <= 6;
+
 export interface FloorScenes {
   kind: "landscape" | "lineart" | null;
   fixed: { horizon?: number; stroke_width_px?: number; palette?: string[] };
@@ -25,15 +28,20 @@ export function floorScenes(questions: readonly { visual_prompt?: unknown }[]): 
   for (const q of questions) {
     const p = q.visual_prompt as Overlay | null | undefined;
     if (!p || !("kind" in p)) continue;
-    if (p.kind === "horizon" && floor.fixed.horizon === undefined) {
+    // a horizon needs landscapes and a stroke width line art: the first of the two decides the kind
+    if (p.kind === "horizon" && floor.fixed.horizon === undefined && floor.kind !== "lineart") {
       floor.fixed.horizon = p.y;
       floor.kind ??= "landscape";
       floor.controlled.add("horizon");
-    } else if (p.kind === "stroke" && floor.fixed.stroke_width_px === undefined) {
+    } else if (
+      p.kind === "stroke" &&
+      floor.fixed.stroke_width_px === undefined &&
+      floor.kind !== "landscape"
+    ) {
       floor.fixed.stroke_width_px = p.width_px;
       floor.kind ??= "lineart";
       floor.controlled.add("stroke");
-    } else if (p.kind === "palette" && floor.fixed.palette === undefined) {
+    } else if (p.kind === "palette" && floor.fixed.palette === undefined && SCENES_PALETTE(p.colors.length)) {
       floor.fixed.palette = [...p.colors];
       floor.controlled.add("palette");
     }

@@ -37,7 +37,12 @@ export const RenderParams = z
       .strictObject({
         horizon: z.number().min(0.05).max(0.95).optional(),
         stroke_width_px: z.number().gt(0).max(64).optional(),
-        palette: z.array(hexColor).min(1).max(12).optional(),
+        palette: z
+          .array(hexColor)
+          .min(4)
+          .max(6)
+          .optional()
+          .describe("The Scenes world paints with 4 to 6 colours."),
       })
       .optional()
       .describe(

@@ -82,6 +82,17 @@ def render_scenes(
 
     reporter = reporter or Reporter()
     out = _output_folder(out_dir)
+    needs = {"horizon": "landscape", "stroke_width_px": "lineart"}
+    for name, wanted in needs.items():
+        if name in (fixed or {}) and kind != wanted:  # a mix would hold scenes that cannot take it
+            raise UserError(f"render: a fixed {name} needs kind {wanted!r}, not {kind!r}")
+    if fixed and "palette" in fixed:
+        from .world.palettes import Palette
+
+        try:
+            Palette(None, tuple(str(c).lower() for c in fixed["palette"]))
+        except ValueError as error:  # the Scenes world draws with 4 to 6 colours
+            raise UserError(f"render: palette: {error}") from None
     written = write_dataset(
         out,
         n=n,

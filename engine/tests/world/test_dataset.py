@@ -96,3 +96,17 @@ def test_render_job_draws_counterfactual_twins_with_fixed_attributes(tmp_path):
     assert [r["horizon"] for r in moved] == [0.3, 0.3, 0.3]
     assert any(abs(r["horizon"] - 0.3) > 0.05 for r in base)
     assert [(r["sky"], r["palette"]) for r in moved] == [(r["sky"], r["palette"]) for r in base]
+
+
+def test_render_job_refuses_fixed_attributes_the_scenes_cannot_take(tmp_path):
+    import pytest
+
+    from dualproc_engine.api import render_scenes
+    from dualproc_engine.errors import UserError
+
+    with pytest.raises(UserError, match="fixed horizon needs kind 'landscape'"):
+        render_scenes(n=2, seed=1, size_px=64, out_dir=str(tmp_path / "a"), fixed={"horizon": 0.3})
+    with pytest.raises(UserError, match="4 to 6 colours"):
+        render_scenes(
+            n=2, seed=1, size_px=64, out_dir=str(tmp_path / "b"), fixed={"palette": ["#112233", "#445566"]}
+        )
