@@ -93,8 +93,9 @@ function checkTextCutByComment(doc: Document, text: string, lines: LineCounter, 
     Scalar(_key, node) {
       if (node.type !== Scalar.PLAIN || typeof node.value !== "string" || !node.range) return;
       const end = node.range[1];
-      const rest = text.slice(end, text.indexOf("\n", end) === -1 ? undefined : text.indexOf("\n", end));
-      const cut = /^[ \t]+#(\S+)/.exec(rest);
+      const comment = /[ \t]+#(\S+)/y; // sticky: only right after the text, on the same line
+      comment.lastIndex = end;
+      const cut = comment.exec(text);
       if (!cut) return;
       const { line, col } = lines.linePos(end);
       throw new RecipeError(

@@ -174,6 +174,11 @@ class Generator(ABC, Generic[E]):
     denoiser: Any
     """The network the LoRA sits on (a diffusers UNet or transformer, with peft's adapter methods)."""
 
+    @property
+    def device(self) -> torch.device:
+        """Where the denoiser is, which is where the work happens."""
+        return next(self.denoiser.parameters()).device
+
     # --- what a family implements -------------------------------------------------------------------
     @abstractmethod
     def encode_prompt(self, prompts: list[str]) -> E:

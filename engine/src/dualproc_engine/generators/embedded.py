@@ -191,10 +191,6 @@ class EmbeddedGenerator(DiffusersLora, Generator[Tensor]):
     def from_pretrained(cls, path: str | Path) -> EmbeddedGenerator:
         return cls(load_pipeline(path))
 
-    @property
-    def device(self) -> torch.device:
-        return next(self.unet.parameters()).device
-
     # --- contract ------------------------------------------------------------------------------------
     def tokenize(self, prompts: list[str]) -> Tensor:
         from .scenes_text import MAX_LENGTH

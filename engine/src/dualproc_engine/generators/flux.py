@@ -179,10 +179,6 @@ class FluxGenerator(DiffusersLora, Generator[PooledPromptEmbeds]):
         return cls(load_flux_pipeline(folder), **kwargs)
 
     @property
-    def device(self) -> torch.device:
-        return next(self.transformer.parameters()).device
-
-    @property
     def dtype(self) -> torch.dtype:
         return next(self.transformer.parameters()).dtype
 

@@ -224,10 +224,6 @@ class SanaGenerator(DiffusersLora, Generator[PooledPromptEmbeds]):
         return euler_scheduler(scheduler)
 
     @property
-    def device(self) -> torch.device:
-        return next(self.transformer.parameters()).device
-
-    @property
     def latent_side(self) -> int:
         """Latent pixels per side: the transformer's sample size (32 for 1024 px with DC-AE's 32x)."""
         return int(self.transformer.config.sample_size)

@@ -135,10 +135,6 @@ class SD3Generator(DiffusersLora, Generator[PooledPromptEmbeds]):
     def from_pretrained(cls, folder: str | Path) -> SD3Generator:
         return cls(load_sd3_pipeline(folder))
 
-    @property
-    def device(self) -> torch.device:
-        return next(self.transformer.parameters()).device
-
     # --- contract ------------------------------------------------------------------------------------
     def encode_prompt(self, prompts: list[str]) -> PooledPromptEmbeds:
         """Token and pooled embeddings of `prompts` as `StableDiffusion3Pipeline.encode_prompt` forms them."""

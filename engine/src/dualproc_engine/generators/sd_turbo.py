@@ -219,10 +219,6 @@ class SDTurboGenerator(DiffusersLora, Generator[Tensor]):
         return cls(load_sd_pipeline(folder))
 
     @property
-    def device(self) -> torch.device:
-        return next(self.unet.parameters()).device
-
-    @property
     def start_level(self) -> float:
         """The flow level of the last training timestep: where every trailing schedule starts (< 1)."""
         return float(flow_level(self._sigma_table[-1]))

@@ -154,8 +154,10 @@ def merge_pools(pools: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
-def pool_images(pool: Mapping[str, Any]) -> Tensor:
-    return pool["images"].float() / 255.0
+def pool_images(pool: Mapping[str, Any], rows: Sequence[int] | None = None) -> Tensor:
+    """The pool's images (or those at `rows`) in [0, 1]; the pool keeps them as uint8."""
+    images = pool["images"] if rows is None else pool["images"][list(rows)]
+    return images.float() / 255.0
 
 
 def pool_records(

@@ -265,8 +265,8 @@ def aux_loss(readout: AuxReadout, feature_map: torch.Tensor, records: list[dict[
 class GeneratedData:
     """The generated pool's images and QA records (world/judge_generated.py), drawn half Yes, half No."""
 
-    def __init__(self, images: torch.Tensor, records: list[dict[str, Any]], seed: int):
-        self.images, self.seed = images, seed
+    def __init__(self, pool: dict[str, Any], records: list[dict[str, Any]], seed: int):
+        self.pool, self.seed = pool, seed  # images stay uint8: pools of ten thousand images stay small
         self.pools: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for record in records:
             self.pools.setdefault((record["family"], record["answer"]), []).append(record)
@@ -276,10 +276,10 @@ class GeneratedData:
 
     @classmethod
     def load(cls, cfg: TrainJudgeConfig) -> GeneratedData:
-        from .judge_generated import load_pool, pool_images, pool_records
+        from .judge_generated import load_pool, pool_records
 
         pool = load_pool(cfg.generated_pool)
-        return cls(pool_images(pool), pool_records(pool["scenes"], cfg.seed, cfg.phrasing_split), cfg.seed)
+        return cls(pool, pool_records(pool["scenes"], cfg.seed, cfg.phrasing_split), cfg.seed)
 
     def draw(self, step: int, n: int) -> list[dict[str, Any]]:
         rng = random.Random(f"{self.seed}/generated/{step}")
@@ -289,7 +289,11 @@ class GeneratedData:
         ]
 
     def images_for(self, records: list[dict[str, Any]]) -> torch.Tensor:
-        return record_images(self.images, records)
+        """The records' images with their overlays, converted to [0, 1] only for the images drawn."""
+        from .judge_generated import pool_images
+
+        picked = pool_images(self.pool, [r["scene_index"] for r in records])
+        return record_images(picked, [{**r, "scene_index": i} for i, r in enumerate(records)])
 
 
 # -- the loop ----------------------------------------------------------------------------------------------
