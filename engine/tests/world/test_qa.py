@@ -129,6 +129,41 @@ def test_palette_answers():
     assert qa.palette_truth(scene, [*PALETTE[:4], "#e76f53"]) is True  # 2/255 off: the same colour
 
 
+def flat_image(colors_by_row: list[str], size: int = 64) -> np.ndarray:
+    """(3, size, size) in [0, 1]: horizontal bands of the given colours, top to bottom."""
+    image = np.zeros((3, size, size))
+    rows = np.array_split(np.arange(size), len(colors_by_row))
+    for band, color in zip(rows, colors_by_row, strict=True):
+        image[:, band] = np.array(hex_to_rgb(color))[:, None, None]
+    return image
+
+
+def test_visible_adherence_reads_the_pixels_above_the_strip():
+    two_colours = flat_image([PALETTE[0], PALETTE[2]])
+    assert qa.visible_adherence(two_colours, PALETTE) == pytest.approx(0.0, abs=0.5)
+    # unused swatches cost nothing; a swatch the picture shows swapped away costs about half its pixels
+    assert qa.visible_adherence(two_colours, PALETTE[:3]) == pytest.approx(0.0, abs=0.5)
+    missing = qa.visible_adherence(two_colours, [PALETTE[0], PALETTE[4]])
+    top_share = 32 / 56  # the bottom 8 px are under the strip and not counted
+    gap = float(ciede2000(lab([PALETTE[2]]), lab([PALETTE[4]]))[0])
+    assert missing == pytest.approx((1 - top_share) * gap, rel=0.02)
+    # what sits under the strip is not seen
+    hidden = flat_image([PALETTE[0]] * 7 + ["#ff00ff"])
+    assert qa.visible_adherence(hidden, [PALETTE[0]]) == pytest.approx(0.0, abs=0.5)
+
+
+def test_palette_records_agree_with_the_pixels():
+    image = flat_image([PALETTE[0], PALETTE[2]])
+    base = {"family": "palette_match", "scene_index": 0}
+    unused_swap = {**base, "answer": "No", "params": {"colors": [PALETTE[0], PALETTE[2], "#ff00ff"]}}
+    seen_swap = {**base, "answer": "No", "params": {"colors": [PALETTE[0], "#ff00ff"]}}
+    yes = {**base, "answer": "Yes", "params": {"colors": PALETTE}}
+    other = {"family": "sky", "answer": "Yes", "scene_index": 0, "params": {}}
+    kept = qa.agree_with_pixels([unused_swap, seen_swap, yes, other], [image])
+    assert [r["params"].get("colors") for r in kept] == [seen_swap["params"]["colors"], PALETTE, None]
+    assert kept[0]["params"]["visible_adherence"] >= 12 and kept[1]["params"]["visible_adherence"] <= 6
+
+
 def test_stroke_width_answers_in_px_at_64():
     scene = lineart(size_px=128, stroke_width_px=4.0)  # 2 px at 64 px
     assert qa.stroke_width_at_64(scene) == 2.0

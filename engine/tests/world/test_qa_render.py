@@ -102,3 +102,22 @@ def test_layout_boxes_hold_their_objects_pixels(rendering, records):
             # owned pixel centres inside the box, give or take the pixel that antialiasing rounds up
             assert xs.min() + 0.5 >= x0 - 1 and xs.max() + 0.5 <= x1 + 1
             assert ys.min() + 0.5 >= y0 - 1 and ys.max() + 0.5 <= y1 + 1
+
+
+def test_palette_records_of_rendered_scenes_agree_with_what_is_seen():
+    """Judge data keep a palette record only where the picture shows its answer (the scene's palette is often
+    not what a render shows: unused swatches, outlines, gradients)."""
+    from dualproc_engine.world.judge_data import scenes_qa
+    from dualproc_engine.world.qa import visible_adherence
+
+    data = scenes_qa(31, 96, "train", families=["palette_match"])
+    answers = [r["answer"] for r in data.records]
+    assert answers.count("Yes") >= 20 and answers.count("No") >= 20
+    for record in data.records:
+        seen = visible_adherence(data.images[record["scene_index"]], record["params"]["colors"])
+        assert seen == pytest.approx(record["params"]["visible_adherence"], abs=0.01)
+        assert seen <= 6.0 if record["answer"] == "Yes" else seen >= 12.0
+    # the rule drops records, not questions of other families
+    sky = scenes_qa(31, 24, "train", families=["sky"]).records
+    mixed = scenes_qa(31, 24, "train", families=["sky", "palette_match"]).records
+    assert sky and [r for r in mixed if r["family"] == "sky"] == sky

@@ -53,7 +53,7 @@ def scenes_qa(
     size_px: int = 64,
 ) -> QABatch:
     """Render `n_scenes` scenes drawn from `seed` (both kinds) and make their QA records."""
-    from .qa import make_qa
+    from .qa import agree_with_pixels, make_qa
     from .render import render_full
     from .scene import sample_scenes
 
@@ -61,7 +61,7 @@ def scenes_qa(
     records = make_qa(
         rendering.scenes, seed, families=families, per_scene=per_scene, phrasing_split=phrasing_split
     )
-    return QABatch(images=rendering.images, records=records)
+    return QABatch(images=rendering.images, records=agree_with_pixels(records, rendering.images))
 
 
 def record_images(

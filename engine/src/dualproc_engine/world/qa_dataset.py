@@ -29,7 +29,7 @@ def write_qa_dataset(
     on_progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, int]:
     """Render `n` scenes and their questions into `out_dir`; returns scene and question counts."""
-    from .qa import make_qa
+    from .qa import agree_with_pixels, make_qa
 
     out = Path(out_dir)
     scene_count = write_dataset(
@@ -43,6 +43,7 @@ def write_qa_dataset(
     scenes = [json.loads(line) for line in (out / "attributes.jsonl").read_text().splitlines()]
     records = make_qa(scenes, seed, families=families, per_scene=per_scene, phrasing_split=phrasing_split)
     files = {scene["index"]: scene["file"] for scene in scenes}
+    records = agree_with_pixels(records, _RenderedScenes(out, files))
     if overlay_images:
         (out / "qa").mkdir(exist_ok=True)
     with open(out / "qa.jsonl", "w", encoding="utf-8") as lines:
@@ -55,6 +56,18 @@ def write_qa_dataset(
             if on_progress and (number + 1) % 64 == 0:
                 on_progress(number + 1, len(records), "questions")
     return {"scenes": scene_count, "questions": len(records)}
+
+
+class _RenderedScenes:
+    """The written renders by scene index, read from disk only when asked for (palette records need them)."""
+
+    def __init__(self, out: Path, files: dict[int, str]):
+        self.out, self.files = out, files
+
+    def __getitem__(self, index: int) -> Any:
+        from ..images import load_image
+
+        return load_image(self.out / self.files[index])[0]
 
 
 def _write_overlaid(out: Path, record: dict[str, Any], number: int) -> str | None:

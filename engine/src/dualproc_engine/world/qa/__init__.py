@@ -16,7 +16,10 @@ Every record states its `margin`: how clearly the scene decides the answer, in `
 - horizon_band: distance of the horizon from the nearer band edge (1/3, 2/3); always >= 0.03.
 - palette_match: CIEDE2000 of the most mismatched swatch to its nearest scene colour (either way round).
   Yes: 0 (the scene's palette). No >= 15: one or two swatches swapped for near misses 15-30 away from the
-  colour they replace, or another named or random palette.
+  colour they replace, or another named or random palette. Where the rendered picture is at hand
+  (`agree_with_pixels`: judge training and evaluation, the QA dataset), a record is kept only if the
+  pixels agree: a Yes strip covers the visible picture (mean CIEDE2000 to the nearest swatch <= 6), a No
+  strip visibly misses (>= 12).
 - stroke_width: |sample - true width| in px at 64 px. Yes <= 0.1 (exact); No >= 1, half 1-1.5, half 1.5-3.
 - relative_depth: the farther object's distance over the nearer one's; always >= 1.5.
 - object_count: |asked - true count|, 1 or 2 for No, 0 for Yes.
@@ -31,7 +34,7 @@ from .generator import FAMILIES, Family, make_qa
 from .horizon import horizon_band, horizon_band_truth, horizon_line_truth
 from .layout import box_iou, layout_truth
 from .objects import object_color_truth, object_count_truth, object_presence_truth
-from .palette import near_miss_color, palette_mismatch, palette_truth
+from .palette import agree_with_pixels, near_miss_color, palette_mismatch, palette_truth, visible_adherence
 from .phrasings import PHRASING_SPLITS, PHRASINGS
 from .sky import sky_truth, time_of_day_truth
 from .stroke import stroke_width_at_64, stroke_width_truth
@@ -42,6 +45,7 @@ __all__ = [
     "PHRASING_SPLITS",
     "Ask",
     "Family",
+    "agree_with_pixels",
     "box_iou",
     "horizon_band",
     "horizon_band_truth",
@@ -59,4 +63,5 @@ __all__ = [
     "stroke_width_at_64",
     "stroke_width_truth",
     "time_of_day_truth",
+    "visible_adherence",
 ]

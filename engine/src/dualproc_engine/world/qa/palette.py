@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
+from typing import Any
 
+from ...prompts.palette import DEFAULT_BAND_FRAC
 from ...prompts.spec import PaletteSpec, overlay_to_dict
 from ..color_names import delta_e_matrix
 from .common import Ask, Scene, ask
@@ -16,6 +18,10 @@ PALETTE_MISS_MIN = 15.0
 """Every wrong strip has a swatch at least this far from all scene colours: clearly another colour."""
 PALETTE_NEAR_MISS = (15.0, 30.0)
 """How far a swapped-in colour is from the colour it replaces: a near miss, not a random colour."""
+VISIBLE_YES_MAX = 6.0
+"""A Yes strip must cover what is seen: mean CIEDE2000 from visible pixels to their nearest swatch <= this."""
+VISIBLE_NO_MIN = 12.0
+"""A No strip must visibly miss: that mean at least this (the app's palette control passes at <= 10)."""
 
 
 def palette_mismatch(scene_colors: Sequence[str], strip: Sequence[str]) -> float:
@@ -30,6 +36,41 @@ def palette_truth(scene: Scene, strip: Sequence[str]) -> bool | None:
     if mismatch <= PALETTE_MATCH_TOLERANCE and len(strip) == len(scene["palette"]["colors"]):
         return True
     return False if mismatch >= PALETTE_MISS_MIN else None
+
+
+def visible_adherence(image: Any, strip: Sequence[str], band_frac: float = DEFAULT_BAND_FRAC) -> float:
+    """Mean CIEDE2000 from each pixel above the strip to its nearest swatch (0: only strip colours are seen).
+
+    Why pixels and not the scene's palette: a scene shows a subset of its palette plus outlines, gradients
+    and textures, so "the scene's palette" was often not what the picture shows (a quarter of Yes strips
+    left a quarter of the pixels over 10 from every swatch, and a swap of an unused swatch made a No that
+    looked exactly like a Yes). Unused swatches cost nothing, as in the app's palette control.
+    """
+    return visible_adherences(image, [strip], band_frac)[0]
+
+
+def visible_adherences(
+    image: Any, strips: Sequence[Sequence[str]], band_frac: float = DEFAULT_BAND_FRAC, stride: int = 1
+) -> list[float]:
+    """`visible_adherence` of one image to each of several strips, with one colour-difference pass;
+    `stride` > 1 estimates the mean from every stride-th pixel along each side (stride**2 times faster)."""
+    import numpy as np
+
+    from ..colorspace import ciede2000, hex_to_rgb, rgb_to_cielab
+
+    pixels = np.asarray(image, dtype=np.float64)  # (3, H, W) in [0, 1]
+    visible = pixels[:, : int(round(pixels.shape[1] * (1.0 - band_frac))) : stride, ::stride].reshape(3, -1).T
+    swatches = [hex_to_rgb(c) for strip in strips for c in strip]
+    distances = ciede2000(rgb_to_cielab(visible)[:, None, :], rgb_to_cielab(np.array(swatches))[None, :, :])
+    bounds = np.cumsum([0, *(len(strip) for strip in strips)])
+    return [float(distances[:, a:b].min(axis=1).mean()) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def visible_truth(adherence: float) -> bool | None:
+    """Yes / No by what the strip covers of the visible picture; None in the ambiguous middle."""
+    if adherence <= VISIBLE_YES_MAX:
+        return True
+    return False if adherence >= VISIBLE_NO_MIN else None
 
 
 def near_miss_color(rng: random.Random, original: str, avoid: Sequence[str], rounds: int = 8) -> str | None:
@@ -86,3 +127,17 @@ def sample_palette_match(scene: Scene, rng: random.Random, want: bool) -> Ask | 
         margin_unit="ciede2000",
         params={"colors": strip, "perturbation": perturbation},
     )
+
+
+def agree_with_pixels(records: list[dict[str, Any]], images: Any) -> list[dict[str, Any]]:
+    """Palette records whose answer the rendered picture shows, each with its `visible_adherence` in params;
+    other families pass unchanged. `images[record["scene_index"]]` is the record's scene without overlay."""
+    kept = []
+    for record in records:
+        if record["family"] == "palette_match":
+            adherence = visible_adherence(images[record["scene_index"]], record["params"]["colors"])
+            if visible_truth(adherence) != (record["answer"] == "Yes"):
+                continue
+            record = {**record, "params": {**record["params"], "visible_adherence": round(adherence, 2)}}
+        kept.append(record)
+    return kept
