@@ -4,7 +4,9 @@ A pool of generated images (world/judge_generated.py): captions of fresh scenes 
 generator, by itself ("base") and through taught LoRAs (each `--lora NAME=RUN_FOLDER` at scales 0.5 and 1).
 The measurers read each image; the QA records ask about what they read (horizon line and band, sky, time of
 day, stroke width), and the red-line and stroke questions are No on images where they find no horizon or
-no stroke. Each judge answers in its own phrasings; accuracy counts P(Yes) > 0.5 as Yes.
+no stroke. With `--palette`, palette strips are asked too, answered by the pixels (the image's own main
+colours and the nearest named palette; world/judge_generated.palette_records). Each judge answers in its
+own phrasings; accuracy counts P(Yes) > 0.5 as Yes.
 
     cd engine && python studies/judge_on_generated.py --pool ../runs/eval-pool.pt --n 256 \\
         --lora horizon-70=../runs/horizon-70 --lora line-weight-4=../runs/line-weight-4
@@ -32,6 +34,7 @@ def main() -> None:
     from dualproc_engine.world.judge_generated import (
         build_pool,
         load_pool,
+        palette_records,
         pool_images,
         pool_records,
         pool_sources,
@@ -43,6 +46,9 @@ def main() -> None:
     parser.add_argument("--lora", action="append", default=[], help="NAME=RUN_FOLDER of a taught LoRA")
     parser.add_argument("--judges", default="scenes-judge,scenes-judge-heldout")
     parser.add_argument("--splits", default="", help="phrasing split per judge, comma separated")
+    parser.add_argument(
+        "--palette", action="store_true", help="also the palette question, answered by the pixels"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     if not Path(args.pool).is_file():
@@ -55,6 +61,8 @@ def main() -> None:
     results = {}
     for name, split in zip(judges, splits, strict=True):
         records = pool_records(pool["scenes"], POOL_SEED, split)
+        if args.palette:
+            records += palette_records(pool, POOL_SEED, split)
         judge = load_judge(name)
         probs = p_yes(judge, record_images(images, records), records)
         group = ["base" if pool["sources"][r["scene_index"]] == "base" else "taught" for r in records]

@@ -144,6 +144,12 @@ export const TrainJudgeParams = z
       .optional()
       .describe("Share of each batch drawn from the generated pools (default 0.3)."),
     learning_rate: z.number().gt(0).max(1).optional().describe("Peak AdamW learning rate."),
+    max_share: z
+      .number()
+      .gt(0)
+      .max(1)
+      .optional()
+      .describe("Greatest share of a rendered batch one question family may take (default 0.3)."),
   })
   .describe("Train an embedded Scenes judge.");
 export const JudgePoolParams = z

@@ -206,6 +206,7 @@ def train_judge(
     generated_pools: list[str] | None = None,
     generated_share: float | None = None,
     learning_rate: float | None = None,
+    max_share: float | None = None,
     reporter: Reporter | None = None,
 ) -> dict[str, Any]:
     """Train (or resume) an embedded judge in `out_dir`; with `init_from`, fine-tune that judge instead.
@@ -223,6 +224,8 @@ def train_judge(
         overrides["generated_share"] = generated_share
     if learning_rate is not None:
         overrides["learning_rate"] = learning_rate
+    if max_share is not None:
+        overrides["max_share"] = max_share
     summary = train(
         str(_output_folder(out_dir)),
         seed=seed,

@@ -154,3 +154,34 @@ def test_pool_sources_name_each_lora_at_two_scales() -> None:
     ]
     with pytest.raises(ValueError, match="NAME=RUN_FOLDER"):
         pool_sources(1, ["just-a-folder"])
+
+
+def test_palette_records_of_generated_images_follow_their_pixels() -> None:
+    """A flat picture in two colours of a named palette: its own colours are a Yes strip; a picture in
+    colours no named palette has is a No for the nearest named palette."""
+    from dualproc_engine.prompts import parse_overlay
+    from dualproc_engine.world.colorspace import hex_to_rgb
+    from dualproc_engine.world.judge_generated import own_colors, palette_records
+    from dualproc_engine.world.palettes import NAMED_PALETTES
+    from dualproc_engine.world.qa import visible_adherence
+
+    def flat(top: str, bottom: str) -> torch.Tensor:
+        image = torch.empty(3, 64, 64)
+        image[:, :28] = torch.tensor(hex_to_rgb(top))[:, None, None]
+        image[:, 28:] = torch.tensor(hex_to_rgb(bottom))[:, None, None]
+        return image
+
+    retro = list(NAMED_PALETTES["retro"].colors)
+    images = torch.stack([flat(retro[0], retro[2]), flat("#808000", "#ff00ff")])
+    assert visible_adherence(images[0], own_colors(images[0])) < 1.0
+    scenes = [{"seed": 0, "index": i} for i in range(2)]
+    pool = {"images": (images * 255).round().to(torch.uint8), "scenes": scenes, "sources": ["a", "b"]}
+    records = palette_records(pool, seed=0, phrasing_split="train")
+    by_kind = {(r["scene_index"], r["params"]["perturbation"].split(":")[0]): r for r in records}
+    assert by_kind[(0, "own")]["answer"] == "Yes" and by_kind[(1, "own")]["answer"] == "Yes"
+    assert by_kind[(1, "named")]["answer"] == "No"
+    for record in records:
+        strip = parse_overlay(record["overlay"]).colors
+        seen = visible_adherence(images[record["scene_index"]], strip)
+        assert seen <= 6.0 if record["answer"] == "Yes" else seen >= 12.0
+        assert record["question"].endswith("?") and record["source"] == "generated"

@@ -223,6 +223,81 @@ def unseen_records(
     return records
 
 
+PALETTE_IMAGES = 4000
+"""Pool images asked the palette question per training run (the pixel check reads every other pixel along
+each side, about 25 ms an image with 13 strips, so 4,000 images take under two minutes)."""
+
+
+def own_colors(image: Tensor, k: int = 5, iterations: int = 8) -> list[str]:
+    """The image's `k` main colours above the palette strip (k-means in RGB on every other pixel along each
+    side, started at lightness quantiles)."""
+    import numpy as np
+
+    from ..prompts.palette import DEFAULT_BAND_FRAC
+    from .colorspace import rgb_to_hex
+
+    pixels = image.numpy().astype(np.float64)
+    visible = pixels[:, : round(pixels.shape[1] * (1 - DEFAULT_BAND_FRAC)) : 2, ::2].reshape(3, -1).T
+    order = visible.sum(1).argsort()
+    centres = visible[order[((np.arange(k) + 0.5) / k * len(order)).astype(int)]]
+    for _ in range(iterations):
+        nearest = ((visible[:, None, :] - centres[None]) ** 2).sum(-1).argmin(1)
+        for j in range(k):
+            if (nearest == j).any():
+                centres[j] = visible[nearest == j].mean(0)
+    return sorted({rgb_to_hex((float(r), float(g), float(b))) for r, g, b in centres})
+
+
+def palette_records(pool: Mapping[str, Any], seed: int, phrasing_split: str) -> list[dict[str, Any]]:
+    """palette_match on up to PALETTE_IMAGES pool images, answered by their pixels (qa.visible_adherence):
+    the image's own main colours as the strip (Yes where they cover it), and the named palette nearest to
+    the picture (the hardest named No; for a palette LoRA's image, usually its recipe's palette)."""
+    from ..prompts.spec import PaletteSpec, overlay_to_dict
+    from .palettes import NAMED_PALETTES
+    from .qa.palette import visible_adherences, visible_truth
+    from .qa.phrasings import phrase, phrasing_indices, split_of
+
+    rng = random.Random(f"{seed}/palette")
+    rows = sorted(rng.sample(range(len(pool["scenes"])), min(PALETTE_IMAGES, len(pool["scenes"]))))
+    names = sorted(NAMED_PALETTES)
+    records = []
+    for row in rows:
+        image = pool_images(pool, [row])[0]
+        own = own_colors(image)
+        named = [list(NAMED_PALETTES[name].colors) for name in names]
+        adherences = visible_adherences(image, [own, *named], stride=2)
+        nearest = min(range(len(names)), key=lambda i: adherences[1 + i])
+        for strip, kind, adherence in (
+            (own, "own", adherences[0]),
+            (named[nearest], f"named:{names[nearest]}", adherences[1 + nearest]),
+        ):
+            truth = visible_truth(adherence)
+            if truth is None:
+                continue
+            phrasing = rng.choice(phrasing_indices("palette_match", phrasing_split))
+            records.append(
+                {
+                    "family": "palette_match",
+                    "question": phrase("palette_match", phrasing, None, {}),
+                    "answer": "Yes" if truth else "No",
+                    "overlay": overlay_to_dict(PaletteSpec(colors=tuple(strip))),
+                    "margin": round(adherence, 2),
+                    "margin_unit": "mean_ciede2000_of_pixels",
+                    "scene_seed": pool["scenes"][row]["seed"],
+                    "scene_index": row,
+                    "phrasing": phrasing,
+                    "phrasing_split": split_of(phrasing),
+                    "params": {
+                        "colors": strip,
+                        "perturbation": kind,
+                        "visible_adherence": round(adherence, 2),
+                    },
+                    "source": "generated",
+                }
+            )
+    return records
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     import argparse
 

@@ -276,10 +276,12 @@ class GeneratedData:
 
     @classmethod
     def load(cls, cfg: TrainJudgeConfig) -> GeneratedData:
-        from .judge_generated import load_pool, pool_records
+        from .judge_generated import load_pool, palette_records, pool_records
 
         pool = load_pool(cfg.generated_pool)
-        return cls(pool, pool_records(pool["scenes"], cfg.seed, cfg.phrasing_split), cfg.seed)
+        records = pool_records(pool["scenes"], cfg.seed, cfg.phrasing_split)
+        records += palette_records(pool, cfg.seed, cfg.phrasing_split)
+        return cls(pool, records, cfg.seed)
 
     def draw(self, step: int, n: int) -> list[dict[str, Any]]:
         rng = random.Random(f"{self.seed}/generated/{step}")
@@ -503,6 +505,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--learning-rate", type=float, default=5e-4)
     parser.add_argument("--warmup-steps", type=int, default=100)
     parser.add_argument("--curriculum-frac", type=float, default=0.3)
+    parser.add_argument("--max-share", type=float, default=0.3, help="greatest batch share of one family")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -522,6 +525,7 @@ def main(argv: list[str] | None = None) -> None:
         learning_rate=args.learning_rate,
         warmup_steps=args.warmup_steps,
         curriculum_frac=args.curriculum_frac,
+        max_share=args.max_share,
         on_progress=progress,
         on_metric=lambda name, value, step: (
             print(f"{name} {value:.4f} @ {step}", flush=True)

@@ -54,6 +54,11 @@ export function trainJudgeCommand(context: CliContext): Command {
       numberBetween(0, 0.99),
     )
     .option("--learning-rate <lr>", "peak AdamW learning rate (default 5e-4)", numberBetween(1e-7, 1))
+    .option(
+      "--max-share <share>",
+      "greatest share of a rendered batch one question family may take (default 0.3; the mix follows each family's loss)",
+      numberBetween(0.01, 1),
+    )
     .action(
       async (
         options: TrainOptions & {
@@ -63,6 +68,7 @@ export function trainJudgeCommand(context: CliContext): Command {
           generatedPool?: string[];
           generatedShare?: number;
           learningRate?: number;
+          maxShare?: number;
         },
         self: Command,
       ) => {
@@ -78,6 +84,7 @@ export function trainJudgeCommand(context: CliContext): Command {
           ...(options.generatedPool ? { generated_pools: options.generatedPool } : {}),
           ...(options.generatedShare !== undefined ? { generated_share: options.generatedShare } : {}),
           ...(options.learningRate !== undefined ? { learning_rate: options.learningRate } : {}),
+          ...(options.maxShare !== undefined ? { max_share: options.maxShare } : {}),
         };
         const result = await runEngineJob(console, "train_judge", params, {
           runDir: out,
