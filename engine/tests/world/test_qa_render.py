@@ -121,3 +121,27 @@ def test_palette_records_of_rendered_scenes_agree_with_what_is_seen():
     sky = scenes_qa(31, 24, "train", families=["sky"]).records
     mixed = scenes_qa(31, 24, "train", families=["sky", "palette_match"]).records
     assert sky and [r for r in mixed if r["family"] == "sky"] == sky
+
+
+def test_painted_palette_negatives_are_painted_and_still_visibly_wrong():
+    """Palette Nos with a band of the strip's own colours painted in: the band is where params say, in the
+    strip's colours column by column, and the painted picture still visibly misses the strip."""
+    from dualproc_engine.prompts import apply_overlay
+    from dualproc_engine.world.judge_data import record_images, scenes_qa
+    from dualproc_engine.world.qa import visible_adherence
+
+    data = scenes_qa(33, 64, "train", families=["palette_match"], painted_palette_share=1.0)
+    painted = [r for r in data.records if r["params"]["perturbation"] == "painted"]
+    assert len(painted) >= 10 and all(r["answer"] == "No" for r in painted)
+    images = record_images(data.images, painted)
+    for record, image in zip(painted, images, strict=True):
+        paint = record["params"]["paint"]
+        top, rows = round(paint["top_frac"] * 64), round(paint["height_frac"] * 64)
+        strip = apply_overlay(torch.zeros(1, 3, 64, 64), record["overlay"])[0, :, 63]  # the strip's last row
+        assert torch.allclose(image[:, top : top + rows], strip[:, None, :].expand(3, rows, 64), atol=1e-6)
+        unpainted = data.images[record["scene_index"]]
+        assert not torch.allclose(image[:, :56], unpainted[:, :56])
+        seen = visible_adherence(image, record["params"]["colors"])  # the strip hides nothing above it
+        assert seen >= 12.0 and seen == pytest.approx(record["params"]["visible_adherence"], abs=0.01)
+    plain = scenes_qa(33, 64, "train", families=["palette_match"])
+    assert [r for r in data.records if r["params"]["perturbation"] != "painted"] == plain.records

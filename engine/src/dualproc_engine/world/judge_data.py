@@ -51,9 +51,13 @@ def scenes_qa(
     per_scene: int | Mapping[str, int] = 1,
     families: Sequence[str] | None = None,
     size_px: int = 64,
+    painted_palette_share: float = 0.0,
 ) -> QABatch:
-    """Render `n_scenes` scenes drawn from `seed` (both kinds) and make their QA records."""
+    """Render `n_scenes` scenes drawn from `seed` (both kinds) and make their QA records; with
+    `painted_palette_share`, also that share of the palette Nos again with strip colours painted in
+    (qa.painted_negatives)."""
     from .qa import agree_with_pixels, make_qa
+    from .qa.palette import painted_negatives
     from .render import render_full
     from .scene import sample_scenes
 
@@ -61,7 +65,11 @@ def scenes_qa(
     records = make_qa(
         rendering.scenes, seed, families=families, per_scene=per_scene, phrasing_split=phrasing_split
     )
-    return QABatch(images=rendering.images, records=agree_with_pixels(records, rendering.images))
+    records = agree_with_pixels(records, rendering.images)
+    if painted_palette_share > 0:
+        rng = random.Random(f"{seed}/painted")
+        records += painted_negatives(records, rendering.images, painted_palette_share, rng)
+    return QABatch(images=rendering.images, records=records)
 
 
 def record_images(
@@ -70,15 +78,19 @@ def record_images(
     degradations: Sequence[str | None] | None = None,
     rng: random.Random | None = None,
 ) -> Tensor:
-    """(N, 3, H, W): each record's scene, degraded as asked (before the overlay, as a generator's image
-    would be), with the record's overlay composited on top."""
+    """(N, 3, H, W): each record's scene (with the band of a painted palette negative), degraded as asked
+    (before the overlay, as a generator's image would be), with the record's overlay composited on top."""
     from ..judges.degrade import degrade
     from ..prompts import apply_overlay
+    from .qa.palette import paint_strip_band
 
     rng = rng or random.Random(0)
     out = []
     for i, record in enumerate(records):
         image = scene_images[record["scene_index"] : record["scene_index"] + 1]
+        paint = record.get("params", {}).get("paint")
+        if paint:
+            image = paint_strip_band(image[0], record["params"]["colors"], **paint)[None]
         kind = degradations[i] if degradations is not None else None
         if kind is not None:
             image = degrade(image, kind, rng)

@@ -72,6 +72,10 @@ class TrainJudgeConfig:
     aux_weight: float = field(
         default=1.0, metadata={"help": "weight of the vision tower's auxiliary read-out loss (0: none)"}
     )
+    painted_palette_share: float = field(
+        default=0.5,
+        metadata={"help": "share of palette Nos asked again with strip colours painted in"},
+    )
     min_share: float = field(default=0.03, metadata={"help": "least share of a batch per family"})
     max_share: float = field(default=0.3, metadata={"help": "greatest share of a batch per family"})
     checkpoint_every: int = 200
@@ -410,6 +414,7 @@ def train_judge(
                 cfg.scenes_per_chunk,
                 cfg.phrasing_split,
                 per_scene=PER_SCENE,
+                painted_palette_share=cfg.painted_palette_share,
             )
         assert chunk is not None
         n_generated = round(cfg.generated_share * cfg.train_batch_size) if generated else 0

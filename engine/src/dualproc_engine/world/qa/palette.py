@@ -141,3 +141,46 @@ def agree_with_pixels(records: list[dict[str, Any]], images: Any) -> list[dict[s
             record = {**record, "params": {**record["params"], "visible_adherence": round(adherence, 2)}}
         kept.append(record)
     return kept
+
+
+def paint_strip_band(image: Any, colors: Sequence[str], top_frac: float, height_frac: float) -> Any:
+    """A copy of the (3, H, W) image with a band of the strip's swatches (same columns as the strip) painted
+    over rows [top_frac, top_frac + height_frac) of the height."""
+    import torch
+
+    from ...prompts.palette import palette_layer
+    from ..colorspace import hex_to_rgb
+
+    height, width = image.shape[-2:]
+    swatches = palette_layer(height, width, [hex_to_rgb(c) for c in colors]).color[:, -1:]  # (3, 1, W)
+    top, rows = round(top_frac * height), max(1, round(height_frac * height))
+    painted = torch.as_tensor(image).clone()
+    painted[:, top : top + rows] = swatches  # broadcast down the rows: each column keeps its swatch's colour
+    return painted
+
+
+def painted_negatives(
+    records: list[dict[str, Any]], images: Any, share: float, rng: random.Random
+) -> list[dict[str, Any]]:
+    """For a `share` of the palette No records, a copy whose picture has a band of the strip's own colours
+    painted in (4-16 px at 64 px; just above the strip 60% of the time, anywhere above it otherwise), kept
+    where the painted picture still visibly misses the strip (`visible_truth` No).
+
+    Why: taught against the palette question, LoRAs painted strip-like colours next to the strip and the
+    judges said Yes (studies/palette_locality.py); these are such pictures, answered by their pixels. The
+    band is stored in params["paint"] and painted by judge_data.record_images."""
+    out = []
+    for record in records:
+        if record["family"] != "palette_match" or record["answer"] != "No" or rng.random() >= share:
+            continue
+        height_frac = rng.uniform(4, 16) / 64
+        above_strip = 1.0 - DEFAULT_BAND_FRAC - height_frac
+        top_frac = above_strip if rng.random() < 0.6 else rng.uniform(0.0, above_strip)
+        paint = {"top_frac": round(top_frac, 4), "height_frac": round(height_frac, 4)}
+        colors = record["params"]["colors"]
+        painted = paint_strip_band(images[record["scene_index"]], colors, **paint)
+        adherence = visible_adherence(painted, colors)
+        if visible_truth(adherence) is False:
+            params = {**record["params"], "paint": paint, "visible_adherence": round(adherence, 2)}
+            out.append({**record, "params": {**params, "perturbation": "painted"}})
+    return out
