@@ -180,6 +180,9 @@ def test_palette_records_of_generated_images_follow_their_pixels() -> None:
     by_kind = {(r["scene_index"], r["params"]["perturbation"].split(":")[0]): r for r in records}
     assert by_kind[(0, "own")]["answer"] == "Yes" and by_kind[(1, "own")]["answer"] == "Yes"
     assert by_kind[(1, "named")]["answer"] == "No"
+    # the nearest named palette and one other: both visibly missed by a picture in colours no palette has
+    named = [r for r in records if r["scene_index"] == 1 and r["params"]["perturbation"].startswith("named")]
+    assert len(named) == 2 and len({tuple(r["params"]["colors"]) for r in named}) == 2
     for record in records:
         strip = parse_overlay(record["overlay"]).colors
         seen = visible_adherence(images[record["scene_index"]], strip)

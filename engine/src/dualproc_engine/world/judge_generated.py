@@ -250,8 +250,12 @@ def own_colors(image: Tensor, k: int = 5, iterations: int = 8) -> list[str]:
 
 def palette_records(pool: Mapping[str, Any], seed: int, phrasing_split: str) -> list[dict[str, Any]]:
     """palette_match on up to PALETTE_IMAGES pool images, answered by their pixels (qa.visible_adherence):
-    the image's own main colours as the strip (Yes where they cover it), and the named palette nearest to
-    the picture (the hardest named No; for a palette LoRA's image, usually its recipe's palette)."""
+    the image's own main colours as the strip (Yes where they cover it), the named palette nearest to the
+    picture (the hardest named No), and one other named palette at random.
+
+    Why the random one: a palette LoRA's hack need not be near its recipe's palette (the round-5 LoRA of
+    palette-colours painted a pale wash, nearest to "pastel"), so asking only the nearest never showed the
+    judge that wash under the recipe's strip."""
     from ..prompts.spec import PaletteSpec, overlay_to_dict
     from .palettes import NAMED_PALETTES
     from .qa.palette import visible_adherences, visible_truth
@@ -267,9 +271,11 @@ def palette_records(pool: Mapping[str, Any], seed: int, phrasing_split: str) -> 
         named = [list(NAMED_PALETTES[name].colors) for name in names]
         adherences = visible_adherences(image, [own, *named], stride=2)
         nearest = min(range(len(names)), key=lambda i: adherences[1 + i])
+        other = rng.choice([i for i in range(len(names)) if i != nearest])
         for strip, kind, adherence in (
             (own, "own", adherences[0]),
             (named[nearest], f"named:{names[nearest]}", adherences[1 + nearest]),
+            (named[other], f"named:{names[other]}", adherences[1 + other]),
         ):
             truth = visible_truth(adherence)
             if truth is None:
