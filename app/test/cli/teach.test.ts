@@ -111,5 +111,7 @@ describe("teach, then generate with the taught LoRA", () => {
       "stroke_wide",
     ]);
     expect(counts.horizon_read! + counts.horizon_none!).toBeLessThanOrEqual(6); // 6 landscape captions
-  });
+    // seven engine jobs end to end (teach, its evaluation with the drift floor's renders, generate, a pool):
+    // 30-50 s on 2 idle cores, over a minute when the machine is shared; the limit only guards against a hang
+  }, 180_000);
 });
