@@ -5,8 +5,8 @@ generator, by itself ("base") and through taught LoRAs (each `--lora NAME=RUN_FO
 The measurers read each image; the QA records ask about what they read (horizon line and band, sky, time of
 day, stroke width), and the red-line and stroke questions are No on images where they find no horizon or
 no stroke. With `--palette`, palette strips are asked too, answered by the pixels (the image's own main
-colours and the nearest named palette; world/judge_generated.palette_records). Each judge answers in its
-own phrasings; accuracy counts P(Yes) > 0.5 as Yes.
+colours, the nearest named palette and one other; world/judge_generated.palette_records). Each judge
+answers in its own phrasings; accuracy counts P(Yes) > 0.5 as Yes.
 
     cd engine && python studies/judge_on_generated.py --pool ../runs/eval-pool.pt --n 256 \\
         --lora horizon-70=../runs/horizon-70 --lora line-weight-4=../runs/line-weight-4

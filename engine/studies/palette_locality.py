@@ -22,10 +22,9 @@ def main() -> None:
     from dualproc_engine.judges.embedded import load_judge
     from dualproc_engine.judges.evaluate import p_yes
     from dualproc_engine.prompts import apply_overlay
-    from dualproc_engine.prompts.palette import palette_layer
-    from dualproc_engine.world.colorspace import hex_to_rgb
     from dualproc_engine.world.judge_data import SEED_BASES, scenes_qa
     from dualproc_engine.world.qa import visible_adherence
+    from dualproc_engine.world.qa.palette import paint_strip_band
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--judge", default="scenes-judge")
@@ -41,12 +40,10 @@ def main() -> None:
     for where in ("none", "above_strip", "top"):
         images = []
         for record in records:
-            image = data.images[record["scene_index"]].clone()
-            colors = [hex_to_rgb(c) for c in record["params"]["colors"]]
-            if where != "none":
-                band = palette_layer(64, 64, colors, band_frac=0.125).color[:, 56:]  # the strip's pixels
-                rows = slice(48, 56) if where == "above_strip" else slice(0, 8)
-                image[:, rows] = band
+            image = data.images[record["scene_index"]]
+            if where != "none":  # an 8 px band: rows 48-55 (touching the strip) or 0-7
+                top = 48 / 64 if where == "above_strip" else 0.0
+                image = paint_strip_band(image, record["params"]["colors"], top, 8 / 64)
             images.append(image)
         painted[where] = torch.stack(images)
     # only pictures that still visibly miss the strip with either band painted in
@@ -64,8 +61,7 @@ def main() -> None:
             "mean_p_yes": round(sum(probs) / len(probs), 3),
             "said_yes": round(sum(p > 0.5 for p in probs) / len(probs), 3),
         }
-    records = kept
-    print(json.dumps({"judge": args.judge, "n": len(records), **results}))
+    print(json.dumps({"judge": args.judge, "n": len(kept), **results}))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Can the judge's VLM learn the palette question, and what does it need? A palette-only training study.
 
-The shipped judges answer "does the strip at the bottom show this image's palette?" at chance. This trains a
+Until the fifth session the judges answered "does the strip at the bottom show this image's palette?" at
+chance. This trains a
 fresh judge VLM (the shipped architecture, with `--stages` changing how many pixels an image token covers) on
 the palette_match family alone, batch 64 half Yes / half No, AdamW, one CPU thread, with or without the
 auxiliary read-out, and reports validation accuracy on held-aside scenes every `--eval-every` steps, split

@@ -233,11 +233,10 @@ def own_colors(image: Tensor, k: int = 5, iterations: int = 8) -> list[str]:
     side, started at lightness quantiles)."""
     import numpy as np
 
-    from ..prompts.palette import DEFAULT_BAND_FRAC
     from .colorspace import rgb_to_hex
+    from .qa.palette import visible_pixels
 
-    pixels = image.numpy().astype(np.float64)
-    visible = pixels[:, : round(pixels.shape[1] * (1 - DEFAULT_BAND_FRAC)) : 2, ::2].reshape(3, -1).T
+    visible = visible_pixels(image, stride=2)
     order = visible.sum(1).argsort()
     centres = visible[order[((np.arange(k) + 0.5) / k * len(order)).astype(int)]]
     for _ in range(iterations):
@@ -264,11 +263,11 @@ def palette_records(pool: Mapping[str, Any], seed: int, phrasing_split: str) -> 
     rng = random.Random(f"{seed}/palette")
     rows = sorted(rng.sample(range(len(pool["scenes"])), min(PALETTE_IMAGES, len(pool["scenes"]))))
     names = sorted(NAMED_PALETTES)
+    named = [list(NAMED_PALETTES[name].colors) for name in names]
     records = []
     for row in rows:
         image = pool_images(pool, [row])[0]
         own = own_colors(image)
-        named = [list(NAMED_PALETTES[name].colors) for name in names]
         adherences = visible_adherences(image, [own, *named], stride=2)
         nearest = min(range(len(names)), key=lambda i: adherences[1 + i])
         other = rng.choice([i for i in range(len(names)) if i != nearest])

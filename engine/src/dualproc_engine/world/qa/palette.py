@@ -58,12 +58,19 @@ def visible_adherences(
 
     from ..colorspace import ciede2000, hex_to_rgb, rgb_to_cielab
 
-    pixels = np.asarray(image, dtype=np.float64)  # (3, H, W) in [0, 1]
-    visible = pixels[:, : int(round(pixels.shape[1] * (1.0 - band_frac))) : stride, ::stride].reshape(3, -1).T
+    visible = visible_pixels(image, band_frac, stride)
     swatches = [hex_to_rgb(c) for strip in strips for c in strip]
     distances = ciede2000(rgb_to_cielab(visible)[:, None, :], rgb_to_cielab(np.array(swatches))[None, :, :])
     bounds = np.cumsum([0, *(len(strip) for strip in strips)])
     return [float(distances[:, a:b].min(axis=1).mean()) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def visible_pixels(image: Any, band_frac: float = DEFAULT_BAND_FRAC, stride: int = 1) -> Any:
+    """(N, 3) float64 RGB of the (3, H, W) image's pixels above the strip, every stride-th along each side."""
+    import numpy as np
+
+    pixels = np.asarray(image, dtype=np.float64)
+    return pixels[:, : int(round(pixels.shape[1] * (1.0 - band_frac))) : stride, ::stride].reshape(3, -1).T
 
 
 def visible_truth(adherence: float) -> bool | None:
