@@ -10,6 +10,14 @@ import type { Measurement } from "./measurers/index.js";
 export const HORIZON_TOLERANCE = 0.03;
 /** Palette adherence (weighted CIEDE2000 from the image's colours to the nearest given colour). */
 export const PALETTE_TOLERANCE = 10;
+/**
+ * A palette is used, not just one of its colours: at least this many given colours (all of them when fewer
+ * are given) must each cover PALETTE_MIN_SHARE of the image. A LoRA taught against the embedded judge washed
+ * whole images in one of five given colours, which adherence alone counts as a success. 80% of renders
+ * painted in a random five-colour palette pass both rules (90% adherence alone; docs/eval.md).
+ */
+export const PALETTE_MIN_COLOURS = 2;
+export const PALETTE_MIN_SHARE = 0.05;
 /** Stroke width tolerance in px at 64 px, scaled with the image. */
 export const STROKE_TOLERANCE_PX = 0.5;
 
@@ -53,8 +61,14 @@ function controlFor(prompt: Overlay | { kind: string } | null | undefined, quest
     return {
       attribute: "palette",
       question,
-      label: `palette ${p.colors.join(" ")} (adherence <= ${PALETTE_TOLERANCE} CIEDE2000)`,
-      passes: (m) => (m.palette.length === 0 ? null : paletteAdherence(m, p.colors) <= PALETTE_TOLERANCE),
+      label:
+        `palette ${p.colors.join(" ")} (adherence <= ${PALETTE_TOLERANCE} CIEDE2000, ` +
+        `${Math.min(PALETTE_MIN_COLOURS, p.colors.length)}+ of its colours on ${100 * PALETTE_MIN_SHARE}% each)`,
+      passes: (m) =>
+        m.palette.length === 0
+          ? null
+          : paletteAdherence(m, p.colors) <= PALETTE_TOLERANCE &&
+            coloursUsed(m, p.colors) >= Math.min(PALETTE_MIN_COLOURS, p.colors.length),
     };
   }
   if (p.kind === "stroke") {
@@ -85,4 +99,20 @@ export function paletteAdherence(m: Measurement, colors: readonly string[]): num
     weight += c.weight;
   }
   return total / weight;
+}
+
+/**
+ * How many given colours the image uses: a given colour counts when the measured dominant colours nearest
+ * to it (within PALETTE_TOLERANCE) together cover at least PALETTE_MIN_SHARE of the image.
+ */
+export function coloursUsed(m: Measurement, colors: readonly string[]): number {
+  const targets = colors.map(hexToLab);
+  const share = targets.map(() => 0);
+  const total = m.palette.reduce((sum, c) => sum + c.weight, 0);
+  for (const c of m.palette) {
+    const distances = targets.map((t) => ciede2000(c.lab, t));
+    const nearest = distances.indexOf(Math.min(...distances));
+    if (distances[nearest]! <= PALETTE_TOLERANCE) share[nearest]! += c.weight / total;
+  }
+  return share.filter((s) => s >= PALETTE_MIN_SHARE).length;
 }

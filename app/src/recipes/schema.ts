@@ -168,6 +168,14 @@ const training = z
         "Weight of the regulariser that keeps each taught image's colours (per-channel mean and spread) " +
           "close to the base model's image from the same prompt and noise; 0 = off.",
       ),
+    judge_augment: z
+      .array(z.enum(["hflip", "vflip", "shuffle"]))
+      .default([])
+      .describe(
+        "Random views the training judge sees instead of each image: hflip and vflip mirror it, shuffle " +
+          "swaps its quadrants. Only the views the answer does not depend on: all three for a palette; " +
+          "hflip for a horizon; none for a layout. Keeps the generator from painting just where the judge looks.",
+      ),
     early_stopping_patience: z
       .number()
       .int()

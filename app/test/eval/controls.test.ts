@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { controlsOf, paletteAdherence } from "../../src/eval/controls.js";
+import { coloursUsed, controlsOf, paletteAdherence } from "../../src/eval/controls.js";
 import { hexToLab } from "../../src/eval/measurers/colour.js";
 import { measurement } from "./fake-measurement.js";
 
@@ -35,9 +35,36 @@ describe("controls from a recipe's visual prompts", () => {
 
   it("palette: an image painted only in given colours adheres (distance 0), another does not", () => {
     const palette = controls[2]!;
-    expect(paletteAdherence(measurement(), ["#336699", "#ffffff"])).toBeCloseTo(0, 6);
-    expect(palette.passes(measurement(), 64)).toBe(true);
+    const both = measurement({
+      palette: [
+        { hex: "#336699", lab: hexToLab("#336699"), weight: 0.7 },
+        { hex: "#ffffff", lab: hexToLab("#ffffff"), weight: 0.3 },
+      ],
+    });
+    expect(paletteAdherence(both, ["#336699", "#ffffff"])).toBeCloseTo(0, 6);
+    expect(palette.passes(both, 64)).toBe(true);
     const red = measurement({ palette: [{ hex: "#ff0000", lab: hexToLab("#ff0000"), weight: 1 }] });
     expect(palette.passes(red, 64)).toBe(false);
+  });
+
+  it("palette: a wash of one given colour adheres but does not use the palette", () => {
+    const palette = controls[2]!;
+    const wash = measurement(); // all #336699
+    expect(paletteAdherence(wash, ["#336699", "#ffffff"])).toBeCloseTo(0, 6);
+    expect(coloursUsed(wash, ["#336699", "#ffffff"])).toBe(1);
+    expect(palette.passes(wash, 64)).toBe(false);
+    const speck = measurement({
+      palette: [
+        { hex: "#336699", lab: hexToLab("#336699"), weight: 0.97 },
+        { hex: "#ffffff", lab: hexToLab("#ffffff"), weight: 0.03 },
+      ],
+    });
+    expect(coloursUsed(speck, ["#336699", "#ffffff"])).toBe(1); // 3% is under the 5% share
+    expect(palette.passes(speck, 64)).toBe(false);
+  });
+
+  it("palette: a one-colour palette needs only that colour", () => {
+    const [single] = controlsOf([{ visual_prompt: { kind: "palette", colors: ["#336699"] } }]);
+    expect(single!.passes(measurement(), 64)).toBe(true);
   });
 });

@@ -28,6 +28,8 @@ def _with_question(**question) -> dict:
         (lambda r: r.update(questions=[]), "questions: expected at least one"),
         (lambda r: r["training"].update(lora_rnak=4), r"training\.lora_rnak: unknown key"),
         (lambda r: r["training"].update(backprop_steps=5), "backprop_steps"),
+        (lambda r: r["training"].update(judge_augment=["rotate"]), "judge_augment: unknown 'rotate'"),
+        (lambda r: r["training"].update(judge_augment="vflip"), "judge_augment: expected a list"),
         (lambda r: r.update(questions=[{"question": "Is it?", "weight": 0}]), "weight > 0"),
         (lambda r: r.update(prompts=[]), "prompts"),
         (lambda r: r["questions"][0].update(visual_prompt={"kind": "arrow"}), "kind: expected one of"),

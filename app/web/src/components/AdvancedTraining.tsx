@@ -30,6 +30,12 @@ const CHOICES: { key: string; label: string; options: string[] }[] = [
   { key: "mixed_precision", label: "Mixed precision (GPU)", options: ["no", "bf16", "fp16"] },
   { key: "judge_quantization", label: "Judge quantization (GPU)", options: ["none", "8bit", "4bit"] },
 ];
+/** training.judge_augment: the random views the training judge sees (engine teach/views.py). */
+const VIEWS: { name: string; label: string }[] = [
+  { name: "hflip", label: "Judge sees mirrored views (left-right)" },
+  { name: "vflip", label: "Judge sees mirrored views (top-bottom; not for horizons)" },
+  { name: "shuffle", label: "Judge sees shuffled quadrants (palettes only)" },
+];
 const SWITCHES: { key: string; label: string }[] = [
   { key: "gradient_checkpointing", label: "Gradient checkpointing" },
   { key: "vae_tiling", label: "VAE slicing and tiling" },
@@ -46,6 +52,11 @@ export function AdvancedTraining({ training, onChange }: Props) {
   const text = (key: string) => {
     const value = training[key];
     return typeof value === "number" || typeof value === "string" ? String(value) : "";
+  };
+  const views = Array.isArray(training.judge_augment) ? (training.judge_augment as string[]) : [];
+  const toggleView = (name: string, on: boolean) => {
+    const next = VIEWS.map((v) => v.name).filter((n) => (n === name ? on : views.includes(n)));
+    set("judge_augment", next.length ? next : undefined);
   };
   return (
     <details class="advanced" data-testid="advanced-training">
@@ -97,6 +108,18 @@ export function AdvancedTraining({ training, onChange }: Props) {
               type="checkbox"
               checked={training[key] === true}
               onChange={(e) => set(key, e.currentTarget.checked)}
+            />
+            {label}
+          </label>
+        ))}
+      </div>
+      <div class="row">
+        {VIEWS.map(({ name, label }) => (
+          <label key={name} class="toggle">
+            <input
+              type="checkbox"
+              checked={views.includes(name)}
+              onChange={(e) => toggleView(name, e.currentTarget.checked)}
             />
             {label}
           </label>

@@ -58,6 +58,10 @@ class TrainingConfig:
         metadata={"help": "weight of the colour-statistics match to the base model on the taught prompts"},
     )
     early_stopping_patience: int | None = None
+    judge_augment: list[str] = field(
+        default_factory=list,
+        metadata={"help": "random views the training judge sees (teach/views.py): hflip, vflip, shuffle"},
+    )
     checkpointing_steps: int = 50
     max_nan_steps: int = 5
     seed: int = 0
@@ -128,12 +132,26 @@ class TrainingConfig:
             )
         if self.seed < 0:
             raise UserError(f"training.seed: expected an integer >= 0, got {self.seed!r}")
+        self._check_judge_augment()
         patience = self.early_stopping_patience
         if patience is not None and (
             isinstance(patience, bool) or not isinstance(patience, int) or patience < 1
         ):
             raise UserError(
                 f"training.early_stopping_patience: expected an integer >= 1 or null, got {patience!r}"
+            )
+
+    def _check_judge_augment(self) -> None:
+        from .views import AUGMENTATIONS
+
+        value = self.judge_augment
+        if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
+            raise UserError(f"training.judge_augment: expected a list of names, got {value!r}")
+        unknown = [a for a in value if a not in AUGMENTATIONS]
+        if unknown:
+            raise UserError(
+                f"training.judge_augment: unknown {', '.join(map(repr, unknown))}; "
+                f"expected some of {', '.join(AUGMENTATIONS)}"
             )
 
 

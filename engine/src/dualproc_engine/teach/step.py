@@ -22,6 +22,7 @@ from .config import TrainingConfig
 from .objectives import answer_nll, question_losses, scores, weighted_loss
 from .path import draw_window, images_with_grad, palette_loss, preserve_loss
 from .questions import QuestionSet
+from .views import random_views
 
 
 @dataclass
@@ -75,7 +76,7 @@ def micro_batch_loss(run: Run, rng: random.Random) -> tuple[Tensor, Tensor, Tens
             images = images_with_grad(
                 run.gen, run.prompt_embeds[prompt_idx], noise, run.sigmas, window, run.checkpointing
             )
-            logprob = run.judge_logprob(images)
+            logprob = run.judge_logprob(random_views(images, t.judge_augment, rng))
         nll = answer_nll(logprob.float())
         loss = weighted_loss(nll, run.weights)
         kept = None
