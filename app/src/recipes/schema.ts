@@ -165,8 +165,8 @@ const training = z
       .min(0)
       .default(0)
       .describe(
-        "Weight of the regulariser that keeps each taught image's colours (per-channel mean and spread) " +
-          "close to the base model's image from the same prompt and noise; 0 = off.",
+        "Weight of the regulariser that keeps each taught image's colours (their distribution, not where " +
+          "they sit) close to the base model's image from the same prompt and noise; 0 = off.",
       ),
     judge_augment: z
       .array(z.enum(["hflip", "vflip", "shuffle"]))

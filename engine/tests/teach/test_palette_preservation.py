@@ -1,16 +1,15 @@
-"""`preserve_palette_weight`: a colour-statistics match to the base model on the taught prompts themselves.
+"""`preserve_palette_weight`: a colour-distribution match to the base model on the taught prompts themselves.
 On a problem whose judge only wants brighter images, the regulariser must hold the brightness back."""
 
 from __future__ import annotations
 
 import json
 
-import pytest
 import torch
 from conftest import PROMPT, BrightnessJudge, recipe
 
 from dualproc_engine.teach.loop import teach
-from dualproc_engine.teach.path import colour_statistics
+from dualproc_engine.teach.path import colour_quantiles
 
 BRIGHT = {
     "num_inference_steps": 1,
@@ -22,15 +21,35 @@ BRIGHT = {
 }
 
 
-def test_colour_statistics_are_per_channel_mean_and_spread():
-    images = torch.zeros(2, 3, 4, 4)
-    images[1, 0] = 1.0
-    images[1, 2, :2] = 1.0
-    stats = colour_statistics(images)
-    assert stats.shape == (2, 6)
-    assert torch.allclose(stats[0], torch.zeros(6))
-    assert stats[1, :3].tolist() == pytest.approx([1.0, 0.0, 0.5])
-    assert stats[1, 3:5].tolist() == pytest.approx([0.0, 0.0]) and stats[1, 5] > 0.4
+def _distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((colour_quantiles(a) - colour_quantiles(b)).square().mean())
+
+
+def test_colours_rearranged_are_the_same_colours():
+    image = torch.rand(1, 3, 8, 8)
+    rearranged = image.flatten(2)[:, :, torch.randperm(64)].reshape(1, 3, 8, 8)
+    assert _distance(image, rearranged) < 1e-12
+    assert _distance(image, (image + 0.2).clamp(0, 1)) > 1e-3
+
+
+def test_red_and_green_differ_from_yellow_and_black():
+    """Same histogram on every channel, and the same per-channel mean and spread; other colours."""
+    red_green = torch.zeros(1, 3, 2, 2)
+    red_green[0, 0, 0] = 1.0  # top row red
+    red_green[0, 1, 1] = 1.0  # bottom row green
+    yellow_black = torch.zeros(1, 3, 2, 2)
+    yellow_black[0, :2, 0] = 1.0  # top row yellow, bottom row black
+    for c in range(3):
+        a, b = red_green[0, c].flatten(), yellow_black[0, c].flatten()
+        assert torch.equal(a.sort().values, b.sort().values)
+    assert _distance(red_green, yellow_black) > 0.05
+
+
+def test_quantiles_pass_gradients_to_every_pixel():
+    image = torch.rand(2, 3, 4, 4, requires_grad=True)
+    loss = (colour_quantiles(image) - colour_quantiles(torch.zeros(2, 3, 4, 4))).square().mean()
+    loss.backward()
+    assert image.grad is not None and bool((image.grad.abs() > 0).all())
 
 
 def _brightness_change(gen) -> float:

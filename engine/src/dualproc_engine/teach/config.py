@@ -55,7 +55,7 @@ class TrainingConfig:
     preserve_weight: float = 0.0
     preserve_palette_weight: float = field(
         default=0.0,
-        metadata={"help": "weight of the colour-statistics match to the base model on the taught prompts"},
+        metadata={"help": "weight of the colour-distribution match to the base model on the taught prompts"},
     )
     early_stopping_patience: int | None = None
     judge_augment: list[str] = field(
