@@ -35,10 +35,12 @@ build: $(STAMPS)/build
 # The main job on the embedded default: render Scenes with their ground truth, then teach the embedded
 # generator the demo control (horizon at 30% of the height, with the red-line visual prompt) and write its report.
 # Teach every control recipe of the library and tabulate base vs taught success (docs/results.md).
+# A candidate judge pair is checked the same way: make results JUDGE=DIR HELDOUT_JUDGE=DIR (docs/judge.md).
 RESULT_RECIPES = horizon-30 palette-colours line-weight relative-depth composition
+JUDGE_ARGS = $(if $(JUDGE),--judge $(JUDGE)) $(if $(HELDOUT_JUDGE),--heldout-judge $(HELDOUT_JUDGE))
 results: setup
 	@for r in $(RESULT_RECIPES); do rm -rf out/results/$$r; \
-	  $(DUALPROC) teach recipes/$$r.yaml --out out/results/$$r -q || exit 1; done
+	  $(DUALPROC) teach recipes/$$r.yaml --out out/results/$$r -q $(JUDGE_ARGS) || exit 1; done
 	cd app && npx tsx scripts/results-table.ts $(addprefix ../out/results/,$(RESULT_RECIPES))
 
 demo: setup

@@ -15,6 +15,8 @@ interface TeachOptions {
   resume?: string;
   runs: string;
   eval: boolean;
+  judge?: string;
+  heldoutJudge?: string;
 }
 
 const RESOLVED_RECIPE = "recipe.yaml";
@@ -30,6 +32,8 @@ export function teachCommand(context: CliContext): Command {
     .option("--runs <dir>", "where new run folders go", "runs")
     .option("--resume <dir>", "continue a stopped or crashed run from its last checkpoint")
     .option("--no-eval", "skip the held-out evaluation at the end (run `dualproc eval RUN` later)")
+    .option("--judge <name>", "training judge instead of the recipe's (a preset, repo id or folder)")
+    .option("--heldout-judge <name>", "held-out judge instead of the recipe's heldout_judge")
     .addHelpText(
       "after",
       "\nThe run folder gets the resolved recipe, run.json, events.jsonl, metrics.jsonl, checkpoints,\n" +
@@ -93,14 +97,34 @@ function where(recipeFile: string | undefined, options: TeachOptions): TeachPlan
       throw new UsageError(`--resume ${options.resume}: not a teach run folder (no ${RESOLVED_RECIPE})`);
     if (recipeFile)
       throw new UsageError("give a recipe or --resume, not both: a resumed run keeps its own recipe");
+    if (options.judge || options.heldoutJudge)
+      throw new UsageError("--judge and --heldout-judge start a new run; a resumed run keeps its own judges");
     return { source: file, recipeDir: out, resolved: loadRecipeFile(file), out, resume: true };
   }
   if (!recipeFile) throw new UsageError("teach needs a recipe file (or --resume RUN_FOLDER)");
-  const resolved = loadRecipeFile(recipeFile);
+  const resolved = withJudges(loadRecipeFile(recipeFile), options);
   const name = resolved.recipe.name ?? "teach";
   const out = resolve(options.out ?? newRunDir(options.runs, name.replace(/[^\w.-]+/g, "-")));
   if (existsSync(join(out, RESOLVED_RECIPE))) {
     throw new UsageError(`${out} already holds a run; use --resume ${out} to continue it, or another --out`);
   }
   return { source: recipeFile, recipeDir: dirname(resolve(recipeFile)), resolved, out, resume: false };
+}
+
+/**
+ * The recipe with --judge / --heldout-judge in place of its own (written to the run folder's recipe.yaml, so
+ * the run records the judges it used). The held-out judge must be another model than the training judge.
+ */
+export function withJudges(
+  resolved: ResolvedRecipe,
+  options: { judge?: string; heldoutJudge?: string },
+): ResolvedRecipe {
+  const judge = options.judge ?? resolved.recipe.judge;
+  const heldout = options.heldoutJudge ?? resolved.recipe.heldout_judge;
+  if (heldout !== null && heldout === judge) {
+    throw new UsageError(
+      `the held-out judge (${heldout}) is the training judge; give another with --heldout-judge`,
+    );
+  }
+  return { ...resolved, recipe: { ...resolved.recipe, judge, heldout_judge: heldout } };
 }
