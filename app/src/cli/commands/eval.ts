@@ -157,11 +157,16 @@ async function measureDriftFloor(
 
 function judgesOf(recipe: TeachRecipe, heldout: string | undefined): string[] {
   const second = heldout ?? recipe.heldout_judge;
-  if (second !== null && second === recipe.judge)
-    throw new UsageError(
-      `--heldout-judge: ${second} is the training judge; a held-out judge must be another`,
-    );
+  checkHeldoutJudge(recipe.judge, second);
   return second === null ? [recipe.judge] : [recipe.judge, second];
+}
+
+/** A held-out judge scores what the training judge was optimised against, so it must be another model. */
+export function checkHeldoutJudge(judge: string, heldout: string | null): void {
+  if (heldout !== null && heldout === judge)
+    throw new UsageError(
+      `the held-out judge ${heldout} is the training judge; give another with --heldout-judge`,
+    );
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -8,7 +8,7 @@ import type { CliContext } from "../context.js";
 import { runEngineJob, type EngineJobOptions } from "../engine-job.js";
 import type { Console } from "../io.js";
 import { UsageError } from "../errors.js";
-import { EVAL_DEFAULTS, evaluateRun, type EvalOptions } from "./eval.js";
+import { checkHeldoutJudge, EVAL_DEFAULTS, evaluateRun, type EvalOptions } from "./eval.js";
 
 interface TeachOptions {
   out?: string;
@@ -121,10 +121,6 @@ export function withJudges(
 ): ResolvedRecipe {
   const judge = options.judge ?? resolved.recipe.judge;
   const heldout = options.heldoutJudge ?? resolved.recipe.heldout_judge;
-  if (heldout !== null && heldout === judge) {
-    throw new UsageError(
-      `the held-out judge (${heldout}) is the training judge; give another with --heldout-judge`,
-    );
-  }
+  checkHeldoutJudge(judge, heldout);
   return { ...resolved, recipe: { ...resolved.recipe, judge, heldout_judge: heldout } };
 }
