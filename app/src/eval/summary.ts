@@ -18,6 +18,8 @@ export interface QuestionLike {
   question: string;
   weight?: number;
   visual_prompt?: unknown;
+  /** Asked only of images of these prompts (recipes/slot-questions.ts); absent: of every image. */
+  prompts?: string[];
 }
 
 export interface EvalInputs {
@@ -90,11 +92,14 @@ export function summarise(inputs: EvalInputs): EvalSummary {
   const { result, taughtScale } = inputs;
   const pairs = pairImages(result, taughtScale);
   const judges = result.judges.map((j) => judgeSummary(j, inputs, pairs));
-  const controls = controlsOf(inputs.questions).map((control) => {
+  const controls = controlsOf(inputs.questions).flatMap((control) => {
     const width = (i: number) => inputs.pixels[i]!.width;
     const outcome = (i: number) => control.passes(inputs.measurements[i]!, width(i));
-    const base = pairs.map((p) => outcome(p.base));
-    const taught = pairs.map((p) => outcome(p.taught));
+    // A control asked only of some prompts is measured on their images (none among these: not measured).
+    const mine = pairs.filter((p) => isAsked(inputs.questions[control.question]!, result, p.base));
+    if (mine.length === 0) return [];
+    const base = mine.map((p) => outcome(p.base));
+    const taught = mine.map((p) => outcome(p.taught));
     return {
       attribute: control.attribute,
       label: control.label,
@@ -104,7 +109,7 @@ export function summarise(inputs: EvalInputs): EvalSummary {
         taught: taught.filter((v) => v === null).length,
       },
       ...change(base.map(Number), taught.map(Number)), // null (unreadable) counts as a failure
-    };
+    } satisfies ControlSummary;
   });
   const controlled = new Set(controls.map((c) => c.attribute));
   const measuredPairs = pairs.map((p) => ({
@@ -130,6 +135,10 @@ export function summarise(inputs: EvalInputs): EvalSummary {
     verdict,
     verdict_text: text,
   };
+}
+
+function isAsked(question: QuestionLike, result: EvaluateResult, image: number): boolean {
+  return question.prompts === undefined || question.prompts.includes(result.images[image]!.prompt);
 }
 
 /** Indices of (base, taught) images of the same prompt and seed. */
@@ -160,24 +169,39 @@ function judgeSummary(j: EvaluateResult["judges"][number], inputs: EvalInputs, p
   if (j.probabilities.some((row) => row.length !== inputs.questions.length))
     throw new Error(`judge ${j.judge} answered other questions than the recipe's ${inputs.questions.length}`);
   const weights = inputs.questions.map((q) => q.weight ?? 1);
-  const total = weights.reduce((s, w) => s + w, 0) || 1;
-  const overall = (i: number) =>
-    j.probabilities[i]!.reduce((s, p, q) => s + p * (weights[q] as number), 0) / total;
+  /** The weighted mean over the questions asked of image i (null: none was). */
+  const overall = (i: number): number | null => {
+    let sum = 0;
+    let total = 0;
+    j.probabilities[i]!.forEach((p, q) => {
+      if (p === null) return;
+      sum += p * weights[q]!;
+      total += weights[q]!;
+    });
+    return total > 0 ? sum / total : null;
+  };
   return {
     judge: j.judge,
     role: j.judge === inputs.trainingJudge ? "training" : "held-out",
-    ...change(
-      pairs.map((p) => overall(p.base)),
-      pairs.map((p) => overall(p.taught)),
-    ),
+    ...pairedChange(pairs, overall),
     questions: inputs.questions.map((q, k) => ({
       question: q.question,
-      ...change(
-        pairs.map((p) => j.probabilities[p.base]![k]!),
-        pairs.map((p) => j.probabilities[p.taught]![k]!),
-      ),
+      ...pairedChange(pairs, (i) => j.probabilities[i]![k] ?? null),
     })),
   };
+}
+
+/** The change over the pairs where both images have a value (a question is asked of both or neither). */
+function pairedChange(pairs: Pair[], value: (image: number) => number | null): Change {
+  const both = pairs.flatMap((p) => {
+    const base = value(p.base);
+    const taught = value(p.taught);
+    return base === null || taught === null ? [] : [{ base, taught }];
+  });
+  return change(
+    both.map((b) => b.base),
+    both.map((b) => b.taught),
+  );
 }
 
 function diversityOf(inputs: EvalInputs, pairs: Pair[]): EvalSummary["diversity"] {

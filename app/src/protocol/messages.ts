@@ -330,8 +330,11 @@ export const EvaluateResult = z.strictObject({
     z.strictObject({
       judge: z.string(),
       probabilities: z
-        .array(z.array(z.number().min(0).max(1)))
-        .describe("[image][question]: the probability of the wanted answer."),
+        .array(z.array(z.number().min(0).max(1).nullable()))
+        .describe(
+          "[image][question]: the probability of the wanted answer; null where the question is asked only " +
+            "of other prompts' images.",
+        ),
     }),
   ),
 });

@@ -9,6 +9,7 @@ import type { z } from "zod";
 import { RecipeError } from "./errors.js";
 import { resolvePaletteImages } from "./palette-image.js";
 import { Recipe, type TeachRecipe } from "./schema.js";
+import { askedQuestions, type SlottedPrompt } from "./slot-questions.js";
 import { objectKeys, rawSchemaAt, schemaAt, unionTags } from "./zod-walk.js";
 
 const MAX_EXPANDED_PROMPTS = 10_000;
@@ -21,6 +22,8 @@ export interface ResolvedRecipe {
   prompts: string[];
   /** The evaluation prompts, templates expanded (the training prompts when none are given). */
   evalPrompts: string[];
+  /** The questions the engine asks: {slot}s filled in, each with the prompts it is asked of (slot-questions.ts). */
+  questions: TeachRecipe["questions"];
 }
 
 export function loadRecipeFile(path: string): ResolvedRecipe {
@@ -66,16 +69,18 @@ export function parseRecipe(text: string, source = "recipe"): ResolvedRecipe {
   if (!parsed.success) throw new RecipeError(describeRecipeIssue(parsed.error, data, doc, lines, source));
   const recipe = parsed.data;
   checkWeights(recipe, source);
-  const prompts = expandPrompts(recipe.prompts, `${source}: prompts`);
-  const evalPrompts = recipe.eval.prompts
+  const training = expandPrompts(recipe.prompts, `${source}: prompts`);
+  const evaluation = recipe.eval.prompts
     ? expandPrompts(recipe.eval.prompts, `${source}: eval.prompts`)
-    : prompts;
-  return { recipe, prompts, evalPrompts };
+    : training;
+  const questions = askedQuestions(recipe.questions, training, evaluation, source);
+  const texts = (list: SlottedPrompt[]) => list.map((p) => p.text);
+  return { recipe, prompts: texts(training), evalPrompts: texts(evaluation), questions };
 }
 
-/** What the engine's teach job receives: the resolved recipe with its prompts as lists. */
-export function teachRecipe({ recipe, prompts, evalPrompts }: ResolvedRecipe): TeachRecipe {
-  return { ...recipe, prompts, eval: { ...recipe.eval, prompts: evalPrompts } };
+/** What the engine's teach job receives: the resolved recipe with its prompts and questions as lists. */
+export function teachRecipe({ recipe, prompts, evalPrompts, questions }: ResolvedRecipe): TeachRecipe {
+  return { ...recipe, prompts, questions, eval: { ...recipe.eval, prompts: evalPrompts } };
 }
 
 /** The recipe with every default filled in, as YAML that loads back to the same recipe. */
@@ -187,18 +192,22 @@ function checkWeights(recipe: Recipe, source: string): void {
   }
 }
 
-export function expandPrompts(prompts: Recipe["prompts"], where: string): string[] {
-  if (typeof prompts === "string") return [prompts];
-  if (Array.isArray(prompts)) return prompts;
-  const names = [...prompts.template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
+/** Every prompt of a template (each with the slot values that made it), or the prompts as given. */
+export function expandPrompts(prompts: Recipe["prompts"], where: string): SlottedPrompt[] {
+  if (typeof prompts === "string") return [{ text: prompts, slots: {} }];
+  if (Array.isArray(prompts)) return prompts.map((text) => ({ text, slots: {} }));
+  const names = [...new Set([...prompts.template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!))];
   const missing = names.filter((n) => !(n in prompts.slots));
   if (missing.length > 0) {
     throw new RecipeError(`${where}: template uses {${missing[0]}} but slots has no '${missing[0]}'`);
   }
-  let expanded = [prompts.template];
-  for (const name of new Set(names)) {
-    expanded = expanded.flatMap((text) =>
-      prompts.slots[name]!.map((value) => text.replaceAll(`{${name}}`, value)),
+  let expanded: SlottedPrompt[] = [{ text: prompts.template, slots: {} }];
+  for (const name of names) {
+    expanded = expanded.flatMap(({ text, slots }) =>
+      prompts.slots[name]!.map((value) => ({
+        text: text.replaceAll(`{${name}}`, value),
+        slots: { ...slots, [name]: value },
+      })),
     );
     if (expanded.length > MAX_EXPANDED_PROMPTS) {
       throw new RecipeError(`${where}: the template expands to more than ${MAX_EXPANDED_PROMPTS} prompts`);

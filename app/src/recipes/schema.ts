@@ -51,8 +51,25 @@ const question = z
     answer: z.string().min(1).default("Yes").describe("The wanted answer; any string, 'Yes' by default."),
     weight: z.number().min(0).default(1).describe("Relative weight of this question in the objective."),
     visual_prompt: visualPrompt.optional(),
+    when: z
+      .record(z.string(), z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]))
+      .optional()
+      .describe(
+        "Ask this question only of images whose prompt has these slot values, e.g. {sky: night} or " +
+          "{sky: [night, sunset]}. A question or answer may also name a slot, 'Is the sky {sky}?': it is " +
+          "then asked of each prompt with that prompt's own value.",
+      ),
   })
   .describe("One question with its wanted answer.");
+
+/** A question as the engine receives it: slots filled in, with the prompts it is asked of. */
+const teachQuestion = question.omit({ when: true }).extend({
+  prompts: z
+    .array(z.string().min(1))
+    .min(1)
+    .optional()
+    .describe("Asked only of images of these prompts (from `when` or a {slot}); absent: of every image."),
+});
 
 const promptTemplate = z
   .strictObject({
@@ -229,9 +246,17 @@ export type Recipe = z.output<typeof Recipe>;
 
 const promptList = z.array(z.string().min(1)).min(1);
 
+/** Questions after every {slot} is filled in (each is one more language-model pass per image). */
+export const MAX_ASKED_QUESTIONS = 128;
+
 /** The recipe as the engine receives it: every default filled in, prompt templates expanded to lists. */
 export const TeachRecipe = Recipe.extend({
   prompts: promptList.describe("The training prompts, templates expanded."),
+  questions: z
+    .array(teachQuestion)
+    .min(1)
+    .max(MAX_ASKED_QUESTIONS)
+    .describe("The questions, each {slot} filled in once per value the training prompts give it."),
   eval: evaluation.extend({ prompts: promptList.describe("The evaluation prompts, templates expanded.") }),
 });
 export type TeachRecipe = z.output<typeof TeachRecipe>;

@@ -63,8 +63,6 @@ export function writeTeachReport(runDir: string, recipe: TeachRecipe): string {
 }
 
 function reportMarkdown(runDir: string, recipe: TeachRecipe, rows: MetricRow[]): string {
-  const first = rows[0];
-  const last = rows[rows.length - 1];
   const lines = [
     `# ${recipe.name ?? "teach run"}`,
     "",
@@ -73,14 +71,15 @@ function reportMarkdown(runDir: string, recipe: TeachRecipe, rows: MetricRow[]):
     `Generator \`${recipe.generator}\`, judge \`${recipe.judge}\`; ${recipe.prompts.length} training prompt(s), ` +
       `${recipe.eval.prompts.length} evaluation prompt(s), ${rows.length} logged step(s).`,
     "",
-    "| question | wanted answer | weight | score at first step | score at last step |",
+    "| question | wanted answer | weight | first score | last score |",
     "|---|---|---|---|---|",
     ...recipe.questions.map((q, i) => {
-      const score = (row: MetricRow | undefined) => {
-        const value = row?.[`score/${i}`] ?? row?.[`score_${i}`];
-        return typeof value === "number" ? value.toFixed(3) : "-";
-      };
-      return `| ${q.question} | ${q.answer} | ${q.weight} | ${score(first)} | ${score(last)} |`;
+      // A question asked only of some prompts has no score at a step whose images it was not asked of.
+      const scored = rows.flatMap((row) => {
+        const value = row[`score/${i}`] ?? row[`score_${i}`];
+        return typeof value === "number" ? [value.toFixed(3)] : [];
+      });
+      return `| ${q.question} | ${q.answer} | ${q.weight} | ${scored[0] ?? "-"} | ${scored.at(-1) ?? "-"} |`;
     }),
     "",
     "The scores are the training judge's probability of the wanted answer: the least trustworthy number of a",
@@ -97,9 +96,10 @@ function reportMarkdown(runDir: string, recipe: TeachRecipe, rows: MetricRow[]):
 function gridSection(runDir: string): string[] {
   const dir = join(runDir, "grids");
   if (!existsSync(dir)) return [];
+  const step = (file: string) => Number(/(\d+)/.exec(file)?.[1] ?? 0);
   const grids = readdirSync(dir)
     .filter((f) => f.endsWith(".png"))
-    .sort();
+    .sort((a, b) => step(a) - step(b)); // step-50 before step-100
   if (grids.length === 0) return [];
   const shown = [...new Set([grids[0]!, grids[grids.length - 1]!])];
   return [

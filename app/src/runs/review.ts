@@ -50,15 +50,21 @@ export function reviewEntries(runDir: string): { judge: string; entries: ReviewE
     const shown = seedsOf.get(image.prompt_index)!.slice(0, REVIEW_SEEDS_PER_PROMPT);
     if (!shown.includes(image.seed)) return [];
     const file = relative(runDir, image.path).split(sep).join("/");
-    return result.questions.map((_, q) => ({
-      key: `${file}#${q}`,
-      image: file,
-      prompt: image.prompt,
-      seed: image.seed,
-      lora_scale: image.lora_scale,
-      question_index: q,
-      probability: judge.probabilities[i]?.[q] ?? NaN,
-    }));
+    return result.questions.flatMap((_, q) => {
+      const probability = judge.probabilities[i]?.[q];
+      if (probability === null) return []; // asked only of other prompts' images
+      return [
+        {
+          key: `${file}#${q}`,
+          image: file,
+          prompt: image.prompt,
+          seed: image.seed,
+          lora_scale: image.lora_scale,
+          question_index: q,
+          probability: probability ?? NaN,
+        },
+      ];
+    });
   });
   return { judge: judge.judge, entries };
 }

@@ -154,7 +154,7 @@ export function studioApp(deps: StudioDeps): Hono {
       return c.json({
         ok: true,
         prompts: resolved.prompts.length,
-        questions: resolved.recipe.questions.map((q) => q.question),
+        questions: resolved.questions.map((q) => q.question),
         steps: resolved.recipe.training.max_train_steps,
       });
     } catch (error) {

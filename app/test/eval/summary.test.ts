@@ -123,4 +123,26 @@ describe("summarise", () => {
     expect(s.diversity.taught!.mean).toBe(0);
     expect(s.diversity.ratio).toBe(0);
   });
+
+  it("leaves a question out of the images it was not asked of, and measures a control only where asked", () => {
+    // the horizon question is asked only of another prompt's images: no answers here, no control to measure
+    const questions = [{ ...QUESTIONS[0]!, prompts: ["a sea"] }, QUESTIONS[1]!];
+    const given = inputs({
+      training: rises,
+      heldout: flat,
+      measured: () => ({ horizon: 0.3 }),
+      pixel: varied,
+      questions,
+    });
+    for (const judge of given.result.judges)
+      judge.probabilities = judge.probabilities.map(([, p]) => [null, p!]);
+    const s = summarise(given);
+    expect(s.controls).toEqual([]);
+    const training = s.judges[0]!;
+    expect(training.questions[0]!.base).toBeNull();
+    expect(training.questions[0]!.difference).toBeNull();
+    // the overall score is the question that was asked: 0.8 + (seed % 3) / 100 with the LoRA
+    const taught = SEEDS.map((seed) => 0.8 + (seed % 3) * 0.01);
+    expect(training.taught!.mean).toBeCloseTo(taught.reduce((a, b) => a + b) / taught.length, 9);
+  });
 });

@@ -36,3 +36,29 @@ describe("the teach report", () => {
     expect(readFileSync(join(dir, "score-curve.svg"), "utf8")).toContain("no data yet");
   });
 });
+
+describe("the teach report of a run with questions asked of some prompts only", () => {
+  it("shows each question's first and last logged score, skipping steps it was not asked, and grids in step order", () => {
+    const dir = mkdtempSync(join(tmpdir(), "report-"));
+    const two = teachRecipe(
+      parseRecipe(
+        "prompts: {template: 'a {sky} landscape', slots: {sky: [night, sunny]}}\nquestions:\n" +
+          "  - question: Is the horizon low?\n  - question: Is the sky a night sky?\n    when: {sky: night}\n",
+      ),
+    );
+    const scores = [
+      [0.1, null],
+      [0.2, 0.5],
+      [0.3, 0.6],
+      [0.4, null],
+    ];
+    const rows = scores.map((s, step) => JSON.stringify({ step, loss: 1, scores: s }));
+    writeFileSync(join(dir, "metrics.jsonl"), rows.join("\n") + "\n");
+    mkdirSync(join(dir, "grids"));
+    for (const step of [50, 100, 150]) writeFileSync(join(dir, "grids", `step-${step}.png`), "");
+    const report = readFileSync(writeTeachReport(dir, two), "utf8");
+    expect(report).toContain("| Is the sky a night sky? | Yes | 1 | 0.500 | 0.600 |");
+    expect(report).toContain("| Is the horizon low? | Yes | 1 | 0.100 | 0.400 |");
+    expect(report).toContain("![step-50.png](grids/step-50.png)\n![step-150.png](grids/step-150.png)");
+  });
+});

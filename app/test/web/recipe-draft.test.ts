@@ -46,6 +46,16 @@ describe("recipe drafts", () => {
     expect(recipe.questions[0]!.visual_prompt).toEqual({ kind: "horizon", y: 0.25 });
   });
 
+  it("keeps a question's `when` through the form", () => {
+    const text =
+      "prompts: {template: 'a {sky} lake', slots: {sky: [night, sunny]}}\nquestions:\n" +
+      "  - question: Is the horizon low?\n  - question: Is the sky a night sky?\n    when: {sky: night}\n";
+    const draft = draftFromYaml(text);
+    if (typeof draft === "string") throw new Error(draft);
+    expect(draft.questions[1]!.when).toEqual({ sky: "night" });
+    expect(parseRecipe(draftYaml(draft)).recipe).toEqual(parseRecipe(text).recipe);
+  });
+
   it("previews a template's first combination and says why bad YAML cannot be read", () => {
     expect(
       firstPrompt({

@@ -23,6 +23,8 @@ export interface QuestionDraft {
   answer: string;
   weight: number;
   visual: VisualDraft;
+  /** Which prompts it is asked of (`when`): the form does not edit it, so it is kept as written. */
+  when?: unknown;
 }
 
 export type PromptsDraft =
@@ -154,6 +156,7 @@ export function draftYaml(d: Draft): string {
         answer: q.answer,
         weight: q.weight,
         ...(visual ? { visual_prompt: visual } : {}),
+        ...(q.when !== undefined ? { when: q.when } : {}),
       };
     }),
     eval: {
@@ -234,6 +237,7 @@ function questionDraft(value: unknown): QuestionDraft {
     answer: typeof q.answer === "string" ? q.answer : "Yes",
     weight: typeof q.weight === "number" ? q.weight : 1,
     visual: visualDraft(q.visual_prompt),
+    ...(q.when !== undefined ? { when: q.when } : {}),
   };
 }
 

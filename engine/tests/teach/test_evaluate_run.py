@@ -98,3 +98,15 @@ def test_bad_inputs_are_one_line(models, tmp_path, change, message) -> None:  # 
     with pytest.raises(UserError, match=message):
         evaluate_run(_recipe(models), ".", args["lora"], args["prompts"], args["seeds"], args["lora_scales"],
                      [models["judge"]], tmp_path)  # fmt: skip
+
+
+def test_a_question_asked_only_of_some_prompts_is_null_for_the_others(models, tmp_path) -> None:  # noqa: ANN001
+    r = _recipe(models)
+    r["questions"][1]["prompts"] = ["a lake at night"]
+    result = evaluate_run(
+        r, ".", models["run"], ["At midday, a desert", "a lake at night"], [10], [0.0, 1.0],
+        [models["judge"]], tmp_path / "eval",
+    )  # fmt: skip
+    for image, row in zip(result["images"], result["judges"][0]["probabilities"], strict=True):
+        assert row[0] is not None
+        assert (row[1] is None) == (image["prompt"] != "a lake at night")

@@ -23,14 +23,25 @@ export function recipeCommand(context: CliContext): Command {
       .option("--out <file>", "also write the resolved recipe to this file")
       .action((file: string, options: { out?: string }, command: Command) => {
         const console = context.consoleFor(command);
-        const { recipe: resolved, prompts, evalPrompts } = loadRecipeFile(file);
+        const { recipe: resolved, prompts, evalPrompts, questions } = loadRecipeFile(file);
         const yaml = resolvedRecipeYaml(resolved);
         if (options.out) writeFileSync(options.out, yaml);
         console.result(yaml.trimEnd());
         console.info(
           `${file}: valid; ${prompts.length} training prompt(s), ${evalPrompts.length} evaluation prompt(s), ` +
-            `${resolved.questions.length} question(s)`,
+            `${questions.length} question(s) asked`,
         );
+        if (questions.some((q) => q.prompts !== undefined)) {
+          // `when` and {slot}: say who is asked what, since a held-out prompt may be asked none of them
+          for (const q of questions) {
+            const of = (list: string[]) =>
+              q.prompts === undefined ? list.length : list.filter((p) => q.prompts!.includes(p)).length;
+            console.info(
+              `  ${q.question} -> ${q.answer}: ${of(prompts)} of ${prompts.length} training, ` +
+                `${of(evalPrompts)} of ${evalPrompts.length} evaluation prompt(s)`,
+            );
+          }
+        }
       }),
   );
   recipe.addCommand(

@@ -79,6 +79,11 @@ export function QuestionEditor({ index, question, preview, onChange, onRemove }:
           </button>
         )}
       </div>
+      {question.when !== undefined && (
+        <p class="muted small" data-testid={`question-when-${index}`}>
+          Asked only of prompts with {whenText(question.when)} (edit in YAML).
+        </p>
+      )}
       {v.kind !== "none" && v.kind !== "other" && (
         <div class="visual">
           <VisualPromptCanvas image={preview} visual={v} onChange={setVisual} />
@@ -87,6 +92,14 @@ export function QuestionEditor({ index, question, preview, onChange, onRemove }:
       )}
     </fieldset>
   );
+}
+
+/** `{sky: [night, sunset], thing: trees}` as "sky night or sunset, thing trees". */
+function whenText(when: unknown): string {
+  if (when === null || typeof when !== "object") return String(when);
+  return Object.entries(when as Record<string, unknown>)
+    .map(([slot, values]) => `${slot} ${Array.isArray(values) ? values.join(" or ") : String(values)}`)
+    .join(", ");
 }
 
 function VisualParameters({ visual, onChange }: { visual: VisualDraft; onChange: (v: VisualDraft) => void }) {

@@ -4,7 +4,8 @@ For each prompt p, seed s and scale c the generator samples from `make_noise(1, 
 scale 0 (the base model) and at the trained scale differ only by the LoRA: pairs compare like with like.
 Every image is written as a PNG (`images/scale-<c>/p<p>-s<s>.png`) and one before/after grid per prompt
 (`grids/prompt-<p>.png`: a row per scale, a column per seed). Each judge answers each of the recipe's
-questions (with its visual prompt) about every image: the probability of the wanted answer.
+questions (with its visual prompt) about every image it is asked of: the probability of the wanted answer
+(None where a question is asked only of other prompts' images).
 
 What the numbers mean (success by measurers, confidence intervals, drift, the hacking flag) is the app's
 work (app/src/eval/): it owns the measurers, so it also owns the statistics built on them.
@@ -84,7 +85,12 @@ def evaluate_run(
                 done += chunk.shape[0]
                 reporter.progress(done, total, "images", f"judge {name}")
         table = torch.cat(probabilities)
-        scored.append({"judge": name, "probabilities": [[_finite(v) for v in row] for row in table.tolist()]})
+        asked = questions.asked([prompts[p] for _, p, _ in cells]).tolist()
+        rows = [
+            [_finite(v) if a else None for v, a in zip(row, ask, strict=True)]
+            for row, ask in zip(table.tolist(), asked, strict=True)
+        ]
+        scored.append({"judge": name, "probabilities": rows})
     return {
         "out_dir": str(out),
         "questions": [q.question for q in cfg.questions],

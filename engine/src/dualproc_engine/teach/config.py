@@ -24,6 +24,10 @@ class Question:
     visual_prompt: dict[str, Any] | None = field(
         default=None, metadata={"help": "an overlay spec (prompts/spec.py) or {kind: image, path, mode}"}
     )
+    prompts: list[str] | None = field(
+        default=None,
+        metadata={"help": "asked only of images of these prompts (the app's {slot} and `when`); None: all"},
+    )
 
 
 @dataclass(frozen=True)
@@ -208,6 +212,11 @@ def parse_recipe(recipe: dict[str, Any]) -> TeachConfig:
             raise UserError(f"questions[{i}].answer: must not be empty")
         if not isinstance(question.weight, int | float) or question.weight < 0:
             raise UserError(f"questions[{i}].weight: expected a number >= 0, got {question.weight!r}")
+        asked_of = question.prompts
+        if asked_of is not None and (
+            not isinstance(asked_of, list) or not all(isinstance(p, str) for p in asked_of)
+        ):
+            raise UserError(f"questions[{i}].prompts: expected a list of prompts or null, got {asked_of!r}")
         vp = question.visual_prompt
         if vp is not None and (not isinstance(vp, dict) or vp.get("kind") not in OVERLAY_KINDS):
             kind = vp.get("kind") if isinstance(vp, dict) else vp
@@ -217,6 +226,9 @@ def parse_recipe(recipe: dict[str, Any]) -> TeachConfig:
         parsed.append(question)
     if sum(q.weight for q in parsed) <= 0:
         raise UserError("questions: at least one question needs a weight > 0")
+    for prompt in data["prompts"]:
+        if not any(q.weight > 0 and (q.prompts is None or prompt in q.prompts) for q in parsed):
+            raise UserError(f"prompts: no question with a weight > 0 is asked of {prompt!r}")
     data["questions"] = parsed
     evaluation = dict(data.get("eval") or {})
     if isinstance(evaluation.get("prompts"), str):

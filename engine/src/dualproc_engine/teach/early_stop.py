@@ -29,17 +29,26 @@ class HeldoutWatch:
         self.waited = 0
         self.last_score: float | None = None
 
-    def score(self, images: Tensor) -> float:
-        """Mean over images of the weighted mean probability of the wanted answers."""
+    def score(self, images: Tensor, asked: Tensor | None = None) -> float:
+        """Mean over images of the weighted mean probability of the wanted answers asked of each (`asked`
+        (B, Q): which questions each image was asked; None: all; an image asked none counts for nothing)."""
         device = getattr(self.questions.judge, "device", None)
         with torch.no_grad():
             probabilities = self.questions.logprob(images.to(device)).float().exp()
-        weights = torch.tensor(self.questions.weights, dtype=probabilities.dtype, device=probabilities.device)
-        return float((probabilities * weights).sum(1).div(weights.sum()).mean())
+        w = torch.tensor(self.questions.weights, dtype=probabilities.dtype, device=probabilities.device)
+        w = w.expand_as(probabilities)
+        if asked is not None:
+            w = w * asked.to(w.device, w.dtype)
+        weighted = (probabilities * w).sum(1)
+        total = w.sum(1)
+        kept = total > 0
+        return float((weighted[kept] / total[kept]).mean()) if bool(kept.any()) else 0.0
 
-    def update(self, step: int, images: Tensor, params: list[torch.nn.Parameter]) -> bool:
+    def update(
+        self, step: int, images: Tensor, params: list[torch.nn.Parameter], asked: Tensor | None = None
+    ) -> bool:
         """Record the evaluation at `step`; True when training should stop."""
-        score = self.last_score = self.score(images)
+        score = self.last_score = self.score(images, asked)
         if self.best_score is None or score > self.best_score + MIN_GAIN:
             self.best_score, self.best_step, self.waited = score, step, 0
             save_file(

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .objectives import answer_nll, scores
+from .objectives import answer_nll, finite_or_none, scores
 from .outputs import save_grid
 from .questions import QuestionSet
 
@@ -46,17 +46,25 @@ class Evaluator:
             self._cache[0.0] = out
         return out
 
+    def asked(self, questions: QuestionSet) -> Tensor | None:
+        """(P * S, Q) which questions are asked of each evaluation image; None: all of all."""
+        if not questions.conditional:
+            return None
+        return questions.asked(self.prompts).repeat_interleave(len(self.seeds), dim=0)
+
     def run(
         self, step: int, out_dir: Path, questions: QuestionSet, restore_scale: float
-    ) -> tuple[Path, dict[float, list[float]], dict[float, Tensor]]:
-        """Write grids/step-N.png; return it, the training judge's per-question scores at each scale, and
-        the images at each scale."""
+    ) -> tuple[Path, dict[float, list[float | None]], dict[float, Tensor]]:
+        """Write grids/step-N.png; return it, the training judge's per-question scores at each scale (None
+        for a question asked of no evaluation prompt), and the images at each scale."""
         per_scale = {s: self.images(s, restore_scale) for s in self.scales}
-        judged: dict[float, list[float]] = {}
+        judged: dict[float, list[float | None]] = {}
         device = getattr(questions.judge, "device", None)
+        asked = self.asked(questions)
         with torch.no_grad():
             for s, imgs in per_scale.items():
-                judged[s] = scores(answer_nll(questions.logprob(imgs.to(device)).float())).tolist()
+                nll = answer_nll(questions.logprob(imgs.to(device)).float())
+                judged[s] = finite_or_none(scores(nll, asked).tolist())
         grid = torch.cat(list(per_scale.values()))
         path = save_grid(
             grid, rows=len(self.scales) * len(self.prompts), path=out_dir / "grids" / f"step-{step}.png"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import random
 import time
 from pathlib import Path
@@ -31,7 +32,7 @@ from .checkpoint import list_checkpoints, load_checkpoint, read_state, save_chec
 from .config import TeachConfig, parse_recipe
 from .early_stop import HeldoutWatch
 from .evaluate import Evaluator
-from .objectives import question_weights
+from .objectives import finite_or_none, question_weights
 from .outputs import MetricsLog, save_final_lora
 from .path import PRESERVE_PROMPTS
 from .questions import QuestionSet
@@ -167,14 +168,16 @@ def teach(
         )
         with (out / "eval.jsonl").open("a") as f:
             for scale, s in judged.items():
+                asked = [x for x in s if x is not None]
                 f.write(json.dumps({"step": step, "scale": scale, "scores": s}) + "\n")
-                reporter.metric(f"eval_score@{scale:g}", sum(s) / len(s), step)
+                if asked:
+                    reporter.metric(f"eval_score@{scale:g}", sum(asked) / len(asked), step)
         if watch is None:
             return False
         taught = images.get(t.lora_scale)
         if taught is None:
             taught = evaluator.images(t.lora_scale, t.lora_scale)
-        stop_now = watch.update(step, taught, params)
+        stop_now = watch.update(step, taught, params, evaluator.asked(watch.questions))
         reporter.metric(f"heldout_score@{t.lora_scale:g}", float(watch.last_score or 0.0), step)
         return stop_now
 
@@ -247,7 +250,7 @@ def teach(
         "mode": "test-time" if len(cfg.prompts) == 1 else "distillation",
         "resumed_from_step": resumed_from,
         "loss": result.loss if result else None,
-        "scores": result.scores if result else None,
+        "scores": finite_or_none(result.scores) if result else None,
         "nan_steps": nan_steps,
         "time_s": elapsed_s,
         "metrics_path": str(out / "metrics.jsonl"),
@@ -294,6 +297,7 @@ def build_run(
         device=device,
         preserve_embeds=preserve_embeds,
         scaler=scaler,
+        asked=questions.asked(cfg.prompts).to(device) if questions.conditional else None,
     )
 
 
@@ -317,8 +321,8 @@ def _log_step(
     row: dict[str, Any] = {
         "step": step,
         "loss": r.loss,
-        "question_losses": r.question_losses,
-        "scores": r.scores,
+        "question_losses": finite_or_none(r.question_losses),
+        "scores": finite_or_none(r.scores),
         "grad_norm": r.grad_norm,
         "lr": lr,
         "time_s": round(elapsed_s, 4),
@@ -333,7 +337,8 @@ def _log_step(
         return
     reporter.metric("loss", r.loss, step)
     for i, s in enumerate(r.scores):
-        reporter.metric(f"score/{i}", s, step)
+        if math.isfinite(s):  # NaN: not asked of this step's images
+            reporter.metric(f"score/{i}", s, step)
     reporter.metric("grad_norm", r.grad_norm, step)
     if r.preserve_loss is not None:
         reporter.metric("preserve_loss", r.preserve_loss, step)

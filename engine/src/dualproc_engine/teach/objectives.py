@@ -9,6 +9,7 @@ functions score training steps, evaluation grids and the benchmark.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -28,16 +29,35 @@ def question_weights(weights: Sequence[float], device: torch.device | None = Non
     return w / w.sum()
 
 
-def weighted_loss(nll: Tensor, weights: Tensor) -> Tensor:
-    """Scalar: sum_q w_q * mean_b nll[b, q] with normalised weights (mean over the batch)."""
-    return (nll.mean(dim=0) * weights.to(nll.device, nll.dtype)).sum()
+def weighted_loss(nll: Tensor, weights: Tensor, asked: Tensor | None = None) -> Tensor:
+    """Scalar: the mean over images of each image's weighted mean nll over the questions asked of it.
+
+    `asked` (B, Q) is 1 where question q is asked of image b (a question about the prompt's own slot values
+    is asked only of its prompts' images); None: every question of every image, which gives
+    sum_q w_q * mean_b nll[b, q] with normalised weights (the paper's mean when weights are equal)."""
+    w = weights.to(nll.device, nll.dtype).expand_as(nll)
+    if asked is not None:
+        w = w * asked.to(nll.device, nll.dtype)
+    return ((nll * w).sum(dim=1) / w.sum(dim=1)).mean()
 
 
-def question_losses(nll: Tensor) -> Tensor:
-    """(Q,) per-question loss, the batch mean of -log P."""
-    return nll.detach().mean(dim=0)
+def question_losses(nll: Tensor, asked: Tensor | None = None) -> Tensor:
+    """(Q,) per-question loss, the mean of -log P over the images it was asked of (NaN: asked of none)."""
+    nll = nll.detach()
+    if asked is None:
+        return nll.mean(dim=0)
+    mask = asked.to(nll.device, torch.bool)
+    total = torch.where(mask, nll, torch.zeros_like(nll)).sum(dim=0)
+    count = mask.sum(dim=0)
+    return torch.where(count > 0, total / count.clamp(min=1), torch.full_like(total, float("nan")))
 
 
-def scores(nll: Tensor) -> Tensor:
-    """(Q,) per-question score exp(-loss) (the paper's logged score; 1 = the judge is sure of the answer)."""
-    return torch.exp(-question_losses(nll))
+def scores(nll: Tensor, asked: Tensor | None = None) -> Tensor:
+    """(Q,) per-question score exp(-loss) (the paper's logged score; 1 = the judge is sure of the answer;
+    NaN for a question asked of none of the images)."""
+    return torch.exp(-question_losses(nll, asked))
+
+
+def finite_or_none(values: list[float]) -> list[float | None]:
+    """JSON-safe per-question numbers: None for a question that was not asked (NaN)."""
+    return [v if math.isfinite(v) else None for v in values]

@@ -90,6 +90,7 @@ class QuestionSet:
         self.questions = [q.question for q in questions]
         self.answers = [q.answer for q in questions]
         self.weights = [float(q.weight) for q in questions]
+        self.asked_of = [set(q.prompts) if q.prompts is not None else None for q in questions]
         self.shared = all(hasattr(judge, a) for a in SHARED_API) if shared is None else shared
         self.overlays: list[Overlay | None] = []
         groups: dict[str, _Group] = {}
@@ -132,6 +133,17 @@ class QuestionSet:
                     f"questions[{i}].answer: the judge's tokenizer cannot encode {answer!r} (unknown words); "
                     "use words it knows, e.g. Yes or No"
                 )
+
+    @property
+    def conditional(self) -> bool:
+        """True when some question is asked only of some prompts' images."""
+        return any(a is not None for a in self.asked_of)
+
+    def asked(self, prompts: Sequence[str]) -> Tensor:
+        """(P, Q) bool: question q is asked of prompt p's images (one without a prompt list: of all)."""
+        return torch.tensor(
+            [[a is None or p in a for a in self.asked_of] for p in prompts], dtype=torch.bool
+        ).reshape(len(prompts), len(self.asked_of))
 
     def unknown_question_words(self) -> list[int]:
         """Indices of questions with words the judge's tokenizer maps to its unknown token (a warning)."""

@@ -43,6 +43,8 @@ class Run:
     scaler: Any = None
     judge_logprob: Any = None
     """(images) -> (B, Q); default `questions.logprob` (the benchmark swaps in the reference's way)."""
+    asked: Tensor | None = None
+    """(P, Q) 1 where question q is asked of training prompt p's images; None: every question of every one."""
     checkpointing: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -56,6 +58,7 @@ class StepResult:
     loss: float
     """The weighted judge loss, mean over micro-batches (NaN when it was not finite)."""
     question_losses: list[float]
+    """Per question; NaN for a question asked of none of this step's images."""
     scores: list[float]
     grad_norm: float
     preserve_loss: float | None
@@ -63,9 +66,11 @@ class StepResult:
     skipped: bool
 
 
-def micro_batch_loss(run: Run, rng: random.Random) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
-    """(judge loss, nll (B, Q), preserve loss or None, palette loss or None) of one micro-batch, with a graph
-    to the LoRA."""
+def micro_batch_loss(
+    run: Run, rng: random.Random
+) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None, Tensor | None]:
+    """(judge loss, nll (B, Q), asked (B, Q) or None, preserve loss or None, palette loss or None) of one
+    micro-batch, with a graph to the LoRA."""
     t = run.training
     prompt_idx = [rng.randrange(run.prompt_embeds.shape[0]) for _ in range(t.train_batch_size)]
     noise_idx = [rng.randrange(run.noise_pool.shape[0]) for _ in range(t.train_batch_size)]
@@ -78,7 +83,8 @@ def micro_batch_loss(run: Run, rng: random.Random) -> tuple[Tensor, Tensor, Tens
             )
             logprob = run.judge_logprob(random_views(images, t.judge_augment, rng))
         nll = answer_nll(logprob.float())
-        loss = weighted_loss(nll, run.weights)
+        asked = run.asked[prompt_idx] if run.asked is not None else None
+        loss = weighted_loss(nll, run.weights, asked)
         kept = None
         if run.preserve_embeds is not None and t.preserve_weight > 0:
             k = rng.randrange(run.preserve_embeds.shape[0])
@@ -89,15 +95,15 @@ def micro_batch_loss(run: Run, rng: random.Random) -> tuple[Tensor, Tensor, Tens
         if t.preserve_palette_weight > 0:
             embeds = run.prompt_embeds[prompt_idx]
             palette = palette_loss(run.gen, images, embeds, noise, run.sigmas, window, t.lora_scale)
-    return loss, nll, kept, palette
+    return loss, nll, asked, kept, palette
 
 
 def train_step(run: Run, rng: random.Random) -> StepResult:
     t = run.training
     run.optimizer.zero_grad(set_to_none=True)
-    judge_losses, nlls, kept_losses, palette_losses = [], [], [], []
+    judge_losses, nlls, askeds, kept_losses, palette_losses = [], [], [], [], []
     for _ in range(t.gradient_accumulation_steps):
-        judge_loss, nll, kept, palette = micro_batch_loss(run, rng)
+        judge_loss, nll, asked, kept, palette = micro_batch_loss(run, rng)
         total = judge_loss if kept is None else judge_loss + t.preserve_weight * kept
         if palette is not None:
             total = total + t.preserve_palette_weight * palette
@@ -106,6 +112,8 @@ def train_step(run: Run, rng: random.Random) -> StepResult:
         (run.scaler.scale(scaled) if run.scaler is not None else scaled).backward()
         judge_losses.append(float(judge_loss.detach()))
         nlls.append(nll.detach())
+        if asked is not None:
+            askeds.append(asked)
         if kept is not None:
             kept_losses.append(float(kept.detach()))
     if run.scaler is not None:
@@ -124,10 +132,11 @@ def train_step(run: Run, rng: random.Random) -> StepResult:
     else:
         run.optimizer.step()
     all_nll = torch.cat(nlls)
+    all_asked = torch.cat(askeds) if askeds else None
     return StepResult(
         loss=loss,
-        question_losses=question_losses(all_nll).tolist(),
-        scores=scores(all_nll).tolist(),
+        question_losses=question_losses(all_nll, all_asked).tolist(),
+        scores=scores(all_nll, all_asked).tolist(),
         grad_norm=grad_norm,
         preserve_loss=sum(kept_losses) / len(kept_losses) if kept_losses else None,
         palette_loss=sum(palette_losses) / len(palette_losses) if palette_losses else None,
