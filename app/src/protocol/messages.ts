@@ -109,6 +109,17 @@ export const GenerateParams = z
       .gt(0)
       .nullable()
       .describe("The generator's guidance where it has one; null: the family's default."),
+    resolution_px: z
+      .number()
+      .int()
+      .min(16)
+      .max(4096)
+      .nullable()
+      .optional()
+      .describe(
+        "Side of the images where the family can draw other sizes (FLUX, SD3, SDXL, SD, Sana); null or " +
+          "absent: the model's own. The embedded generator draws the size it was trained at.",
+      ),
     out_dir: z.string().min(1).describe("Folder for the PNGs and grid.png."),
   })
   .describe("Generate images from a prompt.");

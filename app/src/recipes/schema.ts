@@ -139,7 +139,10 @@ const training = z
       .min(16)
       .max(4096)
       .default(512)
-      .describe("Side of generated images in pixels."),
+      .describe(
+        "Side of generated images in pixels: a multiple of 16 for FLUX and SD3, 32 for SDXL and Sana, 64 " +
+          "for SD 2.x; the embedded generator draws the 64 px it was trained at.",
+      ),
     gradient_checkpointing: z
       .boolean()
       .default(false)

@@ -12,6 +12,7 @@ const HowTaught = z.object({
       lora_scale: z.number().optional(),
       num_inference_steps: z.number().int().optional(),
       guidance_scale: z.number().nullable().optional(),
+      resolution_px: z.number().int().optional(),
     })
     .optional(),
 });
@@ -46,4 +47,9 @@ export function trainedSteps(path: string): number | undefined {
 /** The guidance a teach run's LoRA was taught with (its recipe's training.guidance_scale), if it set one. */
 export function trainedGuidance(path: string | undefined): number | undefined {
   return howTaught(path).training?.guidance_scale ?? undefined;
+}
+
+/** The image side a teach run's LoRA was taught at (its recipe's training.resolution_px). */
+export function trainedResolution(path: string | undefined): number | undefined {
+  return howTaught(path).training?.resolution_px;
 }

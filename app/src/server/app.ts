@@ -23,7 +23,7 @@ import { RecipeError, loadRecipeFile, parseRecipeIn, resolvedRecipeYaml } from "
 import { EVAL_DEFAULTS } from "../cli/commands/eval.js";
 import { lineChartSvg } from "../report/score-chart.js";
 import { readMetrics, scoreSeries } from "../report/teach-report.js";
-import { trainedGenerator, trainedGuidance, trainedSteps } from "../runs/lora.js";
+import { trainedGenerator, trainedGuidance, trainedResolution, trainedSteps } from "../runs/lora.js";
 import { newRunDir } from "../runs/run-folder.js";
 import { libraryRecipes } from "./library.js";
 import { reviewOf, saveReview } from "./review-api.js";
@@ -212,6 +212,8 @@ export function studioApp(deps: StudioDeps): Hono {
       lora,
       lora_scale: lora ? body.lora_scale : 1,
       guidance_scale: lora ? (trainedGuidance(lora) ?? null) : null,
+      // ... and at the size it was taught at.
+      resolution_px: lora ? (trainedResolution(lora) ?? null) : null,
       out_dir: output.dir,
     });
     const url = (file: string) => `/api/generated/${output.name}/${file}`;

@@ -174,6 +174,7 @@ def generate(
     lora: str | None = None,
     lora_scale: float = 1.0,
     guidance_scale: float | None = None,
+    resolution_px: int | None = None,
     reporter: Reporter | None = None,
 ) -> dict[str, Any]:
     """`n` images of `prompt` as PNGs and a grid in `out_dir`, optionally with a LoRA fused in."""
@@ -191,6 +192,7 @@ def generate(
         lora=lora,
         lora_scale=lora_scale,
         guidance_scale=guidance_scale,
+        resolution_px=resolution_px,
     )
     reporter.artifact(result["grid"], "grid", f"{n} images of {prompt!r}")
     return result

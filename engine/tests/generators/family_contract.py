@@ -172,6 +172,18 @@ class GeneratorFamilyContract:
             self.check_loaded(gen, preset.variant)
             assert type(adapters.load_generator(preset.repo, CPU)) is cls
 
+    def test_draws_the_size_asked_and_refuses_one_it_cannot(self, folders: dict[str, Path]) -> None:
+        """`training.resolution_px` and `dualproc generate --size`: every variant draws twice its native
+        side when asked; a side off the VAE's and the denoiser's grid is one line naming what it draws."""
+        from dualproc_engine.errors import UserError
+
+        for variant in self.generator_classes:
+            gen = adapters.load_generator(str(folders[variant]), CPU, 2 * self.side_px)
+            image = sample(gen, self.prompt, 0, 1)
+            assert image.shape == (1, 3, 2 * self.side_px, 2 * self.side_px)
+            with pytest.raises(UserError, match=r"draws sides that are multiples of \d+ px, not 17"):
+                adapters.load_generator(str(folders[variant]), CPU, 17)
+
     def test_same_seed_same_image(self, make_gen: Any) -> None:
         gen = make_gen()
         a, b, c = (sample(gen, self.prompt, seed, 1) for seed in (3, 3, 4))

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { runEngineJob } from "../engine-job.js";
 import { integer, number } from "../options.js";
-import { trainedGuidance, trainedScale } from "../../runs/lora.js";
+import { trainedGuidance, trainedResolution, trainedScale } from "../../runs/lora.js";
 
 interface GenerateOptions {
   prompt: string;
@@ -14,6 +14,7 @@ interface GenerateOptions {
   lora?: string;
   loraScale?: number;
   guidanceScale?: number;
+  size?: number;
   out: string;
 }
 
@@ -33,6 +34,12 @@ export function generateCommand(context: CliContext): Command {
         "default: the LoRA's recipe's, else the family's",
       number,
     )
+    .option(
+      "--size <px>",
+      "image side where the generator can draw other sizes (FLUX, SD3, SDXL, SD, Sana); " +
+        "default: the size the LoRA was taught at, else the model's own",
+      integer(16, 4096),
+    )
     .requiredOption("--out <dir>", "output folder (also holds run.json and events.jsonl)")
     .action(async (options: GenerateOptions, self: Command) => {
       const console = context.consoleFor(self);
@@ -46,6 +53,7 @@ export function generateCommand(context: CliContext): Command {
         lora: options.lora ? resolve(options.lora) : null,
         lora_scale: options.loraScale ?? trainedScale(options.lora) ?? 1,
         guidance_scale: options.guidanceScale ?? trainedGuidance(options.lora) ?? null,
+        resolution_px: options.size ?? trainedResolution(options.lora) ?? null,
         out_dir: out,
       };
       const result = await runEngineJob(console, "generate", params, { runDir: out });

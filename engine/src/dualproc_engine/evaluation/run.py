@@ -53,7 +53,8 @@ def evaluate_run(
     cfg = parse_recipe(recipe)
     _check_inputs(prompts, seeds, lora_scales, judges)
     device = adapters.pick_device()
-    gen = adapters.load_generator(cfg.generator, device)
+    # at the size it was taught at
+    gen = adapters.load_generator(cfg.generator, device, cfg.training.resolution_px)
     set_guidance(gen, cfg.training.guidance_scale)  # the guidance it was taught with
     load_checked_lora(gen, lora, cfg.generator)
     out = Path(out_dir)

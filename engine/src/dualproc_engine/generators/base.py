@@ -166,6 +166,21 @@ def sample_euler(
     return x
 
 
+def latent_side(
+    resolution_px: int | None, native: int, vae_scale_factor: int, latent_multiple: int, family: str
+) -> int:
+    """Latent pixels per side for images of `resolution_px` (None: the model's `native` latent side).
+
+    The side must be a whole number of latent pixels that the denoiser can also split into its patches or
+    halve at each down block (`latent_multiple`); anything else is a ValueError naming what would do."""
+    if resolution_px is None:
+        return native
+    multiple = vae_scale_factor * latent_multiple
+    if isinstance(resolution_px, bool) or resolution_px <= 0 or resolution_px % multiple:
+        raise ValueError(f"{family} draws sides that are multiples of {multiple} px, not {resolution_px}")
+    return resolution_px // vae_scale_factor
+
+
 class Generator(ABC, Generic[E]):
     """A text-to-image flow generator with a LoRA the teach loop trains; `E` is its prompt-embedding type."""
 

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .base import Generator, PooledPromptEmbeds
+from .base import Generator, PooledPromptEmbeds, latent_side
 from .folders import find_pipeline_folder, pipeline_class
 from .lora import DiffusersLora
 
@@ -162,12 +162,10 @@ class FluxGenerator(DiffusersLora, Generator[PooledPromptEmbeds]):
         # The VAE halves the side per down block after the first (8 for the released one); packing halves
         # it once more, so the image side must be a multiple of twice the VAE's factor.
         self.vae_scale_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
-        multiple = self.vae_scale_factor * 2
         resolution_px = RESOLUTION_PX if resolution_px is None else resolution_px
-        if resolution_px <= 0 or resolution_px % multiple:
-            raise ValueError(f"FLUX.1 draws sides that are multiples of {multiple}, not {resolution_px}")
+        # packing 2 x 2 latent pixels into one token: the latent side must be even
+        self.latent_side = latent_side(resolution_px, 0, self.vae_scale_factor, 2, "FLUX.1")
         self.resolution_px = resolution_px
-        self.latent_side = resolution_px // self.vae_scale_factor
         self.adapter_name = "default"
         self._has_lora = False
         for module in (self.transformer, self.vae, self.text_encoder, self.text_encoder_2):

@@ -87,11 +87,13 @@ def generate_files(
     lora: str | None = None,
     lora_scale: float = 1.0,
     guidance_scale: float | None = None,
+    resolution_px: int | None = None,
 ) -> dict[str, Any]:
     """Write `n` images of `prompt` as 000000.png ... and grid.png into `out_dir`; returns paths and count.
 
     `lora` (a LoRA file or a teach run folder) is fused into the generator's weights at `lora_scale`, so
-    generation costs what the base generator costs.
+    generation costs what the base generator costs. `resolution_px`: the images' side where the family can
+    draw other sizes (None: the model's own).
     """
     from ..errors import UserError
 
@@ -103,7 +105,9 @@ def generate_files(
     if out.exists() and not out.is_dir():
         raise UserError(f"out_dir {out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
-    gen = load_generator(generator)
+    if resolution_px is not None and (isinstance(resolution_px, bool) or resolution_px < 1):
+        raise UserError(f"resolution_px must be >= 1, got {resolution_px}")
+    gen = load_generator(generator, resolution_px=resolution_px)
     set_guidance(gen, guidance_scale, "guidance_scale")
     if lora is not None:
         fuse_lora(gen, lora, lora_scale, generator)

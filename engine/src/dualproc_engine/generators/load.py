@@ -33,7 +33,7 @@ GENERATOR_ADAPTERS = (
 """Presets with an adapter; the other presets are listed by `dualproc models` but not usable yet."""
 
 
-def _diffusers_families() -> list[tuple[str, Callable[[str], Path | None], Callable[[Path], Any]]]:
+def _diffusers_families() -> list[tuple[str, Callable[[str], Path | None], Callable[..., Any]]]:
     """(label, finder, loader) of each diffusers family: a finder returns the folder a name means for its
     family, None for names of other families, and raises `ModelMissingError` for its own missing presets."""
     from .flux import FluxGenerator, find_flux_folder
@@ -51,15 +51,22 @@ def _diffusers_families() -> list[tuple[str, Callable[[str], Path | None], Calla
     ]
 
 
-def load_generator(name: str = "scenes-generator", device: str | torch.device | None = None) -> Any:
-    """The generator adapter `name` means, moved to `device` (left where it loads, on the CPU, when None)."""
+def load_generator(
+    name: str = "scenes-generator",
+    device: str | torch.device | None = None,
+    resolution_px: int | None = None,
+) -> Any:
+    """The generator adapter `name` means, moved to `device` (left where it loads, on the CPU, when None).
+
+    `resolution_px`: the side of the images a diffusers family draws (None: the model's own); the embedded
+    generator draws the size it was trained at whatever is asked (the teach loop says so)."""
     gen = None
     for label, find, load in _diffusers_families():
         folder = find(name)
         if folder is None:
             continue
         try:
-            gen = load(folder)
+            gen = load(folder) if resolution_px is None else load(folder, resolution_px=resolution_px)
         except (OSError, ValueError, KeyError) as e:
             first = str(e).splitlines()[0] if str(e) else ""
             raise UserError(

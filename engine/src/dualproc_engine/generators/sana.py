@@ -56,7 +56,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .base import Generator, PooledPromptEmbeds
+from .base import Generator, PooledPromptEmbeds, latent_side
 from .folders import find_pipeline_folder, pipeline_class
 from .guidance import classifier_free_guidance
 from .lora import DiffusersLora
@@ -186,9 +186,19 @@ class SanaGenerator(DiffusersLora, Generator[PooledPromptEmbeds]):
         max_sequence_length: int = MAX_SEQUENCE_LENGTH,
         complex_human_instruction: list[str] | None = None,
         guidance_scale: float = 1.0,
+        resolution_px: int | None = None,
     ):
         self.pipeline = pipeline
         self.transformer = pipeline.transformer
+        self.latent_side = latent_side(
+            resolution_px,
+            int(self.transformer.config.sample_size),
+            int(pipeline.vae_scale_factor),
+            int(self.transformer.config.patch_size),
+            "Sana",
+        )
+        """Latent pixels per side: `resolution_px` / DC-AE's factor (None: the transformer's sample size, 32
+        for 1024 px with DC-AE's 32x)."""
         self.denoiser = self.transformer
         self.vae = pipeline.vae
         self.text_encoder = pipeline.text_encoder
@@ -212,21 +222,16 @@ class SanaGenerator(DiffusersLora, Generator[PooledPromptEmbeds]):
             module.requires_grad_(False)  # only a LoRA ever trains
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path) -> SanaGenerator:
+    def from_pretrained(cls, folder: str | Path, resolution_px: int | None = None) -> SanaGenerator:
         """The adapter for the folder's pipeline: `SanaSprintGenerator` for a `SanaSprintPipeline`."""
         pipeline = load_sana_pipeline(folder)
         if type(pipeline).__name__ == SPRINT_PIPELINE_CLASS:
-            return SanaSprintGenerator(pipeline)
-        return cls(pipeline)
+            return SanaSprintGenerator(pipeline, resolution_px=resolution_px)
+        return cls(pipeline, resolution_px=resolution_px)
 
     def _schedule_source(self, scheduler: Any) -> Any:
         """The scheduler `sigmas` asks for levels: Euler's with the folder's shift (`euler_scheduler`)."""
         return euler_scheduler(scheduler)
-
-    @property
-    def latent_side(self) -> int:
-        """Latent pixels per side: the transformer's sample size (32 for 1024 px with DC-AE's 32x)."""
-        return int(self.transformer.config.sample_size)
 
     # --- contract ------------------------------------------------------------------------------------
     def encode_prompt(self, prompts: list[str]) -> PooledPromptEmbeds:
@@ -324,8 +329,11 @@ class SanaSprintGenerator(SanaGenerator):
         max_sequence_length: int = MAX_SEQUENCE_LENGTH,
         complex_human_instruction: list[str] | None = None,
         guidance_scale: float | None = None,
+        resolution_px: int | None = None,
     ):
-        super().__init__(pipeline, max_sequence_length, complex_human_instruction)
+        super().__init__(
+            pipeline, max_sequence_length, complex_human_instruction, resolution_px=resolution_px
+        )
         if self.scheduler.config.get("prediction_type") != "trigflow":
             raise ValueError(
                 f"scheduler {type(self.scheduler).__name__}: Sana-Sprint needs a trigflow SCM scheduler"

@@ -34,7 +34,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .base import Generator, PooledPromptEmbeds
+from .base import Generator, PooledPromptEmbeds, latent_side
 from .folders import find_pipeline_folder, pipeline_class
 from .guidance import classifier_free_guidance
 from .lora import DiffusersLora
@@ -107,10 +107,22 @@ class SD3Generator(DiffusersLora, Generator[PooledPromptEmbeds]):
     lora_pipeline_class = "StableDiffusion3Pipeline"
 
     def __init__(
-        self, pipeline: Any, max_sequence_length: int = MAX_SEQUENCE_LENGTH, guidance_scale: float = 1.0
+        self,
+        pipeline: Any,
+        max_sequence_length: int = MAX_SEQUENCE_LENGTH,
+        guidance_scale: float = 1.0,
+        resolution_px: int | None = None,
     ):
         self.pipeline = pipeline
         self.transformer = pipeline.transformer
+        self.latent_side = latent_side(
+            resolution_px,
+            int(self.transformer.config.sample_size),
+            int(pipeline.vae_scale_factor),
+            int(self.transformer.config.patch_size),
+            "SD3",
+        )
+        """Latent pixels per side: `resolution_px` / the VAE's factor (None: the transformer's own)."""
         self.denoiser = self.transformer
         self.vae = pipeline.vae
         self.text_encoders = (pipeline.text_encoder, pipeline.text_encoder_2)
@@ -132,8 +144,9 @@ class SD3Generator(DiffusersLora, Generator[PooledPromptEmbeds]):
                 module.requires_grad_(False)  # only a LoRA ever trains
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path) -> SD3Generator:
-        return cls(load_sd3_pipeline(folder))
+    def from_pretrained(cls, folder: str | Path, **kwargs: Any) -> SD3Generator:
+        """A generator from a `StableDiffusion3Pipeline` folder; `kwargs` go to the constructor."""
+        return cls(load_sd3_pipeline(folder), **kwargs)
 
     # --- contract ------------------------------------------------------------------------------------
     def encode_prompt(self, prompts: list[str]) -> PooledPromptEmbeds:
@@ -219,7 +232,7 @@ class SD3Generator(DiffusersLora, Generator[PooledPromptEmbeds]):
 
     def make_noise(self, n: int, seed: int) -> Tensor:
         """Unit gaussian latents from `seed` (CPU draw): every SD3 schedule starts at level 1, pure noise."""
-        side = self.transformer.config.sample_size
+        side = self.latent_side
         g = torch.Generator().manual_seed(seed)
         noise = torch.randn(n, self.transformer.config.in_channels, side, side, generator=g)
         return noise.to(self.device)
@@ -230,7 +243,7 @@ class SD3Generator(DiffusersLora, Generator[PooledPromptEmbeds]):
             raise ValueError(f"num_inference_steps must be >= 1, got {num_inference_steps}")
         kwargs = {}
         if self.scheduler.config.get("use_dynamic_shifting", False):
-            tokens = (self.transformer.config.sample_size // self.transformer.config.patch_size) ** 2
+            tokens = (self.latent_side // self.transformer.config.patch_size) ** 2
             kwargs["mu"] = resolution_shift(tokens, self.scheduler.config)
         self.scheduler.set_timesteps(num_inference_steps, device=self.device, **kwargs)
         return self.scheduler.sigmas.to(torch.float32)

@@ -32,7 +32,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .base import Generator
+from .base import Generator, latent_side
 from .folders import find_pipeline_folder, pipeline_class
 from .lora import DiffusersLora
 
@@ -193,9 +193,17 @@ class SDTurboGenerator(DiffusersLora, Generator[Tensor]):
     lora_prefix = "unet"
     lora_pipeline_class = "StableDiffusionPipeline"
 
-    def __init__(self, pipeline: Any):
+    def __init__(self, pipeline: Any, resolution_px: int | None = None):
         self.pipeline = pipeline
         self.unet = pipeline.unet
+        self.latent_side = latent_side(
+            resolution_px,
+            int(self.unet.config.sample_size),
+            int(pipeline.vae_scale_factor),
+            2 ** (len(self.unet.config.block_out_channels) - 1),
+            "Stable Diffusion",
+        )
+        """Latent pixels per side: `resolution_px` / the VAE's factor (None: the UNet's sample size)."""
         self.denoiser = self.unet
         self.vae = pipeline.vae
         self.text_encoder = pipeline.text_encoder
@@ -215,8 +223,9 @@ class SDTurboGenerator(DiffusersLora, Generator[Tensor]):
             module.requires_grad_(False)  # only a LoRA ever trains
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path) -> SDTurboGenerator:
-        return cls(load_sd_pipeline(folder))
+    def from_pretrained(cls, folder: str | Path, **kwargs: Any) -> SDTurboGenerator:
+        """A generator from a `StableDiffusionPipeline` folder; `kwargs` go to the constructor."""
+        return cls(load_sd_pipeline(folder), **kwargs)
 
     @property
     def start_level(self) -> float:
@@ -261,7 +270,7 @@ class SDTurboGenerator(DiffusersLora, Generator[Tensor]):
         sigma_max eps, is s_max eps in flow units): the contract's sampler starts from x = noise at
         sigmas[0], which for a VP model is s_max < 1, not pure noise at 1.
         """
-        side = self.unet.config.sample_size
+        side = self.latent_side
         g = torch.Generator().manual_seed(seed)
         eps = torch.randn(n, self.unet.config.in_channels, side, side, generator=g)
         return (eps * self.start_level).to(self.device)

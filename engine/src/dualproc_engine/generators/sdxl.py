@@ -31,7 +31,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .base import Generator, PooledPromptEmbeds
+from .base import Generator, PooledPromptEmbeds, latent_side
 from .folders import find_pipeline_folder, pipeline_class
 from .lora import DiffusersLora
 from .sd_turbo import flow_level, sigma_table, trailing_flow_sigmas, vp_velocity, weights_variant
@@ -104,9 +104,17 @@ class SDXLTurboGenerator(DiffusersLora, Generator[PooledPromptEmbeds]):
     lora_prefix = "unet"
     lora_pipeline_class = "StableDiffusionXLPipeline"
 
-    def __init__(self, pipeline: Any):
+    def __init__(self, pipeline: Any, resolution_px: int | None = None):
         self.pipeline = pipeline
         self.unet = pipeline.unet
+        self.latent_side = latent_side(
+            resolution_px,
+            int(pipeline.default_sample_size),
+            int(pipeline.vae_scale_factor),
+            2 ** (len(self.unet.config.block_out_channels) - 1),
+            "SDXL",
+        )
+        """Latent pixels per side: `resolution_px` / the VAE's factor (None: the pipeline's default size)."""
         self.denoiser = self.unet
         self.vae = pipeline.vae
         # The refiner's layout has no first encoder; the stock pipeline then encodes with the second only.
@@ -130,7 +138,7 @@ class SDXLTurboGenerator(DiffusersLora, Generator[PooledPromptEmbeds]):
                 f"scheduler {type(self.scheduler).__name__} has no alphas_cumprod: not a VP model"
             )
         self._sigma_table = sigma_table(self.scheduler.alphas_cumprod)
-        side = pipeline.default_sample_size * pipeline.vae_scale_factor
+        side = self.latent_side * pipeline.vae_scale_factor
         self.time_ids = micro_conditioning(side, side)
         check_added_embedding(self.unet, pipeline.text_encoder_2.config.projection_dim, len(self.time_ids))
         self.adapter_name = "default"
@@ -139,8 +147,9 @@ class SDXLTurboGenerator(DiffusersLora, Generator[PooledPromptEmbeds]):
             module.requires_grad_(False)  # only a LoRA ever trains
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path) -> SDXLTurboGenerator:
-        return cls(load_sdxl_pipeline(folder))
+    def from_pretrained(cls, folder: str | Path, **kwargs: Any) -> SDXLTurboGenerator:
+        """A generator from a `StableDiffusionXLPipeline` folder; `kwargs` go to the constructor."""
+        return cls(load_sdxl_pipeline(folder), **kwargs)
 
     @property
     def start_level(self) -> float:
@@ -201,7 +210,7 @@ class SDXLTurboGenerator(DiffusersLora, Generator[PooledPromptEmbeds]):
     def make_noise(self, n: int, seed: int) -> Tensor:
         """Gaussian noise from `seed` (CPU draw), placed at the schedule's first level: `start_level` * eps,
         diffusers' `init_noise_sigma` for trailing spacing in flow units (as in `sd_turbo.py`)."""
-        side = self.pipeline.default_sample_size
+        side = self.latent_side
         g = torch.Generator().manual_seed(seed)
         eps = torch.randn(n, self.unet.config.in_channels, side, side, generator=g)
         return (eps * self.start_level).to(self.device)

@@ -28,12 +28,12 @@ def pick_device() -> torch.device:
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
 
 
-def load_generator(name: str, device: torch.device) -> Any:
-    """A generator by name, on `device`: `generators.load.load_generator` decides the adapter, as for
-    `dualproc generate`."""
+def load_generator(name: str, device: torch.device, resolution_px: int | None = None) -> Any:
+    """A generator by name, on `device`, drawing `resolution_px` images where its family can:
+    `generators.load.load_generator` decides the adapter, as for `dualproc generate`."""
     from ..generators.load import load_generator as load
 
-    return load(name, device)
+    return load(name, device, resolution_px)
 
 
 def load_judge(name: str, device: torch.device, quantization: str = "none") -> Any:

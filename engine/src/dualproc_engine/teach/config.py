@@ -97,6 +97,7 @@ class TrainingConfig:
             "noise_pool_size",
             "checkpointing_steps",
             "max_nan_steps",
+            "resolution_px",
         )
         for name in positive_ints:
             value = getattr(self, name)

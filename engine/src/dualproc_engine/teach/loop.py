@@ -91,7 +91,11 @@ def teach(
     out = Path(out_dir)
 
     device = adapters.pick_device()
-    gen = generator if generator is not None else adapters.load_generator(cfg.generator, device)
+    gen = (
+        generator
+        if generator is not None
+        else adapters.load_generator(cfg.generator, device, t.resolution_px)
+    )
     set_guidance(gen, t.guidance_scale)
     device = getattr(gen, "device", device)
     on_judge = memory.judge_device(t.judge_device, device)
