@@ -169,6 +169,11 @@ export const JudgePoolParams = z
     seed: nonNegativeInt.describe("Seed of the pool's captions and noises."),
     n_per_source: z.number().int().min(2).max(100_000).describe("Images per source."),
     base_sources: nonNegativeInt.describe("Sources of the base generator alone."),
+    generator: z
+      .string()
+      .min(1)
+      .default("scenes-generator")
+      .describe("The generator the pool draws with (its LoRAs must be taught on it): a preset or folder."),
     loras: z
       .array(
         z.strictObject({

@@ -53,7 +53,8 @@ describe("recipe drafts", () => {
     const draft = draftFromYaml(text);
     if (typeof draft === "string") throw new Error(draft);
     expect(draft.questions[1]!.when).toEqual({ sky: "night" });
-    expect(parseRecipe(draftYaml(draft)).recipe).toEqual(parseRecipe(text).recipe);
+    // (the form writes its own training fields; the questions come back as written)
+    expect(parseRecipe(draftYaml(draft)).recipe.questions).toEqual(parseRecipe(text).recipe.questions);
   });
 
   it("previews a template's first combination and says why bad YAML cannot be read", () => {

@@ -248,6 +248,7 @@ def judge_pool(
     n_per_source: int,
     base_sources: int,
     loras: list[dict[str, str]],
+    generator: str = "scenes-generator",
     reporter: Reporter | None = None,
 ) -> dict[str, Any]:
     """Generate and measure a pool of images for judge training (world/judge_generated.py)."""
@@ -266,6 +267,7 @@ def judge_pool(
         sources,
         n_per_source,
         seed,
+        generator=generator,
         on_progress=lambda done, total: reporter.progress(done, total, "sources", None),
     )
     return {"out": out, "images": len(pool["scenes"]), "counts": pool_counts(pool["scenes"])}

@@ -321,6 +321,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=[],
         help="NAME=RUN_FOLDER of a taught LoRA (used at scales 0.5 and 1)",
     )
+    parser.add_argument("--generator", default="scenes-generator", help="preset or pipeline folder")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -329,7 +330,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ValueError as error:
         parser.error(str(error))
     pool = build_pool(
-        args.out, sources, args.n, args.seed, on_progress=lambda d, n: print(f"source {d}/{n}", flush=True)
+        args.out,
+        sources,
+        args.n,
+        args.seed,
+        generator=args.generator,
+        on_progress=lambda d, n: print(f"source {d}/{n}", flush=True),
     )
     print(f"{len(pool['scenes'])} images; {pool_counts(pool['scenes'])}")
 

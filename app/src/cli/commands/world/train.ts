@@ -107,6 +107,11 @@ export function judgePoolCommand(context: CliContext): Command {
     .option("--n <count>", "images per source, half landscapes and half line art", integer(2, 100_000), 384)
     .option("--base <count>", "sources of the base generator alone", integer(0, 100), 1)
     .option(
+      "--generator <name>",
+      "the generator the pool draws with (its LoRAs must be taught on it): a preset or folder",
+      "scenes-generator",
+    )
+    .option(
       "--lora <name=run>",
       "a taught LoRA (teach run folder or file), used at scales 0.5 and 1; repeatable",
       (value: string, previous: { name: string; run: string }[] = []) => {
@@ -126,6 +131,7 @@ export function judgePoolCommand(context: CliContext): Command {
           seed: number;
           n: number;
           base: number;
+          generator: string;
           lora?: { name: string; run: string }[];
         },
         self: Command,
@@ -136,6 +142,7 @@ export function judgePoolCommand(context: CliContext): Command {
           seed: options.seed,
           n_per_source: options.n,
           base_sources: options.base,
+          generator: options.generator,
           loras: options.lora ?? [],
         };
         const result = await runEngineJob(console, "judge_pool", params, { label: "judge-pool" });
