@@ -4,8 +4,10 @@ Two modes, one loop: with one prompt it is the paper's test-time setting (a few 
 prompt list each step draws its prompts from the list (distillation), and the evaluation prompts should be
 held out. Outputs in `out_dir`:
 - `metrics.jsonl`: per step {step, loss, question_losses, scores, grad_norm, lr, time_s, skipped
-  [, preserve_loss] [, palette_loss]};
-- `eval.jsonl`: per evaluation {step, scale, scores} from the training judge on the evaluation images;
+  [, preserve_loss] [, palette_loss]} (a question's score is null at a step none of whose images it was
+  asked);
+- `eval.jsonl`: per evaluation {step, scale, scores} from the training judge on the evaluation images (null
+  for a question asked of no evaluation prompt);
 - `grids/step-N.png`: evaluation prompts x seeds, one block of rows per adapter scale (0 first);
 - `checkpoints/step-N/`: resumable state (checkpoint.py), every `checkpointing_steps`, on stop and at the end;
 - `pytorch_lora_weights.safetensors`: the LoRA in the diffusers layout, with `dualproc.*` metadata.

@@ -5,7 +5,10 @@ questions that see the same picture (same visual prompt, or none) form one group
 batch goes through the vision tower in one call, and each group's questions run through the language model
 as one batch, tokenized once at start-up (no recomputation of constant text). A judge that only offers the
 one-line contract still works: one `logprob` call per group. `reference_logprob` is the reference's way
-(one full judge pass per question), kept for the benchmark.
+(one full judge pass per question), kept for the benchmark. A question may be asked only of some prompts'
+images (the app's `when` and {slot}, `Question.prompts`); `asked(prompts)` says which, and the loss, the
+scores and the evaluation leave it out elsewhere (it is still computed: one batch for every image is cheaper
+than ragged ones).
 """
 
 from __future__ import annotations
