@@ -24,7 +24,7 @@ function withTrainOptions(command: Command, defaultSteps: number): Command {
 export function trainJudgeCommand(context: CliContext): Command {
   const command = context.command(
     "train-judge",
-    "train an embedded Scenes judge (a tiny LLaVA) on Scenes QA",
+    "train an embedded Scenes judge (a tiny FastVLM-layout VLM with a ResNet or BiT tower) on Scenes QA",
   );
   return withTrainOptions(command, 1500)
     .option(
