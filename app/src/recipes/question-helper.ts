@@ -106,19 +106,25 @@ const CONTROLS: ControlTemplate[] = [
   },
 ];
 
+/** What a question asks about, without a trailing "in the image" the rephrasings add themselves. */
+const subject = (text: string) => text.replace(/ in (?:the|this) (?:image|picture|photo|scene)$/i, "");
+
 /** Rules for plain yes/no questions: a pattern on the question and the rephrasings it allows. */
 const RULES: { pattern: RegExp; rewrite: (m: RegExpMatchArray) => string[] }[] = [
   {
     pattern: /^(?:is|are) there (.+)$/i,
     rewrite: (m) => [
-      `Does the image contain ${m[1]}?`,
-      `Can you see ${m[1]} in the image?`,
-      `Is ${m[1]} visible in the image?`,
+      `Does the image contain ${subject(m[1]!)}?`,
+      `Can you see ${subject(m[1]!)} in the image?`,
+      `Is ${subject(m[1]!)} visible in the image?`,
     ],
   },
   {
     pattern: /^does the (?:image|picture|scene) (?:show|contain|depict) (.+)$/i,
-    rewrite: (m) => [`Is there ${m[1]} in the image?`, `Can you see ${m[1]} in the image?`],
+    rewrite: (m) => [
+      `Is there ${subject(m[1]!)} in the image?`,
+      `Can you see ${subject(m[1]!)} in the image?`,
+    ],
   },
   {
     pattern: /^is it (.+)$/i,
@@ -139,7 +145,7 @@ const RULES: { pattern: RegExp; rewrite: (m: RegExpMatchArray) => string[] }[] =
   },
   {
     pattern: /^(can|could) you see (.+)$/i,
-    rewrite: (m) => [`Is there ${m[2]} in the image?`, `Does the image contain ${m[2]}?`],
+    rewrite: (m) => [`Is there ${subject(m[2]!)} in the image?`, `Does the image contain ${subject(m[2]!)}?`],
   },
 ];
 

@@ -28,6 +28,17 @@ describe("the question helper", () => {
     expect(band.phrasings).toContain("Looking at the image, is the horizon high in the image?");
   });
 
+  it("does not say 'in the image' twice, and keeps a {slot} as written", () => {
+    const phrasings = suggestQuestions("Is there {thing} in the image?").phrasings;
+    expect(phrasings).toEqual([
+      "Is there {thing} in the image?",
+      "Does the image contain {thing}?",
+      "Can you see {thing} in the image?",
+      "Is {thing} visible in the image?",
+      "Looking at the image, is there {thing} in the image?",
+    ]);
+  });
+
   it("refuses what is not a yes/no question, saying what to write", () => {
     expect(() => suggestQuestions("make it pretty")).toThrow(QuestionHelperError);
     expect(() => suggestQuestions("   ")).toThrow(/empty/);
