@@ -7,7 +7,14 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseRecipe } from "../../src/recipes/load.js";
-import { blankDraft, draftFromYaml, draftYaml, firstPrompt } from "../../web/src/recipe-draft.js";
+import {
+  blankDraft,
+  draftFromYaml,
+  draftYaml,
+  firstPrompt,
+  whenText,
+  whenValue,
+} from "../../web/src/recipe-draft.js";
 
 const library = (name: string) =>
   readFileSync(fileURLToPath(new URL(`../../../recipes/${name}.yaml`, import.meta.url)), "utf8");
@@ -52,9 +59,25 @@ describe("recipe drafts", () => {
       "  - question: Is the horizon low?\n  - question: Is the sky a night sky?\n    when: {sky: night}\n";
     const draft = draftFromYaml(text);
     if (typeof draft === "string") throw new Error(draft);
-    expect(draft.questions[1]!.when).toEqual({ sky: "night" });
+    expect(draft.questions[1]!.when).toBe("sky: night");
+    expect(draft.questions[0]!.when).toBe("");
     // (the form writes its own training fields; the questions come back as written)
     expect(parseRecipe(draftYaml(draft)).recipe.questions).toEqual(parseRecipe(text).recipe.questions);
+  });
+
+  it("edits `when` as text: one value a string, several a list, empty for every prompt", () => {
+    expect(whenValue("sky: night, sunset; thing: trees")).toEqual({
+      sky: ["night", "sunset"],
+      thing: "trees",
+    });
+    expect(whenValue("  ")).toBeUndefined();
+    expect(whenText({ sky: ["night", "sunset"], thing: "trees" })).toBe("sky: night, sunset; thing: trees");
+    const draft = draftFromYaml(library("horizon-30"));
+    if (typeof draft === "string") throw new Error(draft);
+    draft.questions[1]!.when = "sky: night";
+    const recipe = parseRecipe(draftYaml(draft));
+    expect(recipe.recipe.questions[1]!.when).toEqual({ sky: "night" });
+    expect(recipe.questions.find((q) => q.question.includes("horizon high"))!.prompts).toHaveLength(4);
   });
 
   it("previews a template's first combination and says why bad YAML cannot be read", () => {

@@ -23,8 +23,8 @@ export interface QuestionDraft {
   answer: string;
   weight: number;
   visual: VisualDraft;
-  /** Which prompts it is asked of (`when`): the form does not edit it, so it is kept as written. */
-  when?: unknown;
+  /** Which prompts it is asked of (`when`), as "sky: night; thing: trees, a house"; "" for every prompt. */
+  when: string;
 }
 
 export type PromptsDraft =
@@ -79,6 +79,7 @@ export function blankDraft(): Draft {
         answer: "Yes",
         weight: 1,
         visual: { kind: "horizon", y: 0.3 },
+        when: "",
       },
     ],
     training: {
@@ -156,7 +157,7 @@ export function draftYaml(d: Draft): string {
         answer: q.answer,
         weight: q.weight,
         ...(visual ? { visual_prompt: visual } : {}),
-        ...(q.when !== undefined ? { when: q.when } : {}),
+        ...(whenValue(q.when) ? { when: whenValue(q.when) } : {}),
       };
     }),
     eval: {
@@ -237,8 +238,31 @@ function questionDraft(value: unknown): QuestionDraft {
     answer: typeof q.answer === "string" ? q.answer : "Yes",
     weight: typeof q.weight === "number" ? q.weight : 1,
     visual: visualDraft(q.visual_prompt),
-    ...(q.when !== undefined ? { when: q.when } : {}),
+    when: whenText(q.when),
   };
+}
+
+/** A question's `when` as the form's text: "sky: night, sunset; thing: trees". */
+export function whenText(when: unknown): string {
+  return Object.entries(asRecord(when))
+    .map(([slot, values]) => `${slot}: ${(Array.isArray(values) ? values : [values]).map(String).join(", ")}`)
+    .join("; ");
+}
+
+/** The form's text back as `when` (undefined when empty): one value as a string, several as a list. */
+export function whenValue(text: string): Record<string, string | string[]> | undefined {
+  const entries = text
+    .split(";")
+    .map((part) => part.split(/:(.*)/s))
+    .filter(([slot]) => slot!.trim() !== "")
+    .map(([slot, values = ""]) => {
+      const list = values
+        .split(",")
+        .map((v) => v.trim())
+        .filter(Boolean);
+      return [slot!.trim(), list.length === 1 ? list[0]! : list] as const;
+    });
+  return entries.length > 0 ? Object.fromEntries(entries) : undefined;
 }
 
 /** A recipe's visual prompt as the form (and the overlay drawing) knows it. */

@@ -79,11 +79,15 @@ export function QuestionEditor({ index, question, preview, onChange, onRemove }:
           </button>
         )}
       </div>
-      {question.when !== undefined && (
-        <p class="muted small" data-testid={`question-when-${index}`}>
-          Asked only of prompts with {whenText(question.when)} (edit in YAML).
-        </p>
-      )}
+      <label>
+        Only for prompts with
+        <input
+          data-testid={`question-when-${index}`}
+          value={question.when}
+          placeholder="every prompt; or a template's slot values, e.g. sky: night, sunset"
+          onInput={(e) => onChange({ ...question, when: e.currentTarget.value })}
+        />
+      </label>
       {v.kind !== "none" && v.kind !== "other" && (
         <div class="visual">
           <VisualPromptCanvas image={preview} visual={v} onChange={setVisual} />
@@ -92,14 +96,6 @@ export function QuestionEditor({ index, question, preview, onChange, onRemove }:
       )}
     </fieldset>
   );
-}
-
-/** `{sky: [night, sunset], thing: trees}` as "sky night or sunset, thing trees". */
-function whenText(when: unknown): string {
-  if (when === null || typeof when !== "object") return String(when);
-  return Object.entries(when as Record<string, unknown>)
-    .map(([slot, values]) => `${slot} ${Array.isArray(values) ? values.join(" or ") : String(values)}`)
-    .join(", ");
 }
 
 function VisualParameters({ visual, onChange }: { visual: VisualDraft; onChange: (v: VisualDraft) => void }) {
