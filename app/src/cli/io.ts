@@ -14,6 +14,21 @@ export const processIO: CliIO = {
   errIsTTY: Boolean(process.stderr.isTTY),
 };
 
+/**
+ * A reader that stops early (`dualproc recipe fields | head`) closes the pipe: nothing more is wanted, so
+ * the CLI ends quietly (with the exit code it has so far) instead of dying with a stack trace. Any other
+ * stream error is still thrown. Installed on stdout and stderr by bin/dualproc.js.
+ */
+export function endQuietlyOnClosedPipe(
+  stream: Pick<NodeJS.EventEmitter, "on">,
+  exit: (code: number) => void = (code) => process.exit(code),
+): void {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+  });
+}
+
 export class Console {
   constructor(
     readonly io: CliIO,

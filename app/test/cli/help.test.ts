@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Command } from "commander";
+import { EventEmitter } from "node:events";
 import { buildProgram, main } from "../../src/cli/main.js";
-import type { CliIO } from "../../src/cli/io.js";
+import { endQuietlyOnClosedPipe, type CliIO } from "../../src/cli/io.js";
 
 function capture(): CliIO & { stdout: () => string; stderr: () => string } {
   let out = "";
@@ -113,5 +114,19 @@ describe("dualproc teach, before any engine work", () => {
     const io2 = capture();
     expect(await main(["teach", "--resume", "/nonexistent-run"], io2)).toBe(2);
     expect(io2.stderr()).toContain("not a teach run folder");
+  });
+});
+
+describe("a reader that closes the pipe early (dualproc ... | head)", () => {
+  it("ends the CLI quietly with its exit code so far, and still throws other stream errors", () => {
+    const stream = new EventEmitter();
+    const exits: number[] = [];
+    endQuietlyOnClosedPipe(stream, (code) => exits.push(code));
+    process.exitCode = undefined;
+    stream.emit("error", Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
+    expect(exits).toEqual([0]);
+    expect(() => stream.emit("error", Object.assign(new Error("disk full"), { code: "ENOSPC" }))).toThrow(
+      "disk full",
+    );
   });
 });
