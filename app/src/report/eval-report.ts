@@ -63,7 +63,11 @@ function tables(s: EvalSummary): { title: string; note: string; table: Table }[]
     },
     {
       title: "Judges",
-      note: "Probability of the wanted answer, weighted over the recipe's questions; per question below.",
+      note:
+        "Probability of the wanted answer, weighted over the recipe's questions; per question below." +
+        (s.judges.some((j) => j.questions.some((q) => q.base === null))
+          ? " n/a: a question asked only of some prompts (`when` or a {slot}), none of them an evaluation prompt."
+          : ""),
       table: {
         head: ["judge", "role", ...scaleHead],
         rows: s.judges.flatMap((j) => [

@@ -97,4 +97,21 @@ describe("the evaluation report", () => {
     expect(md).toContain("| sky | sky kind changed | 25.0% [20.0, 30.0] | 0.0% [-5.0, 5.0] |");
     expect(md).toContain("| objects | objects changed | 30.0% [25.0, 35.0] | n/a |");
   });
+
+  it("says why a question has no score: it was asked of no evaluation prompt", () => {
+    const run = mkdtempSync(join(tmpdir(), "eval-report-"));
+    const evalDir = join(run, "eval");
+    mkdirSync(evalDir, { recursive: true });
+    const judge = summary.judges[0]!;
+    const unasked = { question: "Is the sky a night sky?", base: null, taught: null, difference: null };
+    const withUnasked = { ...summary, judges: [{ ...judge, questions: [...judge.questions, unasked] }] };
+    writeEvalReport({ runDir: run, evalDir, recipe, summary: withUnasked, grids: [] });
+    const md = readFileSync(join(evalDir, "report.md"), "utf8");
+    expect(md).toContain("|   Is the sky a night sky? |  | n/a | n/a | n/a |");
+    expect(md).toContain("none of them an evaluation prompt");
+    writeEvalReport({ runDir: run, evalDir, recipe, summary, grids: [] });
+    expect(readFileSync(join(evalDir, "report.md"), "utf8")).not.toContain(
+      "none of them an evaluation prompt",
+    );
+  });
 });
