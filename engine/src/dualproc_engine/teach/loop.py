@@ -357,8 +357,11 @@ def _warn_about_inputs(
 ) -> None:
     """Things that are allowed but probably not meant: said once, as warnings, before training."""
     for i in questions.unknown_question_words():
+        # quoted: with `when` or a {slot} the engine's question list is longer than the recipe's
         reporter.log(
-            "warning", f"questions[{i}]: the judge does not know some of its words (they read as unknown)"
+            "warning",
+            f"question {questions.questions[i]!r}: the judge does not know some of its words "
+            "(they read as unknown)",
         )
     tokenizer = getattr(gen, "tokenizer", None)
     unk = getattr(tokenizer, "unk_token_id", None)

@@ -129,11 +129,12 @@ class QuestionSet:
             try:
                 ids, _, target = encode([question], [answer])
             except ValueError as e:
-                raise UserError(f"questions[{i}].answer: {e}") from None
+                raise UserError(f"questions[{i}].answer ({question!r}): {e}") from None
             answer_ids = ids[0, 1:][target[0, :-1]]
             if unk is not None and bool((answer_ids == unk).any()):
                 raise UserError(
-                    f"questions[{i}].answer: the judge's tokenizer cannot encode {answer!r} (unknown words); "
+                    f"questions[{i}].answer ({question!r}): the judge's tokenizer cannot encode {answer!r} "
+                    "(unknown words); "
                     "use words it knows, e.g. Yes or No"
                 )
 
