@@ -95,6 +95,9 @@ describe("the studio in a browser", () => {
     await page.getByTestId("training-max_train_steps").fill("8");
     await page.getByTestId("eval-seeds").fill("2");
     await page.getByTestId("recipe-check").getByText("8 steps").waitFor();
+    // Focus leaves the seeds field before the full-page screenshot: after one, Chromium restores the scroll
+    // position when a field loses focus, and the page would move under the click.
+    await page.getByTestId("start").focus();
     await shot("teach");
     await page.getByTestId("start").click();
 
