@@ -37,11 +37,21 @@ interface QuestionLike {
   visual_prompt?: unknown;
 }
 
+/**
+ * One control per distinct measurable visual prompt: phrasings of one target are one control, while a recipe
+ * whose questions set different targets for different prompts (`when`: a high horizon at night, a low one
+ * by day) gets one control per target, each measured on the images it was asked of (summary.ts).
+ */
 export function controlsOf(questions: readonly QuestionLike[]): Control[] {
   const controls: Control[] = [];
+  const targets = new Set<string>();
   questions.forEach((q, i) => {
     const control = controlFor(q.visual_prompt as Overlay | { kind: string } | null | undefined, i);
-    if (control && !controls.some((c) => c.attribute === control.attribute)) controls.push(control);
+    const target = JSON.stringify(q.visual_prompt);
+    if (control && !targets.has(target)) {
+      targets.add(target);
+      controls.push(control);
+    }
   });
   return controls;
 }

@@ -95,8 +95,11 @@ export function summarise(inputs: EvalInputs): EvalSummary {
   const controls = controlsOf(inputs.questions).flatMap((control) => {
     const width = (i: number) => inputs.pixels[i]!.width;
     const outcome = (i: number) => control.passes(inputs.measurements[i]!, width(i));
-    // A control asked only of some prompts is measured on their images (none among these: not measured).
-    const mine = pairs.filter((p) => isAsked(inputs.questions[control.question]!, result, p.base));
+    // A control asked only of some prompts is measured on their images (none among these: not measured);
+    // its target may be stated by several questions (phrasings), each asked of its own prompts.
+    const target = JSON.stringify(inputs.questions[control.question]!.visual_prompt);
+    const stating = inputs.questions.filter((q) => JSON.stringify(q.visual_prompt) === target);
+    const mine = pairs.filter((p) => stating.some((q) => isAsked(q, result, p.base)));
     if (mine.length === 0) return [];
     const base = mine.map((p) => outcome(p.base));
     const taught = mine.map((p) => outcome(p.taught));

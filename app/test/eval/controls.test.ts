@@ -20,6 +20,19 @@ describe("controls from a recipe's visual prompts", () => {
     ]);
   });
 
+  it("phrasings of one target are one control; different targets (asked of different prompts) are two", () => {
+    const horizon = (y: number) => ({ kind: "horizon", y });
+    const found = controlsOf([
+      { question: "Is the red line on the horizon?", visual_prompt: horizon(0.3) },
+      { question: "Does the red line follow the horizon?", visual_prompt: horizon(0.3) },
+      { question: "Is the red line on the horizon?", visual_prompt: horizon(0.7) },
+    ]);
+    expect(found.map((c) => [c.question, c.label])).toEqual([
+      [0, "horizon at 30% of the height (+-0.03)"],
+      [2, "horizon at 70% of the height (+-0.03)"],
+    ]);
+  });
+
   it("horizon: within 0.03 of the height passes; no horizon found is unmeasured", () => {
     const horizon = controls[0]!;
     expect(horizon.passes(measurement({ horizon: 0.32 }), 64)).toBe(true);

@@ -145,4 +145,25 @@ describe("summarise", () => {
     const taught = SEEDS.map((seed) => 0.8 + (seed % 3) * 0.01);
     expect(training.taught!.mean).toBeCloseTo(taught.reduce((a, b) => a + b) / taught.length, 9);
   });
+
+  it("measures each target on the images of the prompts it was asked of", () => {
+    const questions = [
+      {
+        question: "Is the red line on the horizon?",
+        visual_prompt: { kind: "horizon", y: 0.3 },
+        prompts: ["a lake"],
+      },
+      {
+        question: "Is the red line on the horizon?",
+        visual_prompt: { kind: "horizon", y: 0.7 },
+        prompts: ["a sea"],
+      },
+    ];
+    const measured = (scale: number) => ({ horizon: scale ? 0.31 : 0.6 });
+    const s = summarise(inputs({ training: rises, heldout: flat, measured, pixel: varied, questions }));
+    // every image here is of "a lake": only the 30% target was asked of them
+    expect(s.controls.map((c) => [c.label, c.taught!.mean])).toEqual([
+      ["horizon at 30% of the height (+-0.03)", 1],
+    ]);
+  });
 });

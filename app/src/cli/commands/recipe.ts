@@ -36,8 +36,9 @@ export function recipeCommand(context: CliContext): Command {
           for (const q of questions) {
             const of = (list: string[]) =>
               q.prompts === undefined ? list.length : list.filter((p) => q.prompts!.includes(p)).length;
+            const visual = q.visual_prompt ? ` ${JSON.stringify(q.visual_prompt)}` : "";
             console.info(
-              `  ${q.question} -> ${q.answer}: ${of(prompts)} of ${prompts.length} training, ` +
+              `  ${q.question}${visual} -> ${q.answer}: ${of(prompts)} of ${prompts.length} training, ` +
                 `${of(evalPrompts)} of ${evalPrompts.length} evaluation prompt(s)`,
             );
           }
