@@ -16,6 +16,7 @@ import type { RGBImage } from "./measurers/types.js";
 
 export interface QuestionLike {
   question: string;
+  answer?: string;
   weight?: number;
   visual_prompt?: unknown;
   /** Asked only of images of these prompts (recipes/slot-questions.ts); absent: of every image. */
@@ -188,10 +189,21 @@ function judgeSummary(j: EvaluateResult["judges"][number], inputs: EvalInputs, p
     role: j.judge === inputs.trainingJudge ? "training" : "held-out",
     ...pairedChange(pairs, overall),
     questions: inputs.questions.map((q, k) => ({
-      question: q.question,
+      question: distinctLabel(q, inputs.questions),
       ...pairedChange(pairs, (i) => j.probabilities[i]![k] ?? null),
     })),
   };
+}
+
+/**
+ * A question's text, plus its wanted answer and visual prompt when another question has the same text
+ * (`when` lets one wording ask for a high horizon of night prompts and a low one of sunny prompts).
+ */
+function distinctLabel(q: QuestionLike, all: readonly QuestionLike[]): string {
+  if (all.filter((other) => other.question === q.question).length < 2) return q.question;
+  const parts = [q.answer === undefined ? "" : `answer ${q.answer}`];
+  if (q.visual_prompt !== undefined) parts.push(JSON.stringify(q.visual_prompt));
+  return `${q.question} (${parts.filter(Boolean).join(", ")})`;
 }
 
 /** The change over the pairs where both images have a value (a question is asked of both or neither). */

@@ -165,5 +165,10 @@ describe("summarise", () => {
     expect(s.controls.map((c) => [c.label, c.taught!.mean])).toEqual([
       ["horizon at 30% of the height (+-0.03)", 1],
     ]);
+    // one wording, two targets: the judge table tells them apart
+    expect(s.judges[0]!.questions.map((q) => q.question)).toEqual([
+      'Is the red line on the horizon? ({"kind":"horizon","y":0.3})',
+      'Is the red line on the horizon? ({"kind":"horizon","y":0.7})',
+    ]);
   });
 });
