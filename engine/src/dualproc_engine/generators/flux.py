@@ -162,10 +162,10 @@ class FluxGenerator(DiffusersLora, Generator[PooledPromptEmbeds]):
         # The VAE halves the side per down block after the first (8 for the released one); packing halves
         # it once more, so the image side must be a multiple of twice the VAE's factor.
         self.vae_scale_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
-        resolution_px = RESOLUTION_PX if resolution_px is None else resolution_px
         # packing 2 x 2 latent pixels into one token: the latent side must be even
-        self.latent_side = latent_side(resolution_px, 0, self.vae_scale_factor, 2, "FLUX.1")
-        self.resolution_px = resolution_px
+        native = RESOLUTION_PX // self.vae_scale_factor
+        self.latent_side = latent_side(resolution_px, native, self.vae_scale_factor, 2, "FLUX.1")
+        self.resolution_px = self.latent_side * self.vae_scale_factor
         self.adapter_name = "default"
         self._has_lora = False
         for module in (self.transformer, self.vae, self.text_encoder, self.text_encoder_2):

@@ -66,7 +66,7 @@ def load_generator(
         if folder is None:
             continue
         try:
-            gen = load(folder) if resolution_px is None else load(folder, resolution_px=resolution_px)
+            gen = load(folder, resolution_px=resolution_px)
         except (OSError, ValueError, KeyError) as e:
             first = str(e).splitlines()[0] if str(e) else ""
             raise UserError(

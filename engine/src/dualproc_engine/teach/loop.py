@@ -174,10 +174,10 @@ def teach(
         )
         with (out / "eval.jsonl").open("a") as f:
             for scale, s in judged.items():
-                asked = [x for x in s if x is not None]
+                scored = [x for x in s if x is not None]  # None: asked of no evaluation prompt
                 f.write(json.dumps({"step": step, "scale": scale, "scores": s}) + "\n")
-                if asked:
-                    reporter.metric(f"eval_score@{scale:g}", sum(asked) / len(asked), step)
+                if scored:
+                    reporter.metric(f"eval_score@{scale:g}", sum(scored) / len(scored), step)
         if watch is None:
             return False
         taught = images.get(t.lora_scale)

@@ -134,8 +134,7 @@ class QuestionSet:
             if unk is not None and bool((answer_ids == unk).any()):
                 raise UserError(
                     f"questions[{i}].answer ({question!r}): the judge's tokenizer cannot encode {answer!r} "
-                    "(unknown words); "
-                    "use words it knows, e.g. Yes or No"
+                    "(unknown words); use words it knows, e.g. Yes or No"
                 )
 
     @property
