@@ -114,3 +114,82 @@ def test_the_heldout_watch_scores_each_image_on_the_questions_asked_of_it(tmp_pa
     no0 = 1 - yes[0]
     expected = ((yes[0] + 3 * no0) / 4 + yes[1]) / 2
     assert watch.score(images, asked) == pytest.approx(float(expected), rel=1e-5)
+
+
+def _mixed_questions(prompt_lists: list[list[str] | None]) -> list:
+    """Four questions over two pictures (no visual prompt, and a horizon line), each asked of the prompts
+    given (None: all)."""
+    from dualproc_engine.teach.config import Question
+
+    line = {"kind": "horizon", "y": 0.3}
+    texts = [
+        ("Is the sky blue?", "Yes", None),
+        ("Is there a red line on the horizon?", "Yes", line),
+        ("Is it night?", "No", None),
+        ("Is the red line aligned with the horizon?", "No", line),
+    ]
+    return [
+        Question(q, a, 1.0, visual_prompt=vp, prompts=p)
+        for (q, a, vp), p in zip(texts, prompt_lists, strict=True)
+    ]
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_only_the_pairs_asked_are_computed_and_they_equal_the_full_table(tiny_judge, shared) -> None:
+    """The embedded judge's shared path and the one-line contract's: the asked entries are the full
+    table's, the others NaN, and the gradient reaches only the images through the pairs asked."""
+    qs = QuestionSet(tiny_judge, _mixed_questions([["a"], ["b"], None, ["a", "c"]]), shared=shared)
+    prompts = ["a", "b", "c", "a", "b"]
+    asked = qs.asked(prompts)
+    images = torch.rand(5, 3, 64, 64, requires_grad=True)
+    full = qs.logprob(images).detach()
+    some = qs.logprob(images, asked)
+    assert torch.equal(torch.isnan(some), ~asked)
+    assert torch.allclose(some[asked], full[asked], atol=1e-5)
+    some[asked].sum().backward()
+    assert images.grad is not None and bool(images.grad.abs().sum(dim=(1, 2, 3)).gt(0).all())
+
+
+def test_the_language_model_runs_only_the_sequences_asked(tiny_judge) -> None:
+    """A question per slot value: each image is asked one of eight, so eight times fewer sequences."""
+    from dualproc_engine.teach.config import Question
+
+    things = ["trees", "a house", "a tower", "rocks", "a boat", "a car", "birds", "a bridge"]
+    prompts = [f"a landscape with {t}" for t in things]
+    questions = [
+        Question(f"Is there {t}?", "Yes", 1.0, prompts=[p]) for t, p in zip(things, prompts, strict=True)
+    ]
+    qs = QuestionSet(tiny_judge, questions)
+    seen: list[int] = []
+    language_model = tiny_judge.model.model.language_model
+    hook = language_model.register_forward_hook(
+        lambda _m, _i, out: seen.append(out.last_hidden_state.shape[0])
+    )
+    try:
+        with torch.no_grad():
+            images = torch.rand(8, 3, 64, 64)
+            qs.logprob(images)
+            every = sum(seen)
+            seen.clear()
+            qs.logprob(images, qs.asked(prompts))
+    finally:
+        hook.remove()
+    assert every == 8 * 8 and sum(seen) == 8
+
+
+def test_an_image_asked_nothing_of_a_picture_is_not_drawn_with_its_visual_prompt(tiny_judge) -> None:
+    qs = QuestionSet(tiny_judge, _mixed_questions([None, ["b"], None, ["b"]]))
+    encoded: list[int] = []
+    original = tiny_judge.encode_images
+
+    def counting(images):  # noqa: ANN001, ANN202
+        encoded.append(images.shape[0])
+        return original(images)
+
+    tiny_judge.encode_images = counting
+    try:
+        with torch.no_grad():
+            qs.logprob(torch.rand(3, 3, 64, 64), qs.asked(["a", "a", "b"]))
+    finally:
+        del tiny_judge.encode_images
+    assert encoded == [3 + 1]  # one vision pass: three plain views, the line over the one image asked

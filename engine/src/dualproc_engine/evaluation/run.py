@@ -78,18 +78,18 @@ def evaluate_run(
     for name in judges:
         judge = adapters.load_judge(name, device)
         questions = QuestionSet(judge, cfg.questions, recipe_dir)
+        asked = questions.asked([prompts[p] for _, p, _ in cells])
         probabilities = []
         with torch.no_grad():
             for k in range(0, len(images), CHUNK):
                 chunk = images[k : k + CHUNK].to(device)
-                probabilities.append(questions.logprob(chunk).float().exp().cpu())
+                probabilities.append(questions.logprob(chunk, asked[k : k + CHUNK]).float().exp().cpu())
                 done += chunk.shape[0]
                 reporter.progress(done, total, "images", f"judge {name}")
         table = torch.cat(probabilities)
-        asked = questions.asked([prompts[p] for _, p, _ in cells]).tolist()
         rows = [
             [_finite(v) if a else None for v, a in zip(row, ask, strict=True)]
-            for row, ask in zip(table.tolist(), asked, strict=True)
+            for row, ask in zip(table.tolist(), asked.tolist(), strict=True)
         ]
         scored.append({"judge": name, "probabilities": rows})
     return {

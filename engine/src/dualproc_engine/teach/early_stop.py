@@ -34,11 +34,13 @@ class HeldoutWatch:
         (B, Q): which questions each image was asked; None: all; an image asked none counts for nothing)."""
         device = getattr(self.questions.judge, "device", None)
         with torch.no_grad():
-            probabilities = self.questions.logprob(images.to(device)).float().exp()
+            probabilities = self.questions.logprob(images.to(device), asked).float().exp()
         w = torch.tensor(self.questions.weights, dtype=probabilities.dtype, device=probabilities.device)
         w = w.expand_as(probabilities)
-        if asked is not None:
-            w = w * asked.to(w.device, w.dtype)
+        if asked is not None:  # the unasked pairs are NaN
+            mask = asked.to(w.device, torch.bool)
+            w = w * mask
+            probabilities = torch.where(mask, probabilities, torch.zeros_like(probabilities))
         weighted = (probabilities * w).sum(1)
         total = w.sum(1)
         kept = total > 0

@@ -63,7 +63,7 @@ class Evaluator:
         asked = self.asked(questions)
         with torch.no_grad():
             for s, imgs in per_scale.items():
-                nll = answer_nll(questions.logprob(imgs.to(device)).float())
+                nll = answer_nll(questions.logprob(imgs.to(device), asked).float())
                 judged[s] = finite_or_none(scores(nll, asked).tolist())
         grid = torch.cat(list(per_scale.values()))
         path = save_grid(

@@ -36,9 +36,13 @@ def weighted_loss(nll: Tensor, weights: Tensor, asked: Tensor | None = None) -> 
     is asked only of its prompts' images); None: every question of every image, which gives
     sum_q w_q * mean_b nll[b, q] with normalised weights (the paper's mean when weights are equal)."""
     w = weights.to(nll.device, nll.dtype).expand_as(nll)
-    if asked is not None:
-        w = w * asked.to(nll.device, nll.dtype)
-    return ((nll * w).sum(dim=1) / w.sum(dim=1)).mean()
+    if asked is None:
+        return ((nll * w).sum(dim=1) / w.sum(dim=1)).mean()
+    mask = asked.to(nll.device, torch.bool)
+    w = w * mask
+    # an unasked pair may hold NaN (`QuestionSet.logprob` leaves it uncomputed): where, not a product
+    weighted = torch.where(mask, nll * w, torch.zeros_like(nll))
+    return (weighted.sum(dim=1) / w.sum(dim=1)).mean()
 
 
 def question_losses(nll: Tensor, asked: Tensor | None = None) -> Tensor:

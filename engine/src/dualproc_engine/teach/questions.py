@@ -6,9 +6,10 @@ batch goes through the vision tower in one call, and each group's questions run 
 as one batch, tokenized once at start-up (no recomputation of constant text). A judge that only offers the
 one-line contract still works: one `logprob` call per group. `reference_logprob` is the reference's way
 (one full judge pass per question), kept for the benchmark. A question may be asked only of some prompts'
-images (the app's `when` and {slot}, `Question.prompts`); `asked(prompts)` says which, and the loss, the
-scores and the evaluation leave it out elsewhere (it is still computed: one batch for every image is cheaper
-than ragged ones).
+images (the app's `when` and {slot}, `Question.prompts`); `asked(prompts)` says which. Given that mask,
+`logprob` computes only the pairs asked (NaN elsewhere): a recipe with a question per slot value asks each
+image one of them, so the language model runs one sequence per image instead of one per value; the loss, the
+scores and the evaluation leave the NaNs out.
 """
 
 from __future__ import annotations
@@ -160,11 +161,14 @@ class QuestionSet:
         """Each group's view of the batch: the images with that group's visual prompt composited."""
         return [g.overlay(images) if g.overlay is not None else images for g in self.groups]
 
-    def logprob(self, images: Tensor) -> Tensor:
+    def logprob(self, images: Tensor, asked: Tensor | None = None) -> Tensor:
         """(B, Q) log P(answer q | image b with q's visual prompt, question q), sharing work per image.
 
-        The views go to the judge's device and the answers come back to the images' (one device copy each
-        way, differentiable), so a judge may live on a device of its own (`training.judge_device`)."""
+        `asked` (B, Q) bool: compute only the pairs asked (NaN elsewhere); None: every pair. The views go to
+        the judge's device and the answers come back to the images' (one device copy each way,
+        differentiable), so a judge may live on a device of its own (`training.judge_device`)."""
+        if asked is not None and not bool(asked.all()):
+            return self._asked_logprob(images, asked.to("cpu", torch.bool))
         b = images.shape[0]
         views = [v.to(self._judge_device or v.device) for v in self.views(images)]
         if self.shared:
@@ -179,6 +183,42 @@ class QuestionSet:
             ]
         return torch.cat(parts, dim=1)[:, self._inverse.to(parts[0].device)].to(images.device)
 
+    def _asked_logprob(self, images: Tensor, asked: Tensor) -> Tensor:
+        """`logprob` for the asked pairs only: each group's view is drawn for the images asked one of its
+        questions (all views still in one vision pass), and images asked the same of a group share one
+        language-model batch of just those questions."""
+        needed = [asked[:, g.indices].any(dim=1).nonzero().flatten() for g in self.groups]
+        views = [
+            (g.overlay(images[rows]) if g.overlay is not None else images[rows]).to(
+                self._judge_device or images.device
+            )
+            for g, rows in zip(self.groups, needed, strict=True)
+        ]
+        features = (
+            self.judge.encode_images(torch.cat(views)).split([len(r) for r in needed])
+            if self.shared
+            else None
+        )
+        rows_out: list[Tensor] = []
+        cols_out: list[Tensor] = []
+        values: list[Tensor] = []
+        for k, (g, rows) in enumerate(zip(self.groups, needed, strict=True)):
+            for pattern, members in _same_rows(asked[rows][:, g.indices]).items():
+                local = [j for j, on in enumerate(pattern) if on]
+                if self.shared:
+                    assert features is not None and g.tokens is not None
+                    tokens = (t[local] for t in g.tokens)
+                    part = self.judge.logprob_from_features(features[k][members], *tokens)
+                else:
+                    qs, ans = [g.questions[j] for j in local], [g.answers[j] for j in local]
+                    part = self.judge.logprob(views[k][members], qs, ans)
+                rows_out.append(rows[members].repeat_interleave(len(local)))
+                cols_out.append(torch.tensor([g.indices[j] for j in local]).repeat(len(members)))
+                values.append(part.reshape(-1).to(images.device))
+        flat = torch.cat(values)
+        out = torch.full((images.shape[0], len(self)), float("nan"), dtype=flat.dtype, device=images.device)
+        return out.index_put((torch.cat(rows_out).to(out.device), torch.cat(cols_out).to(out.device)), flat)
+
     def reference_logprob(self, images: Tensor) -> Tensor:
         """(B, Q) the reference's way: one full judge pass (image encoding included) per question."""
         cols = []
@@ -186,3 +226,13 @@ class QuestionSet:
             view = overlay(images) if overlay is not None else images
             cols.append(self.judge.logprob(view, [q], [a]))
         return torch.cat(cols, dim=1)
+
+
+def _same_rows(mask: Tensor) -> dict[tuple[bool, ...], Tensor]:
+    """The rows of a (R, C) bool mask grouped by their pattern (rows asked nothing left out): pattern ->
+    the row indices that have it."""
+    groups: dict[tuple[bool, ...], list[int]] = {}
+    for i, row in enumerate(mask.tolist()):
+        if any(row):
+            groups.setdefault(tuple(row), []).append(i)
+    return {pattern: torch.tensor(members) for pattern, members in groups.items()}

@@ -42,7 +42,7 @@ class Run:
     preserve_embeds: PromptEmbeds | None = None
     scaler: Any = None
     judge_logprob: Any = None
-    """(images) -> (B, Q); default `questions.logprob` (the benchmark swaps in the reference's way)."""
+    """(images, asked or None) -> (B, Q); default `questions.logprob` (the benchmark swaps in others)."""
     asked: Tensor | None = None
     """(P, Q) 1 where question q is asked of training prompt p's images; None: every question of every one."""
     checkpointing: bool = field(init=False)
@@ -81,9 +81,9 @@ def micro_batch_loss(
             images = images_with_grad(
                 run.gen, run.prompt_embeds[prompt_idx], noise, run.sigmas, window, run.checkpointing
             )
-            logprob = run.judge_logprob(random_views(images, t.judge_augment, rng))
+            asked = run.asked[prompt_idx] if run.asked is not None else None
+            logprob = run.judge_logprob(random_views(images, t.judge_augment, rng), asked)
         nll = answer_nll(logprob.float())
-        asked = run.asked[prompt_idx] if run.asked is not None else None
         loss = weighted_loss(nll, run.weights, asked)
         kept = None
         if run.preserve_embeds is not None and t.preserve_weight > 0:
