@@ -10,6 +10,9 @@ by how the wrong strips were made (one or two swatches swapped for near misses, 
     cd engine && python studies/palette_probe.py --stages 3 --steps 600 --out /tmp/palette-s3.json
     cd engine && python studies/palette_probe.py --stages 2 --steps 600 --out /tmp/palette-s2.json
 
+`--family` trains on another QA family alone the same way (e.g. object_presence), to ask whether the
+architecture can learn it at all when nothing else competes for the steps.
+
 With 3 stages (the shipped judges) an image token covers 16 x 16 px, so the bottom row of tokens mixes the
 8 px swatch strip with the scene above it; with 2 stages a token covers 8 x 8 px and the bottom row is the
 strip alone.
@@ -30,7 +33,7 @@ import torch
 def accuracy_by_perturbation(probs: list[float], records: list[dict]) -> dict[str, float]:
     hits: dict[str, list[bool]] = {}
     for p, r in zip(probs, records, strict=True):
-        kind = r["params"]["perturbation"]
+        kind = r.get("params", {}).get("perturbation", r["answer"])  # other families: split by answer
         kind = "other" if kind.startswith("named") or kind == "random" else kind
         hits.setdefault(kind, []).append((p > 0.5) == (r["answer"] == "Yes"))
         hits.setdefault("all", []).append((p > 0.5) == (r["answer"] == "Yes"))
@@ -52,6 +55,7 @@ def main() -> None:
     parser.add_argument("--aux", type=float, default=1.0, help="weight of the auxiliary read-out (0: none)")
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--family", default="palette_match", help="the QA family to train on alone")
     parser.add_argument("--out", required=True, help="JSON file for the accuracy history")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -68,7 +72,7 @@ def main() -> None:
     params = list(model.parameters()) + list(readout.parameters())
     optimizer = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.98), weight_decay=0.01)
 
-    families = ["palette_match"]
+    families = [args.family]
     validation = scenes_qa(SEED_BASES["validation"] + args.seed, 240, "train", per_scene=1, families=families)
     val_images = record_images(validation.images, validation.records)
     history, started, chunk = [], time.monotonic(), None

@@ -15,6 +15,7 @@ import { doctorCommand } from "./commands/doctor.js";
 import { generateCommand } from "./commands/generate.js";
 import { modelsCommand } from "./commands/models.js";
 import { recipeCommand } from "./commands/recipe.js";
+import { runsCommand } from "./commands/runs.js";
 import { studioCommand } from "./commands/studio.js";
 import { teachCommand } from "./commands/teach.js";
 import { worldCommand } from "./commands/world/index.js";
@@ -32,6 +33,7 @@ export function buildProgram(io: CliIO): Command {
     .addCommand(worldCommand(context))
     .addCommand(teachCommand(context))
     .addCommand(evalCommand(context))
+    .addCommand(runsCommand(context))
     .addCommand(studioCommand(context))
     .addCommand(askCommand(context))
     .addCommand(generateCommand(context))

@@ -12,6 +12,8 @@ export const RunStage = z
   .enum(["queued", "teach", "eval", "done"])
   .describe("Where a run is: waiting its turn, teaching, evaluating, or finished (its status says how).");
 
+const Progress = z.strictObject({ done: z.number(), total: z.number().nullable(), unit: z.string() });
+
 export const RunSummary = z.strictObject({
   id: RunId,
   name: z.string(),
@@ -19,7 +21,10 @@ export const RunSummary = z.strictObject({
   stage: RunStage,
   created_at: z.string(),
   finished_at: z.string().nullable(),
-  progress: z.strictObject({ done: z.number(), total: z.number().nullable(), unit: z.string() }).nullable(),
+  /** The live stage's progress (teaching: steps; evaluating: images). */
+  progress: Progress.nullable(),
+  /** How far the teaching got (steps), whatever stage the run is in. */
+  teach_progress: Progress.nullable(),
   /** The latest value of each metric the engine reported (loss, score/0, ...). */
   metrics: z.record(z.string(), z.number()),
   error: z.string().nullable(),

@@ -29,7 +29,7 @@ import { libraryRecipes } from "./library.js";
 import { reviewOf, saveReview } from "./review-api.js";
 import { eventStream, type Hub } from "./events.js";
 import { RequestError } from "./request-error.js";
-import type { RunsStore } from "./runs-store.js";
+import type { RunsStore } from "../runs/runs-store.js";
 import type { Tools } from "./tools.js";
 import type { Trainer } from "./trainer.js";
 import { MAX_UPLOAD_BYTES, UploadError, storeUpload } from "./uploads.js";

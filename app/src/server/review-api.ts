@@ -4,7 +4,7 @@ import type { Review } from "../protocol/studio.js";
 import { readMarks, reviewEntries, saveMarks, type Mark } from "../runs/review.js";
 import { writeTeachReport } from "../report/teach-report.js";
 import { RequestError } from "./request-error.js";
-import type { RunsStore } from "./runs-store.js";
+import type { RunsStore } from "../runs/runs-store.js";
 
 export function reviewOf(store: RunsStore, id: string): z.infer<typeof Review> {
   const found = reviewEntries(store.dir(id));

@@ -13,7 +13,7 @@ import type { StudioEvent } from "../protocol/studio.js";
 import { accessControl, newToken } from "./access.js";
 import { studioApp, type StudioDeps } from "./app.js";
 import { Hub } from "./events.js";
-import { RunsStore } from "./runs-store.js";
+import { RunsStore } from "../runs/runs-store.js";
 import { Tools } from "./tools.js";
 import { Trainer } from "./trainer.js";
 

@@ -13,7 +13,7 @@ import { EVAL_DEFAULTS } from "../cli/commands/eval.js";
 import type { JobEvent } from "../protocol/messages.js";
 import type { RunSummary, StudioEvent } from "../protocol/studio.js";
 import { RunFolder } from "../runs/run-folder.js";
-import type { RunsStore } from "./runs-store.js";
+import type { RunsStore } from "../runs/runs-store.js";
 
 const SUMMARY_INTERVAL_MS = 250;
 
@@ -112,6 +112,7 @@ export class Trainer {
       error: null,
       finished_at: null,
       progress: live.progress ?? base.progress,
+      teach_progress: live.stage === "teach" ? (live.progress ?? base.teach_progress) : base.teach_progress,
       metrics: { ...base.metrics, ...(live.stage === "teach" ? live.metrics : {}) },
     };
   }

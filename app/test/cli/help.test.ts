@@ -34,6 +34,7 @@ describe("the CLI's conventions (in-process)", () => {
         "world judge-pool",
         "world train-generator",
         "teach",
+        "runs",
         "studio",
         "ask",
         "generate",
@@ -59,7 +60,7 @@ describe("the CLI's conventions (in-process)", () => {
     expect(io.stderr().trim().split("\n")).toHaveLength(1);
     expect(io.stderr()).toContain("unknown command 'tech'");
     expect(io.stderr()).toContain(
-      "commands: world, teach, eval, studio, ask, generate, bench, recipe, models, doctor",
+      "commands: world, teach, eval, runs, studio, ask, generate, bench, recipe, models, doctor",
     );
   });
 

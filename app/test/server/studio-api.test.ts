@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StudioEvent } from "../../src/protocol/studio.js";
 import type { StudioDeps } from "../../src/server/app.js";
 import { Hub } from "../../src/server/events.js";
-import { RunsStore, SILENT_RUN_MS } from "../../src/server/runs-store.js";
+import { RunsStore, SILENT_RUN_MS } from "../../src/runs/runs-store.js";
 import { LIBRARY_DIR, guardedApp } from "../../src/server/studio.js";
 import { Tools } from "../../src/server/tools.js";
 import { Trainer } from "../../src/server/trainer.js";

@@ -1,5 +1,5 @@
 /**
- * The studio's view of the runs folder: every teach run in it (from the studio or the CLI alike), read back
+ * The runs folder read back (the studio's list and `dualproc runs`): every teach run in it, from the studio or the CLI alike, read back
  * from what the run folder holds (run.json, eval/run.json, eval/summary.json), each parsed, never cast.
  */
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
@@ -9,7 +9,7 @@ import { z } from "zod";
 import type { RunSummary } from "../protocol/studio.js";
 import { loadRecipeFile, teachRecipe } from "../recipes/load.js";
 import type { TeachRecipe } from "../recipes/schema.js";
-import { trainedScale } from "../runs/lora.js";
+import { trainedScale } from "./lora.js";
 
 const LORA_FILE = "pytorch_lora_weights.safetensors";
 
@@ -73,6 +73,7 @@ export class RunsStore {
       created_at: teach?.created_at ?? statSync(dir).mtime.toISOString(),
       finished_at: live?.finished_at ?? null,
       progress: live?.progress ?? null,
+      teach_progress: teach?.progress ?? null,
       metrics: metricValues(teach),
       error: failed?.error?.message ?? (teach ? null : "no run.json: the run never started"),
       files: {
