@@ -161,6 +161,14 @@ export const TrainJudgeParams = z
       .max(1)
       .optional()
       .describe("Greatest share of a rendered batch one question family may take (default 0.3)."),
+    word_dropout: z
+      .number()
+      .min(0)
+      .lt(1)
+      .optional()
+      .describe(
+        "Probability that each word of a training question is replaced by one the judge does not know (default 0).",
+      ),
   })
   .describe("Train an embedded Scenes judge.");
 export const JudgePoolParams = z

@@ -209,6 +209,7 @@ def train_judge(
     generated_share: float | None = None,
     learning_rate: float | None = None,
     max_share: float | None = None,
+    word_dropout: float | None = None,
     reporter: Reporter | None = None,
 ) -> dict[str, Any]:
     """Train (or resume) an embedded judge in `out_dir`; with `init_from`, fine-tune that judge instead.
@@ -228,6 +229,8 @@ def train_judge(
         overrides["learning_rate"] = learning_rate
     if max_share is not None:
         overrides["max_share"] = max_share
+    if word_dropout is not None:
+        overrides["word_dropout"] = word_dropout
     summary = train(
         str(_output_folder(out_dir)),
         seed=seed,

@@ -61,6 +61,7 @@ def test_training_saves_a_loadable_judge_and_resumes_exactly(tmp_path: Path) -> 
         "eval_every": 100,
         "validation_scenes": 4,
         "calibration_scenes": 4,
+        "word_dropout": 0.3,  # resumes exactly with words dropped too (the draw is a function of the step)
     }
     straight = train_judge(tmp_path / "straight", max_steps=3, **small)
     calls = iter(range(100))
@@ -86,6 +87,25 @@ def test_training_saves_a_loadable_judge_and_resumes_exactly(tmp_path: Path) -> 
     judge = EmbeddedJudge.from_pretrained(tmp_path / "resumed")
     assert judge.logprob(torch.rand(1, 3, 64, 64), ["Is it night?"], ["Yes"]).shape == (1, 1)
     assert (tmp_path / "resumed" / "metrics.jsonl").stat().st_size > 0
+
+
+def test_word_dropout_replaces_words_with_one_the_judge_does_not_know() -> None:
+    import random
+
+    from dualproc_engine.judges.embedded import load_judge
+    from dualproc_engine.world.train_judge import UNKNOWN_WORD, TrainJudgeConfig, drop_words
+
+    question = "Is the red line aligned with the horizon?"
+    assert drop_words(question, 0.0, random.Random(0)) == question
+    dropped = [drop_words(question, 0.25, random.Random(seed)) for seed in range(400)]
+    assert dropped[:5] == [drop_words(question, 0.25, random.Random(seed)) for seed in range(5)]
+    share = sum(d.split().count(UNKNOWN_WORD) for d in dropped) / (400 * 8)
+    assert 0.2 < share < 0.3
+    assert all(d.endswith("?") and len(d.split()) == 8 for d in dropped)  # punctuation and length kept
+    tokenizer = load_judge("scenes-judge").tokenizer
+    assert tokenizer(UNKNOWN_WORD, add_special_tokens=False)["input_ids"] == [tokenizer.unk_token_id]
+    with pytest.raises(ValueError, match="word_dropout"):
+        TrainJudgeConfig(word_dropout=1.0)
 
 
 def test_expected_calibration_error() -> None:

@@ -23,6 +23,7 @@ import json
 import math
 import os
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -93,6 +94,13 @@ class TrainJudgeConfig:
     generated_share: float = field(
         default=0.3, metadata={"help": "share of each batch from the generated pool"}
     )
+    word_dropout: float = field(
+        default=0.0,
+        metadata={
+            "help": "probability that each word of a training question is replaced by one the tokenizer "
+            "does not know, so that a wording with unknown words gets an unsure answer, not a confident guess"
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.phrasing_split not in ("train", "heldout", "all"):
@@ -101,6 +109,17 @@ class TrainJudgeConfig:
             raise ValueError("max_train_steps: must be at least 1")
         if not 0 <= self.generated_share < 1:
             raise ValueError("generated_share: must be in [0, 1)")
+        if not 0 <= self.word_dropout < 1:
+            raise ValueError("word_dropout: must be in [0, 1)")
+
+
+UNKNOWN_WORD = "zqxv"
+"""A word no phrasing uses: the judge's word-level tokenizer maps it to its unknown token."""
+
+
+def drop_words(question: str, p: float, rng: random.Random) -> str:
+    """`question` with each word replaced by an unknown one with probability p (punctuation kept)."""
+    return re.sub(r"[A-Za-z]+", lambda m: UNKNOWN_WORD if rng.random() < p else m.group(0), question)
 
 
 def learning_rate_at(step: int, cfg: TrainJudgeConfig) -> float:
@@ -427,9 +446,11 @@ def train_judge(
             records, images = records + extra, torch.cat([images, generated.images_for(extra)])
         for group in optimizer.param_groups:
             group["lr"] = learning_rate_at(step, cfg)
-        logprob = judge.logprob_pairs(
-            images, [r["question"] for r in records], [r["answer"] for r in records]
-        )
+        questions = [r["question"] for r in records]
+        if cfg.word_dropout > 0:
+            words_rng = random.Random(cfg.seed * 1_000_003 + step)  # resumable: a function of the step
+            questions = [drop_words(q, cfg.word_dropout, words_rng) for q in questions]
+        logprob = judge.logprob_pairs(images, questions, [r["answer"] for r in records])
         loss = -logprob.mean()
         auxiliary = aux_loss(readout, tower_map["last"], records) if cfg.aux_weight > 0 else loss * 0.0
         optimizer.zero_grad(set_to_none=True)
@@ -511,6 +532,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup-steps", type=int, default=100)
     parser.add_argument("--curriculum-frac", type=float, default=0.3)
     parser.add_argument("--max-share", type=float, default=0.3, help="greatest batch share of one family")
+    parser.add_argument(
+        "--word-dropout", type=float, default=0.0, help="share of question words replaced by an unknown one"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -531,6 +555,7 @@ def main(argv: list[str] | None = None) -> None:
         warmup_steps=args.warmup_steps,
         curriculum_frac=args.curriculum_frac,
         max_share=args.max_share,
+        word_dropout=args.word_dropout,
         on_progress=progress,
         on_metric=lambda name, value, step: (
             print(f"{name} {value:.4f} @ {step}", flush=True)

@@ -59,6 +59,11 @@ export function trainJudgeCommand(context: CliContext): Command {
       "greatest share of a rendered batch one question family may take (default 0.3; the mix follows each family's loss)",
       numberBetween(0.01, 1),
     )
+    .option(
+      "--word-dropout <p>",
+      "probability that each word of a training question is replaced by an unknown one (default 0), so a wording with words the judge never saw gets an unsure answer",
+      numberBetween(0, 0.99),
+    )
     .action(
       async (
         options: TrainOptions & {
@@ -69,6 +74,7 @@ export function trainJudgeCommand(context: CliContext): Command {
           generatedShare?: number;
           learningRate?: number;
           maxShare?: number;
+          wordDropout?: number;
         },
         self: Command,
       ) => {
@@ -85,6 +91,7 @@ export function trainJudgeCommand(context: CliContext): Command {
           ...(options.generatedShare !== undefined ? { generated_share: options.generatedShare } : {}),
           ...(options.learningRate !== undefined ? { learning_rate: options.learningRate } : {}),
           ...(options.maxShare !== undefined ? { max_share: options.maxShare } : {}),
+          ...(options.wordDropout !== undefined ? { word_dropout: options.wordDropout } : {}),
         };
         const result = await runEngineJob(console, "train_judge", params, {
           runDir: out,
