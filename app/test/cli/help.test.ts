@@ -2,19 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { Command } from "commander";
 import { EventEmitter } from "node:events";
 import { buildProgram, main } from "../../src/cli/main.js";
-import { endQuietlyOnClosedPipe, type CliIO } from "../../src/cli/io.js";
-
-function capture(): CliIO & { stdout: () => string; stderr: () => string } {
-  let out = "";
-  let err = "";
-  return {
-    out: (t) => (out += t),
-    err: (t) => (err += t),
-    errIsTTY: false,
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
+import { endQuietlyOnClosedPipe } from "../../src/cli/io.js";
+import { capture } from "./capture.js";
 
 function commandPaths(command: Command, prefix: string[] = []): string[][] {
   return command.commands.flatMap((c) => [[...prefix, c.name()], ...commandPaths(c, [...prefix, c.name()])]);

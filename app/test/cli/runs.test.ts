@@ -3,19 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
-import type { CliIO } from "../../src/cli/io.js";
-
-function capture(): CliIO & { stdout: () => string; stderr: () => string } {
-  let out = "";
-  let err = "";
-  return {
-    out: (t) => (out += t),
-    err: (t) => (err += t),
-    errIsTTY: false,
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
+import { capture } from "./capture.js";
 
 const RECIPE = (name: string) => `name: ${name}
 prompts: [a sunny landscape]
