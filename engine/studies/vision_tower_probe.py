@@ -6,6 +6,7 @@ batch 32, AdamW lr 1e-3, one CPU thread; validation accuracy every 50 steps on h
 how the judge's tower was chosen (docs/judge.md):
 
     cd engine && python studies/vision_tower_probe.py --towers resnet,bit,convnext,clip --steps 400
+    cd engine && python studies/vision_tower_probe.py --towers resnet --family object_presence --steps 800
 """
 
 from __future__ import annotations
@@ -105,20 +106,29 @@ def build_tower(name: str) -> tuple[nn.Module, Features]:
 
 
 def probe(name: str, family: str, steps: int, seed: int = 0) -> list[dict[str, float]]:
+    """Validation accuracy every 50 steps. For object_presence the answer depends on the kind asked about,
+    so the read-out has a pair of logits per kind (the asked kind's pair is used): shape recognition alone."""
     from dualproc_engine.world.judge_data import SEED_BASES, record_images, scenes_qa
 
     torch.manual_seed(seed)
     tower, features = build_tower(name)
     width = features(torch.zeros(2, 3, 64, 64)).shape[1]
-    head = nn.Linear(width, 2)
-    params = list(tower.parameters()) + list(head.parameters())
-    optimizer = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
 
     def far(record: dict) -> bool:  # the easy negatives: a line at least 8% (5 px) off
         return not (record["answer"] == "No" and (record.get("margin") or 1) < 0.08)
 
     val = scenes_qa(SEED_BASES["validation"], 160, "train", per_scene=2, families=[family])
     val_records = [r for r in val.records if far(r)]
+    kinds = sorted({r["params"]["kind"] for r in val_records}) if family == "object_presence" else [""]
+    head = nn.Linear(width, 2 * len(kinds))
+    params = list(tower.parameters()) + list(head.parameters())
+    optimizer = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
+
+    def logits(x: torch.Tensor, records: list[dict]) -> torch.Tensor:
+        asked = torch.tensor([kinds.index(r["params"]["kind"]) if kinds != [""] else 0 for r in records])
+        pairs = head(features(x)).view(x.shape[0], len(kinds), 2)
+        return pairs[torch.arange(x.shape[0]), asked]  # (B, 2): No, Yes
+
     val_x = record_images(val.images, val_records) * 2 - 1
     val_y = torch.tensor([r["answer"] == "Yes" for r in val_records]).long()
     rng, rows, started = random.Random(seed), [], time.monotonic()
@@ -129,7 +139,7 @@ def probe(name: str, family: str, steps: int, seed: int = 0) -> list[dict[str, f
         records = [rng.choice(pools["Yes" if i % 2 == 0 else "No"]) for i in range(32)]
         x = record_images(chunk.images, records) * 2 - 1
         y = torch.tensor([i % 2 == 0 for i in range(32)]).long()
-        loss = nn.functional.cross_entropy(head(features(x)), y)
+        loss = nn.functional.cross_entropy(logits(x, records), y)
         optimizer.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(params, 1.0)
@@ -137,7 +147,7 @@ def probe(name: str, family: str, steps: int, seed: int = 0) -> list[dict[str, f
         if (step + 1) % 50 == 0:
             tower.eval()
             with torch.no_grad():
-                accuracy = float((head(features(val_x)).argmax(1) == val_y).float().mean())
+                accuracy = float((logits(val_x, val_records).argmax(1) == val_y).float().mean())
             tower.train()
             rows.append(
                 {"step": step + 1, "val_acc": round(accuracy, 3), "s": round(time.monotonic() - started, 1)}

@@ -58,6 +58,23 @@ class JudgeFamilyContract:
         scores[0].sum().backward()  # gradients reach only the image that was scored
         assert images.grad is not None and images.grad[0].abs().sum() > 0 and images.grad[1].abs().sum() == 0
 
+    def test_questions_asked_of_some_images_only_score_as_in_the_full_table(self, judge: Any) -> None:
+        """The teach loop's `QuestionSet` with a question per prompt: only the asked pairs are computed
+        (through the family's shared path where it has one), and they equal the full table's."""
+        from dualproc_engine.teach.config import Question
+        from dualproc_engine.teach.questions import QuestionSet
+
+        questions = [
+            Question(q, a, 1.0, prompts=[p]) for q, a, p in zip(QUESTIONS, ANSWERS, "abc", strict=True)
+        ]
+        qs = QuestionSet(judge, questions)
+        images = torch.rand(3, 3, *self.score_size, generator=torch.Generator().manual_seed(1))
+        asked = qs.asked(["a", "c", "a"])
+        with torch.no_grad():
+            full, some = qs.logprob(images), qs.logprob(images, asked)
+        assert torch.equal(torch.isnan(some), ~asked)
+        torch.testing.assert_close(some[asked], full[asked], atol=1e-4, rtol=1e-4)
+
     def test_gradient_checkpointing_gives_the_same_gradients(self, judge: Any) -> None:
         from dualproc_engine.teach.adapters import judge_checkpointing
 
