@@ -6,7 +6,8 @@ batch 32, AdamW lr 1e-3, one CPU thread; validation accuracy every 50 steps on h
 how the judge's tower was chosen (docs/judge.md):
 
     cd engine && python studies/vision_tower_probe.py --towers resnet,bit,convnext,clip --steps 400
-    cd engine && python studies/vision_tower_probe.py --towers resnet --family object_presence --steps 800
+    cd engine && python studies/vision_tower_probe.py --towers resnet,resnet-deep,resnet-wide \
+        --family object_presence --steps 1500
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ def build_tower(name: str) -> tuple[nn.Module, Features]:
     import transformers as tf
 
     tower: nn.Module
-    if name == "resnet":
+    if name in ("resnet", "resnet-deep", "resnet-wide"):  # the judge's; two blocks a stage; twice as wide
+        wide = name == "resnet-wide"
         tower = tf.ResNetModel(
             tf.ResNetConfig(
-                embedding_size=32,
-                hidden_sizes=[32, 64, 128],
-                depths=[1, 1, 1],
+                embedding_size=64 if wide else 32,
+                hidden_sizes=[64, 128, 256] if wide else [32, 64, 128],
+                depths=[2, 2, 2] if name == "resnet-deep" else [1, 1, 1],
                 layer_type="basic",
                 hidden_act="relu",
             )

@@ -146,6 +146,8 @@ def test_only_the_pairs_asked_are_computed_and_they_equal_the_full_table(tiny_ju
     some = qs.logprob(images, asked)
     assert torch.equal(torch.isnan(some), ~asked)
     assert torch.allclose(some[asked], full[asked], atol=1e-5)
+    nothing = qs.logprob(images[:2], torch.zeros(2, 4, dtype=torch.bool))
+    assert nothing.shape == (2, 4) and bool(torch.isnan(nothing).all())
     some[asked].sum().backward()
     assert images.grad is not None and bool(images.grad.abs().sum(dim=(1, 2, 3)).gt(0).all())
 

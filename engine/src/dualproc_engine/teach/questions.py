@@ -187,6 +187,8 @@ class QuestionSet:
         """`logprob` for the asked pairs only: each group's view is drawn for the images asked one of its
         questions (all views still in one vision pass), and images asked the same of a group share one
         language-model batch of just those questions."""
+        if not bool(asked.any()):  # e.g. an evaluation chunk of a held-out prompt no question is asked of
+            return torch.full((images.shape[0], len(self)), float("nan"), device=images.device)
         needed = [asked[:, g.indices].any(dim=1).nonzero().flatten() for g in self.groups]
         views = [
             (g.overlay(images[rows]) if g.overlay is not None else images[rows]).to(
