@@ -5,24 +5,30 @@ const BAR_WIDTH = 24;
 const LINE_INTERVAL_MS = 5_000;
 
 export class Progress {
-  private readonly startedAt = Date.now();
+  private readonly startedAt: number;
   private lastLineAt = 0;
   private drawn = false;
+  /** The count at the first update: a resumed job starts part-way, and its rate counts only this run's work. */
+  private firstDone: number | null = null;
 
   constructor(
     private readonly console: Console,
     private readonly label: string,
-  ) {}
+    private readonly now: () => number = Date.now,
+  ) {
+    this.startedAt = now();
+  }
 
   update(done: number, total: number | null, unit: string): void {
     if (this.console.verbosity === "quiet") return;
+    this.firstDone ??= done;
     const text = this.format(done, total, unit);
     if (this.console.io.errIsTTY) {
       this.console.io.err(`\r\x1b[2K${text}`);
       this.drawn = true;
-    } else if (Date.now() - this.lastLineAt >= LINE_INTERVAL_MS || done === total) {
+    } else if (this.now() - this.lastLineAt >= LINE_INTERVAL_MS || done === total) {
       this.console.io.err(text + "\n");
-      this.lastLineAt = Date.now();
+      this.lastLineAt = this.now();
     }
   }
 
@@ -33,11 +39,21 @@ export class Progress {
   }
 
   private format(done: number, total: number | null, unit: string): string {
-    const seconds = (Date.now() - this.startedAt) / 1000;
-    const rate = seconds > 0 ? ` ${(done / seconds).toFixed(1)} ${unit}/s` : "";
+    const seconds = (this.now() - this.startedAt) / 1000;
+    const perSecond = seconds > 0 ? (done - (this.firstDone ?? 0)) / seconds : 0;
+    const rate = seconds > 0 ? ` ${perSecond.toFixed(1)} ${unit}/s` : "";
     if (total === null || total === 0) return `${this.label} ${done} ${unit}${rate}`;
     const filled = Math.round((BAR_WIDTH * Math.min(done, total)) / total);
     const bar = "#".repeat(filled) + ".".repeat(BAR_WIDTH - filled);
-    return `${this.label} [${bar}] ${done}/${total} ${unit}${rate}`;
+    const left = done < total && perSecond > 0 ? `, ${timeLeft((total - done) / perSecond)} left` : "";
+    return `${this.label} [${bar}] ${done}/${total} ${unit}${rate}${left}`;
   }
+}
+
+/** "about 40 s", "about 3 min", "about 1 h 5 min": rounded as far as an estimate deserves. */
+export function timeLeft(seconds: number): string {
+  if (seconds < 60) return `about ${Math.max(1, Math.round(seconds / 5) * 5)} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `about ${minutes} min`;
+  return `about ${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }

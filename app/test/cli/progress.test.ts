@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { Progress, timeLeft } from "../../src/cli/progress.js";
+import { Console } from "../../src/cli/io.js";
+import { capture } from "./capture.js";
+
+function progressWithClock(label: string) {
+  const io = capture();
+  let now = 1_000_000;
+  const progress = new Progress(new Console(io, "normal"), label, () => now);
+  return { io, progress, advance: (ms: number) => (now += ms) };
+}
+
+describe("progress lines", () => {
+  it("show the rate and an estimate of the time left", () => {
+    const { io, progress, advance } = progressWithClock("teach");
+    progress.update(0, 150, "steps");
+    advance(10_000);
+    progress.update(30, 150, "steps"); // 3 steps/s, 120 left: about 40 s
+    expect(io.stderr().trim().split("\n").at(-1)).toBe(
+      "teach [#####...................] 30/150 steps 3.0 steps/s, about 40 s left",
+    );
+    advance(40_000);
+    progress.update(150, 150, "steps");
+    expect(io.stderr().trim().split("\n").at(-1)).not.toContain("left");
+  });
+
+  it("count a resumed job's rate from where it resumed", () => {
+    const { io, progress, advance } = progressWithClock("teach");
+    progress.update(100, 1000, "steps");
+    advance(100_000);
+    progress.update(200, 1000, "steps"); // 1 step/s over this run, not 2
+    expect(io.stderr()).toContain("200/1000 steps 1.0 steps/s, about 13 min left");
+  });
+
+  it("round the estimate as far as it deserves", () => {
+    expect(timeLeft(0.2)).toBe("about 1 s");
+    expect(timeLeft(42)).toBe("about 40 s");
+    expect(timeLeft(150)).toBe("about 3 min");
+    expect(timeLeft(3900)).toBe("about 1 h 5 min");
+  });
+});
