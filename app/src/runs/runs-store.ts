@@ -75,7 +75,7 @@ export class RunsStore {
       progress: live?.progress ?? null,
       teach_progress: teach?.progress ?? null,
       metrics: metricValues(teach),
-      error: failed?.error?.message ?? (teach ? null : "no run.json: the run never started"),
+      error: failed?.error?.message ?? (teach ? null : missingRunJson(dir)),
       files: {
         lora: existsSync(join(dir, LORA_FILE)) ? LORA_FILE : null,
         report_md: existsSync(join(dir, "report.md")) ? "report.md" : null,
@@ -108,6 +108,13 @@ export class RunsStore {
   relative(id: string, path: string): string {
     return relative(this.dir(id), path).split(sep).join("/");
   }
+}
+
+/** Why a run folder has no readable run.json. */
+function missingRunJson(dir: string): string {
+  return existsSync(join(dir, "run.json"))
+    ? "run.json cannot be read (cut short while being written?); the run's events are in events.jsonl"
+    : "no run.json: the run never started";
 }
 
 function readJson<T>(path: string, schema: z.ZodType<T>): T | null {

@@ -69,6 +69,19 @@ describe("dualproc runs", () => {
     ]);
   });
 
+  it("tells a run that never started from one whose run.json cannot be read", async () => {
+    const root = mkdtempSync(join(tmpdir(), "dualproc-runs-"));
+    for (const name of ["never", "garbled"]) {
+      mkdirSync(join(root, name));
+      writeFileSync(join(root, name, "recipe.yaml"), RECIPE(name));
+    }
+    writeFileSync(join(root, "garbled", "run.json"), "{cut sho");
+    const io = capture();
+    expect(await main(["runs", "--runs", root], io)).toBe(0);
+    expect(io.stdout()).toContain("error: no run.json: the run never started");
+    expect(io.stdout()).toContain("error: run.json cannot be read");
+  });
+
   it("says how to start when there are no runs, and a file for the folder is a usage error", async () => {
     const empty = capture();
     expect(await main(["runs", "--runs", join(tmpdir(), "no-such-runs-folder")], empty)).toBe(0);
