@@ -5,23 +5,21 @@ const BAR_WIDTH = 24;
 const LINE_INTERVAL_MS = 5_000;
 
 export class Progress {
-  private readonly startedAt: number;
   private lastLineAt = 0;
   private drawn = false;
-  /** The count at the first update: a resumed job starts part-way, and its rate counts only this run's work. */
-  private firstDone: number | null = null;
+  /** The first update's count and time: the rate is measured from there, so neither a resumed job's earlier
+   * steps nor the start-up before the first report (loading models) bend it. */
+  private first: { done: number; at: number } | null = null;
 
   constructor(
     private readonly console: Console,
     private readonly label: string,
     private readonly now: () => number = Date.now,
-  ) {
-    this.startedAt = now();
-  }
+  ) {}
 
   update(done: number, total: number | null, unit: string): void {
     if (this.console.verbosity === "quiet") return;
-    this.firstDone ??= done;
+    this.first ??= { done, at: this.now() };
     const text = this.format(done, total, unit);
     if (this.console.io.errIsTTY) {
       this.console.io.err(`\r\x1b[2K${text}`);
@@ -39,9 +37,9 @@ export class Progress {
   }
 
   private format(done: number, total: number | null, unit: string): string {
-    const seconds = (this.now() - this.startedAt) / 1000;
-    const perSecond = seconds > 0 ? (done - (this.firstDone ?? 0)) / seconds : 0;
-    const rate = seconds > 0 ? ` ${perSecond.toFixed(1)} ${unit}/s` : "";
+    const seconds = this.first ? (this.now() - this.first.at) / 1000 : 0;
+    const perSecond = seconds > 0 && this.first ? (done - this.first.done) / seconds : 0;
+    const rate = perSecond > 0 ? ` ${perSecond.toFixed(1)} ${unit}/s` : "";
     if (total === null || total === 0) return `${this.label} ${done} ${unit}${rate}`;
     const filled = Math.round((BAR_WIDTH * Math.min(done, total)) / total);
     const bar = "#".repeat(filled) + ".".repeat(BAR_WIDTH - filled);

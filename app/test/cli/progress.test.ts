@@ -13,7 +13,9 @@ function progressWithClock(label: string) {
 describe("progress lines", () => {
   it("show the rate and an estimate of the time left", () => {
     const { io, progress, advance } = progressWithClock("teach");
+    advance(5_000); // loading the models: not counted
     progress.update(0, 150, "steps");
+    expect(io.stderr()).toBe("teach [........................] 0/150 steps\n"); // no rate from one sample
     advance(10_000);
     progress.update(30, 150, "steps"); // 3 steps/s, 120 left: about 40 s
     expect(io.stderr().trim().split("\n").at(-1)).toBe(
