@@ -62,6 +62,7 @@ def test_training_saves_a_loadable_judge_and_resumes_exactly(tmp_path: Path) -> 
         "validation_scenes": 4,
         "calibration_scenes": 4,
         "word_dropout": 0.3,  # resumes exactly with words dropped too (the draw is a function of the step)
+        "aux_object_kinds": True,  # and with the per-kind object read-out
     }
     straight = train_judge(tmp_path / "straight", max_steps=3, **small)
     calls = iter(range(100))
@@ -106,6 +107,28 @@ def test_word_dropout_replaces_words_with_one_the_judge_does_not_know() -> None:
     assert tokenizer(UNKNOWN_WORD, add_special_tokens=False)["input_ids"] == [tokenizer.unk_token_id]
     with pytest.raises(ValueError, match="word_dropout"):
         TrainJudgeConfig(word_dropout=1.0)
+
+
+def test_the_object_read_out_has_a_column_per_kind_asked_about() -> None:
+    from dualproc_engine.world.train_judge import AUX_FAMILIES, AuxReadout, aux_loss, aux_target
+
+    house = {"family": "object_presence", "answer": "No", "params": {"kind": "house"}}
+    line = {"family": "horizon_line", "answer": "Yes", "params": {}}
+    assert aux_target(house) is None  # off by default: the shipped judges' read-out
+    assert aux_target(house, object_kinds=True) == ("object_presence:house", 0.0)
+    assert aux_target(line, object_kinds=True) == ("horizon_line", 1.0)
+    readout = AuxReadout(8, object_kinds=True)
+    assert (
+        readout.columns[: len(AUX_FAMILIES)] == AUX_FAMILIES and len(readout.columns) == len(AUX_FAMILIES) + 9
+    )
+    feature_map = torch.randn(2, 8, 4, 4, requires_grad=True)
+    aux_loss(readout, feature_map, [house, line]).backward()
+    column = readout.columns.index("object_presence:house")
+    assert readout.linear.weight.grad is not None
+    assert (
+        readout.linear.weight.grad[column].abs().sum() > 0
+    )  # the house column learned from the house record
+    assert readout.linear.weight.grad[readout.columns.index("object_presence:star")].abs().sum() == 0
 
 
 def test_expected_calibration_error() -> None:

@@ -33,6 +33,7 @@ from typing import Any
 import torch
 
 from .judge_data import SEED_BASES, is_hard, record_images, scenes_qa
+from .qa.common import LANDSCAPE_OBJECTS, LINEART_OBJECTS
 
 ProgressFn = Callable[[int, int | None, str, str | None], None]
 MetricFn = Callable[[str, float, int | None], None]
@@ -93,6 +94,13 @@ class TrainJudgeConfig:
     )
     generated_share: float = field(
         default=0.3, metadata={"help": "share of each batch from the generated pool"}
+    )
+    aux_object_kinds: bool = field(
+        default=False,
+        metadata={
+            "help": "the auxiliary read-out also says, per object kind asked about, whether the image shows "
+            "one (object presence: the tower learns shapes slowly from the answer loss alone)"
+        },
     )
     word_dropout: float = field(
         default=0.0,
@@ -236,18 +244,30 @@ AUX_FAMILIES = ("horizon_line", "palette_match", "stroke_width", "layout_match",
 """Families whose answer the image (with its visual prompt) decides alone, whatever the wording."""
 
 
-def aux_target(record: dict[str, Any]) -> float | None:
-    """The image-decided truth of a record (1.0 / 0.0), or None for families the question's slots decide.
+OBJECT_KIND_COLUMNS = tuple(f"object_presence:{k}" for k in sorted({*LANDSCAPE_OBJECTS, *LINEART_OBJECTS}))
+"""With `aux_object_kinds`: one more read-out per object kind, "does the image show one?"."""
 
-    For relative depth it is "A is closer than B", whichever relation the question asks about.
+
+def aux_columns(object_kinds: bool) -> tuple[str, ...]:
+    return AUX_FAMILIES + (OBJECT_KIND_COLUMNS if object_kinds else ())
+
+
+def aux_target(record: dict[str, Any], object_kinds: bool = False) -> tuple[str, float] | None:
+    """The read-out column of a record and its image-decided truth (1.0 / 0.0), or None for families the
+    question's slots decide.
+
+    For relative depth it is "A is closer than B", whichever relation the question asks about; with
+    `object_kinds`, object presence is the column of the kind asked about.
     """
     family = record["family"]
+    yes = record["answer"] == "Yes"
+    if object_kinds and family == "object_presence":
+        return f"object_presence:{record['params']['kind']}", float(yes)
     if family not in AUX_FAMILIES:
         return None
-    yes = record["answer"] == "Yes"
     if family == "relative_depth":
-        return float(yes != (record["params"]["relation"] == "farther"))
-    return float(yes)
+        return family, float(yes != (record["params"]["relation"] == "farther"))
+    return family, float(yes)
 
 
 class AuxReadout(torch.nn.Module):
@@ -260,9 +280,11 @@ class AuxReadout(torch.nn.Module):
     (the saved model is the stock VLM, nothing else).
     """
 
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, object_kinds: bool = False):
         super().__init__()
-        self.linear = torch.nn.Linear(2 * channels, len(AUX_FAMILIES))
+        self.object_kinds = object_kinds
+        self.columns = aux_columns(object_kinds)
+        self.linear = torch.nn.Linear(2 * channels, len(self.columns))
 
     def forward(self, feature_map: torch.Tensor) -> torch.Tensor:
         flat = feature_map.flatten(2)  # (B, C, H*W)
@@ -273,11 +295,11 @@ def aux_loss(readout: AuxReadout, feature_map: torch.Tensor, records: list[dict[
     """Binary cross-entropy of the read-out on the records that have an image-decided truth (0 if none)."""
     rows, cols, targets = [], [], []
     for i, record in enumerate(records):
-        target = aux_target(record)
-        if target is not None:
+        read = aux_target(record, readout.object_kinds)
+        if read is not None:
             rows.append(i)
-            cols.append(AUX_FAMILIES.index(record["family"]))
-            targets.append(target)
+            cols.append(readout.columns.index(read[0]))
+            targets.append(read[1])
     if not rows:
         return feature_map.sum() * 0.0
     logits = readout(feature_map[rows])[torch.arange(len(rows)), cols]
@@ -365,7 +387,7 @@ def train_judge(
     else:
         model, processor = build_judge_files(out, arch, cfg.phrasing_split, cfg.seed)
     judge = EmbeddedJudge(model, processor)
-    readout = AuxReadout(model.config.vision_config.hidden_size)
+    readout = AuxReadout(model.config.vision_config.hidden_size, cfg.aux_object_kinds)
     # model and read-out are checkpointed and optimised together; only the model is saved at the end
     trainable = torch.nn.ModuleDict({"model": model, "aux": readout})
     tower_map: dict[str, torch.Tensor] = {}  # the vision tower's last output, for the read-out
@@ -533,6 +555,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--curriculum-frac", type=float, default=0.3)
     parser.add_argument("--max-share", type=float, default=0.3, help="greatest batch share of one family")
     parser.add_argument(
+        "--aux-object-kinds", action="store_true", help="read out object presence per kind from the tower too"
+    )
+    parser.add_argument(
         "--word-dropout", type=float, default=0.0, help="share of question words replaced by an unknown one"
     )
     args = parser.parse_args(argv)
@@ -556,6 +581,7 @@ def main(argv: list[str] | None = None) -> None:
         curriculum_frac=args.curriculum_frac,
         max_share=args.max_share,
         word_dropout=args.word_dropout,
+        aux_object_kinds=args.aux_object_kinds,
         on_progress=progress,
         on_metric=lambda name, value, step: (
             print(f"{name} {value:.4f} @ {step}", flush=True)
