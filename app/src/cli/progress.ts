@@ -1,4 +1,5 @@
 /** Progress of long work on stderr: a redrawn bar on a terminal, a line every few seconds elsewhere. */
+import { timeLeft } from "../runs/time-left.js";
 import type { Console } from "./io.js";
 
 const BAR_WIDTH = 24;
@@ -46,12 +47,4 @@ export class Progress {
     const left = done < total && perSecond > 0 ? `, ${timeLeft((total - done) / perSecond)} left` : "";
     return `${this.label} [${bar}] ${done}/${total} ${unit}${rate}${left}`;
   }
-}
-
-/** "about 40 s", "about 3 min", "about 1 h 5 min": rounded as far as an estimate deserves. */
-export function timeLeft(seconds: number): string {
-  if (seconds < 60) return `about ${Math.max(1, Math.round(seconds / 5) * 5)} s`;
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 60) return `about ${minutes} min`;
-  return `about ${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Progress, timeLeft } from "../../src/cli/progress.js";
+import { Progress } from "../../src/cli/progress.js";
+import { timeLeft } from "../../src/runs/time-left.js";
 import { Console } from "../../src/cli/io.js";
 import { capture } from "./capture.js";
 

@@ -3,8 +3,9 @@
  * arrive), the latest before/after grid, the log, stop; once done, the downloads, the held-out verdict,
  * and a panel to try the LoRA on new prompts with a scale slider.
  */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { RunSummary } from "../../../src/protocol/studio.js";
+import { timeLeft } from "../../../src/runs/time-left.js";
 import { api, ApiFailure, runFile } from "../api.js";
 import { runById, useLive } from "../live.js";
 import { onLink } from "../router.js";
@@ -130,9 +131,16 @@ function stageText(run: RunSummary): string {
 }
 
 function Progress({ run }: { run: RunSummary }) {
+  // The first count seen of this stage and when: the rate is measured from there (a resumed run starts
+  // part-way; a page opened mid-run has not seen the start).
+  const first = useRef<{ stage: string; done: number; at: number } | null>(null);
   const p = run.progress;
   if (!p || run.stage === "done") return null;
+  if (first.current?.stage !== run.stage) first.current = { stage: run.stage, done: p.done, at: Date.now() };
   const fraction = p.total ? p.done / p.total : null;
+  const seconds = (Date.now() - first.current.at) / 1000;
+  const rate = seconds > 0 ? (p.done - first.current.done) / seconds : 0;
+  const left = p.total && rate > 0 && p.done < p.total ? `, ${timeLeft((p.total - p.done) / rate)} left` : "";
   return (
     <div class="progress" data-testid="progress">
       <progress value={p.done} max={p.total ?? undefined} />
@@ -140,6 +148,7 @@ function Progress({ run }: { run: RunSummary }) {
         {run.stage}: {p.done}
         {p.total ? ` / ${p.total}` : ""} {p.unit}
         {fraction !== null ? ` (${Math.round(100 * fraction)}%)` : ""}
+        {left}
       </span>
     </div>
   );
