@@ -8,6 +8,7 @@ import type { ResultOf } from "../protocol/messages.js";
 
 type EvaluateResult = ResultOf<"evaluate">;
 import { bootstrapMean, bootstrapPairedDifference, clearlyAbove, type Interval } from "./bootstrap.js";
+import { isAskedOf } from "../recipes/slot-questions.js";
 import { controlsOf } from "./controls.js";
 import { pairwiseDistances } from "./diversity.js";
 import { driftRates, type DriftRate } from "./drift.js";
@@ -100,7 +101,7 @@ export function summarise(inputs: EvalInputs): EvalSummary {
     // its target may be stated by several questions (phrasings), each asked of its own prompts.
     const target = JSON.stringify(inputs.questions[control.question]!.visual_prompt);
     const stating = inputs.questions.filter((q) => JSON.stringify(q.visual_prompt) === target);
-    const mine = pairs.filter((p) => stating.some((q) => isAsked(q, result, p.base)));
+    const mine = pairs.filter((p) => stating.some((q) => isAskedOf(q, result.images[p.base]!.prompt)));
     if (mine.length === 0) return [];
     const base = mine.map((p) => outcome(p.base));
     const taught = mine.map((p) => outcome(p.taught));
@@ -139,10 +140,6 @@ export function summarise(inputs: EvalInputs): EvalSummary {
     verdict,
     verdict_text: text,
   };
-}
-
-function isAsked(question: QuestionLike, result: EvaluateResult, image: number): boolean {
-  return question.prompts === undefined || question.prompts.includes(result.images[image]!.prompt);
 }
 
 /** Indices of (base, taught) images of the same prompt and seed. */

@@ -58,7 +58,8 @@ export function askedQuestions(
   return asked;
 }
 
-function isAskedOf(question: AskedQuestion, prompt: string): boolean {
+/** Whether `question` is asked of `prompt`'s images (a question without a prompt list is asked of all). */
+export function isAskedOf(question: { prompts?: string[] | undefined }, prompt: string): boolean {
   return question.prompts === undefined || question.prompts.includes(prompt);
 }
 

@@ -6,6 +6,7 @@ import { Recipe } from "../../recipes/schema.js";
 import type { CliContext } from "../context.js";
 import { recipeFieldLines } from "../../recipes/fields.js";
 import { QuestionHelperError, questionsYaml, suggestQuestions } from "../../recipes/question-helper.js";
+import { isAskedOf } from "../../recipes/slot-questions.js";
 import { UsageError } from "../errors.js";
 import { integer } from "../options.js";
 
@@ -34,8 +35,7 @@ export function recipeCommand(context: CliContext): Command {
         if (questions.some((q) => q.prompts !== undefined)) {
           // `when` and {slot}: say who is asked what, since a held-out prompt may be asked none of them
           for (const q of questions) {
-            const of = (list: string[]) =>
-              q.prompts === undefined ? list.length : list.filter((p) => q.prompts!.includes(p)).length;
+            const of = (list: string[]) => list.filter((p) => isAskedOf(q, p)).length;
             const visual = q.visual_prompt ? ` ${JSON.stringify(q.visual_prompt)}` : "";
             console.info(
               `  ${q.question}${visual} -> ${q.answer}: ${of(prompts)} of ${prompts.length} training, ` +

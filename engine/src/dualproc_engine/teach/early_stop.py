@@ -14,6 +14,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
+from .objectives import per_image_weighted_mean
 from .questions import QuestionSet
 
 BEST_LORA = "best-lora.safetensors"
@@ -35,16 +36,10 @@ class HeldoutWatch:
         device = getattr(self.questions.judge, "device", None)
         with torch.no_grad():
             probabilities = self.questions.logprob(images.to(device), asked).float().exp()
-        w = torch.tensor(self.questions.weights, dtype=probabilities.dtype, device=probabilities.device)
-        w = w.expand_as(probabilities)
-        if asked is not None:  # the unasked pairs are NaN
-            mask = asked.to(w.device, torch.bool)
-            w = w * mask
-            probabilities = torch.where(mask, probabilities, torch.zeros_like(probabilities))
-        weighted = (probabilities * w).sum(1)
-        total = w.sum(1)
-        kept = total > 0
-        return float((weighted[kept] / total[kept]).mean()) if bool(kept.any()) else 0.0
+        weights = torch.tensor(self.questions.weights, dtype=probabilities.dtype)
+        per_image = per_image_weighted_mean(probabilities, weights, asked)
+        kept = ~torch.isnan(per_image)
+        return float(per_image[kept].mean()) if bool(kept.any()) else 0.0
 
     def update(
         self, step: int, images: Tensor, params: list[torch.nn.Parameter], asked: Tensor | None = None

@@ -35,14 +35,20 @@ def weighted_loss(nll: Tensor, weights: Tensor, asked: Tensor | None = None) -> 
     `asked` (B, Q) is 1 where question q is asked of image b (a question about the prompt's own slot values
     is asked only of its prompts' images); None: every question of every image, which gives
     sum_q w_q * mean_b nll[b, q] with normalised weights (the paper's mean when weights are equal)."""
-    w = weights.to(nll.device, nll.dtype).expand_as(nll)
+    return per_image_weighted_mean(nll, weights, asked).mean()
+
+
+def per_image_weighted_mean(values: Tensor, weights: Tensor, asked: Tensor | None = None) -> Tensor:
+    """(B,) each image's weighted mean of its (B, Q) values over the questions asked of it (NaN for an image
+    asked none). An unasked value may be NaN (`QuestionSet.logprob` leaves it uncomputed), so it is left
+    out with `where`, not multiplied by a zero weight."""
+    w = weights.to(values.device, values.dtype).expand_as(values)
     if asked is None:
-        return ((nll * w).sum(dim=1) / w.sum(dim=1)).mean()
-    mask = asked.to(nll.device, torch.bool)
+        return (values * w).sum(dim=1) / w.sum(dim=1)
+    mask = asked.to(values.device, torch.bool)
     w = w * mask
-    # an unasked pair may hold NaN (`QuestionSet.logprob` leaves it uncomputed): where, not a product
-    weighted = torch.where(mask, nll * w, torch.zeros_like(nll))
-    return (weighted.sum(dim=1) / w.sum(dim=1)).mean()
+    weighted = torch.where(mask, values * w, torch.zeros_like(values))
+    return weighted.sum(dim=1) / w.sum(dim=1)
 
 
 def question_losses(nll: Tensor, asked: Tensor | None = None) -> Tensor:
