@@ -62,7 +62,7 @@ def test_training_saves_a_loadable_judge_and_resumes_exactly(tmp_path: Path) -> 
         "validation_scenes": 4,
         "calibration_scenes": 4,
         "word_dropout": 0.3,  # resumes exactly with words dropped too (the draw is a function of the step)
-        "aux_object_kinds": True,  # and with the per-kind object read-out
+        "aux_object_kinds": "all",  # and with the object read-out of every kind in sight
     }
     straight = train_judge(tmp_path / "straight", max_steps=3, **small)
     calls = iter(range(100))
@@ -115,9 +115,9 @@ def test_the_object_read_out_has_a_column_per_kind_asked_about() -> None:
     house = {"family": "object_presence", "answer": "No", "params": {"kind": "house"}}
     line = {"family": "horizon_line", "answer": "Yes", "params": {}}
     assert aux_target(house) is None  # off by default: the shipped judges' read-out
-    assert aux_target(house, object_kinds=True) == ("object_presence:house", 0.0)
-    assert aux_target(line, object_kinds=True) == ("horizon_line", 1.0)
-    readout = AuxReadout(8, object_kinds=True)
+    assert aux_target(house, object_kinds="asked") == ("object_presence:house", 0.0)
+    assert aux_target(line, object_kinds="asked") == ("horizon_line", 1.0)
+    readout = AuxReadout(8, object_kinds="asked")
     assert (
         readout.columns[: len(AUX_FAMILIES)] == AUX_FAMILIES and len(readout.columns) == len(AUX_FAMILIES) + 9
     )
@@ -129,6 +129,49 @@ def test_the_object_read_out_has_a_column_per_kind_asked_about() -> None:
         readout.linear.weight.grad[column].abs().sum() > 0
     )  # the house column learned from the house record
     assert readout.linear.weight.grad[readout.columns.index("object_presence:star")].abs().sum() == 0
+
+
+def test_the_object_read_out_can_learn_every_kind_in_sight_of_every_rendered_image() -> None:
+    from dualproc_engine.world.train_judge import AuxReadout, aux_loss
+
+    line = {"family": "horizon_line", "answer": "Yes", "params": {}}
+    sky = {"family": "sky", "answer": "No", "params": {}}
+    readout = AuxReadout(8, object_kinds="all")
+    feature_map = torch.randn(3, 8, 4, 4, requires_grad=True)
+    # a rendered landscape asked about its horizon, one asked about its sky, and a generated image
+    in_sight = [{"tree": True, "house": False}, {"mountain": True}, None]
+    aux_loss(readout, feature_map, [line, sky, dict(line)], in_sight).backward()
+    grad = readout.linear.weight.grad
+    assert grad is not None
+    learned = {c for i, c in enumerate(readout.columns) if grad[i].abs().sum() > 0}
+    assert learned == {
+        "horizon_line",
+        "object_presence:tree",
+        "object_presence:house",
+        "object_presence:mountain",
+    }
+    assert feature_map.grad is not None
+    assert feature_map.grad[2].abs().sum() > 0  # the generated image: its horizon line only
+    # the kinds are a mean of their own: many object labels do not drown the one horizon label
+    only_line = AuxReadout(8, object_kinds="all")
+    only_line.load_state_dict(readout.state_dict())
+    with torch.no_grad():
+        both = aux_loss(readout, feature_map, [line, sky, dict(line)], in_sight)
+        alone = aux_loss(only_line, feature_map, [line, sky, dict(line)], [None, None, None])
+        kinds_only = aux_loss(readout, feature_map, [sky, sky, sky], in_sight)
+    assert both.item() == pytest.approx(alone.item() + kinds_only.item(), rel=1e-5)
+
+
+def test_scenes_qa_knows_which_kinds_each_scene_shows() -> None:
+    from dualproc_engine.world.judge_data import scenes_qa
+
+    batch = scenes_qa(11, 24, "train", per_scene={"object_presence": 2}, families=["object_presence"])
+    assert len(batch.kinds_in_sight) == len(batch.images)
+    assert batch.records and all(
+        batch.kinds_in_sight[r["scene_index"]][r["params"]["kind"]] == (r["answer"] == "Yes")
+        for r in batch.records
+    )
+    assert any(not all(k.values()) for k in batch.kinds_in_sight)  # absent kinds are there too
 
 
 def test_expected_calibration_error() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -42,6 +42,9 @@ class QABatch:
     """(S, 3, H, W) the rendered scenes, without overlays."""
     records: list[dict[str, Any]]
     """make_qa records; `scene_index` is the position in `images`."""
+    kinds_in_sight: list[dict[str, bool]] = field(default_factory=list)
+    """Per scene, each object kind its kind of scene can hold: in sight (True) or absent (False); a kind
+    whose only instances are fully hidden is left out (the picture cannot decide it)."""
 
 
 def scenes_qa(
@@ -56,7 +59,7 @@ def scenes_qa(
     """Render `n_scenes` scenes drawn from `seed` (both kinds) and make their QA records; with
     `painted_palette_share`, also that share of the palette Nos again with strip colours painted in
     (qa.painted_negatives)."""
-    from .qa import agree_with_pixels, make_qa
+    from .qa import agree_with_pixels, kinds_in_sight, make_qa
     from .qa.palette import painted_negatives
     from .render import render_full
     from .scene import sample_scenes
@@ -69,7 +72,8 @@ def scenes_qa(
     if painted_palette_share > 0:
         rng = random.Random(f"{seed}/painted")
         records += painted_negatives(records, rendering.images, painted_palette_share, rng)
-    return QABatch(images=rendering.images, records=records)
+    in_sight = [kinds_in_sight(scene.to_dict()) for scene in rendering.scenes]
+    return QABatch(images=rendering.images, records=records, kinds_in_sight=in_sight)
 
 
 def record_images(

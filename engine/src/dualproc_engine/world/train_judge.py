@@ -95,11 +95,12 @@ class TrainJudgeConfig:
     generated_share: float = field(
         default=0.3, metadata={"help": "share of each batch from the generated pool"}
     )
-    aux_object_kinds: bool = field(
-        default=False,
+    aux_object_kinds: str = field(
+        default="",
         metadata={
-            "help": "the auxiliary read-out also says, per object kind asked about, whether the image shows "
-            "one (object presence: the tower learns shapes slowly from the answer loss alone)"
+            "help": "the auxiliary read-out also says, per object kind, whether the image shows one: "
+            "'asked' (the kind an object presence question asks about) or 'all' (every kind, on every "
+            "rendered image); empty: off (the tower learns shapes slowly from the answer loss alone)"
         },
     )
     word_dropout: float = field(
@@ -119,7 +120,14 @@ class TrainJudgeConfig:
             raise ValueError("generated_share: must be in [0, 1)")
         if not 0 <= self.word_dropout < 1:
             raise ValueError("word_dropout: must be in [0, 1)")
+        if self.aux_object_kinds not in OBJECT_KIND_MODES:
+            raise ValueError(
+                f"aux_object_kinds: expected one of {OBJECT_KIND_MODES}, got {self.aux_object_kinds!r}"
+            )
 
+
+OBJECT_KIND_MODES = ("", "asked", "all")
+"""The per-kind object read-out: off, the kind asked about, or every kind on every rendered image."""
 
 UNKNOWN_WORD = "zqxv"
 """A word no phrasing uses: the judge's word-level tokenizer maps it to its unknown token."""
@@ -248,20 +256,20 @@ OBJECT_KIND_COLUMNS = tuple(f"object_presence:{k}" for k in sorted({*LANDSCAPE_O
 """With `aux_object_kinds`: one more read-out per object kind, "does the image show one?"."""
 
 
-def aux_columns(object_kinds: bool) -> tuple[str, ...]:
+def aux_columns(object_kinds: str) -> tuple[str, ...]:
     return AUX_FAMILIES + (OBJECT_KIND_COLUMNS if object_kinds else ())
 
 
-def aux_target(record: dict[str, Any], object_kinds: bool = False) -> tuple[str, float] | None:
+def aux_target(record: dict[str, Any], object_kinds: str = "") -> tuple[str, float] | None:
     """The read-out column of a record and its image-decided truth (1.0 / 0.0), or None for families the
     question's slots decide.
 
     For relative depth it is "A is closer than B", whichever relation the question asks about; with
-    `object_kinds`, object presence is the column of the kind asked about.
+    `object_kinds` "asked", object presence is the column of the kind asked about.
     """
     family = record["family"]
     yes = record["answer"] == "Yes"
-    if object_kinds and family == "object_presence":
+    if object_kinds == "asked" and family == "object_presence":
         return f"object_presence:{record['params']['kind']}", float(yes)
     if family not in AUX_FAMILIES:
         return None
@@ -280,7 +288,7 @@ class AuxReadout(torch.nn.Module):
     (the saved model is the stock VLM, nothing else).
     """
 
-    def __init__(self, channels: int, object_kinds: bool = False):
+    def __init__(self, channels: int, object_kinds: str = ""):
         super().__init__()
         self.object_kinds = object_kinds
         self.columns = aux_columns(object_kinds)
@@ -291,19 +299,41 @@ class AuxReadout(torch.nn.Module):
         return self.linear(torch.cat([flat.mean(2), flat.amax(2)], dim=1))
 
 
-def aux_loss(readout: AuxReadout, feature_map: torch.Tensor, records: list[dict[str, Any]]) -> torch.Tensor:
-    """Binary cross-entropy of the read-out on the records that have an image-decided truth (0 if none)."""
-    rows, cols, targets = [], [], []
-    for i, record in enumerate(records):
-        read = aux_target(record, readout.object_kinds)
-        if read is not None:
-            rows.append(i)
-            cols.append(readout.columns.index(read[0]))
-            targets.append(read[1])
-    if not rows:
-        return feature_map.sum() * 0.0
-    logits = readout(feature_map[rows])[torch.arange(len(rows)), cols]
-    return torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.tensor(targets))
+def aux_loss(
+    readout: AuxReadout,
+    feature_map: torch.Tensor,
+    records: list[dict[str, Any]],
+    kinds_in_sight: list[dict[str, bool] | None] | None = None,
+) -> torch.Tensor:
+    """Binary cross-entropy of the read-out on the records that have an image-decided truth (0 if none).
+
+    With `object_kinds` "all", `kinds_in_sight` (one entry per record: its scene's kinds, or None for a
+    generated image) adds every kind's presence for every rendered image, as a second mean: a rendered
+    batch then teaches the tower some 300 object labels instead of the few object presence questions in it,
+    without drowning the relational families' few labels.
+    """
+    logits = readout(feature_map)
+    family_cells = [
+        (i, readout.columns.index(read[0]), read[1])
+        for i, record in enumerate(records)
+        if (read := aux_target(record, readout.object_kinds)) is not None
+    ]
+    kind_cells = []
+    if readout.object_kinds == "all" and kinds_in_sight is not None:
+        kind_cells = [
+            (i, readout.columns.index(f"object_presence:{kind}"), float(seen))
+            for i, kinds in enumerate(kinds_in_sight)
+            for kind, seen in (kinds or {}).items()
+        ]
+    total = feature_map.sum() * 0.0
+    for cells in (family_cells, kind_cells):
+        if cells:
+            rows, cols, targets = zip(*cells, strict=True)
+            picked = logits[torch.tensor(rows), torch.tensor(cols)]
+            total = total + torch.nn.functional.binary_cross_entropy_with_logits(
+                picked, torch.tensor(targets)
+            )
+    return total
 
 
 # -- generated images labelled by the measurers ---------------------------------------------------------
@@ -463,9 +493,11 @@ def train_judge(
             chunk.records, step, cfg, loss_ema, cfg.train_batch_size - n_generated
         )
         images = record_images(chunk.images, records, kinds, rng)
+        in_sight: list[dict[str, bool] | None] = [chunk.kinds_in_sight[r["scene_index"]] for r in records]
         if generated is not None:
             extra = generated.draw(step, n_generated)
             records, images = records + extra, torch.cat([images, generated.images_for(extra)])
+            in_sight += [None] * len(extra)  # a generated image's objects are not known
         for group in optimizer.param_groups:
             group["lr"] = learning_rate_at(step, cfg)
         questions = [r["question"] for r in records]
@@ -474,7 +506,9 @@ def train_judge(
             questions = [drop_words(q, cfg.word_dropout, words_rng) for q in questions]
         logprob = judge.logprob_pairs(images, questions, [r["answer"] for r in records])
         loss = -logprob.mean()
-        auxiliary = aux_loss(readout, tower_map["last"], records) if cfg.aux_weight > 0 else loss * 0.0
+        auxiliary = (
+            aux_loss(readout, tower_map["last"], records, in_sight) if cfg.aux_weight > 0 else loss * 0.0
+        )
         optimizer.zero_grad(set_to_none=True)
         (loss + cfg.aux_weight * auxiliary).backward()
         torch.nn.utils.clip_grad_norm_(trainable.parameters(), cfg.max_grad_norm)
@@ -555,7 +589,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--curriculum-frac", type=float, default=0.3)
     parser.add_argument("--max-share", type=float, default=0.3, help="greatest batch share of one family")
     parser.add_argument(
-        "--aux-object-kinds", action="store_true", help="read out object presence per kind from the tower too"
+        "--aux-object-kinds",
+        default="",
+        choices=["asked", "all"],
+        help="read out object presence per kind from the tower too: the kind asked, or all kinds",
     )
     parser.add_argument(
         "--word-dropout", type=float, default=0.0, help="share of question words replaced by an unknown one"

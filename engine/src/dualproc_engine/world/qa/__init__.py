@@ -33,7 +33,7 @@ from .depth import relative_depth_truth
 from .generator import FAMILIES, Family, make_qa
 from .horizon import horizon_band, horizon_band_truth, horizon_line_truth
 from .layout import box_iou, layout_truth
-from .objects import object_color_truth, object_count_truth, object_presence_truth
+from .objects import kinds_in_sight, object_color_truth, object_count_truth, object_presence_truth
 from .palette import agree_with_pixels, near_miss_color, palette_mismatch, palette_truth, visible_adherence
 from .phrasings import PHRASING_SPLITS, PHRASINGS
 from .sky import sky_truth, time_of_day_truth
@@ -50,6 +50,7 @@ __all__ = [
     "horizon_band",
     "horizon_band_truth",
     "horizon_line_truth",
+    "kinds_in_sight",
     "layout_truth",
     "make_qa",
     "near_miss_color",

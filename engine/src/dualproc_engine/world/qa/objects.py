@@ -35,6 +35,11 @@ def object_presence_truth(scene: Scene, kind: str) -> bool | None:
     return True if any(o.get("visible_point") is not None for o in objects) else None
 
 
+def kinds_in_sight(scene: Scene) -> dict[str, bool]:
+    """Each object kind this kind of scene can hold: in sight or absent; kinds seen only hidden left out."""
+    return {k: v for k in vocabulary(scene) if (v := object_presence_truth(scene, k)) is not None}
+
+
 def sample_object_presence(scene: Scene, rng: random.Random, want: bool) -> Ask | None:
     kinds = [k for k in vocabulary(scene) if object_presence_truth(scene, k) == want]
     if not kinds:
