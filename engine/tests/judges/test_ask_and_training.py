@@ -94,7 +94,8 @@ def test_word_dropout_replaces_words_with_one_the_judge_does_not_know() -> None:
     import random
 
     from dualproc_engine.judges.embedded import load_judge
-    from dualproc_engine.world.train_judge import UNKNOWN_WORD, TrainJudgeConfig, drop_words
+    from dualproc_engine.world.judge_data import UNKNOWN_WORD, drop_words
+    from dualproc_engine.world.train_judge import TrainJudgeConfig
 
     question = "Is the red line aligned with the horizon?"
     assert drop_words(question, 0.0, random.Random(0)) == question
@@ -107,6 +108,40 @@ def test_word_dropout_replaces_words_with_one_the_judge_does_not_know() -> None:
     assert tokenizer(UNKNOWN_WORD, add_special_tokens=False)["input_ids"] == [tokenizer.unk_token_id]
     with pytest.raises(ValueError, match="word_dropout"):
         TrainJudgeConfig(word_dropout=1.0)
+
+
+def test_the_calibration_set_asks_each_question_again_with_words_unknown() -> None:
+    from dualproc_engine.world.calibrate_judge import calibration_set
+    from dualproc_engine.world.judge_data import UNKNOWN_WORD
+
+    images, records = calibration_set(3, "train", 0.0, n_scenes=6)
+    both_images, both = calibration_set(3, "train", 0.3, n_scenes=6)
+    n = len(records)
+    assert len(both) == 2 * n and both_images.shape[0] == 2 * images.shape[0] == 2 * n
+    assert both[:n] == records and torch.equal(both_images[n:], images)
+    assert [r["answer"] for r in both[n:]] == [r["answer"] for r in records]
+    assert any(UNKNOWN_WORD in r["question"] for r in both[n:])
+    assert not any(UNKNOWN_WORD in r["question"] for r in records)
+
+
+def test_a_trained_judge_is_recalibrated_in_place(tmp_path: Path) -> None:
+    from dualproc_engine.judges.embedded import load_judge
+    from dualproc_engine.world.calibrate_judge import recalibrate_folder
+    from dualproc_engine.world.train_judge import train_judge
+
+    torch.set_num_threads(1)
+    small = {"train_batch_size": 4, "scenes_per_chunk": 8, "validation_scenes": 4, "calibration_scenes": 4}
+    train_judge(tmp_path / "judge", max_steps=1, **small)
+    before = load_judge(str(tmp_path / "judge")).model.lm_head.weight.detach().clone()
+    temperature = recalibrate_folder(tmp_path / "judge", 0.3, n_scenes=4)
+    after = load_judge(str(tmp_path / "judge")).model.lm_head.weight.detach()
+    assert torch.allclose(after, before / temperature)
+    summary = json.loads((tmp_path / "judge" / "training.json").read_text())
+    assert summary["recalibrations"] == [
+        {"temperature": temperature, "word_dropout": 0.3, "calibration_scenes": 4}
+    ]
+    with pytest.raises(ValueError, match="no training.json"):
+        recalibrate_folder(tmp_path, 0.3)
 
 
 def test_the_object_read_out_has_a_column_per_kind_asked_about() -> None:

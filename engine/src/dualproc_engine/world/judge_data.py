@@ -8,6 +8,7 @@ scenes from its own range, evaluation and calibration from theirs, and never the
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,15 @@ def is_hard(record: Mapping[str, Any]) -> bool:
     limit = HARD_NEGATIVE.get(record["family"])
     margin = record.get("margin")
     return record["answer"] == "No" and limit is not None and margin is not None and margin < limit
+
+
+UNKNOWN_WORD = "zqxv"
+"""A word no phrasing uses: the judge's word-level tokenizer maps it to its unknown token."""
+
+
+def drop_words(question: str, p: float, rng: random.Random) -> str:
+    """`question` with each word replaced by an unknown one with probability p (punctuation kept)."""
+    return re.sub(r"[A-Za-z]+", lambda m: UNKNOWN_WORD if rng.random() < p else m.group(0), question)
 
 
 @dataclass

@@ -11,7 +11,8 @@ overlay. The loss is the judge contract's: -log P(wanted answer) over the full v
 Resumable: a checkpoint (model, optimiser, mix state, step) is written to out_dir/checkpoint every
 `checkpoint_every` steps and on cancel; a batch depends only on (seed, step, mix state), so a resumed run
 continues as if never stopped. At the end the judge's temperature is fitted on a calibration set and folded
-into `lm_head`, and the model is saved with its processor in out_dir (safetensors + configs).
+into `lm_head` (world/calibrate_judge.py), and the model is saved with its processor in out_dir
+(safetensors + configs).
 
     python -m dualproc_engine.world.train_judge --out DIR --seed 0 --max-steps 2000
 """
@@ -23,7 +24,6 @@ import json
 import math
 import os
 import random
-import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -32,7 +32,8 @@ from typing import Any
 
 import torch
 
-from .judge_data import SEED_BASES, is_hard, record_images, scenes_qa
+from .calibrate_judge import calibrate
+from .judge_data import SEED_BASES, drop_words, is_hard, record_images, scenes_qa
 from .qa.common import LANDSCAPE_OBJECTS, LINEART_OBJECTS
 
 ProgressFn = Callable[[int, int | None, str, str | None], None]
@@ -111,6 +112,14 @@ class TrainJudgeConfig:
         },
     )
 
+    calibration_word_dropout: float = field(
+        default=0.3,
+        metadata={
+            "help": "the temperature is fitted on the calibration questions as written and again with this "
+            "share of their words unknown (world/calibrate_judge.py); 0: as written only"
+        },
+    )
+
     def __post_init__(self) -> None:
         if self.phrasing_split not in ("train", "heldout", "all"):
             raise ValueError(f"phrasing_split: expected train, heldout or all, got {self.phrasing_split!r}")
@@ -118,8 +127,9 @@ class TrainJudgeConfig:
             raise ValueError("max_train_steps: must be at least 1")
         if not 0 <= self.generated_share < 1:
             raise ValueError("generated_share: must be in [0, 1)")
-        if not 0 <= self.word_dropout < 1:
-            raise ValueError("word_dropout: must be in [0, 1)")
+        for name in ("word_dropout", "calibration_word_dropout"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be in [0, 1)")
         if self.aux_object_kinds not in OBJECT_KIND_MODES:
             raise ValueError(
                 f"aux_object_kinds: expected one of {OBJECT_KIND_MODES}, got {self.aux_object_kinds!r}"
@@ -128,14 +138,6 @@ class TrainJudgeConfig:
 
 OBJECT_KIND_MODES = ("", "asked", "all")
 """The per-kind object read-out: off, the kind asked about, or every kind on every rendered image."""
-
-UNKNOWN_WORD = "zqxv"
-"""A word no phrasing uses: the judge's word-level tokenizer maps it to its unknown token."""
-
-
-def drop_words(question: str, p: float, rng: random.Random) -> str:
-    """`question` with each word replaced by an unknown one with probability p (punctuation kept)."""
-    return re.sub(r"[A-Za-z]+", lambda m: UNKNOWN_WORD if rng.random() < p else m.group(0), question)
 
 
 def learning_rate_at(step: int, cfg: TrainJudgeConfig) -> float:
@@ -217,34 +219,6 @@ def _load_checkpoint(folder: Path, model: Any, optimizer: torch.optim.Optimizer)
         opt_state.setdefault(int(index), {})[name] = value
     optimizer.load_state_dict({"state": opt_state, "param_groups": state.pop("param_groups")})
     return state
-
-
-# -- evaluation during training and calibration -------------------------------------------------------------
-@torch.no_grad()
-def fit_temperature(judge: Any, images: torch.Tensor, records: list[dict[str, Any]]) -> float:
-    """The temperature T minimising the NLL of the true answers (logits / T), by a 1-D grid search."""
-    hidden_rows, targets = [], []
-    for i in range(0, len(records), 128):
-        part = records[i : i + 128]
-        ids, attention, target = judge.encode_texts(
-            [r["question"] for r in part], [r["answer"] for r in part]
-        )
-        features = judge.encode_images(images[i : i + 128])
-        gather = judge._image_positions(ids, features.shape[1])
-        image_part = features[torch.arange(len(part))[:, None], gather]
-        text = judge.model.get_input_embeddings()(ids)
-        embeds = torch.where((ids == judge.image_token_id)[:, :, None], image_part, text)
-        hidden = judge.model.model.language_model(
-            inputs_embeds=embeds, attention_mask=attention
-        ).last_hidden_state
-        rows, cols = target.nonzero(as_tuple=True)
-        hidden_rows.append(hidden[rows, cols])
-        targets.append(ids[rows, cols + 1])
-    logits = judge.model.lm_head(torch.cat(hidden_rows)).float()
-    answer = torch.cat(targets)
-    grid = torch.exp(torch.linspace(math.log(0.3), math.log(4.0), 141))
-    nll = torch.stack([torch.nn.functional.cross_entropy(logits / t, answer) for t in grid])
-    return float(grid[int(nll.argmin())])
 
 
 # -- auxiliary read-out of the vision tower ------------------------------------------------------------------
@@ -544,14 +518,10 @@ def train_judge(
     log.close()
     train_s = elapsed_s
 
-    # calibration: one temperature for the whole vocabulary, folded into lm_head (it has no bias)
     model.eval()
-    calibration = scenes_qa(SEED_BASES["calibration"] + cfg.seed, calibration_scenes, cfg.phrasing_split)
-    temperature = fit_temperature(
-        judge, record_images(calibration.images, calibration.records), calibration.records
+    temperature = calibrate(
+        judge, cfg.seed, cfg.phrasing_split, cfg.calibration_word_dropout, calibration_scenes
     )
-    with torch.no_grad():
-        model.lm_head.weight.div_(temperature)
     final_acc = evaluate()
     metric("temperature", temperature, step)
 
