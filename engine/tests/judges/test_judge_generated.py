@@ -188,3 +188,37 @@ def test_palette_records_of_generated_images_follow_their_pixels() -> None:
         seen = visible_adherence(images[record["scene_index"]], strip)
         assert seen <= 6.0 if record["answer"] == "Yes" else seen >= 12.0
         assert record["question"].endswith("?") and record["source"] == "generated"
+
+
+def test_a_palette_loras_images_are_asked_about_its_recipes_strip(tmp_path: Path) -> None:
+    """A pool image made through a palette LoRA is asked about the strip its recipe taught, answered by its
+    pixels: a wash in none of the strip's colours is a No there (the hack its judge took for a Yes)."""
+    from dualproc_engine.world.colorspace import hex_to_rgb
+    from dualproc_engine.world.judge_generated import palette_records, recipe_palette
+
+    strip = ["#264653", "#2a9d8f", "#e9c46a", "#f4a261", "#e76f51"]
+    run = tmp_path / "palette-run"
+    run.mkdir()
+    (run / "recipe.yaml").write_text(
+        "questions:\n  - question: Is the sky blue?\n"
+        "  - question: Does it use the strip's colours?\n"
+        f"    visual_prompt: {{kind: palette, colors: {strip}}}\n"
+    )
+    assert recipe_palette(str(run)) == strip
+    assert recipe_palette(str(tmp_path)) is None  # no recipe.yaml: a LoRA file's folder
+    (run / "recipe.yaml").write_text("questions:\n  - question: Is the sky blue?\n")
+    assert recipe_palette(str(run)) is None  # a recipe without a palette question
+
+    def flat(colour: str) -> torch.Tensor:
+        return torch.tensor(hex_to_rgb(colour))[:, None, None].expand(3, 64, 64)
+
+    images = torch.stack([flat("#fdf0d5"), flat(strip[3])])  # a pale wash; one of the strip's colours
+    scenes = [{"seed": 0, "index": i, "recipe_palette": strip} for i in range(2)]
+    pool = {"images": (images * 255).round().to(torch.uint8), "scenes": scenes, "sources": ["a", "a"]}
+    asked = {
+        r["scene_index"]: r["answer"]
+        for r in palette_records(pool, seed=0, phrasing_split="train")
+        if r["params"]["perturbation"] == "recipe"
+    }
+    assert asked[0] == "No"
+    assert asked.get(1, "Yes") == "Yes"  # in the strip's colours: a Yes, or unasked where it is the nearest

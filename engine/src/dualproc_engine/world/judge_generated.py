@@ -91,9 +91,11 @@ def build_pool(
     names: list[str] = []
     for k, (name, lora, scale) in enumerate(sources):
         gen = load_generator(generator)
+        strip = None
         if lora is not None:
             load_checked_lora(gen, lora, generator)
             gen.set_lora_scale(scale)
+            strip = recipe_palette(lora)
         half = n_per_source // 2
         captions = {
             kind: sample_scenes(seed * 1_000 + 2 * k + j, half, kind=kind)
@@ -103,6 +105,8 @@ def build_pool(
             batch = generate_images(gen, [s.caption for s in kind_scenes], seed=seed * 100_000 + k * 10_000)
             for m in measure(batch, kind):
                 scenes.append(measured_scene(m, kind, seed, len(scenes)))
+                if strip is not None:
+                    scenes[-1]["recipe_palette"] = strip
                 names.append(name)
             images.append((batch * 255).round().to(torch.uint8))
         if on_progress:
@@ -110,6 +114,24 @@ def build_pool(
     pool = {"images": torch.cat(images), "scenes": scenes, "sources": names}
     torch.save(pool, out_file)
     return pool
+
+
+def recipe_palette(lora: str) -> list[str] | None:
+    """The palette strip a teach run's recipe asks about (its first palette visual prompt), if any.
+
+    Why: a palette LoRA's hack is a picture its judge takes for the recipe's strip, so the pool asks each of
+    its images about that strip too (`palette_records`), answered by the pixels; neither the nearest named
+    palette nor a random one need be that strip."""
+    import yaml
+
+    recipe = Path(lora) / "recipe.yaml"
+    if not recipe.is_file():
+        return None
+    for question in yaml.safe_load(recipe.read_text()).get("questions") or []:
+        prompt = question.get("visual_prompt") or {}
+        if prompt.get("kind") == "palette" and prompt.get("colors"):
+            return [str(c) for c in prompt["colors"]]
+    return None
 
 
 def pool_sources(base: int, loras: Sequence[str]) -> list[Source]:
@@ -250,7 +272,8 @@ def own_colors(image: Tensor, k: int = 5, iterations: int = 8) -> list[str]:
 def palette_records(pool: Mapping[str, Any], seed: int, phrasing_split: str) -> list[dict[str, Any]]:
     """palette_match on up to PALETTE_IMAGES pool images, answered by their pixels (qa.visible_adherence):
     the image's own main colours as the strip (Yes where they cover it), the named palette nearest to the
-    picture (the hardest named No), and one other named palette at random.
+    picture (the hardest named No), one other named palette at random, and for an image of a palette
+    LoRA the strip its recipe asks about (`recipe_palette`).
 
     Why the random one: a palette LoRA's hack need not be near its recipe's palette (the round-5 LoRA of
     palette-colours painted a pale wash, nearest to "pastel"), so asking only the nearest never showed the
@@ -268,14 +291,18 @@ def palette_records(pool: Mapping[str, Any], seed: int, phrasing_split: str) -> 
     for row in rows:
         image = pool_images(pool, [row])[0]
         own = own_colors(image)
-        adherences = visible_adherences(image, [own, *named], stride=2)
+        recipe = pool["scenes"][row].get("recipe_palette")
+        adherences = visible_adherences(image, [own, *named, *([recipe] if recipe else [])], stride=2)
         nearest = min(range(len(names)), key=lambda i: adherences[1 + i])
         other = rng.choice([i for i in range(len(names)) if i != nearest])
-        for strip, kind, adherence in (
+        strips = [
             (own, "own", adherences[0]),
             (named[nearest], f"named:{names[nearest]}", adherences[1 + nearest]),
             (named[other], f"named:{names[other]}", adherences[1 + other]),
-        ):
+        ]
+        if recipe and recipe not in (named[nearest], named[other]):
+            strips.append((recipe, "recipe", adherences[-1]))
+        for strip, kind, adherence in strips:
             truth = visible_truth(adherence)
             if truth is None:
                 continue
