@@ -40,11 +40,18 @@ export class Progress {
   private format(done: number, total: number | null, unit: string): string {
     const seconds = this.first ? (this.now() - this.first.at) / 1000 : 0;
     const perSecond = seconds > 0 && this.first ? (done - this.first.done) / seconds : 0;
-    const rate = perSecond > 0 ? ` ${perSecond.toFixed(1)} ${unit}/s` : "";
+    const rate = perSecond > 0 ? ` ${formatRate(perSecond, unit)}` : "";
     if (total === null || total === 0) return `${this.label} ${done} ${unit}${rate}`;
     const filled = Math.round((BAR_WIDTH * Math.min(done, total)) / total);
     const bar = "#".repeat(filled) + ".".repeat(BAR_WIDTH - filled);
     const left = done < total && perSecond > 0 ? `, ${timeLeft((total - done) / perSecond)} left` : "";
     return `${this.label} [${bar}] ${done}/${total} ${unit}${rate}${left}`;
   }
+}
+
+/** "3.0 steps/s"; below one every two seconds, the seconds each one takes ("27 s each"), since a rate
+ * shown to one decimal would read "0.0 sources/s" for slow units. */
+export function formatRate(perSecond: number, unit: string): string {
+  if (perSecond >= 0.5) return `${perSecond.toFixed(1)} ${unit}/s`;
+  return `${Math.round(1 / perSecond)} s each`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Progress } from "../../src/cli/progress.js";
+import { Progress, formatRate } from "../../src/cli/progress.js";
 import { timeLeft } from "../../src/runs/time-left.js";
 import { Console } from "../../src/cli/io.js";
 import { capture } from "./capture.js";
@@ -33,6 +33,18 @@ describe("progress lines", () => {
     advance(100_000);
     progress.update(200, 1000, "steps"); // 1 step/s over this run, not 2
     expect(io.stderr()).toContain("200/1000 steps 1.0 steps/s, about 13 min left");
+  });
+
+  it("show a slow rate as the seconds each one takes", () => {
+    const { io, progress, advance } = progressWithClock("judge-pool");
+    progress.update(1, 16, "sources");
+    advance(27_000);
+    progress.update(2, 16, "sources");
+    expect(io.stderr().trim().split("\n").at(-1)).toBe(
+      "judge-pool [###.....................] 2/16 sources 27 s each, about 6 min left",
+    );
+    expect(formatRate(0.5, "steps")).toBe("0.5 steps/s");
+    expect(formatRate(0.1, "steps")).toBe("10 s each");
   });
 
   it("round the estimate as far as it deserves", () => {
