@@ -39,8 +39,9 @@ class PaletteOracle:
     """The judge contract answered from the pixels: every question's log-probability is minus the loss."""
 
     def __init__(self, colors: list[str], max_share: float, temperature: float = 0.01):
-        rgb = [[int(h.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)] for h in colors]
-        self.palette = torch.tensor(rgb)  # (K, 3) sRGB in [0, 1]
+        from dualproc_engine.world.colorspace import hex_to_rgb
+
+        self.palette = torch.tensor([hex_to_rgb(h) for h in colors])  # (K, 3) sRGB in [0, 1]
         self.max_share, self.temperature = max_share, temperature
 
     def loss(self, images: Tensor) -> Tensor:

@@ -561,7 +561,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--aux-object-kinds",
         default="",
-        choices=["asked", "all"],
+        choices=[mode for mode in OBJECT_KIND_MODES if mode],
         help="read out object presence per kind from the tower too: the kind asked, or all kinds",
     )
     parser.add_argument(
