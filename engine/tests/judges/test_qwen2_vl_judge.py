@@ -15,6 +15,7 @@ from judge_tiny import QUESTIONS, as_pil, as_tensor, byte_level_bpe, load_tiny, 
 from PIL import Image
 
 from dualproc_engine.judges.qwen2_vl import Qwen2VLJudge
+from dualproc_engine.judges.shared_prefix import MIN_SHARED_TOKENS, shared_prefix_length
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
                   "<|image_pad|>", "<|video_pad|>"]  # fmt: skip
@@ -184,3 +185,34 @@ class TestQwen25VLFamily(JudgeFamilyContract):
     cached_preset = ("qwen2.5-vl-7b", "Qwen/Qwen2.5-VL-7B-Instruct")
     score_size = (37, 61)
     stock_logprob = staticmethod(_stock_logprob)
+
+
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+def test_questions_packed_behind_one_shared_prefix_score_as_asked_one_by_one(
+    judge_dir: Path, attention: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dualproc_engine.judges import qwen2_vl
+
+    judge = load_tiny(judge_dir, Qwen2VLJudge)
+    judge.model.set_attn_implementation(attention)
+    # different lengths (right padding), a multi-token answer, two pictures
+    images = torch.rand(2, 3, 37, 61, generator=torch.Generator().manual_seed(3))
+    questions, answers = [*QUESTIONS, "Is it night?"], ["Yes", "a red line", "No", "No"]
+    ids, attention_mask, target = judge.encode_texts(questions, answers)
+    features = judge.encode_images(images)
+    n_image = features.shape[1] * features.shape[2]
+    wide = judge.widen_image_pad(ids, attention_mask, target, n_image)
+    assert shared_prefix_length(*wide[:3]) >= MIN_SHARED_TOKENS + n_image  # system turn + image: packed
+
+    def scores_and_grads() -> tuple[torch.Tensor, torch.Tensor]:
+        x = images.clone().requires_grad_(True)
+        scores = judge.logprob(x, questions, answers)
+        (scores * torch.arange(1.0, 5.0)).sum().backward()
+        assert x.grad is not None
+        return scores.detach(), x.grad
+
+    packed, packed_grad = scores_and_grads()
+    monkeypatch.setattr(qwen2_vl, "MIN_SHARED_TOKENS", 10**9)  # every question its own sequence
+    plain, plain_grad = scores_and_grads()
+    torch.testing.assert_close(packed, plain, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(packed_grad, plain_grad, atol=1e-6, rtol=1e-4)

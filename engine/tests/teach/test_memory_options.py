@@ -124,3 +124,17 @@ def test_judge_quantization_says_what_it_needs(make_generator, tiny_judge, tmp_p
         load_judge("scenes-judge", "cpu", quantization="4bit")
     with pytest.raises(UserError, match=r"^training.judge_quantization: expected none, 8bit or 4bit"):
         teach(recipe(judge_quantization="2bit"), tmp_path, generator=make_generator(), judge=tiny_judge)
+
+
+def test_the_cuda_device_leaves_cudnn_attention_out() -> None:
+    # the switch itself (a CPU machine never picks CUDA): cuDNN's attention failed teach steps on an H200
+    from dualproc_engine.teach.adapters import avoid_cudnn_attention
+
+    before = torch.backends.cuda.cudnn_sdp_enabled()
+    try:
+        torch.backends.cuda.enable_cudnn_sdp(True)
+        avoid_cudnn_attention()
+        assert not torch.backends.cuda.cudnn_sdp_enabled()
+        assert torch.backends.cuda.flash_sdp_enabled() and torch.backends.cuda.mem_efficient_sdp_enabled()
+    finally:
+        torch.backends.cuda.enable_cudnn_sdp(before)

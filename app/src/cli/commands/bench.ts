@@ -34,7 +34,8 @@ export function benchCommand(context: CliContext): Command {
         "\nBoth loops run on the same models (random weights) in the same process, their steps interleaved so\n" +
           "that load on the machine hits both alike. embedded: the embedded sizes, 4 questions, one CPU thread,\n" +
           "no checkpointing. full: FLUX.1-schnell and Qwen2.5-VL-7B built from their published configs, bf16,\n" +
-          "512 px, at 1 and 4 questions; our loop checkpoints, the reference's does not. See docs/benchmarks.md.",
+          "512 px, at 1 and 4 questions with our loop checkpointing, then at 4 with it not; the reference's never\n" +
+          "checkpoints. See docs/benchmarks.md.",
       )
       .action(async (options: { steps: number; scale: BenchScale; json?: boolean }, self: Command) => {
         const console = context.consoleFor(self);
@@ -71,17 +72,26 @@ export function formatBench(r: BenchResult): string {
 }
 
 function targets(r: BenchResult): string[] {
-  const peaks = r.settings.map((s) => s.ours.peak_memory_mb).filter((mb): mb is number => mb !== null);
+  // memory: our loop as a memory-bound run trains (checkpointing); speed: each 4-question setting
+  const peaks = r.settings
+    .filter((s) => s.ours.checkpointing)
+    .map((s) => s.ours.peak_memory_mb)
+    .filter((mb): mb is number => mb !== null);
   const peakGib = peaks.length ? Math.max(...peaks) / 1024 : null;
-  const four = r.settings.find((s) => s.questions === 4);
+  const fours = r.settings.filter((s) => s.questions === 4);
   const met = (ok: boolean) => (ok ? "met" : "NOT met");
+  const speed = `target: >= ${SPEEDUP_TARGET}x the reference's steps/s at 4 questions`;
   return [
     peakGib === null
-      ? `target: peak <= ${PEAK_MEMORY_TARGET_GIB} GiB for the pair: not measured`
-      : `target: peak <= ${PEAK_MEMORY_TARGET_GIB} GiB for the pair (ours): ${peakGib.toFixed(1)} GiB ` +
+      ? `target: peak <= ${PEAK_MEMORY_TARGET_GIB} GiB for the pair (ours, checkpointing): not measured`
+      : `target: peak <= ${PEAK_MEMORY_TARGET_GIB} GiB for the pair (ours, checkpointing): ${peakGib.toFixed(1)} GiB ` +
         `(${((peakGib * 2 ** 30) / 1e9).toFixed(1)} GB), ${met(peakGib <= PEAK_MEMORY_TARGET_GIB)}`,
-    four === undefined
-      ? `target: >= ${SPEEDUP_TARGET}x the reference's steps/s at 4 questions: not measured`
-      : `target: >= ${SPEEDUP_TARGET}x the reference's steps/s at 4 questions: ${four.speedup.toFixed(2)}x, ${met(four.speedup >= SPEEDUP_TARGET)}`,
+    ...(fours.length === 0
+      ? [`${speed}: not measured`]
+      : fours.map(
+          (s) =>
+            `${speed} (ours ${s.ours.checkpointing ? "checkpointing" : "not checkpointing"}): ` +
+            `${s.speedup.toFixed(2)}x, ${met(s.speedup >= SPEEDUP_TARGET)}`,
+        )),
   ];
 }

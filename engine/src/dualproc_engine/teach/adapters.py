@@ -25,7 +25,25 @@ from ..errors import UserError
 
 
 def pick_device() -> torch.device:
-    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+    """CUDA when there is one (with cuDNN's attention off: `avoid_cudnn_attention`), else the CPU."""
+    if torch.cuda.is_available():
+        avoid_cudnn_attention()
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def avoid_cudnn_attention() -> None:
+    """Leave cuDNN's fused attention out of `scaled_dot_product_attention`; flash, memory-efficient and math
+    kernels remain.
+
+    Measured on the lent H200 (torch 2.11.0+cu130, cuDNN 9.19, 2026-12-01): a teach step of FLUX.1-schnell
+    with Qwen2.5-VL-7B failed in backward with "mha_graph.execute(...).is_good()" under
+    CUDA_LAUNCH_BLOCKING=1 (cuDNN's attention kernel) and with illegal memory accesses without it, whether or
+    not anything was checkpointed; with this switch the same steps ran. It is a known cuDNN SDPA defect on
+    Hopper (pytorch/pytorch#190321; #196678: NaN query gradients with an attention mask since 2.11), whose
+    stated workaround is this switch.
+    """
+    torch.backends.cuda.enable_cudnn_sdp(False)
 
 
 def load_generator(name: str, device: torch.device, resolution_px: int | None = None) -> Any:

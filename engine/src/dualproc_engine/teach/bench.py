@@ -9,7 +9,8 @@ Three scales (`--scale`), all with random weights (the speed of a forward does n
 learned):
 - `embedded` (the default): the embedded Scenes models' sizes, 4 questions; neither loop checkpoints;
 - `full`: FLUX.1-schnell and Qwen2.5-VL-7B at their published sizes, bf16 on CUDA, 512 px, at 1 and 4
-  questions; our loop checkpoints (generator, decoder and judge), the reference's does not (`bench_full.py`);
+  questions with our loop checkpointing (generator, decoder and judge), then at 4 with it not; the
+  reference's never checkpoints (`bench_full.py`);
 - `tiny`: the code of `full` on tiny configs, so a CPU test runs exactly what a GPU run does.
 """
 
@@ -143,7 +144,9 @@ def time_loops(
 SCALES = ("embedded", "tiny", "full")
 
 
-def run_bench(scale: str = "embedded", steps: int = 10, reporter: Any = None) -> dict[str, Any]:
+def run_bench(
+    scale: str = "embedded", steps: int = 10, reporter: Any = None, checkpointing: bool = True
+) -> dict[str, Any]:
     """The `bench_teach` result: what ran where, and one timing of both loops per number of questions."""
     if scale == "embedded":
         result = bench(steps=steps)
@@ -157,9 +160,9 @@ def run_bench(scale: str = "embedded", steps: int = 10, reporter: Any = None) ->
             "settings": [{k: v for k, v in result.items() if k != "steps"}],
         }
     if scale in ("tiny", "full"):
-        from .bench_full import bench_at_scale
+        from .bench_full import SETTINGS, UNCHECKPOINTED, bench_at_scale
 
-        return bench_at_scale(scale, steps, reporter)
+        return bench_at_scale(scale, steps, reporter, SETTINGS if checkpointing else UNCHECKPOINTED)
     raise ValueError(f"scale: expected one of {', '.join(SCALES)}, got {scale!r}")
 
 
@@ -175,11 +178,16 @@ def main() -> None:
     parser.add_argument("--scale", choices=SCALES, default="embedded")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (the embedded and tiny scales)")
+    parser.add_argument(
+        "--no-checkpointing",
+        action="store_true",
+        help="full and tiny scales: time our loop without checkpointing only, at 1 and 4 questions",
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the result as JSON here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     try:
-        result = run_bench(args.scale, args.steps, _StderrLog())
+        result = run_bench(args.scale, args.steps, _StderrLog(), not args.no_checkpointing)
     except UserError as e:
         raise SystemExit(str(e)) from None
     text = json.dumps(result, indent=1)

@@ -3,9 +3,10 @@
 `full` builds both at their published sizes (`bench_configs.py`) with random weights, in bf16 on CUDA, draws
 512 px images in one step and times our loop (shared judge work, gradient checkpointing of the transformer,
 decoder and judge) against the reference's (one full judge pass per question, no checkpointing) at 1 and 4
-questions. `tiny` is the same code on tiny configs (float32 on a CPU), for tests. Tokenizers are built here,
-over a few words and the letters: the prompts are padded to fixed lengths (CLIP 77, T5 256 tokens), so their
-vocabulary changes nothing that is timed, and the questions are about as many tokens as with the real ones.
+questions, then at 4 with our loop not checkpointing. `tiny` is the same code on tiny configs (float32 on a
+CPU), for tests. Tokenizers are built here, over a few words and the letters: the prompts are padded to fixed
+lengths (CLIP 77, T5 256 tokens), so their vocabulary changes nothing that is timed, and the questions are
+about as many tokens as with the real ones.
 
 After the prompts are encoded, CLIP and T5 go to the CPU, as a teach run's `training.offload_text_encoders`
 moves them (`memory.py`): the loop never runs them again, and T5-XXL's 9.5 GB would otherwise count against
@@ -15,6 +16,7 @@ the memory target.
 from __future__ import annotations
 
 import contextlib
+import json
 import string
 from collections.abc import Iterator
 from typing import Any
@@ -22,13 +24,20 @@ from typing import Any
 import torch
 
 from ..errors import UserError
+from . import adapters
 from .bench import QUESTIONS, build_bench_run, time_loops
 from .bench_configs import configs
 from .memory import offload_text_encoders
 
 QUESTION_COUNTS = (1, 4)
-"""Settings timed: the first question alone (one picture, with the horizon line), then all four (two
+"""Question counts timed: the first question alone (one picture, with the horizon line), then all four (two
 pictures)."""
+SETTINGS = ((1, True), (4, True), (4, False))
+"""(questions, our loop checkpoints): both counts as a memory-bound run would train (checkpointing), then
+four questions again with our loop not checkpointing, as a run with memory to spare would (the reference's
+never checkpoints)."""
+UNCHECKPOINTED = ((1, False), (4, False))
+"""`--no-checkpointing`: both counts with neither loop checkpointing."""
 WORDS = ["a", "sunny", "landscape", "with", "trees", "at", "sunset", "desert", "house", "is", "the", "red",
          "line", "aligned", "horizon", "high", "in", "image", "it", "night", "there", "you", "are", "helpful",
          "assistant", "answer", "yes", "or", "no", "system", "user"]  # fmt: skip
@@ -194,15 +203,17 @@ def float32_lora(run: Any) -> None:
 
 
 # --- the benchmark -----------------------------------------------------------------------------------------
-def bench_at_scale(scale: str, steps: int = 10, reporter: Any = None) -> dict[str, Any]:
-    """The `bench_teach` result at `scale` ("full" or "tiny"): both loops at 1 and 4 questions."""
+def bench_at_scale(
+    scale: str, steps: int = 10, reporter: Any = None, settings_timed: tuple[tuple[int, bool], ...] = SETTINGS
+) -> dict[str, Any]:
+    """The `bench_teach` result at `scale` ("full" or "tiny"): both loops in each of `settings_timed`."""
     cuda = torch.cuda.is_available()
     if scale == "full" and not cuda:
         raise UserError(
             "bench teach --scale full needs a CUDA GPU (FLUX.1-schnell and Qwen2.5-VL-7B in bf16, about 40 "
             "GB); none is visible here (--scale tiny runs the same code on tiny models)"
         )
-    device = torch.device("cuda" if cuda else "cpu")
+    device = adapters.pick_device()  # on CUDA, with cuDNN's attention off, as a teach run has it
     dtype = torch.bfloat16 if cuda else torch.float32  # bf16 matmuls on a CPU are slow and gain nothing
     cfg = configs(scale)
     say = reporter.log if reporter is not None else (lambda level, message: None)
@@ -220,11 +231,15 @@ def bench_at_scale(scale: str, steps: int = 10, reporter: Any = None) -> dict[st
     run, sets = build_bench_run(gen, judge, question_sets, training)
     float32_lora(run)
     offload_text_encoders(gen)  # what a teach run does with training.offload_text_encoders: true
+    by_count = dict(zip(QUESTION_COUNTS, sets, strict=True))
     settings = []
-    for n, question_set in zip(QUESTION_COUNTS, sets, strict=True):
-        say("info", f"timing both loops at {n} question(s), {steps} steps each")
-        timing = time_loops(run, question_set, steps, ours_checkpointing=True)
+    for n, checkpointing in settings_timed:
+        how = "checkpointing" if checkpointing else "not checkpointing"
+        say("info", f"timing both loops at {n} question(s), ours {how}, {steps} steps each")
+        timing = time_loops(run, by_count[n], steps, ours_checkpointing=checkpointing)
         settings.append({k: v for k, v in timing.items() if k != "steps"})
+        # each setting's numbers as soon as they exist: a run cut short still leaves what it measured
+        say("info", f"{n} question(s): {json.dumps(settings[-1])}")
     weights = f"({scale} config), random weights, {str(dtype).removeprefix('torch.')}"
     return {
         "scale": scale,
