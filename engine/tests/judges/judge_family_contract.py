@@ -89,6 +89,18 @@ class JudgeFamilyContract:
         torch.testing.assert_close(grads[0], grads[1])
         assert not judge.model.is_activation_checkpointing  # switched off again
 
+    def test_checkpointing_step_after_step_leaves_no_hooks_behind(self, judge: Any) -> None:
+        # transformers' enable registers a hook on the input embeddings each time and its disable does not
+        # remove it: a teach run switches checkpointing on for every step
+        from dualproc_engine.teach.adapters import judge_checkpointing
+
+        embeddings = judge.model.get_input_embeddings()
+        before = len(embeddings._forward_hooks)
+        for _ in range(3):
+            with judge_checkpointing(judge, True):
+                judge.logprob(torch.rand(1, 3, 24, 40), QUESTIONS[:1], ["Yes"])
+        assert len(embeddings._forward_hooks) == before
+
     def test_a_teach_step_through_it_changes_the_lora(self, judge: Any, tmp_path: Path) -> None:
         teach_step_moves_the_lora(judge, tmp_path, self.judge_class.__name__)
 

@@ -114,10 +114,11 @@ def judge_checkpointing(judge: Any, enabled: bool) -> Iterator[None]:
     layers = [m for m in model.modules() if isinstance(m, GradientCheckpointingLayer)]
     new_api = hasattr(model, "activation_checkpointing_enable")  # transformers >= 5.x; the old names warn
     was_on = bool(model.is_activation_checkpointing if new_api else model.is_gradient_checkpointing)
-    if new_api:
-        model.activation_checkpointing_enable({"use_reentrant": False})
-    else:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if not was_on:
+        if new_api:
+            model.activation_checkpointing_enable({"use_reentrant": False})
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     flags = [m.training for m in layers]
     for m in layers:
         m.training = True
@@ -131,6 +132,10 @@ def judge_checkpointing(judge: Any, enabled: bool) -> Iterator[None]:
                 model.activation_checkpointing_disable()
             else:
                 model.gradient_checkpointing_disable()
+            # enabling hooked the input embeddings (so that their output requires grad) and disabling leaves
+            # the hook unless peft is loaded: without this, a run would add one hook per step
+            if callable(getattr(model, "disable_input_require_grads", None)):
+                model.disable_input_require_grads()
 
 
 def decode(gen: Any, latents: Tensor, checkpointing: bool) -> Tensor:
