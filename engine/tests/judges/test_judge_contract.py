@@ -110,6 +110,29 @@ def test_shared_image_encoding_equals_one_question_at_a_time(tiny_judge) -> None
     torch.testing.assert_close(tiny_judge.logprob_pairs(images, questions, answers), together.diagonal())
 
 
+def test_questions_packed_behind_the_image_give_the_gradients_of_one_by_one(tiny_judge, monkeypatch) -> None:  # noqa: ANN001
+    from dualproc_engine.judges import shared_prefix
+
+    questions = ["Is it night?", "Is the red line on the horizon?", "Is there a red tree in the image?"]
+    answers = ["Yes", "No", "Yes it is"]
+    tokens = tiny_judge.encode_texts(questions, answers)
+    assert (
+        shared_prefix.packable_prefix(tiny_judge.model.model.language_model, tokens)[0]
+        > tiny_judge.image_tokens
+    )
+    images = torch.rand(2, 3, 64, 64)
+
+    def grads() -> torch.Tensor:
+        x = images.clone().requires_grad_(True)
+        (tiny_judge.logprob(x, questions, answers) * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+        assert x.grad is not None
+        return x.grad
+
+    packed = grads()
+    monkeypatch.setattr(shared_prefix, "MIN_SHARED_TOKENS", 10**9)  # each question its own sequence
+    torch.testing.assert_close(packed, grads(), rtol=1e-4, atol=1e-7)
+
+
 def test_bad_inputs_are_one_line_errors(tiny_judge) -> None:  # noqa: ANN001
     with pytest.raises(ValueError, match="questions and answers"):
         tiny_judge.logprob(torch.rand(1, 3, 64, 64), ["Is it night?"], ["Yes", "No"])

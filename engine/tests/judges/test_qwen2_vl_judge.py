@@ -191,7 +191,7 @@ class TestQwen25VLFamily(JudgeFamilyContract):
 def test_questions_packed_behind_one_shared_prefix_score_as_asked_one_by_one(
     judge_dir: Path, attention: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dualproc_engine.judges import qwen2_vl
+    from dualproc_engine.judges import shared_prefix
 
     judge = load_tiny(judge_dir, Qwen2VLJudge)
     judge.model.set_attn_implementation(attention)
@@ -212,7 +212,7 @@ def test_questions_packed_behind_one_shared_prefix_score_as_asked_one_by_one(
         return scores.detach(), x.grad
 
     packed, packed_grad = scores_and_grads()
-    monkeypatch.setattr(qwen2_vl, "MIN_SHARED_TOKENS", 10**9)  # every question its own sequence
+    monkeypatch.setattr(shared_prefix, "MIN_SHARED_TOKENS", 10**9)  # every question its own sequence
     plain, plain_grad = scores_and_grads()
     torch.testing.assert_close(packed, plain, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(packed_grad, plain_grad, atol=1e-6, rtol=1e-4)

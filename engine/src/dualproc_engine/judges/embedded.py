@@ -21,6 +21,7 @@ from torch import Tensor
 
 from .base import answer_token_ids, check_inputs, logprob_sharing_images, pad_rows, with_instruction
 from .scenes_vlm import IMAGE_TOKEN, PROMPT_TEMPLATE
+from .shared_prefix import packable_prefix, packed_logprob
 
 
 class EmbeddedJudge:
@@ -105,6 +106,12 @@ class EmbeddedJudge:
         text = self.model.get_input_embeddings()(ids).unsqueeze(0).expand(b, q, -1, -1)
         embeds = torch.where((ids == self.image_token_id)[None, :, :, None], image_part, text)
         t = ids.shape[1]
+        language_model = self.model.model.language_model
+        prefix, fmt = packable_prefix(language_model, (ids, attention, target))
+        if fmt is not None:  # the image once, then each question's tail (shared_prefix.py)
+            positions = torch.arange(t, device=ids.device).expand(q, t)
+            tokens = (ids, attention, target)
+            return packed_logprob(language_model, self.model.lm_head, embeds, positions, tokens, prefix, fmt)
         return self._answer_logprob(
             embeds.reshape(b * q, t, -1), ids.repeat(b, 1), attention.repeat(b, 1), target.repeat(b, 1)
         ).view(b, q)

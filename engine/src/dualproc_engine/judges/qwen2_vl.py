@@ -30,7 +30,7 @@ from torch import Tensor
 
 from .base import answer_token_ids, check_inputs, logprob_sharing_images, with_instruction
 from .loading import load_frozen
-from .shared_prefix import MIN_SHARED_TOKENS, mask_format, pack, shared_prefix_length
+from .shared_prefix import packable_prefix, packed_logprob
 
 MODEL_TYPES = ("qwen2_5_vl", "qwen2_vl")
 """config.json model types this adapter loads."""
@@ -243,10 +243,11 @@ class Qwen2VLJudge:
         text = self.model.get_input_embeddings()(ids).unsqueeze(0).expand(b, q, t, -1)
         embeds = torch.where((slot >= 0)[None, :, :, None], image_part.to(text.dtype), text)
         positions = self.positions(slot, rows, cols)  # (3, Q, T)
-        fmt = mask_format(self.model.model.language_model.config._attn_implementation)
-        prefix = shared_prefix_length(ids, attention, target) if fmt is not None else 0
-        if prefix >= MIN_SHARED_TOKENS:  # the system turn and the image once, then each question's tail
-            return self._packed_logprob(embeds, positions, ids, attention, target, prefix, fmt or "bool")
+        language_model = self.model.model.language_model
+        prefix, fmt = packable_prefix(language_model, (ids, attention, target))
+        if fmt is not None:  # the system turn and the image once, then each question's tail
+            tokens = (ids, attention, target)
+            return packed_logprob(language_model, self.model.lm_head, embeds, positions, tokens, prefix, fmt)
         return self._answer_logprob(
             embeds.reshape(b * q, t, d),
             positions.repeat(1, b, 1),  # (3, B * Q, T), image-major
@@ -254,33 +255,6 @@ class Qwen2VLJudge:
             attention.repeat(b, 1),
             target.repeat(b, 1),
         ).view(b, q)
-
-    def _packed_logprob(
-        self,
-        embeds: Tensor,
-        positions: Tensor,
-        ids: Tensor,
-        attention: Tensor,
-        target: Tensor,
-        prefix: int,
-        fmt: str,
-    ) -> Tensor:
-        """(B, Q) as `logprob_from_features`, each image's questions packed into one sequence that holds
-        their shared opening once (`shared_prefix.py`); embeds (B, Q, T, D), positions (3, Q, T)."""
-        b, q = embeds.shape[:2]
-        packed = pack(ids, attention, target, prefix)
-        sequence = packed.sequence(embeds)  # (B, L, D)
-        where = packed.sequence(positions[..., None]).squeeze(-1)  # (3, L)
-        hidden = self.model.model.language_model(
-            inputs_embeds=sequence,
-            attention_mask=packed.attention_mask(b, sequence.dtype, fmt),
-            position_ids=where[:, None].expand(-1, b, -1),
-        ).last_hidden_state
-        logits = self.model.lm_head(hidden[:, packed.scored]).float()  # (B, N, vocab)
-        next_ids = packed.next_ids[None, :, None].expand(b, -1, 1)
-        token_logprob = torch.log_softmax(logits, dim=-1).gather(2, next_ids).squeeze(2)  # (B, N)
-        out = torch.zeros(b, q, dtype=token_logprob.dtype, device=token_logprob.device)
-        return out.index_add(1, packed.question, token_logprob)
 
     def logprob_pairs(self, images: Tensor, questions: Sequence[str], answers: Sequence[str]) -> Tensor:
         """(N,) log P(answer i | image i, question i): one question per image."""

@@ -15,6 +15,7 @@ The mask is handed to a `transformers` decoder as a prepared 4-D mask, which `sd
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -110,3 +111,44 @@ def pack(ids: Tensor, attention: Tensor, target: Tensor, prefix: int) -> Packed:
         question=rows,
         next_ids=ids[rows, prefix + cols + 1],
     )
+
+
+def packed_logprob(
+    language_model: Any,
+    lm_head: Any,
+    embeds: Tensor,
+    positions: Tensor,
+    tokens: tuple[Tensor, Tensor, Tensor],
+    prefix: int,
+    fmt: str,
+) -> Tensor:
+    """(B, Q) summed log-probabilities of each question's answer tokens, each image's Q questions run as one
+    packed sequence through a `transformers` decoder.
+
+    embeds (B, Q, T, D): every question's input embeddings after image b; positions (..., Q, T): each token's
+    position in its own sequence ((Q, T) for 1-D positions, (3, Q, T) for M-RoPE); tokens: (ids, attention,
+    target), each (Q, T), as `encode_texts` gives them."""
+    b, q = embeds.shape[:2]
+    packed = pack(*tokens, prefix)
+    sequence = packed.sequence(embeds)  # (B, L, D)
+    where = packed.sequence(positions[..., None]).squeeze(-1)  # (..., L)
+    hidden = language_model(
+        inputs_embeds=sequence,
+        attention_mask=packed.attention_mask(b, sequence.dtype, fmt),
+        position_ids=where.unsqueeze(-2).expand(*where.shape[:-1], b, where.shape[-1]),
+    ).last_hidden_state
+    # logits only where an answer token is predicted: the full-vocabulary softmax is still exact there
+    logits = lm_head(hidden[:, packed.scored]).float()  # (B, N, vocab)
+    next_ids = packed.next_ids[None, :, None].expand(b, -1, 1)
+    token_logprob = torch.log_softmax(logits, dim=-1).gather(2, next_ids).squeeze(2)  # (B, N)
+    out = torch.zeros(b, q, dtype=token_logprob.dtype, device=token_logprob.device)
+    return out.index_add(1, packed.question, token_logprob)
+
+
+def packable_prefix(language_model: Any, tokens: tuple[Tensor, Tensor, Tensor]) -> tuple[int, str | None]:
+    """(shared prefix length, mask format) when packing is worth it for this decoder, else (0, None)."""
+    fmt = mask_format(getattr(language_model.config, "_attn_implementation", None))
+    if fmt is None:
+        return 0, None
+    prefix = shared_prefix_length(*tokens)
+    return (prefix, fmt) if prefix >= MIN_SHARED_TOKENS else (0, None)
