@@ -131,8 +131,10 @@ def test_a_trained_judge_is_recalibrated_in_place(tmp_path: Path) -> None:
 
     torch.set_num_threads(1)
     small = {"train_batch_size": 4, "scenes_per_chunk": 8, "validation_scenes": 4, "calibration_scenes": 4}
-    train_judge(tmp_path / "judge", max_steps=1, **small)
-    before = load_judge(str(tmp_path / "judge")).model.lm_head.weight.detach().clone()
+    train_judge(tmp_path / "judge", max_steps=1, vision_stages=2, **small)  # the finer grid trains too
+    trained = load_judge(str(tmp_path / "judge"))
+    assert trained.image_tokens == 8 * 8  # two stages at 64 px: stride 8
+    before = trained.model.lm_head.weight.detach().clone()
     temperature = recalibrate_folder(tmp_path / "judge", 0.3, n_scenes=4)
     after = load_judge(str(tmp_path / "judge")).model.lm_head.weight.detach()
     assert torch.allclose(after, before / temperature)

@@ -61,6 +61,9 @@ class TrainJudgeConfig:
     max_train_steps: int = field(default=2000, metadata={"help": "optimiser steps"})
     phrasing_split: str = field(default="train", metadata={"help": "QA phrasings: train, heldout or all"})
     vision: str = field(default="resnet", metadata={"help": "vision tower: resnet or bit"})
+    vision_stages: int = field(
+        default=3, metadata={"help": "the tower's stages: 3 gives 4 x 4 image tokens at 64 px, 2 gives 8 x 8"}
+    )
     train_batch_size: int = 64
     learning_rate: float = field(default=5e-4, metadata={"help": "peak AdamW lr (DESIGN: ~5e-4 works)"})
     warmup_steps: int = 100
@@ -381,7 +384,7 @@ def train_judge(
     progress = on_progress or (lambda *a: None)
     metric = on_metric or (lambda *a: None)
     stop = should_stop or (lambda: False)
-    arch = JudgeArchitecture(vision=cfg.vision)
+    arch = JudgeArchitecture(vision=cfg.vision, vision_stages=cfg.vision_stages)
 
     if cfg.init_from:
         model, processor = copy_judge_files(cfg.init_from, out)
@@ -551,6 +554,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--phrasing-split", default="train", choices=["train", "heldout", "all"])
     parser.add_argument("--vision", default="resnet", choices=["resnet", "bit"])
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument(
+        "--vision-stages", type=int, default=3, choices=[2, 3], help="3: 4 x 4 image tokens at 64 px; 2: 8 x 8"
+    )
     parser.add_argument("--init-from", default="", help="judge folder to fine-tune instead of a new judge")
     parser.add_argument("--generated-pool", default="", help="pool files of measured generated images (a,b)")
     parser.add_argument("--generated-share", type=float, default=0.3, help="batch share from the pool")
@@ -589,6 +595,7 @@ def main(argv: list[str] | None = None) -> None:
         max_share=args.max_share,
         word_dropout=args.word_dropout,
         aux_object_kinds=args.aux_object_kinds,
+        vision_stages=args.vision_stages,
         on_progress=progress,
         on_metric=lambda name, value, step: (
             print(f"{name} {value:.4f} @ {step}", flush=True)
