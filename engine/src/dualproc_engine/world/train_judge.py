@@ -555,7 +555,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--vision", default="resnet", choices=["resnet", "bit"])
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument(
-        "--vision-stages", type=int, default=3, choices=[2, 3], help="3: 4 x 4 image tokens at 64 px; 2: 8 x 8"
+        "--vision-stages",
+        type=int,
+        default=3,
+        choices=[2, 3],
+        help="3: 4 x 4 image tokens at 64 px; 2: 8 x 8",
     )
     parser.add_argument("--init-from", default="", help="judge folder to fine-tune instead of a new judge")
     parser.add_argument("--generated-pool", default="", help="pool files of measured generated images (a,b)")
