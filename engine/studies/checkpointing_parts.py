@@ -2,9 +2,10 @@
 
 `bench teach --scale full` times our loop with everything checkpointed (FLUX.1-schnell's transformer blocks,
 the VAE decode as a whole, Qwen2.5-VL-7B's layers) against nothing. This study takes one question (one
-picture) and our loop, and times six variants in one process, median of 5 steps after one warm-up each:
-nothing checkpointed, everything, each of the three parts alone, and nothing again (the drift over the run).
-It prints one line per variant and, at the end, all of them as JSON.
+picture) and our loop, and times six variants (`training.gradient_checkpointing` as a list of parts) in one
+process, median of 5 steps after one warm-up each: nothing checkpointed, everything, each of the three parts
+alone, and nothing again (the drift over the run). It prints one line per variant and, at the end, all of
+them as JSON.
 
     PYTHONPATH=engine/src python engine/studies/checkpointing_parts.py   # a CUDA GPU: full configs, bf16
 
@@ -20,20 +21,20 @@ from typing import Any
 
 import torch
 
-from dualproc_engine.teach import adapters, bench_full, path
-from dualproc_engine.teach import step as step_module
+from dualproc_engine.teach import adapters, bench_full
 from dualproc_engine.teach.bench import QUESTIONS, build_bench_run
 from dualproc_engine.teach.memory import offload_text_encoders
+from dualproc_engine.teach.step import train_step
 
 VARIANTS = {
-    "none": (False, False, False),
-    "all": (True, True, True),
-    "generator": (True, False, False),
-    "decoder": (False, True, False),
-    "judge": (False, False, True),
-    "none-again": (False, False, False),
+    "none": [],
+    "all": ["generator", "decoder", "judge"],
+    "generator": ["generator"],
+    "decoder": ["decoder"],
+    "judge": ["judge"],
+    "none-again": [],
 }
-"""name -> (generator, decoder, judge) checkpointed."""
+"""name -> the parts checkpointed, as `training.gradient_checkpointing` lists them."""
 
 
 def build() -> Any:
@@ -54,26 +55,8 @@ def build() -> Any:
     bench_full.float32_lora(run)
     offload_text_encoders(gen)
     questions, weights = sets[0]
-    run.questions, run.weights, run.judge_logprob, run.checkpointing = (
-        questions,
-        weights,
-        questions.logprob,
-        True,
-    )
+    run.questions, run.weights, run.judge_logprob = questions, weights, questions.logprob
     return run
-
-
-def checkpoint_only(generator: bool, decoder: bool, judge: bool) -> None:
-    """The teach step's checkpointing switched per part (the step itself has one switch for all three)."""
-    judge_checkpointing = adapters.judge_checkpointing
-
-    def images(gen: Any, embeds: Any, noise: Any, sigmas: Any, window: Any, _checkpointing: bool) -> Any:
-        with gen.gradient_checkpointing(generator):
-            x0 = path.sample_euler(gen.velocity, noise, sigmas, embeds, window)
-        return path.decode(gen, x0, decoder)
-
-    step_module.images_with_grad = images  # type: ignore[assignment]
-    step_module.judge_checkpointing = lambda j, _enabled: judge_checkpointing(j, judge)  # type: ignore[assignment]
 
 
 def main() -> None:
@@ -82,14 +65,14 @@ def main() -> None:
     rng = random.Random(0)
     result = {}
     for name, parts in VARIANTS.items():
-        checkpoint_only(*parts)
+        run.checkpointing = frozenset(parts)
         times, peak = [], 0.0
         for i in range(6):  # the first is a warm-up
             if cuda:
                 torch.cuda.synchronize()
                 torch.cuda.reset_peak_memory_stats()
             started = time.perf_counter()
-            step_module.train_step(run, rng)
+            train_step(run, rng)
             if cuda:
                 torch.cuda.synchronize()
                 peak = max(peak, torch.cuda.max_memory_allocated() / 2**30)

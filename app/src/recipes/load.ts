@@ -139,6 +139,8 @@ function describeRecipeIssue(
         const given = JSON.stringify(valueAt(data, [...unionPath, "kind"]));
         return `${at}: ${fieldName(unionPath)}.kind: ${given} is not one of ${kinds.join(", ")}`;
       }
+      // a union that words its own error says it; the prompts' union does not
+      if (issue.message !== "Invalid input") return `${at}: ${field}: ${issue.message}`;
       return `${at}: ${field}: expected one prompt, a list of prompts, or {template, slots}`;
     }
     case "invalid_type":

@@ -100,6 +100,12 @@ const evaluation = z
   })
   .describe("How the taught control is evaluated.");
 
+/** What `training.gradient_checkpointing` can name (the engine's `CHECKPOINT_PARTS`). */
+export const CHECKPOINT_PARTS = ["generator", "decoder", "judge"] as const;
+const CHECKPOINT_PARTS_ERROR =
+  `expected true, false or a list of the parts to checkpoint (${CHECKPOINT_PARTS.join(", ")}), ` +
+  "each named once";
+
 const training = z
   .strictObject({
     max_train_steps: z.number().int().min(1).max(1_000_000).default(100).describe("Optimiser steps."),
@@ -144,9 +150,22 @@ const training = z
           "for SD 2.x; the embedded generator draws the 64 px it was trained at.",
       ),
     gradient_checkpointing: z
-      .boolean()
+      .union(
+        [
+          z.boolean(),
+          z
+            .array(z.enum(CHECKPOINT_PARTS))
+            .min(1, { error: CHECKPOINT_PARTS_ERROR })
+            .refine((parts) => new Set(parts).size === parts.length, { error: CHECKPOINT_PARTS_ERROR }),
+        ],
+        { error: CHECKPOINT_PARTS_ERROR },
+      )
       .default(false)
-      .describe("Trade compute for memory in all three models."),
+      .describe(
+        "Trade compute for memory: true recomputes activations in backward in all three models, or a list " +
+          "names the parts (generator, decoder, judge); measured on FLUX.1-schnell + Qwen2.5-VL-7B, the " +
+          "decoder saves the most per second (docs/benchmarks.md).",
+      ),
     mixed_precision: z.enum(["no", "bf16", "fp16"]).default("no").describe("Autocast precision on GPU."),
     guidance_scale: z
       .number()

@@ -54,6 +54,21 @@ describe("recipe loading", () => {
     expect(message).toMatch(/^r\.yaml:4:18: training\.learning_rate: .*>0/);
   });
 
+  it("takes gradient checkpointing as a switch or a list of parts, and says which parts there are", () => {
+    const base = "prompts: a farm\nquestions: [{question: ok}]\ntraining:\n  gradient_checkpointing: ";
+    expect(parseRecipe(base + "[decoder, generator]\n").recipe.training.gradient_checkpointing).toEqual([
+      "decoder",
+      "generator",
+    ]);
+    expect(parseRecipe(base + "true\n").recipe.training.gradient_checkpointing).toBe(true);
+    for (const bad of ["[vae]", "[]", "[judge, judge]", "yes"]) {
+      const message = errorOf(base + bad + "\n");
+      expect(message).toMatch(/^r\.yaml:4:\d+: training\.gradient_checkpointing/);
+      expect(message.split("\n")).toHaveLength(1);
+      expect(message).toContain("a list of the parts to checkpoint (generator, decoder, judge)");
+    }
+  });
+
   it("lists the visual prompt kinds when the kind is wrong", () => {
     const message = errorOf(
       "prompts: x\nquestions:\n  - question: q\n    visual_prompt: {kind: horzon, y: 0.5}\n",

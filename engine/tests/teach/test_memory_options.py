@@ -98,6 +98,14 @@ def test_memory_options_may_change_on_resume(make_generator, tiny_judge, tmp_pat
         ("vae_tiling", "yes", "training.vae_tiling: expected true or false"),
         ("offload_text_encoders", 1, "training.offload_text_encoders: expected true or false"),
         ("judge_device", 3, "training.judge_device: expected a device name or null"),
+        ("gradient_checkpointing", "yes", "training.gradient_checkpointing: expected true, false or a list"),
+        (
+            "gradient_checkpointing",
+            ["vae"],
+            r"a list of the parts to checkpoint \(generator, decoder, judge\)",
+        ),
+        ("gradient_checkpointing", [], "training.gradient_checkpointing: expected"),
+        ("gradient_checkpointing", ["judge", "judge"], "training.gradient_checkpointing: expected"),
     ],
 )
 def test_bad_values_are_one_line(make_generator, tiny_judge, tmp_path, field, value, message):

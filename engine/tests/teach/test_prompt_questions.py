@@ -153,7 +153,8 @@ def test_only_the_pairs_asked_are_computed_and_they_equal_the_full_table(tiny_ju
 
 
 def test_the_language_model_runs_only_the_sequences_asked(tiny_judge) -> None:
-    """A question per slot value: each image is asked one of eight, so eight times fewer sequences."""
+    """A question per slot value: each image is asked one of eight, so the language model reads one question
+    per image instead of eight (packed behind the image, the full table is one long sequence per image)."""
     from dualproc_engine.teach.config import Question
 
     things = ["trees", "a house", "a tower", "rocks", "a boat", "a car", "birds", "a bridge"]
@@ -162,21 +163,23 @@ def test_the_language_model_runs_only_the_sequences_asked(tiny_judge) -> None:
         Question(f"Is there {t}?", "Yes", 1.0, prompts=[p]) for t, p in zip(things, prompts, strict=True)
     ]
     qs = QuestionSet(tiny_judge, questions)
-    seen: list[int] = []
+    seen: list[tuple[int, int]] = []  # (sequences, tokens each) of every language-model call
     language_model = tiny_judge.model.model.language_model
     hook = language_model.register_forward_hook(
-        lambda _m, _i, out: seen.append(out.last_hidden_state.shape[0])
+        lambda _m, _i, out: seen.append(tuple(out.last_hidden_state.shape[:2]))
     )
     try:
         with torch.no_grad():
             images = torch.rand(8, 3, 64, 64)
             qs.logprob(images)
-            every = sum(seen)
+            every = list(seen)
             seen.clear()
             qs.logprob(images, qs.asked(prompts))
     finally:
         hook.remove()
-    assert every == 8 * 8 and sum(seen) == 8
+    assert sum(n for n, _ in seen) == 8  # one question per image
+    assert len(every) == 1 and every[0][0] == 8  # all eight questions, packed: one sequence per image
+    assert every[0][1] > seen[0][1] and 8 * every[0][1] > 3 * sum(n * t for n, t in seen)  # 3x the tokens
 
 
 def test_an_image_asked_nothing_of_a_picture_is_not_drawn_with_its_visual_prompt(tiny_judge) -> None:

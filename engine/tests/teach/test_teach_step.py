@@ -156,3 +156,38 @@ def test_bench_compares_both_ways_on_the_same_models(make_generator, tiny_judge)
     assert result["questions"] == 4 and result["pictures"] == 2
     assert result["ours"]["steps_per_s"] > 0 and result["reference"]["steps_per_s"] > 0
     assert result["speedup"] > 0
+
+
+@pytest.mark.parametrize("parts", [["generator"], ["decoder"], ["judge"], ["decoder", "judge"]])
+def test_checkpointing_named_parts_checkpoints_those_alone(make_generator, tiny_judge, monkeypatch, parts):
+    from dualproc_engine.teach import path, step
+    from dualproc_engine.teach.adapters import decode
+
+    seen: dict[str, bool] = {}  # what the taught run (the second) checkpointed
+    images_with_grad, judge_checkpointing = path.images_with_grad, step.judge_checkpointing
+
+    def spying_images(gen, *args):
+        out = images_with_grad(gen, *args)
+        seen["generator"] = "generator" in args[-1]
+        return out
+
+    def spying_decode(gen, latents, checkpointing):
+        seen["decoder"] = checkpointing
+        return decode(gen, latents, checkpointing)
+
+    def spying_judge(judge, enabled):
+        seen["judge"] = enabled
+        return judge_checkpointing(judge, enabled)
+
+    monkeypatch.setattr(step, "images_with_grad", spying_images)
+    monkeypatch.setattr(path, "decode", spying_decode)
+    monkeypatch.setattr(step, "judge_checkpointing", spying_judge)
+    off = _grads(_run(make_generator(), tiny_judge, num_inference_steps=2, backprop_steps=2))
+    on_run = _run(
+        make_generator(), tiny_judge, num_inference_steps=2, backprop_steps=2, gradient_checkpointing=parts
+    )
+    assert on_run.checkpointing == frozenset(parts)
+    on = _grads(on_run)
+    assert seen == {part: part in parts for part in ("generator", "decoder", "judge")}
+    for a, b in zip(off, on, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)

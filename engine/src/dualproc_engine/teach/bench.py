@@ -29,7 +29,7 @@ import torch
 
 from ..errors import UserError
 from ..reporting import Reporter
-from .config import parse_recipe
+from .config import CHECKPOINT_PARTS, parse_recipe
 from .loop import build_run
 from .objectives import question_weights
 from .questions import QuestionSet
@@ -111,7 +111,8 @@ def time_loops(
     rng = random.Random(0)
 
     def step(name: str) -> None:
-        run.judge_logprob, run.checkpointing = ways[name]
+        run.judge_logprob, checkpointing = ways[name]
+        run.checkpointing = frozenset(CHECKPOINT_PARTS) if checkpointing else frozenset()
         train_step(run, rng)
 
     for name in ways:  # warm-up: first calls allocate and pick kernels

@@ -14,6 +14,8 @@ from typing import Any
 from ..errors import UserError
 
 OVERLAY_KINDS = ("horizon", "palette", "stroke", "points", "layout", "image")
+CHECKPOINT_PARTS = ("generator", "decoder", "judge")
+"""What `training.gradient_checkpointing` can name: true is all three, false none."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class TrainingConfig:
     noise_pool_size: int = 100
     max_grad_norm: float = 1.0
     resolution_px: int = 512
-    gradient_checkpointing: bool = False
+    gradient_checkpointing: bool | list[str] = False
     mixed_precision: str = "no"
     preserve_weight: float = 0.0
     preserve_palette_weight: float = field(
@@ -121,9 +123,20 @@ class TrainingConfig:
                 f"training.backprop_steps ({self.backprop_steps}) must be <= num_inference_steps "
                 f"({self.num_inference_steps})"
             )
-        for name in ("vae_tiling", "offload_text_encoders", "gradient_checkpointing"):
+        for name in ("vae_tiling", "offload_text_encoders"):
             if not isinstance(getattr(self, name), bool):
                 raise UserError(f"training.{name}: expected true or false, got {getattr(self, name)!r}")
+        parts = self.gradient_checkpointing
+        if not isinstance(parts, bool) and (
+            not isinstance(parts, list)
+            or not parts
+            or any(p not in CHECKPOINT_PARTS for p in parts)
+            or len(set(parts)) != len(parts)
+        ):
+            raise UserError(
+                "training.gradient_checkpointing: expected true, false or a list of the parts to checkpoint "
+                f"({', '.join(CHECKPOINT_PARTS)}), got {parts!r}"
+            )
         if self.judge_device is not None and not isinstance(self.judge_device, str):
             raise UserError(
                 f"training.judge_device: expected a device name or null, got {self.judge_device!r}"
@@ -158,6 +171,14 @@ class TrainingConfig:
                 f"training.judge_augment: unknown {', '.join(map(repr, unknown))}; "
                 f"expected some of {', '.join(AUGMENTATIONS)}"
             )
+
+    @property
+    def checkpointed(self) -> frozenset[str]:
+        """The parts whose activations are recomputed in backward (`CHECKPOINT_PARTS`)."""
+        parts = self.gradient_checkpointing
+        if isinstance(parts, bool):
+            return frozenset(CHECKPOINT_PARTS) if parts else frozenset()
+        return frozenset(parts)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ family shares; checkpointing is switched by context managers around the forward 
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from typing import Any
 
 import torch
@@ -42,12 +43,13 @@ def images_with_grad(
     noise: Tensor,
     sigmas: Tensor,
     window: list[int],
-    checkpointing: bool,
+    checkpointing: Collection[str],
 ) -> Tensor:
-    """Images in [0, 1] whose graph reaches the LoRA through the window's generator calls and the decoder."""
-    with gen.gradient_checkpointing(checkpointing):
+    """Images in [0, 1] whose graph reaches the LoRA through the window's generator calls and the decoder;
+    `checkpointing` names the parts that recompute their activations in backward ("generator", "decoder")."""
+    with gen.gradient_checkpointing("generator" in checkpointing):
         x0 = sample_euler(gen.velocity, noise, sigmas, prompt_embeds, window)
-    return decode(gen, x0, checkpointing)
+    return decode(gen, x0, "decoder" in checkpointing)
 
 
 def base_images(
@@ -106,7 +108,7 @@ def preserve_loss(
     sigmas: Tensor,
     window: list[int],
     lora_scale: float,
-    checkpointing: bool,
+    checkpointing: Collection[str],
 ) -> Tensor:
     """Mean squared pixel difference between the LoRA's and the base model's images on unrelated prompts.
 

@@ -45,10 +45,11 @@ class Run:
     """(images, asked or None) -> (B, Q); default `questions.logprob` (the benchmark swaps in others)."""
     asked: Tensor | None = None
     """(P, Q) 1 where question q is asked of training prompt p's images; None: every question of every one."""
-    checkpointing: bool = field(init=False)
+    checkpointing: frozenset[str] = field(init=False)
+    """The parts checkpointed: some of generator, decoder, judge (`TrainingConfig.checkpointed`)."""
 
     def __post_init__(self) -> None:
-        self.checkpointing = self.training.gradient_checkpointing
+        self.checkpointing = self.training.checkpointed
         if self.judge_logprob is None:
             self.judge_logprob = self.questions.logprob
 
@@ -77,7 +78,7 @@ def micro_batch_loss(
     window = draw_window(t.num_inference_steps, t.backprop_steps, rng)
     noise = run.noise_pool[noise_idx]
     with autocast(run.device, t.mixed_precision):
-        with judge_checkpointing(run.questions.judge, run.checkpointing):
+        with judge_checkpointing(run.questions.judge, "judge" in run.checkpointing):
             images = images_with_grad(
                 run.gen, run.prompt_embeds[prompt_idx], noise, run.sigmas, window, run.checkpointing
             )
