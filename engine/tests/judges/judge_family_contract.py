@@ -33,6 +33,9 @@ class JudgeFamilyContract:
     """A preset of the family and its repo id, which the tiny model stands in for in a faked cache."""
     score_size: ClassVar[tuple[int, int]] = (40, 50)
     """The (height, width) of the images scored against the stock forward: not the tower's own size."""
+    packs_questions: ClassVar[bool] = True
+    """Whether a picture's questions run packed behind their shared opening (judges/shared_prefix.py), which
+    the stock-forward test then checks too."""
 
     def stock_logprob(
         self, judge: Any, processor: Any, image: torch.Tensor, question: str, answer: str
@@ -57,6 +60,17 @@ class JudgeFamilyContract:
         torch.testing.assert_close(pairs, torch.stack([scores[0, 0], scores[1, 1]]))
         scores[0].sum().backward()  # gradients reach only the image that was scored
         assert images.grad is not None and images.grad[0].abs().sum() > 0 and images.grad[1].abs().sum() == 0
+
+    def test_questions_about_one_picture_are_packed_where_the_family_allows(
+        self, judge: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from dualproc_engine.judges import shared_prefix
+
+        packed: list[int] = []
+        pack = shared_prefix.pack
+        monkeypatch.setattr(shared_prefix, "pack", lambda *a: packed.append(a[0].shape[0]) or pack(*a))
+        judge.logprob(torch.rand(1, 3, *self.score_size), QUESTIONS, ANSWERS)
+        assert packed == ([len(QUESTIONS)] if self.packs_questions else [])
 
     def test_questions_asked_of_some_images_only_score_as_in_the_full_table(self, judge: Any) -> None:
         """The teach loop's `QuestionSet` with a question per prompt: only the asked pairs are computed

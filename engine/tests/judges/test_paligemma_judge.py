@@ -154,3 +154,4 @@ class TestPaliGemmaFamily(JudgeFamilyContract):
     missing_preset = ("paligemma2-3b", r"google/paligemma2-3b-pt-224 is not in the local Hugging")
     cached_preset = ("paligemma2-3b", "google/paligemma2-3b-pt-224")
     stock_logprob = staticmethod(_stock_logprob)
+    packs_questions = False  # its prefix (image and question) attends both ways: one sequence per question

@@ -29,6 +29,7 @@ from torch import Tensor
 
 from .base import answer_token_ids, check_inputs, logprob_sharing_images, pad_rows, with_instruction
 from .loading import load_frozen
+from .shared_prefix import packable_prefix, packed_logprob
 
 MODEL_TYPES = ("gemma3",)
 """config.json model types this adapter loads."""
@@ -176,7 +177,8 @@ class Gemma3Judge:
         """(B, Q) summed log-probabilities of each wanted answer's tokens, differentiable in `images`.
 
         Each image goes through the vision tower once; its Q questions then run through the language model
-        as one batch of B * Q sequences.
+        together: packed behind the image (`shared_prefix.py`) where the family allows, else as one batch of
+        B * Q sequences.
         """
         return logprob_sharing_images(self, images, questions, answers)
 
@@ -185,9 +187,26 @@ class Gemma3Judge:
     ) -> Tensor:
         """(B, Q) from image features (B, N, D) and `encode_texts`'s tensors (Q, T), all pairs."""
         b, q = features.shape[0], ids.shape[0]
+        tokens = (ids, attention, target)
+        decoder = self._packing_decoder()
+        prefix, fmt = packable_prefix(decoder, tokens) if decoder is not None else (0, None)
         ids, attention, target = ids.repeat(b, 1), attention.repeat(b, 1), target.repeat(b, 1)  # image-major
         embeds = self._embed(features.repeat_interleave(q, dim=0), ids)
-        return self._answer_logprob(embeds, ids, attention, target).view(b, q)
+        if fmt is None:
+            return self._answer_logprob(embeds, ids, attention, target).view(b, q)
+        # the image once, then each question's tail (shared_prefix.py)
+        t = ids.shape[1]
+        positions = torch.arange(t, device=ids.device).expand(q, t)
+        both_ways = (ids[0, :prefix] == self.image_token_id) if self.image_attends_both_ways else None
+        embeds = embeds.view(b, q, t, -1)
+        return packed_logprob(decoder, self.model.lm_head, embeds, positions, tokens, prefix, fmt, both_ways)
+
+    image_attends_both_ways = True
+    """Gemma 3's image tokens see each other both ways (its `token_type_ids`); the other families' are causal."""
+
+    def _packing_decoder(self) -> Any:
+        """The decoder that takes a prepared 4-D mask for packed questions (None: ask one sequence each)."""
+        return self.model.model.language_model
 
     def logprob_pairs(self, images: Tensor, questions: Sequence[str], answers: Sequence[str]) -> Tensor:
         """(N,) log P(answer i | image i, question i): one question per image."""

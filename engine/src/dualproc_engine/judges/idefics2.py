@@ -186,6 +186,11 @@ class Idefics2Judge(Gemma3Judge):
         """The chat template's text with the image expanded and spaced as the processor does."""
         return processor_spacing(super().prompt(question, answer), self.fake_token)
 
+    image_attends_both_ways = False
+
+    def _packing_decoder(self) -> Any:
+        return self.model.model.text_model
+
     def _hidden(self, embeds: Tensor, ids: Tensor, attention: Tensor) -> Tensor:
         out = self.model.model.text_model(inputs_embeds=embeds, attention_mask=attention, use_cache=False)
         return out.last_hidden_state

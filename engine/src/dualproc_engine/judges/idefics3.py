@@ -180,6 +180,11 @@ class Idefics3Judge(Gemma3Judge):
         return inner.connector(hidden)
 
     # -- the language model --------------------------------------------------------------------------------
+    image_attends_both_ways = False
+
+    def _packing_decoder(self) -> Any:
+        return self.model.model.text_model
+
     def _hidden(self, embeds: Tensor, ids: Tensor, attention: Tensor) -> Tensor:
         out = self.model.model.text_model(inputs_embeds=embeds, attention_mask=attention, use_cache=False)
         return out.last_hidden_state

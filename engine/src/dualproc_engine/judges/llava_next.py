@@ -179,6 +179,11 @@ class LlavaNextJudge(Gemma3Judge):
         widened = widen_image_token(ids, attention, target, self.image_token_id, features.shape[1])
         return self._answer_logprob(self._embed(features, widened[0]), *widened)
 
+    image_attends_both_ways = False
+
+    def _packing_decoder(self) -> Any:
+        return self.model.model.language_model
+
     def _hidden(self, embeds: Tensor, ids: Tensor, attention: Tensor) -> Tensor:
         out = self.model.model.language_model(inputs_embeds=embeds, attention_mask=attention, use_cache=False)
         return out.last_hidden_state

@@ -114,6 +114,11 @@ class PaliGemmaJudge(Gemma3Judge):
         return pad_rows(rows, int(pad))
 
     # -- the language model --------------------------------------------------------------------------------
+    def _packing_decoder(self) -> Any:
+        """None: the prefix (image and question) attends both ways and the logits are soft-capped, so the
+        questions run one sequence each."""
+        return None
+
     def _answer_logprob(self, embeds: Tensor, ids: Tensor, attention: Tensor, target: Tensor) -> Tensor:
         """(N,) summed log-probabilities of the target tokens of N sequences of embeddings.
 

@@ -62,6 +62,8 @@ class Packed:
     """(N,) the question each scored position belongs to."""
     next_ids: Tensor
     """(N,) the answer token each scored position predicts."""
+    origin: Tensor
+    """(L,) each packed token's position in its own question's sequence."""
 
     def sequence(self, per_question: Tensor) -> Tensor:
         """(..., Q, T, X) per-question values -> (..., P + Q * S, X) packed: the first question's prefix, then
@@ -70,17 +72,27 @@ class Packed:
         tails = per_question[..., self.prefix :, :]
         return torch.cat([head, tails.flatten(-3, -2)], dim=-2)
 
-    def attention_mask(self, batch: int, dtype: torch.dtype, fmt: str) -> Tensor:
-        """The mask for `batch` packed sequences in the decoder's format (`mask_format`)."""
-        mask = self.mask.expand(batch, 1, -1, -1)
+    def attention_mask(
+        self, batch: int, dtype: torch.dtype, fmt: str, sliding_window: int | None = None
+    ) -> Tensor:
+        """The mask for `batch` packed sequences in the decoder's format (`mask_format`); with a sliding
+        window, keys also within `sliding_window` positions behind the query, counted in its own sequence."""
+        mask = self.mask
+        if sliding_window is not None:
+            mask = mask & (self.origin[None, :] > self.origin[:, None] - sliding_window)
+        mask = mask.expand(batch, 1, -1, -1)
         if fmt == "bool":
             return mask
         blocked = torch.full((), torch.finfo(dtype).min, dtype=dtype, device=mask.device)
         return torch.where(mask, torch.zeros((), dtype=dtype, device=mask.device), blocked)
 
 
-def pack(ids: Tensor, attention: Tensor, target: Tensor, prefix: int) -> Packed:
-    """The packing of Q right-padded rows (ids, attention, target: (Q, T)) that share `prefix` tokens."""
+def pack(
+    ids: Tensor, attention: Tensor, target: Tensor, prefix: int, both_ways: Tensor | None = None
+) -> Packed:
+    """The packing of Q right-padded rows (ids, attention, target: (Q, T)) that share `prefix` tokens.
+
+    `both_ways` (prefix,) bool: prefix tokens that also see each other ahead (one image's tokens in Gemma 3)."""
     q, t = ids.shape
     tail = t - prefix
     length = prefix + q * tail
@@ -101,7 +113,10 @@ def pack(ids: Tensor, attention: Tensor, target: Tensor, prefix: int) -> Packed:
         & (offset[None, :] <= offset[:, None])
         & key_real[None, :]
     )
-    mask = (causal_prefix | prefix_key_for_tail | own_tail)[None, None]
+    mask = causal_prefix | prefix_key_for_tail | own_tail
+    if both_ways is not None:
+        mask[:prefix, :prefix] |= both_ways[:, None] & both_ways[None, :]
+    mask = mask[None, None]
     rows, cols = target[:, prefix:].nonzero(as_tuple=True)
     return Packed(
         prefix=prefix,
@@ -110,6 +125,7 @@ def pack(ids: Tensor, attention: Tensor, target: Tensor, prefix: int) -> Packed:
         scored=prefix + rows * tail + cols,
         question=rows,
         next_ids=ids[rows, prefix + cols + 1],
+        origin=torch.where(in_tail, prefix + offset, position),
     )
 
 
@@ -121,20 +137,27 @@ def packed_logprob(
     tokens: tuple[Tensor, Tensor, Tensor],
     prefix: int,
     fmt: str,
+    both_ways: Tensor | None = None,
 ) -> Tensor:
     """(B, Q) summed log-probabilities of each question's answer tokens, each image's Q questions run as one
     packed sequence through a `transformers` decoder.
 
     embeds (B, Q, T, D): every question's input embeddings after image b; positions (..., Q, T): each token's
     position in its own sequence ((Q, T) for 1-D positions, (3, Q, T) for M-RoPE); tokens: (ids, attention,
-    target), each (Q, T), as `encode_texts` gives them."""
+    target), each (Q, T), as `encode_texts` gives them; both_ways: as `pack` takes it."""
     b, q = embeds.shape[:2]
-    packed = pack(*tokens, prefix)
+    packed = pack(*tokens, prefix, both_ways)
     sequence = packed.sequence(embeds)  # (B, L, D)
     where = packed.sequence(positions[..., None]).squeeze(-1)  # (..., L)
+    mask: Tensor | dict[str, Tensor] = packed.attention_mask(b, sequence.dtype, fmt)
+    window = getattr(language_model.config, "sliding_window", None)
+    if "sliding_attention" in (getattr(language_model.config, "layer_types", None) or []) and window:
+        # layers of both kinds (Gemma 3): each gets its own mask
+        sliding = packed.attention_mask(b, sequence.dtype, fmt, int(window))
+        mask = {"full_attention": mask, "sliding_attention": sliding}
     hidden = language_model(
         inputs_embeds=sequence,
-        attention_mask=packed.attention_mask(b, sequence.dtype, fmt),
+        attention_mask=mask,
         position_ids=where.unsqueeze(-2).expand(*where.shape[:-1], b, where.shape[-1]),
     ).last_hidden_state
     # logits only where an answer token is predicted: the full-vocabulary softmax is still exact there
