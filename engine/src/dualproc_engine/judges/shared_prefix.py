@@ -149,12 +149,13 @@ def packed_logprob(
     packed = pack(*tokens, prefix, both_ways)
     sequence = packed.sequence(embeds)  # (B, L, D)
     where = packed.sequence(positions[..., None]).squeeze(-1)  # (..., L)
-    mask: Tensor | dict[str, Tensor] = packed.attention_mask(b, sequence.dtype, fmt)
+    full = packed.attention_mask(b, sequence.dtype, fmt)
+    mask: Tensor | dict[str, Tensor] = full
     window = getattr(language_model.config, "sliding_window", None)
     if "sliding_attention" in (getattr(language_model.config, "layer_types", None) or []) and window:
         # layers of both kinds (Gemma 3): each gets its own mask
         sliding = packed.attention_mask(b, sequence.dtype, fmt, int(window))
-        mask = {"full_attention": mask, "sliding_attention": sliding}
+        mask = {"full_attention": full, "sliding_attention": sliding}
     hidden = language_model(
         inputs_embeds=sequence,
         attention_mask=mask,
