@@ -202,7 +202,7 @@ class Gemma3Judge:
         return packed_logprob(decoder, self.model.lm_head, embeds, positions, tokens, prefix, fmt, both_ways)
 
     image_attends_both_ways = True
-    """Gemma 3's image tokens see each other both ways (its `token_type_ids`); the other families' are causal."""
+    """Gemma 3's image tokens see each other both ways (its `token_type_ids`); other families': causally."""
 
     def _packing_decoder(self) -> Any:
         """The decoder that takes a prepared 4-D mask for packed questions (None: ask one sequence each)."""

@@ -92,7 +92,7 @@ def pack(
 ) -> Packed:
     """The packing of Q right-padded rows (ids, attention, target: (Q, T)) that share `prefix` tokens.
 
-    `both_ways` (prefix,) bool: prefix tokens that also see each other ahead (one image's tokens in Gemma 3)."""
+    `both_ways` (prefix,) bool: prefix tokens that also see each other ahead (Gemma 3's image tokens)."""
     q, t = ids.shape
     tail = t - prefix
     length = prefix + q * tail
