@@ -190,6 +190,8 @@ class Gemma3Judge:
         tokens = (ids, attention, target)
         decoder = self._packing_decoder()
         prefix, fmt = packable_prefix(decoder, tokens) if decoder is not None else (0, None)
+        if self.image_attends_both_ways and bool((ids[:, prefix:] == self.image_token_id).any()):
+            fmt = None  # image tokens past the shared opening would lose their both-ways block: unpacked
         ids, attention, target = ids.repeat(b, 1), attention.repeat(b, 1), target.repeat(b, 1)  # image-major
         embeds = self._embed(features.repeat_interleave(q, dim=0), ids)
         if fmt is None:
