@@ -106,7 +106,11 @@ export function AdvancedTraining({ training, onChange }: Props) {
           <label key={key} class="toggle">
             <input
               type="checkbox"
-              checked={training[key] === true}
+              // gradient_checkpointing may name parts (a list, edited as YAML): on when it names any
+              checked={
+                training[key] === true ||
+                (Array.isArray(training[key]) && (training[key] as unknown[]).length > 0)
+              }
               onChange={(e) => set(key, e.currentTarget.checked)}
             />
             {label}
