@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import torch
 from PIL import Image
 
 from dualproc_engine.generators.embedded import EmbeddedGenerator
@@ -60,3 +61,23 @@ def test_generate_files_writes_pngs_and_a_grid(tiny_generator, tmp_path):
         "a lake at dusk", 5, 0, str(tmp_path / "again"), 2, generator=str(tmp_path / "pipe")
     )
     assert Image.open(again["grid"]).tobytes() == Image.open(result["grid"]).tobytes()
+
+
+def test_generate_and_ask_load_their_models_on_the_device_teach_picks(tiny_generator, tmp_path, monkeypatch):
+    # a GPU when there is one (the CPU here): `generate` and `ask` used to leave every model on the CPU
+    from dualproc_engine.judges import ask
+    from dualproc_engine.teach import adapters
+
+    asked: list[str] = []
+
+    def picking() -> torch.device:
+        asked.append("picked")
+        return torch.device("cpu")
+
+    monkeypatch.setattr(adapters, "pick_device", picking)
+    tiny_generator.pipeline.save_pretrained(tmp_path / "pipe")
+    generate_files("a lake at dusk", 1, 0, str(tmp_path / "out"), 1, generator=str(tmp_path / "pipe"))
+    assert asked == ["picked"]
+    monkeypatch.setattr(ask, "_LOADED", {})
+    ask.get_judge("scenes-judge")
+    assert asked == ["picked", "picked"]

@@ -107,7 +107,10 @@ def generate_files(
     out.mkdir(parents=True, exist_ok=True)
     if resolution_px is not None and (isinstance(resolution_px, bool) or resolution_px < 1):
         raise UserError(f"resolution_px must be >= 1, got {resolution_px}")
-    gen = load_generator(generator, resolution_px=resolution_px)
+    from ..teach.adapters import pick_device
+
+    # a GPU when there is one, as teach and eval use
+    gen = load_generator(generator, pick_device(), resolution_px)
     set_guidance(gen, guidance_scale, "guidance_scale")
     if lora is not None:
         fuse_lora(gen, lora, lora_scale, generator)

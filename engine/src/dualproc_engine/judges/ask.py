@@ -17,9 +17,10 @@ _LOADED: dict[str, Any] = {}
 
 def get_judge(name: str) -> Any:
     if name not in _LOADED:
+        from ..teach.adapters import pick_device
         from .load import load_judge
 
-        _LOADED[name] = load_judge(name)
+        _LOADED[name] = load_judge(name, pick_device())  # a GPU when there is one, as teach and eval
     return _LOADED[name]
 
 
