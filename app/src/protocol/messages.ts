@@ -169,6 +169,14 @@ export const TrainJudgeParams = z
       .describe(
         "Probability that each word of a training question is replaced by one the judge does not know (default 0).",
       ),
+    recolored_palette_share: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe(
+        "Share of rendered palette questions asked again of the scene repainted in some of the strip's colours (default 0).",
+      ),
   })
   .describe("Train an embedded Scenes judge.");
 export const JudgePoolParams = z

@@ -210,6 +210,7 @@ def train_judge(
     learning_rate: float | None = None,
     max_share: float | None = None,
     word_dropout: float | None = None,
+    recolored_palette_share: float | None = None,
     reporter: Reporter | None = None,
 ) -> dict[str, Any]:
     """Train (or resume) an embedded judge in `out_dir`; with `init_from`, fine-tune that judge instead.
@@ -231,6 +232,8 @@ def train_judge(
         overrides["max_share"] = max_share
     if word_dropout is not None:
         overrides["word_dropout"] = word_dropout
+    if recolored_palette_share is not None:
+        overrides["recolored_palette_share"] = recolored_palette_share
     summary = train(
         str(_output_folder(out_dir)),
         seed=seed,

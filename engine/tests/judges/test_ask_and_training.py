@@ -63,6 +63,7 @@ def test_training_saves_a_loadable_judge_and_resumes_exactly(tmp_path: Path) -> 
         "calibration_scenes": 4,
         "word_dropout": 0.3,  # resumes exactly with words dropped too (the draw is a function of the step)
         "aux_object_kinds": "all",  # and with the object read-out of every kind in sight
+        "recolored_palette_share": 0.5,  # and with palette questions of repainted scenes
     }
     straight = train_judge(tmp_path / "straight", max_steps=3, **small)
     calls = iter(range(100))
@@ -108,6 +109,16 @@ def test_word_dropout_replaces_words_with_one_the_judge_does_not_know() -> None:
     assert tokenizer(UNKNOWN_WORD, add_special_tokens=False)["input_ids"] == [tokenizer.unk_token_id]
     with pytest.raises(ValueError, match="word_dropout"):
         TrainJudgeConfig(word_dropout=1.0)
+
+
+def test_palette_question_shares_must_be_shares() -> None:
+    from dualproc_engine.world.train_judge import TrainJudgeConfig
+
+    for name in ("painted_palette_share", "recolored_palette_share"):
+        with pytest.raises(ValueError, match=name):
+            TrainJudgeConfig(**{name: 1.5})
+        with pytest.raises(ValueError, match=name):
+            TrainJudgeConfig(**{name: -0.1})
 
 
 def test_the_calibration_set_asks_each_question_again_with_words_unknown() -> None:

@@ -164,6 +164,23 @@ def test_palette_records_agree_with_the_pixels():
     assert kept[0]["params"]["visible_adherence"] >= 12 and kept[1]["params"]["visible_adherence"] <= 6
 
 
+def test_a_strip_whose_colours_the_picture_does_not_use_is_a_no():
+    """Adherence alone called a wash of one strip colour a Yes; the palette question now also wants two of
+    the strip's colours (its only one, if it has one) on enough of the picture."""
+    from dualproc_engine.world.qa.palette import visible_fit, visible_truth
+
+    wash = flat_image([PALETTE[3]])
+    assert visible_fit(wash, PALETTE).adherence == pytest.approx(0.0, abs=0.5)
+    assert visible_truth(visible_fit(wash, PALETTE)) is False
+    assert visible_truth(visible_fit(wash, [PALETTE[3]])) is True  # a one-colour strip
+    two = flat_image([PALETTE[0], PALETTE[3]])
+    assert visible_fit(two, PALETTE).shares[0] == pytest.approx(32 / 56)
+    assert visible_truth(visible_fit(two, PALETTE)) is True
+    # a second colour on a sliver: 2 of 56 visible rows (3.6%) is neither clearly used nor clearly not
+    sliver = flat_image([PALETTE[0]] * 26 + [PALETTE[3]] + [PALETTE[0]] * 5)
+    assert visible_truth(visible_fit(sliver, PALETTE)) is None
+
+
 def test_stroke_width_answers_in_px_at_64():
     scene = lineart(size_px=128, stroke_width_px=4.0)  # 2 px at 64 px
     assert qa.stroke_width_at_64(scene) == 2.0

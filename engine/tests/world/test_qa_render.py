@@ -108,15 +108,18 @@ def test_palette_records_of_rendered_scenes_agree_with_what_is_seen():
     """Judge data keep a palette record only where the picture shows its answer (the scene's palette is often
     not what a render shows: unused swatches, outlines, gradients)."""
     from dualproc_engine.world.judge_data import scenes_qa
-    from dualproc_engine.world.qa import visible_adherence
+    from dualproc_engine.world.qa.palette import visible_fit
 
     data = scenes_qa(31, 96, "train", families=["palette_match"])
     answers = [r["answer"] for r in data.records]
     assert answers.count("Yes") >= 20 and answers.count("No") >= 20
     for record in data.records:
-        seen = visible_adherence(data.images[record["scene_index"]], record["params"]["colors"])
-        assert seen == pytest.approx(record["params"]["visible_adherence"], abs=0.01)
-        assert seen <= 6.0 if record["answer"] == "Yes" else seen >= 12.0
+        fit = visible_fit(data.images[record["scene_index"]], record["params"]["colors"])
+        assert fit.adherence == pytest.approx(record["params"]["visible_adherence"], abs=0.01)
+        if record["answer"] == "Yes":
+            assert fit.adherence <= 6.0 and fit.colors_used(0.07) >= fit.colors_needed
+        else:
+            assert fit.adherence >= 12.0 or fit.colors_used(0.03) < fit.colors_needed
     # the rule drops records, not questions of other families
     sky = scenes_qa(31, 24, "train", families=["sky"]).records
     mixed = scenes_qa(31, 24, "train", families=["sky", "palette_match"]).records
@@ -145,3 +148,31 @@ def test_painted_palette_negatives_are_painted_and_still_visibly_wrong():
         assert seen >= 12.0 and seen == pytest.approx(record["params"]["visible_adherence"], abs=0.01)
     plain = scenes_qa(33, 64, "train", families=["palette_match"])
     assert [r for r in data.records if r["params"]["perturbation"] != "painted"] == plain.records
+
+
+def test_recolored_palette_records_are_repainted_in_strip_colours_and_answered_by_their_pixels():
+    """Palette records asked again of the scene repainted in some of the strip's colours: the picture is what
+    params say, a one-colour wash is a No, several colours on enough of the picture a Yes."""
+    from dualproc_engine.world.colorspace import hex_to_rgb
+    from dualproc_engine.world.judge_data import record_images, scenes_qa
+    from dualproc_engine.world.qa.palette import recolor_in_strip, visible_fit, visible_truth
+
+    data = scenes_qa(34, 96, "train", families=["palette_match"], recolored_palette_share=1.0)
+    recolored = [r for r in data.records if r["params"]["perturbation"] == "recolored"]
+    washes = [r for r in recolored if len(r["params"]["recolor"]["colors"]) == 1]
+    several = [r for r in recolored if len(r["params"]["recolor"]["colors"]) > 1]
+    assert len(washes) >= 10 and all(r["answer"] == "No" for r in washes)
+    assert sum(r["answer"] == "Yes" for r in several) >= 10
+    images = record_images(data.images, recolored)
+    for record, image in zip(recolored, images, strict=True):
+        recolor = record["params"]["recolor"]
+        repainted = recolor_in_strip(data.images[record["scene_index"]], **recolor)
+        assert torch.allclose(image[:, :56], repainted[:, :56], atol=1e-6)  # the strip covers the rest
+        fit = visible_fit(repainted, record["params"]["colors"])
+        assert visible_truth(fit) is (record["answer"] == "Yes")
+        # every visible pixel is near one of the colours it was repainted in
+        swatches = torch.tensor([hex_to_rgb(c) for c in recolor["colors"]])
+        gap = (repainted[:, :56].flatten(1).T[:, None] - swatches[None]).abs().amax(-1).amin(-1)
+        assert float(gap.max()) < 0.21
+    plain = scenes_qa(34, 96, "train", families=["palette_match"])
+    assert [r for r in data.records if r["params"]["perturbation"] != "recolored"] == plain.records

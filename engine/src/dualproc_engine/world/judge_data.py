@@ -65,12 +65,14 @@ def scenes_qa(
     families: Sequence[str] | None = None,
     size_px: int = 64,
     painted_palette_share: float = 0.0,
+    recolored_palette_share: float = 0.0,
 ) -> QABatch:
     """Render `n_scenes` scenes drawn from `seed` (both kinds) and make their QA records; with
     `painted_palette_share`, also that share of the palette Nos again with strip colours painted in
-    (qa.painted_negatives)."""
+    (qa.painted_negatives); with `recolored_palette_share`, that share of the palette records again with the
+    scene repainted in some of the strip's colours (qa.recolored_records)."""
     from .qa import agree_with_pixels, kinds_in_sight, make_qa
-    from .qa.palette import painted_negatives
+    from .qa.palette import painted_negatives, recolored_records
     from .render import render_full
     from .scene import sample_scenes
 
@@ -82,6 +84,10 @@ def scenes_qa(
     if painted_palette_share > 0:
         rng = random.Random(f"{seed}/painted")
         records += painted_negatives(records, rendering.images, painted_palette_share, rng)
+    if recolored_palette_share > 0:
+        rng = random.Random(f"{seed}/recolored")
+        plain = [r for r in records if r.get("params", {}).get("perturbation") != "painted"]
+        records += recolored_records(plain, rendering.images, recolored_palette_share, rng)
     in_sight = [kinds_in_sight(scene.to_dict()) for scene in rendering.scenes]
     return QABatch(images=rendering.images, records=records, kinds_in_sight=in_sight)
 
@@ -92,16 +98,20 @@ def record_images(
     degradations: Sequence[str | None] | None = None,
     rng: random.Random | None = None,
 ) -> Tensor:
-    """(N, 3, H, W): each record's scene (with the band of a painted palette negative), degraded as asked
+    """(N, 3, H, W): each record's scene (repainted in strip colours, or with the band of a painted palette
+    negative, where its params say so), degraded as asked
     (before the overlay, as a generator's image would be), with the record's overlay composited on top."""
     from ..judges.degrade import degrade
     from ..prompts import apply_overlay
-    from .qa.palette import paint_strip_band
+    from .qa.palette import paint_strip_band, recolor_in_strip
 
     rng = rng or random.Random(0)
     out = []
     for i, record in enumerate(records):
         image = scene_images[record["scene_index"] : record["scene_index"] + 1]
+        recolor = record.get("params", {}).get("recolor")
+        if recolor:
+            image = recolor_in_strip(image[0], **recolor)[None]
         paint = record.get("params", {}).get("paint")
         if paint:
             image = paint_strip_band(image[0], record["params"]["colors"], **paint)[None]

@@ -270,7 +270,7 @@ def own_colors(image: Tensor, k: int = 5, iterations: int = 8) -> list[str]:
 
 
 def palette_records(pool: Mapping[str, Any], seed: int, phrasing_split: str) -> list[dict[str, Any]]:
-    """palette_match on up to PALETTE_IMAGES pool images, answered by their pixels (qa.visible_adherence):
+    """palette_match on up to PALETTE_IMAGES pool images, answered by their pixels (qa.visible_truth):
     the image's own main colours as the strip (Yes where they cover it), the named palette nearest to the
     picture (the hardest named No), one other named palette at random, and for an image of a palette
     LoRA the strip its recipe asks about (`recipe_palette`).
@@ -280,7 +280,7 @@ def palette_records(pool: Mapping[str, Any], seed: int, phrasing_split: str) -> 
     judge that wash under the recipe's strip."""
     from ..prompts.spec import PaletteSpec, overlay_to_dict
     from .palettes import NAMED_PALETTES
-    from .qa.palette import visible_adherences, visible_truth
+    from .qa.palette import visible_fits, visible_truth
     from .qa.phrasings import phrase, phrasing_indices, split_of
 
     rng = random.Random(f"{seed}/palette")
@@ -292,18 +292,18 @@ def palette_records(pool: Mapping[str, Any], seed: int, phrasing_split: str) -> 
         image = pool_images(pool, [row])[0]
         own = own_colors(image)
         recipe = pool["scenes"][row].get("recipe_palette")
-        adherences = visible_adherences(image, [own, *named, *([recipe] if recipe else [])], stride=2)
-        nearest = min(range(len(names)), key=lambda i: adherences[1 + i])
+        fits = visible_fits(image, [own, *named, *([recipe] if recipe else [])], stride=2)
+        nearest = min(range(len(names)), key=lambda i: fits[1 + i].adherence)
         other = rng.choice([i for i in range(len(names)) if i != nearest])
         strips = [
-            (own, "own", adherences[0]),
-            (named[nearest], f"named:{names[nearest]}", adherences[1 + nearest]),
-            (named[other], f"named:{names[other]}", adherences[1 + other]),
+            (own, "own", fits[0]),
+            (named[nearest], f"named:{names[nearest]}", fits[1 + nearest]),
+            (named[other], f"named:{names[other]}", fits[1 + other]),
         ]
         if recipe and recipe not in (named[nearest], named[other]):
-            strips.append((recipe, "recipe", adherences[-1]))
-        for strip, kind, adherence in strips:
-            truth = visible_truth(adherence)
+            strips.append((recipe, "recipe", fits[-1]))
+        for strip, kind, fit in strips:
+            truth, adherence = visible_truth(fit), fit.adherence
             if truth is None:
                 continue
             phrasing = rng.choice(phrasing_indices("palette_match", phrasing_split))

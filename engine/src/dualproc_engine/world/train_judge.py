@@ -82,6 +82,10 @@ class TrainJudgeConfig:
         default=0.5,
         metadata={"help": "share of palette Nos asked again with strip colours painted in"},
     )
+    recolored_palette_share: float = field(
+        default=0.0,
+        metadata={"help": "share of palette records asked again of the scene repainted in strip colours"},
+    )
     min_share: float = field(default=0.03, metadata={"help": "least share of a batch per family"})
     max_share: float = field(default=0.3, metadata={"help": "greatest share of a batch per family"})
     checkpoint_every: int = 200
@@ -133,6 +137,9 @@ class TrainJudgeConfig:
         for name in ("word_dropout", "calibration_word_dropout"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be in [0, 1)")
+        for name in ("painted_palette_share", "recolored_palette_share"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name}: must be in [0, 1]")
         if self.aux_object_kinds not in OBJECT_KIND_MODES:
             raise ValueError(
                 f"aux_object_kinds: expected one of {OBJECT_KIND_MODES}, got {self.aux_object_kinds!r}"
@@ -463,6 +470,7 @@ def train_judge(
                 cfg.phrasing_split,
                 per_scene=PER_SCENE,
                 painted_palette_share=cfg.painted_palette_share,
+                recolored_palette_share=cfg.recolored_palette_share,
             )
         assert chunk is not None
         n_generated = round(cfg.generated_share * cfg.train_batch_size) if generated else 0
@@ -577,6 +585,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--word-dropout", type=float, default=0.0, help="share of question words replaced by an unknown one"
     )
+    parser.add_argument(
+        "--recolored-palette-share",
+        type=float,
+        default=0.0,
+        help="share of palette records asked again of the scene repainted in strip colours",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -598,6 +612,7 @@ def main(argv: list[str] | None = None) -> None:
         curriculum_frac=args.curriculum_frac,
         max_share=args.max_share,
         word_dropout=args.word_dropout,
+        recolored_palette_share=args.recolored_palette_share,
         aux_object_kinds=args.aux_object_kinds,
         vision_stages=args.vision_stages,
         on_progress=progress,

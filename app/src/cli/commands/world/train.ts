@@ -64,6 +64,11 @@ export function trainJudgeCommand(context: CliContext): Command {
       "probability that each word of a training question is replaced by an unknown one (default 0), so a wording with words the judge never saw gets an unsure answer",
       numberBetween(0, 0.99),
     )
+    .option(
+      "--recolored-palette-share <share>",
+      "share of rendered palette questions asked again of the scene repainted in some of the strip's colours: one colour (a wash, No) or several (Yes where each covers enough) (default 0)",
+      numberBetween(0, 1),
+    )
     .action(
       async (
         options: TrainOptions & {
@@ -75,6 +80,7 @@ export function trainJudgeCommand(context: CliContext): Command {
           learningRate?: number;
           maxShare?: number;
           wordDropout?: number;
+          recoloredPaletteShare?: number;
         },
         self: Command,
       ) => {
@@ -92,6 +98,9 @@ export function trainJudgeCommand(context: CliContext): Command {
           ...(options.learningRate !== undefined ? { learning_rate: options.learningRate } : {}),
           ...(options.maxShare !== undefined ? { max_share: options.maxShare } : {}),
           ...(options.wordDropout !== undefined ? { word_dropout: options.wordDropout } : {}),
+          ...(options.recoloredPaletteShare !== undefined
+            ? { recolored_palette_share: options.recoloredPaletteShare }
+            : {}),
         };
         const result = await runEngineJob(console, "train_judge", params, {
           runDir: out,

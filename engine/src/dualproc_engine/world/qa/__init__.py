@@ -18,8 +18,9 @@ Every record states its `margin`: how clearly the scene decides the answer, in `
   Yes: 0 (the scene's palette). No >= 15: one or two swatches swapped for near misses 15-30 away from the
   colour they replace, or another named or random palette. Where the rendered picture is at hand
   (`agree_with_pixels`: judge training and evaluation, the QA dataset), a record is kept only if the
-  pixels agree: a Yes strip covers the visible picture (mean CIEDE2000 to the nearest swatch <= 6), a No
-  strip visibly misses (>= 12).
+  pixels agree: a Yes strip covers the visible picture (mean CIEDE2000 to the nearest swatch <= 6) and two
+  of its colours (its only one, if it has one) each cover 7% of it; a No strip visibly misses (>= 12) or
+  fewer than two of its colours cover 3% (a wash of one strip colour does not use the strip's colours).
 - stroke_width: |sample - true width| in px at 64 px. Yes <= 0.1 (exact); No >= 1, half 1-1.5, half 1.5-3.
 - relative_depth: the farther object's distance over the nearer one's; always >= 1.5.
 - object_count: |asked - true count|, 1 or 2 for No, 0 for Yes.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ...prompts.palette import DEFAULT_BAND_FRAC
@@ -22,6 +23,13 @@ VISIBLE_YES_MAX = 6.0
 """A Yes strip must cover what is seen: mean CIEDE2000 from visible pixels to their nearest swatch <= this."""
 VISIBLE_NO_MIN = 12.0
 """A No strip must visibly miss: that mean at least this (the app's palette control passes at <= 10)."""
+USED_WITHIN = 10.0
+"""A visible pixel counts for its nearest swatch when it is at most this far from it (CIEDE2000)."""
+USED_SHARE = (0.03, 0.07)
+"""A Yes strip has two swatches (its only one, if it has one) each covering at least the upper share of the
+visible pixels; a strip with fewer than two covering the lower share is a No, however close the pixels are.
+Why: the app's palette control wants two given colours on 5% of the image each, and a judge that took one
+flat wash of one strip colour for a Yes taught exactly that wash (docs/judge.md)."""
 
 
 def palette_mismatch(scene_colors: Sequence[str], strip: Sequence[str]) -> float:
@@ -38,6 +46,23 @@ def palette_truth(scene: Scene, strip: Sequence[str]) -> bool | None:
     return False if mismatch >= PALETTE_MISS_MIN else None
 
 
+@dataclass(frozen=True)
+class PaletteFit:
+    """How a strip fits the visible picture."""
+
+    adherence: float
+    """Mean CIEDE2000 from each visible pixel to its nearest swatch (0: only strip colours are seen)."""
+    shares: tuple[float, ...]
+    """Per swatch, the share of visible pixels nearest to it and within USED_WITHIN."""
+
+    @property
+    def colors_needed(self) -> int:
+        return min(2, len(self.shares))
+
+    def colors_used(self, share: float) -> int:
+        return sum(s >= share for s in self.shares)
+
+
 def visible_adherence(image: Any, strip: Sequence[str], band_frac: float = DEFAULT_BAND_FRAC) -> float:
     """Mean CIEDE2000 from each pixel above the strip to its nearest swatch (0: only strip colours are seen).
 
@@ -52,8 +77,20 @@ def visible_adherence(image: Any, strip: Sequence[str], band_frac: float = DEFAU
 def visible_adherences(
     image: Any, strips: Sequence[Sequence[str]], band_frac: float = DEFAULT_BAND_FRAC, stride: int = 1
 ) -> list[float]:
-    """`visible_adherence` of one image to each of several strips, with one colour-difference pass;
-    `stride` > 1 estimates the mean from every stride-th pixel along each side (stride**2 times faster)."""
+    """`visible_adherence` of one image to each of several strips (see `visible_fits`)."""
+    return [fit.adherence for fit in visible_fits(image, strips, band_frac, stride)]
+
+
+def visible_fit(image: Any, strip: Sequence[str], band_frac: float = DEFAULT_BAND_FRAC) -> PaletteFit:
+    """How one strip fits the (3, H, W) picture above it."""
+    return visible_fits(image, [strip], band_frac)[0]
+
+
+def visible_fits(
+    image: Any, strips: Sequence[Sequence[str]], band_frac: float = DEFAULT_BAND_FRAC, stride: int = 1
+) -> list[PaletteFit]:
+    """The fit of one image to each of several strips, with one colour-difference pass; `stride` > 1
+    estimates it from every stride-th pixel along each side (stride**2 times faster)."""
     import numpy as np
 
     from ..colorspace import ciede2000, hex_to_rgb, rgb_to_cielab
@@ -62,7 +99,12 @@ def visible_adherences(
     swatches = [hex_to_rgb(c) for strip in strips for c in strip]
     distances = ciede2000(rgb_to_cielab(visible)[:, None, :], rgb_to_cielab(np.array(swatches))[None, :, :])
     bounds = np.cumsum([0, *(len(strip) for strip in strips)])
-    return [float(distances[:, a:b].min(axis=1).mean()) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    fits = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        nearest, gap = distances[:, a:b].argmin(axis=1), distances[:, a:b].min(axis=1)
+        used = np.bincount(nearest[gap <= USED_WITHIN], minlength=b - a) / len(gap)
+        fits.append(PaletteFit(float(gap.mean()), tuple(float(x) for x in used)))
+    return fits
 
 
 def visible_pixels(image: Any, band_frac: float = DEFAULT_BAND_FRAC, stride: int = 1) -> Any:
@@ -73,11 +115,14 @@ def visible_pixels(image: Any, band_frac: float = DEFAULT_BAND_FRAC, stride: int
     return pixels[:, : int(round(pixels.shape[1] * (1.0 - band_frac))) : stride, ::stride].reshape(3, -1).T
 
 
-def visible_truth(adherence: float) -> bool | None:
-    """Yes / No by what the strip covers of the visible picture; None in the ambiguous middle."""
-    if adherence <= VISIBLE_YES_MAX:
+def visible_truth(fit: PaletteFit) -> bool | None:
+    """Yes / No by what the strip covers of the visible picture and how many of its colours the picture
+    uses; None in the ambiguous middle."""
+    if fit.adherence >= VISIBLE_NO_MIN or fit.colors_used(USED_SHARE[0]) < fit.colors_needed:
+        return False
+    if fit.adherence <= VISIBLE_YES_MAX and fit.colors_used(USED_SHARE[1]) >= fit.colors_needed:
         return True
-    return False if adherence >= VISIBLE_NO_MIN else None
+    return None
 
 
 def near_miss_color(rng: random.Random, original: str, avoid: Sequence[str], rounds: int = 8) -> str | None:
@@ -137,15 +182,16 @@ def sample_palette_match(scene: Scene, rng: random.Random, want: bool) -> Ask | 
 
 
 def agree_with_pixels(records: list[dict[str, Any]], images: Any) -> list[dict[str, Any]]:
-    """Palette records whose answer the rendered picture shows, each with its `visible_adherence` in params;
-    other families pass unchanged. `images[record["scene_index"]]` is the record's scene without overlay."""
+    """Palette records whose answer the rendered picture shows (`visible_truth`), each with its
+    `visible_adherence` in params; other families pass unchanged. `images[record["scene_index"]]` is the
+    record's scene without overlay."""
     kept = []
     for record in records:
         if record["family"] == "palette_match":
-            adherence = visible_adherence(images[record["scene_index"]], record["params"]["colors"])
-            if visible_truth(adherence) != (record["answer"] == "Yes"):
+            fit = visible_fit(images[record["scene_index"]], record["params"]["colors"])
+            if visible_truth(fit) != (record["answer"] == "Yes"):
                 continue
-            record = {**record, "params": {**record["params"], "visible_adherence": round(adherence, 2)}}
+            record = {**record, "params": {**record["params"], "visible_adherence": round(fit.adherence, 2)}}
         kept.append(record)
     return kept
 
@@ -186,8 +232,97 @@ def painted_negatives(
         paint = {"top_frac": round(top_frac, 4), "height_frac": round(height_frac, 4)}
         colors = record["params"]["colors"]
         painted = paint_strip_band(images[record["scene_index"]], colors, **paint)
-        adherence = visible_adherence(painted, colors)
-        if visible_truth(adherence) is False:
-            params = {**record["params"], "paint": paint, "visible_adherence": round(adherence, 2)}
+        fit = visible_fit(painted, colors)
+        if visible_truth(fit) is False:
+            params = {**record["params"], "paint": paint, "visible_adherence": round(fit.adherence, 2)}
             out.append({**record, "params": {**params, "perturbation": "painted"}})
+    return out
+
+
+RECOLOR_TEXTURE = 0.2
+"""Share of each pixel's difference from its lightness group's mean that a recoloured picture keeps."""
+RECOLOR_GROUPS = 5
+"""Lightness groups a picture is split into before its groups are given strip colours."""
+
+
+def lightness_groups(image: Any, groups: int = RECOLOR_GROUPS, iterations: int = 10) -> Any:
+    """(H, W) group index 0..groups-1 of each pixel of the (3, H, W) image, by 1-D k-means on its lightness
+    (0: darkest). Why k-means and not quantiles: a render's flat regions share one lightness, and a quantile
+    cut would land inside one and leave the split to chance."""
+    import torch
+
+    pixels = torch.as_tensor(image, dtype=torch.float32)
+    lightness = (pixels * torch.tensor([0.2126, 0.7152, 0.0722])[:, None, None]).sum(0)
+    flat = lightness.flatten()
+    centres = torch.quantile(flat, (torch.arange(groups) + 0.5) / groups)
+    for _ in range(iterations):
+        nearest = (flat[:, None] - centres[None]).abs().argmin(1)
+        for g in range(groups):
+            if (nearest == g).any():
+                centres[g] = flat[nearest == g].mean()
+    order = centres.argsort()
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(groups)
+    return rank[(lightness[..., None] - centres).abs().argmin(-1)]
+
+
+def recolor_in_strip(image: Any, colors: Sequence[str], cuts: Sequence[int]) -> Any:
+    """A copy of the (3, H, W) image repainted in `colors`: its lightness groups (`lightness_groups`), darkest
+    first, split into len(colors) runs at the group indices `cuts` (ascending, 1..RECOLOR_GROUPS-1), the
+    darkest run in the darkest colour and so on; each pixel keeps RECOLOR_TEXTURE of its difference from its
+    group's mean so that edges stay visible."""
+    import torch
+
+    from ..colorspace import hex_to_rgb
+
+    pixels = torch.as_tensor(image, dtype=torch.float32)
+    weights = torch.tensor([0.2126, 0.7152, 0.0722])
+    palette = sorted((torch.tensor(hex_to_rgb(c)) for c in colors), key=lambda rgb: float(rgb @ weights))
+    groups = lightness_groups(pixels)
+    out = pixels.clone()
+    for g in range(RECOLOR_GROUPS):
+        inside = groups == g
+        if inside.any():
+            rgb = palette[sum(g >= cut for cut in cuts)]
+            mean = pixels[:, inside].mean(1, keepdim=True)
+            out[:, inside] = rgb[:, None] + RECOLOR_TEXTURE * (pixels[:, inside] - mean)
+    return out.clamp(0.0, 1.0)
+
+
+def recolored_records(
+    records: list[dict[str, Any]], images: Any, share: float, rng: random.Random
+) -> list[dict[str, Any]]:
+    """For a `share` of the palette records, a copy whose picture is its scene repainted in some of the
+    strip's own colours (`recolor_in_strip`), answered by the repainted pixels (`visible_truth`): in one
+    colour half the time (a wash: No, the picture does not use the strip's colours), otherwise in two to
+    four, each on a run of its lightness groups (Yes where each covers enough of the picture).
+
+    Why: renders answer Yes only for their own palette, so the judges never saw a scene in a strip's colours
+    that are not its palette, nor a wash of one strip colour as a No; taught through views that hide where
+    the strip is, the palette LoRA painted exactly such a wash (docs/judge.md). The colours and splits are
+    stored in params["recolor"] and repainted by judge_data.record_images."""
+    out = []
+    for record in records:
+        if record["family"] != "palette_match" or rng.random() >= share:
+            continue
+        colors = record["params"]["colors"]
+        k = 1 if len(colors) == 1 or rng.random() < 0.5 else rng.randint(2, min(4, len(colors)))
+        recolor = {
+            "colors": rng.sample(list(colors), k),
+            "cuts": sorted(rng.sample(range(1, RECOLOR_GROUPS), k - 1)),
+        }
+        fit = visible_fit(recolor_in_strip(images[record["scene_index"]], **recolor), colors)
+        truth = visible_truth(fit)
+        if truth is None:
+            continue
+        params = {**record["params"], "recolor": recolor, "visible_adherence": round(fit.adherence, 2)}
+        out.append(
+            {
+                **record,
+                "answer": "Yes" if truth else "No",
+                "margin": round(fit.adherence, 2),
+                "margin_unit": "mean_ciede2000_of_pixels",
+                "params": {**params, "perturbation": "recolored"},
+            }
+        )
     return out
