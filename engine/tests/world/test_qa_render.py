@@ -162,6 +162,7 @@ def test_recolored_palette_records_are_repainted_in_strip_colours_and_answered_b
     washes = [r for r in recolored if len(r["params"]["recolor"]["colors"]) == 1]
     several = [r for r in recolored if len(r["params"]["recolor"]["colors"]) > 1]
     assert len(washes) >= 10 and all(r["answer"] == "No" for r in washes)
+    assert {r["params"]["recolor"]["texture"] for r in recolored} == {0.0, 0.1, 0.2, 0.3}  # flat fields too
     assert sum(r["answer"] == "Yes" for r in several) >= 10
     images = record_images(data.images, recolored)
     for record, image in zip(recolored, images, strict=True):
@@ -170,9 +171,9 @@ def test_recolored_palette_records_are_repainted_in_strip_colours_and_answered_b
         assert torch.allclose(image[:, :56], repainted[:, :56], atol=1e-6)  # the strip covers the rest
         fit = visible_fit(repainted, record["params"]["colors"])
         assert visible_truth(fit) is (record["answer"] == "Yes")
-        # every visible pixel is near one of the colours it was repainted in
-        swatches = torch.tensor([hex_to_rgb(c) for c in recolor["colors"]])
-        gap = (repainted[:, :56].flatten(1).T[:, None] - swatches[None]).abs().amax(-1).amin(-1)
-        assert float(gap.max()) < 0.21
+        # every visible pixel is near one of the colours it was repainted in, by at most its texture's share
+        swatches = torch.tensor([hex_to_rgb(c) for c in recolor["colors"]]) + torch.tensor(recolor["offset"])
+        gap = (repainted[:, :56].flatten(1).T[:, None] - swatches[None].clamp(0, 1)).abs().amax(-1).amin(-1)
+        assert float(gap.max()) <= recolor["texture"] + 1e-5
     plain = scenes_qa(34, 96, "train", families=["palette_match"])
     assert [r for r in data.records if r["params"]["perturbation"] != "recolored"] == plain.records

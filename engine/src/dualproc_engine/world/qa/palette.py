@@ -239,8 +239,12 @@ def painted_negatives(
     return out
 
 
-RECOLOR_TEXTURE = 0.2
-"""Share of each pixel's difference from its lightness group's mean that a recoloured picture keeps."""
+RECOLOR_TEXTURES = (0.0, 0.1, 0.2, 0.3)
+"""Shares of each pixel's difference from its lightness group's mean that a recoloured picture may keep
+(0: flat fields, like the taught LoRAs' washes; 0.3: the scene's edges plainly visible)."""
+RECOLOR_OFFSET = 0.06
+"""Largest shift of each RGB channel of the strip colours a recoloured picture is painted in (the LoRAs'
+washes sit near a strip colour, not on it); the pixels decide the answer either way."""
 RECOLOR_GROUPS = 5
 """Lightness groups a picture is split into before its groups are given strip colours."""
 
@@ -266,11 +270,17 @@ def lightness_groups(image: Any, groups: int = RECOLOR_GROUPS, iterations: int =
     return rank[(lightness[..., None] - centres).abs().argmin(-1)]
 
 
-def recolor_in_strip(image: Any, colors: Sequence[str], cuts: Sequence[int]) -> Any:
-    """A copy of the (3, H, W) image repainted in `colors`: its lightness groups (`lightness_groups`), darkest
-    first, split into len(colors) runs at the group indices `cuts` (ascending, 1..RECOLOR_GROUPS-1), the
-    darkest run in the darkest colour and so on; each pixel keeps RECOLOR_TEXTURE of its difference from its
-    group's mean so that edges stay visible."""
+def recolor_in_strip(
+    image: Any,
+    colors: Sequence[str],
+    cuts: Sequence[int],
+    texture: float = 0.2,
+    offset: Sequence[float] = (0.0, 0.0, 0.0),
+) -> Any:
+    """A copy of the (3, H, W) image repainted in `colors` shifted by the RGB `offset`: its lightness groups
+    (`lightness_groups`), darkest first, split into len(colors) runs at the group indices `cuts` (ascending,
+    1..RECOLOR_GROUPS-1), the darkest run in the darkest colour and so on; each pixel keeps `texture` of its
+    difference from its group's mean, so that edges stay visible (0: flat fields)."""
     import torch
 
     from ..colorspace import hex_to_rgb
@@ -283,9 +293,9 @@ def recolor_in_strip(image: Any, colors: Sequence[str], cuts: Sequence[int]) -> 
     for g in range(RECOLOR_GROUPS):
         inside = groups == g
         if inside.any():
-            rgb = palette[sum(g >= cut for cut in cuts)]
+            rgb = palette[sum(g >= cut for cut in cuts)] + torch.tensor(list(offset))
             mean = pixels[:, inside].mean(1, keepdim=True)
-            out[:, inside] = rgb[:, None] + RECOLOR_TEXTURE * (pixels[:, inside] - mean)
+            out[:, inside] = rgb[:, None] + texture * (pixels[:, inside] - mean)
     return out.clamp(0.0, 1.0)
 
 
@@ -310,6 +320,8 @@ def recolored_records(
         recolor = {
             "colors": rng.sample(list(colors), k),
             "cuts": sorted(rng.sample(range(1, RECOLOR_GROUPS), k - 1)),
+            "texture": rng.choice(RECOLOR_TEXTURES),
+            "offset": [round(rng.uniform(-RECOLOR_OFFSET, RECOLOR_OFFSET), 3) for _ in range(3)],
         }
         fit = visible_fit(recolor_in_strip(images[record["scene_index"]], **recolor), colors)
         truth = visible_truth(fit)
