@@ -317,7 +317,7 @@ def recolored_records(
             continue
         colors = record["params"]["colors"]
         k = 1 if len(colors) == 1 or rng.random() < 0.5 else rng.randint(2, min(4, len(colors)))
-        recolor = {
+        recolor: dict[str, Any] = {
             "colors": rng.sample(list(colors), k),
             "cuts": sorted(rng.sample(range(1, RECOLOR_GROUPS), k - 1)),
             "texture": rng.choice(RECOLOR_TEXTURES),
