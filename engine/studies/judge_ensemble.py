@@ -15,16 +15,14 @@ recipe's own held-out judge stays the evaluation judge, never a member.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
 import torch
-import yaml
 from torch import Tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from palette_oracle import expanded_prompts  # noqa: E402  (a sibling study)
+from palette_oracle import teach_with_judge  # noqa: E402  (a sibling study)
 
 
 class JudgePanel:
@@ -39,7 +37,6 @@ class JudgePanel:
 
 def main() -> None:
     from dualproc_engine.judges.embedded import load_judge
-    from dualproc_engine.teach import teach
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True, help="the teach run folder to write")
@@ -47,13 +44,8 @@ def main() -> None:
     parser.add_argument("--judge", action="append", required=True, help="a member: shipped name or folder")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    recipe = yaml.safe_load(Path(args.recipe).read_text())
     panel = JudgePanel([load_judge(name) for name in args.judge])
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(args.recipe, out / "recipe.yaml")  # what `dualproc eval` reads
-    resolved = {**recipe, "prompts": expanded_prompts(recipe["prompts"])}
-    summary = teach(resolved, out, judge=panel)
+    summary = teach_with_judge(args.recipe, args.out, panel)
     print({k: summary[k] for k in ("steps", "train_time_s") if k in summary})
 
 

@@ -69,9 +69,19 @@ def expanded_prompts(prompts: Any) -> list[str]:
     ]
 
 
-def main() -> None:
+def teach_with_judge(recipe_path: str | Path, out_dir: str | Path, judge: Any) -> dict[str, Any]:
+    """Teach the recipe unchanged but for its judge, into a run folder `dualproc eval` can measure."""
     from dualproc_engine.teach import teach
 
+    recipe = yaml.safe_load(Path(recipe_path).read_text())
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(recipe_path, out / "recipe.yaml")  # what `dualproc eval` reads
+    resolved = {**recipe, "prompts": expanded_prompts(recipe["prompts"])}
+    return teach(resolved, out, judge=judge)
+
+
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True, help="the teach run folder to write")
     parser.add_argument("--recipe", default=str(REPO / "recipes" / "palette-colours.yaml"))
@@ -80,12 +90,7 @@ def main() -> None:
     torch.set_num_threads(1)
     recipe = yaml.safe_load(Path(args.recipe).read_text())
     colors = recipe["questions"][0]["visual_prompt"]["colors"]
-    oracle = PaletteOracle(colors, args.max_share)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(args.recipe, out / "recipe.yaml")  # what `dualproc eval` reads
-    resolved = {**recipe, "prompts": expanded_prompts(recipe["prompts"])}
-    summary = teach(resolved, out, judge=oracle)
+    summary = teach_with_judge(args.recipe, args.out, PaletteOracle(colors, args.max_share))
     print({k: summary[k] for k in ("steps", "train_time_s") if k in summary})
 
 

@@ -309,8 +309,8 @@ def recolored_records(
 
     Why: renders answer Yes only for their own palette, so the judges never saw a scene in a strip's colours
     that are not its palette, nor a wash of one strip colour as a No; taught through views that hide where
-    the strip is, the palette LoRA painted exactly such a wash (docs/judge.md). The colours and splits are
-    stored in params["recolor"] and repainted by judge_data.record_images."""
+    the strip is, the palette LoRA painted exactly such a wash (docs/judge.md). The recolouring (colours,
+    splits, texture, offset) is stored in params["recolor"] and repainted by judge_data.record_images."""
     out = []
     for record in records:
         if record["family"] != "palette_match" or rng.random() >= share:
