@@ -247,6 +247,8 @@ RECOLOR_OFFSET = 0.06
 washes sit near a strip colour, not on it); the pixels decide the answer either way."""
 RECOLOR_GROUPS = 5
 """Lightness groups a picture is split into before its groups are given strip colours."""
+LUMA = (0.2126, 0.7152, 0.0722)
+"""Rec. 709 weights of R, G and B in lightness: orders pixels and strip colours from dark to light."""
 
 
 def lightness_groups(image: Any, groups: int = RECOLOR_GROUPS, iterations: int = 10) -> Any:
@@ -256,7 +258,7 @@ def lightness_groups(image: Any, groups: int = RECOLOR_GROUPS, iterations: int =
     import torch
 
     pixels = torch.as_tensor(image, dtype=torch.float32)
-    lightness = (pixels * torch.tensor([0.2126, 0.7152, 0.0722])[:, None, None]).sum(0)
+    lightness = (pixels * torch.tensor(LUMA)[:, None, None]).sum(0)
     flat = lightness.flatten()
     centres = torch.quantile(flat, (torch.arange(groups) + 0.5) / groups)
     for _ in range(iterations):
@@ -286,8 +288,8 @@ def recolor_in_strip(
     from ..colorspace import hex_to_rgb
 
     pixels = torch.as_tensor(image, dtype=torch.float32)
-    weights = torch.tensor([0.2126, 0.7152, 0.0722])
-    palette = sorted((torch.tensor(hex_to_rgb(c)) for c in colors), key=lambda rgb: float(rgb @ weights))
+    luma = torch.tensor(LUMA)
+    palette = sorted((torch.tensor(hex_to_rgb(c)) for c in colors), key=lambda rgb: float(rgb @ luma))
     groups = lightness_groups(pixels)
     out = pixels.clone()
     for g in range(RECOLOR_GROUPS):
