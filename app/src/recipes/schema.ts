@@ -207,6 +207,15 @@ const training = z
         "Weight of the regulariser that keeps each taught image's colours (their distribution, not where " +
           "they sit) close to the base model's image from the same prompt and noise; 0 = off.",
       ),
+    preserve_layout_weight: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe(
+        "Weight of the regulariser that keeps each taught image's layout of light and dark (where the " +
+          "horizon, sky and objects sit, not their colours) close to the base model's image from the same " +
+          "prompt and noise; for a control of colour such as a palette. 0 = off.",
+      ),
     judge_augment: z
       .array(z.enum(["hflip", "vflip", "shuffle"]))
       .default([])

@@ -74,7 +74,8 @@ def test_a_training_step_puts_no_gradient_through_a_question_not_asked(make_gene
         if all(rng.randrange(2) == 0 for _ in range(2)):
             rng.setstate(state)
             break
-    loss, nll, asked, _, _ = micro_batch_loss(run, rng)
+    batch = micro_batch_loss(run, rng)
+    loss, nll, asked = batch.judge_loss, batch.nll, batch.asked
     assert asked is not None and asked.tolist() == [[True, False], [True, False]]
     assert float(loss.detach()) == pytest.approx(float(nll[:, 0].detach().mean()), rel=1e-5)
 

@@ -70,7 +70,7 @@ def _grads(run, seed: int = 0) -> list[torch.Tensor]:
         for p in run.params:
             p.copy_(torch.randn(p.shape, generator=g) * 0.05)
     run.optimizer.zero_grad(set_to_none=True)
-    loss, _, _, _, _ = micro_batch_loss(run, random.Random(seed))
+    loss = micro_batch_loss(run, random.Random(seed)).judge_loss
     loss.backward()
     return [p.grad.clone() for p in run.params]
 

@@ -63,6 +63,10 @@ class TrainingConfig:
         default=0.0,
         metadata={"help": "weight of the colour-distribution match to the base model on the taught prompts"},
     )
+    preserve_layout_weight: float = field(
+        default=0.0,
+        metadata={"help": "weight of the lightness-layout match to the base model on the taught prompts"},
+    )
     early_stopping_patience: int | None = None
     judge_augment: list[str] = field(
         default_factory=list,
@@ -109,9 +113,10 @@ class TrainingConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise UserError(f"training.{name}: expected a number > 0, got {value!r}")
-        palette = self.preserve_palette_weight
-        if isinstance(palette, bool) or not isinstance(palette, int | float) or palette < 0:
-            raise UserError(f"training.preserve_palette_weight: expected a number >= 0, got {palette!r}")
+        for name in ("preserve_palette_weight", "preserve_layout_weight"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise UserError(f"training.{name}: expected a number >= 0, got {value!r}")
         if not isinstance(self.preserve_weight, int | float) or self.preserve_weight < 0:
             raise UserError(f"training.preserve_weight: expected a number >= 0, got {self.preserve_weight!r}")
         if self.mixed_precision not in ("no", "bf16", "fp16"):

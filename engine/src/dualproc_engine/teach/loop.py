@@ -338,6 +338,8 @@ def _log_step(
         row["preserve_loss"] = r.preserve_loss
     if r.palette_loss is not None:
         row["palette_loss"] = r.palette_loss
+    if r.layout_loss is not None:
+        row["layout_loss"] = r.layout_loss
     metrics.write(row)
     if r.skipped:
         return
@@ -350,6 +352,8 @@ def _log_step(
         reporter.metric("preserve_loss", r.preserve_loss, step)
     if r.palette_loss is not None:
         reporter.metric("palette_loss", r.palette_loss, step)
+    if r.layout_loss is not None:
+        reporter.metric("layout_loss", r.layout_loss, step)
 
 
 def _warn_about_inputs(

@@ -80,25 +80,52 @@ def colour_quantiles(images: Tensor) -> Tensor:
     return projected.sort(dim=2).values
 
 
-def palette_loss(
+def base_target(
     gen: Any,
-    images: Tensor,
     prompt_embeds: PromptEmbeds,
     noise: Tensor,
     sigmas: Tensor,
     window: list[int],
     lora_scale: float,
 ) -> Tensor:
-    """Sliced Wasserstein-2 distance (squared, along fixed directions) between the colours of the taught
-    images and of the base model's images from the same prompts, noise and window: keeps the colours of the
-    taught prompts themselves, in the same proportions, while the layout is free to move. Costs one no-grad
-    rollout."""
+    """The base model's images (adapter off) from the taught images' prompts, noise and window: what the
+    colour and layout regularisers compare with. Costs one no-grad rollout."""
     gen.set_lora_scale(0.0)
     try:
-        target = base_images(gen, prompt_embeds, noise, sigmas, window)
+        return base_images(gen, prompt_embeds, noise, sigmas, window)
     finally:
         gen.set_lora_scale(lora_scale)
+
+
+def palette_loss(images: Tensor, target: Tensor) -> Tensor:
+    """Sliced Wasserstein-2 distance (squared, along fixed directions) between the colours of the taught
+    images and of the base model's (`base_target`): keeps the colours of the taught prompts themselves, in
+    the same proportions, while the layout is free to move."""
     return F.mse_loss(colour_quantiles(images.float()), colour_quantiles(target.float()))
+
+
+LAYOUT_CELLS = 16
+"""The layout is compared on a 16 x 16 grid of cells: where light and dark sit, not the texture."""
+LUMA = (0.2126, 0.7152, 0.0722)
+"""Rec. 709 weights of R, G, B in lightness."""
+
+
+def lightness_layout(images: Tensor) -> Tensor:
+    """(B, 1, 16, 16): each image's lightness averaged over cells, standardised per image (mean 0, spread
+    1), so a new palette that keeps what is lighter than what keeps its layout."""
+    luma = torch.einsum("c,bchw->bhw", torch.tensor(LUMA).to(images), images)[:, None]
+    cells = F.adaptive_avg_pool2d(luma, LAYOUT_CELLS)
+    mean = cells.mean(dim=(2, 3), keepdim=True)
+    spread = cells.std(dim=(2, 3), keepdim=True)
+    # the floor keeps a flat picture (no spread) finite: its layout is all zeros, far from a scene's
+    return (cells - mean) / (spread + 0.05)
+
+
+def layout_loss(images: Tensor, target: Tensor) -> Tensor:
+    """Mean squared difference between the standardised lightness layouts of the taught images and of the
+    base model's (`base_target`): keeps where the horizon, the sky and the objects sit while the colours
+    are free to change; the counterpart of `palette_loss` for a control of colour."""
+    return F.mse_loss(lightness_layout(images.float()), lightness_layout(target.float()))
 
 
 def preserve_loss(

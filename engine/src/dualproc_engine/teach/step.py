@@ -20,7 +20,7 @@ from ..generators.base import PromptEmbeds
 from .adapters import autocast, judge_checkpointing
 from .config import TrainingConfig
 from .objectives import answer_nll, question_losses, scores, weighted_loss
-from .path import draw_window, images_with_grad, palette_loss, preserve_loss
+from .path import base_target, draw_window, images_with_grad, layout_loss, palette_loss, preserve_loss
 from .questions import QuestionSet
 from .views import random_views
 
@@ -64,14 +64,35 @@ class StepResult:
     grad_norm: float
     preserve_loss: float | None
     palette_loss: float | None
+    layout_loss: float | None
     skipped: bool
 
 
-def micro_batch_loss(
-    run: Run, rng: random.Random
-) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None, Tensor | None]:
-    """(judge loss, nll (B, Q), asked (B, Q) or None, preserve loss or None, palette loss or None) of one
-    micro-batch, with a graph to the LoRA."""
+@dataclass
+class MicroBatch:
+    """One micro-batch's losses, with a graph to the LoRA (a regulariser that is off is None)."""
+
+    judge_loss: Tensor
+    nll: Tensor
+    """(B, Q) minus the log-probability of each wanted answer."""
+    asked: Tensor | None
+    preserve: Tensor | None
+    palette: Tensor | None
+    layout: Tensor | None
+
+    def total(self, t: TrainingConfig) -> Tensor:
+        total = self.judge_loss
+        for value, weight in (
+            (self.preserve, t.preserve_weight),
+            (self.palette, t.preserve_palette_weight),
+            (self.layout, t.preserve_layout_weight),
+        ):
+            if value is not None:
+                total = total + weight * value
+        return total
+
+
+def micro_batch_loss(run: Run, rng: random.Random) -> MicroBatch:
     t = run.training
     prompt_idx = [rng.randrange(run.prompt_embeds.shape[0]) for _ in range(t.train_batch_size)]
     noise_idx = [rng.randrange(run.noise_pool.shape[0]) for _ in range(t.train_batch_size)]
@@ -92,31 +113,32 @@ def micro_batch_loss(
             embeds = run.preserve_embeds[[k] * t.train_batch_size]
             kept = preserve_loss(run.gen, embeds, noise, run.sigmas, window, t.lora_scale, run.checkpointing)
             kept = kept.float()
-        palette = None
-        if t.preserve_palette_weight > 0:
+        palette = layout = None
+        if t.preserve_palette_weight > 0 or t.preserve_layout_weight > 0:
             embeds = run.prompt_embeds[prompt_idx]
-            palette = palette_loss(run.gen, images, embeds, noise, run.sigmas, window, t.lora_scale)
-    return loss, nll, asked, kept, palette
+            target = base_target(run.gen, embeds, noise, run.sigmas, window, t.lora_scale)
+            palette = palette_loss(images, target) if t.preserve_palette_weight > 0 else None
+            layout = layout_loss(images, target) if t.preserve_layout_weight > 0 else None
+    return MicroBatch(loss, nll, asked, kept, palette, layout)
 
 
 def train_step(run: Run, rng: random.Random) -> StepResult:
     t = run.training
     run.optimizer.zero_grad(set_to_none=True)
-    judge_losses, nlls, askeds, kept_losses, palette_losses = [], [], [], [], []
+    judge_losses, nlls, askeds = [], [], []
+    regularisers: dict[str, list[float]] = {"preserve": [], "palette": [], "layout": []}
     for _ in range(t.gradient_accumulation_steps):
-        judge_loss, nll, asked, kept, palette = micro_batch_loss(run, rng)
-        total = judge_loss if kept is None else judge_loss + t.preserve_weight * kept
-        if palette is not None:
-            total = total + t.preserve_palette_weight * palette
-            palette_losses.append(float(palette.detach()))
-        scaled = total / t.gradient_accumulation_steps
+        batch = micro_batch_loss(run, rng)
+        scaled = batch.total(t) / t.gradient_accumulation_steps
         (run.scaler.scale(scaled) if run.scaler is not None else scaled).backward()
-        judge_losses.append(float(judge_loss.detach()))
-        nlls.append(nll.detach())
-        if asked is not None:
-            askeds.append(asked)
-        if kept is not None:
-            kept_losses.append(float(kept.detach()))
+        judge_losses.append(float(batch.judge_loss.detach()))
+        nlls.append(batch.nll.detach())
+        if batch.asked is not None:
+            askeds.append(batch.asked)
+        for name, values in regularisers.items():
+            value = getattr(batch, name)
+            if value is not None:
+                values.append(float(value.detach()))
     if run.scaler is not None:
         run.scaler.unscale_(run.optimizer)
     # clip_grad_norm_ returns the norm before clipping: what we log, and where a NaN shows up
@@ -139,7 +161,12 @@ def train_step(run: Run, rng: random.Random) -> StepResult:
         question_losses=question_losses(all_nll, all_asked).tolist(),
         scores=scores(all_nll, all_asked).tolist(),
         grad_norm=grad_norm,
-        preserve_loss=sum(kept_losses) / len(kept_losses) if kept_losses else None,
-        palette_loss=sum(palette_losses) / len(palette_losses) if palette_losses else None,
+        preserve_loss=_mean_or_none(regularisers["preserve"]),
+        palette_loss=_mean_or_none(regularisers["palette"]),
+        layout_loss=_mean_or_none(regularisers["layout"]),
         skipped=skipped,
     )
+
+
+def _mean_or_none(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
