@@ -86,6 +86,14 @@ class TrainJudgeConfig:
         default=0.0,
         metadata={"help": "share of palette records asked again of the scene repainted in strip colours"},
     )
+    attacked_palette_share: float = field(
+        default=0.0,
+        metadata={
+            "help": "palette pictures per batch (as a share of the batch) pushed to change the judge's "
+            "answer, then answered by their pixels (world/palette_attack.py); 0: none"
+        },
+    )
+    attack_steps: int = field(default=4, metadata={"help": "gradient steps of each push"})
     min_share: float = field(default=0.03, metadata={"help": "least share of a batch per family"})
     max_share: float = field(default=0.3, metadata={"help": "greatest share of a batch per family"})
     checkpoint_every: int = 200
@@ -137,6 +145,10 @@ class TrainJudgeConfig:
         for name in ("word_dropout", "calibration_word_dropout"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be in [0, 1)")
+        if not 0 <= self.attacked_palette_share <= 1:
+            raise ValueError("attacked_palette_share: must be in [0, 1]")
+        if self.attack_steps < 1:
+            raise ValueError("attack_steps: must be at least 1")
         for name in ("painted_palette_share", "recolored_palette_share"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name}: must be in [0, 1]")
@@ -349,12 +361,52 @@ class GeneratedData:
             for i in range(n)
         ]
 
+    def palette_draw(self, rng: random.Random, n: int) -> list[dict[str, Any]]:
+        """`n` palette records (either answer), or none if the pool has no palette question."""
+        records = self.pools.get(("palette_match", "Yes"), []) + self.pools.get(("palette_match", "No"), [])
+        return rng.sample(records, min(n, len(records)))
+
+    def plain_images(self, records: list[dict[str, Any]]) -> torch.Tensor:
+        """The records' images in [0, 1], without overlays."""
+        from .judge_generated import pool_images
+
+        return pool_images(self.pool, [r["scene_index"] for r in records])
+
     def images_for(self, records: list[dict[str, Any]]) -> torch.Tensor:
         """The records' images with their overlays, converted to [0, 1] only for the images drawn."""
         from .judge_generated import pool_images
 
         picked = pool_images(self.pool, [r["scene_index"] for r in records])
         return record_images(picked, [{**r, "scene_index": i} for i, r in enumerate(records)])
+
+
+# -- palette pictures pushed to change the judge's answer ----------------------------------------------------
+def attacked_batch(
+    judge: Any, chunk: Any, generated: GeneratedData | None, step: int, cfg: TrainJudgeConfig
+) -> tuple[torch.Tensor, list[dict[str, Any]]]:
+    """This step's pushed palette pictures with overlays, and their records (world/palette_attack.py):
+    half from the rendered chunk (scenes as rendered), half from the generated pool when there is one."""
+    from .palette_attack import attacked_palette_records
+
+    n = round(cfg.attacked_palette_share * cfg.train_batch_size)
+    rng = random.Random(f"{cfg.seed}/attack/{step}")
+    plain = [
+        r
+        for r in chunk.records
+        if r["family"] == "palette_match" and "recolor" not in r["params"] and "paint" not in r["params"]
+    ]
+    from_pool = generated.palette_draw(rng, n // 2) if generated is not None else []
+    rendered = rng.sample(plain, min(len(plain), n - len(from_pool)))
+    images = [chunk.images[[r["scene_index"] for r in rendered]]]
+    if from_pool:
+        assert generated is not None
+        images.append(generated.plain_images(from_pool))
+    was_training = judge.model.training
+    judge.model.eval()  # the push sees the judge as the teach loop does (BatchNorm statistics fixed)
+    try:
+        return attacked_palette_records(judge, torch.cat(images), rendered + from_pool, cfg.attack_steps, rng)
+    finally:
+        judge.model.train(was_training)
 
 
 # -- the loop ----------------------------------------------------------------------------------------------
@@ -483,6 +535,11 @@ def train_judge(
             extra = generated.draw(step, n_generated)
             records, images = records + extra, torch.cat([images, generated.images_for(extra)])
             in_sight += [None] * len(extra)  # a generated image's objects are not known
+        pushed: list[dict[str, Any]] = []
+        if cfg.attacked_palette_share > 0:
+            pushed_images, pushed = attacked_batch(judge, chunk, generated, step, cfg)
+            records, images = records + pushed, torch.cat([images, pushed_images])
+            in_sight += [None] * len(pushed)  # moved pictures: their objects are not vouched for
         for group in optimizer.param_groups:
             group["lr"] = learning_rate_at(step, cfg)
         questions = [r["question"] for r in records]
@@ -514,6 +571,10 @@ def train_judge(
                 "elapsed_s": elapsed_s,
             }
             row.update({f"loss_ema/{f}": round(v, 4) for f, v in loss_ema.items()})
+            if pushed:  # how often the push fooled the judge (its answer to a pushed picture was wrong)
+                wrong = per_record[len(records) - len(pushed) :] > math.log(2)
+                row["attack/fooled"] = round(float(wrong.float().mean()), 4)
+                row["attack/yes"] = round(sum(r["answer"] == "Yes" for r in pushed) / len(pushed), 4)
             log.write(json.dumps(row) + "\n")
             log.flush()
             metric("loss", float(loss.detach()), step)
@@ -591,6 +652,14 @@ def main(argv: list[str] | None = None) -> None:
         default=0.0,
         help="share of palette records asked again of the scene repainted in strip colours",
     )
+    parser.add_argument(
+        "--attacked-palette-share",
+        type=float,
+        default=0.0,
+        help="palette pictures per batch (a share of it) pushed to change the judge's answer, "
+        "then answered by their pixels",
+    )
+    parser.add_argument("--attack-steps", type=int, default=4, help="gradient steps of each push")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -613,6 +682,8 @@ def main(argv: list[str] | None = None) -> None:
         max_share=args.max_share,
         word_dropout=args.word_dropout,
         recolored_palette_share=args.recolored_palette_share,
+        attacked_palette_share=args.attacked_palette_share,
+        attack_steps=args.attack_steps,
         aux_object_kinds=args.aux_object_kinds,
         vision_stages=args.vision_stages,
         on_progress=progress,
