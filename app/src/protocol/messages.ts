@@ -177,6 +177,14 @@ export const TrainJudgeParams = z
       .describe(
         "Share of rendered palette questions asked again of the scene repainted in some of the strip's colours (default 0).",
       ),
+    attacked_palette_share: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe(
+        "Palette pictures added to each batch, as a share of it, pushed to change the judge's answer and answered again by their pixels (default 0).",
+      ),
   })
   .describe("Train an embedded Scenes judge.");
 export const JudgePoolParams = z

@@ -211,6 +211,7 @@ def train_judge(
     max_share: float | None = None,
     word_dropout: float | None = None,
     recolored_palette_share: float | None = None,
+    attacked_palette_share: float | None = None,
     reporter: Reporter | None = None,
 ) -> dict[str, Any]:
     """Train (or resume) an embedded judge in `out_dir`; with `init_from`, fine-tune that judge instead.
@@ -234,6 +235,8 @@ def train_judge(
         overrides["word_dropout"] = word_dropout
     if recolored_palette_share is not None:
         overrides["recolored_palette_share"] = recolored_palette_share
+    if attacked_palette_share is not None:
+        overrides["attacked_palette_share"] = attacked_palette_share
     summary = train(
         str(_output_folder(out_dir)),
         seed=seed,

@@ -64,6 +64,7 @@ def test_training_saves_a_loadable_judge_and_resumes_exactly(tmp_path: Path) -> 
         "word_dropout": 0.3,  # resumes exactly with words dropped too (the draw is a function of the step)
         "aux_object_kinds": "all",  # and with the object read-out of every kind in sight
         "recolored_palette_share": 0.5,  # and with palette questions of repainted scenes
+        "attacked_palette_share": 0.5,  # and with pictures pushed against the judge
     }
     straight = train_judge(tmp_path / "straight", max_steps=3, **small)
     calls = iter(range(100))
@@ -114,7 +115,7 @@ def test_word_dropout_replaces_words_with_one_the_judge_does_not_know() -> None:
 def test_palette_question_shares_must_be_shares() -> None:
     from dualproc_engine.world.train_judge import TrainJudgeConfig
 
-    for name in ("painted_palette_share", "recolored_palette_share"):
+    for name in ("painted_palette_share", "recolored_palette_share", "attacked_palette_share"):
         with pytest.raises(ValueError, match=name):
             TrainJudgeConfig(**{name: 1.5})
         with pytest.raises(ValueError, match=name):

@@ -19,6 +19,12 @@ const NUMBERS: { key: string; label: string; step: number; placeholder: string }
     placeholder: "0",
   },
   {
+    key: "preserve_layout_weight",
+    label: "Keep the layout, free the colours (preserve_layout_weight)",
+    step: 1,
+    placeholder: "0",
+  },
+  {
     key: "early_stopping_patience",
     label: "Early stopping patience (evaluations)",
     step: 1,

@@ -69,6 +69,11 @@ export function trainJudgeCommand(context: CliContext): Command {
       "share of rendered palette questions asked again of the scene repainted in some of the strip's colours: one colour (a wash, No) or several (Yes where each covers enough) (default 0)",
       numberBetween(0, 1),
     )
+    .option(
+      "--attacked-palette-share <share>",
+      "palette pictures added to each batch, as a share of it, after a few gradient steps of a smooth colour field towards the answer the judge should not give, then answered again by their pixels (default 0)",
+      numberBetween(0, 1),
+    )
     .action(
       async (
         options: TrainOptions & {
@@ -81,6 +86,7 @@ export function trainJudgeCommand(context: CliContext): Command {
           maxShare?: number;
           wordDropout?: number;
           recoloredPaletteShare?: number;
+          attackedPaletteShare?: number;
         },
         self: Command,
       ) => {
@@ -100,6 +106,9 @@ export function trainJudgeCommand(context: CliContext): Command {
           ...(options.wordDropout !== undefined ? { word_dropout: options.wordDropout } : {}),
           ...(options.recoloredPaletteShare !== undefined
             ? { recolored_palette_share: options.recoloredPaletteShare }
+            : {}),
+          ...(options.attackedPaletteShare !== undefined
+            ? { attacked_palette_share: options.attackedPaletteShare }
             : {}),
         };
         const result = await runEngineJob(console, "train_judge", params, {
