@@ -37,10 +37,12 @@ export function loadRecipeFile(path: string): ResolvedRecipe {
  * is resumed or evaluated from there.
  */
 export function parseRecipeIn(text: string, baseDir: string, source: string): ResolvedRecipe {
-  const resolved = parseRecipe(text, source);
-  checkReferencedFiles(resolved.recipe, baseDir, source);
-  const recipe = absoluteImagePaths(resolvePaletteImages(resolved.recipe, baseDir, source), baseDir);
-  return { ...resolved, recipe };
+  const parsed = parseRecipe(text, source).recipe;
+  checkReferencedFiles(parsed, baseDir, source);
+  const recipe = absoluteImagePaths(resolvePaletteImages(parsed, baseDir, source), baseDir);
+  // expanded again from the resolved recipe: the questions the engine asks carry the palette read from the
+  // picture and the absolute paths, not the recipe's `palette_from_image` (which the engine does not know)
+  return expandRecipe(recipe, source);
 }
 
 function absoluteImagePaths(recipe: Recipe, baseDir: string): Recipe {
@@ -69,6 +71,11 @@ export function parseRecipe(text: string, source = "recipe"): ResolvedRecipe {
   if (!parsed.success) throw new RecipeError(describeRecipeIssue(parsed.error, data, doc, lines, source));
   const recipe = parsed.data;
   checkWeights(recipe, source);
+  return expandRecipe(recipe, source);
+}
+
+/** The recipe with its prompt templates and {slot} questions expanded to the lists the engine takes. */
+function expandRecipe(recipe: Recipe, source: string): ResolvedRecipe {
   const training = expandPrompts(recipe.prompts, `${source}: prompts`);
   const evaluation = recipe.eval.prompts
     ? expandPrompts(recipe.eval.prompts, `${source}: eval.prompts`)

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PNG } from "pngjs";
-import { loadRecipeFile, RecipeError } from "../../src/recipes/load.js";
+import { loadRecipeFile, RecipeError, teachRecipe } from "../../src/recipes/load.js";
 
 const LIBRARY = fileURLToPath(new URL("../../../recipes/", import.meta.url));
 
@@ -45,10 +45,11 @@ describe("the recipe library", () => {
     const recipe = (prompt: string) =>
       `prompts: [a farm]\nquestions:\n  - question: Same colours?\n    visual_prompt: ${prompt}\n`;
     writeFileSync(join(dir, "r.yaml"), recipe("{kind: palette_from_image, path: ref.png, count: 2}"));
-    expect(loadRecipeFile(join(dir, "r.yaml")).recipe.questions[0]!.visual_prompt).toEqual({
-      kind: "palette",
-      colors: ["#c82828", "#1e3cc8"],
-    });
+    const loaded = loadRecipeFile(join(dir, "r.yaml"));
+    const strip = { kind: "palette", colors: ["#c82828", "#1e3cc8"] };
+    expect(loaded.recipe.questions[0]!.visual_prompt).toEqual(strip);
+    // and so in what the engine is sent (it knows palettes, not pictures to take them from)
+    expect(teachRecipe(loaded).questions[0]!.visual_prompt).toEqual(strip);
 
     writeFileSync(join(dir, "bad.yaml"), recipe("{kind: palette_from_image, path: nothing.png}"));
     expect(() => loadRecipeFile(join(dir, "bad.yaml"))).toThrow(/visual_prompt\.path: no file nothing\.png/);
