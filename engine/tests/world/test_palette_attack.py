@@ -6,7 +6,7 @@ import random
 import pytest
 import torch
 
-from dualproc_engine.judges.embedded import EmbeddedJudge
+from dualproc_engine.judges.embedded import load_judge
 from dualproc_engine.prompts import apply_overlay
 from dualproc_engine.world.judge_data import scenes_qa
 from dualproc_engine.world.palette_attack import attacked_palette_records, push_towards
@@ -27,7 +27,7 @@ def p_yes(judge, images, records) -> torch.Tensor:
 
 def test_a_push_raises_the_judges_yes_and_keeps_pixels_in_range(palette_qa):
     images, records = palette_qa
-    judge = EmbeddedJudge.from_pretrained("src/dualproc_engine/weights/scenes-judge")
+    judge = load_judge("scenes-judge")
     shown = torch.cat([apply_overlay(images[i : i + 1], r["overlay"]) for i, r in enumerate(records)])
     yes = ["Yes"] * len(records)
     pushed = push_towards(judge, images, records, yes, steps=4, grid=4, step_size=0.6, seed=0)
@@ -43,7 +43,7 @@ def test_a_push_raises_the_judges_yes_and_keeps_pixels_in_range(palette_qa):
 
 def test_pushed_pictures_are_answered_by_their_pixels_with_the_strip_drawn(palette_qa):
     images, records = palette_qa
-    judge = EmbeddedJudge.from_pretrained("src/dualproc_engine/weights/scenes-judge")
+    judge = load_judge("scenes-judge")
     shown, pushed = attacked_palette_records(judge, images, records, 3, random.Random(1))
     assert 0 < len(pushed) <= len(records) and shown.shape[0] == len(pushed)
     assert all(r["family"] == "palette_match" and r["params"]["attacked"]["steps"] == 3 for r in pushed)
