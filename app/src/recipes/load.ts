@@ -37,11 +37,11 @@ export function loadRecipeFile(path: string): ResolvedRecipe {
  * is resumed or evaluated from there.
  */
 export function parseRecipeIn(text: string, baseDir: string, source: string): ResolvedRecipe {
-  const parsed = parseRecipe(text, source).recipe;
+  const parsed = readRecipe(text, source);
   checkReferencedFiles(parsed, baseDir, source);
   const recipe = absoluteImagePaths(resolvePaletteImages(parsed, baseDir, source), baseDir);
-  // expanded again from the resolved recipe: the questions the engine asks carry the palette read from the
-  // picture and the absolute paths, not the recipe's `palette_from_image` (which the engine does not know)
+  // expanded only now: the questions the engine asks carry the palette read from the picture and the
+  // absolute paths, not the recipe's `palette_from_image` (which the engine does not know)
   return expandRecipe(recipe, source);
 }
 
@@ -55,6 +55,11 @@ function absoluteImagePaths(recipe: Recipe, baseDir: string): Recipe {
 }
 
 export function parseRecipe(text: string, source = "recipe"): ResolvedRecipe {
+  return expandRecipe(readRecipe(text, source), source);
+}
+
+/** The recipe's text parsed and checked, every default filled in; prompts and questions not yet expanded. */
+function readRecipe(text: string, source: string): Recipe {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
   const syntax = doc.errors[0];
@@ -69,9 +74,8 @@ export function parseRecipe(text: string, source = "recipe"): ResolvedRecipe {
   const data: unknown = doc.toJS();
   const parsed = Recipe.safeParse(data);
   if (!parsed.success) throw new RecipeError(describeRecipeIssue(parsed.error, data, doc, lines, source));
-  const recipe = parsed.data;
-  checkWeights(recipe, source);
-  return expandRecipe(recipe, source);
+  checkWeights(parsed.data, source);
+  return parsed.data;
 }
 
 /** The recipe with its prompt templates and {slot} questions expanded to the lists the engine takes. */

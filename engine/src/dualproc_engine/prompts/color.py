@@ -10,6 +10,9 @@ if TYPE_CHECKING:
 
 RGB = tuple[float, float, float]
 
+LUMA: RGB = (0.2126, 0.7152, 0.0722)
+"""Rec. 709 weights of R, G and B in lightness."""
+
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 

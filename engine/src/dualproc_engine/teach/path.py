@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..generators.base import PromptEmbeds, sample_euler
+from ..prompts.color import LUMA
 from .adapters import decode
 
 PRESERVE_PROMPTS = (
@@ -106,8 +107,6 @@ def palette_loss(images: Tensor, target: Tensor) -> Tensor:
 
 LAYOUT_CELLS = 16
 """The layout is compared on a 16 x 16 grid of cells: where light and dark sit, not the texture."""
-LUMA = (0.2126, 0.7152, 0.0722)
-"""Rec. 709 weights of R, G, B in lightness."""
 
 
 def lightness_layout(images: Tensor) -> Tensor:

@@ -31,6 +31,13 @@ ATTACK_STEPS = (0.05, 0.1, 0.2, 0.4, 0.6)
 0.08 (a new colour); steps of 0.05 leave a Yes picture a Yes (docs/judge.md) while they fool the judge."""
 
 
+def with_overlays(pictures: Tensor, records: Sequence[dict[str, Any]]) -> Tensor:
+    """Each picture with its record's visual prompt (the strip) drawn on top."""
+    from ..prompts import apply_overlay
+
+    return torch.cat([apply_overlay(pictures[i : i + 1], r["overlay"]) for i, r in enumerate(records)])
+
+
 def push_towards(
     judge: Any,
     images: Tensor,
@@ -44,8 +51,6 @@ def push_towards(
     """The (N, 3, H, W) pictures (no overlay) after `steps` signed-gradient steps of a grid x grid colour
     field, each towards the judge giving `targets[i]` to its record's palette question (with its strip
     drawn); detached. The field starts at random within one step, so two pushes of one picture differ."""
-    from ..prompts import apply_overlay
-
     generator = torch.Generator().manual_seed(seed)
     base = torch.logit(images.clamp(1e-3, 1 - 1e-3))
     field = (torch.rand(images.shape[0], 3, grid, grid, generator=generator) * 2 - 1) * step_size
@@ -60,8 +65,7 @@ def push_towards(
     for _ in range(steps):
         field.requires_grad_(True)
         pictures = moved(field)
-        shown = torch.cat([apply_overlay(pictures[i : i + 1], r["overlay"]) for i, r in enumerate(records)])
-        score = judge.logprob_pairs(shown, questions, list(targets)).sum()
+        score = judge.logprob_pairs(with_overlays(pictures, records), questions, list(targets)).sum()
         (grad,) = torch.autograd.grad(score, field)
         field = (field + step_size * grad.sign()).detach()
     return moved(field).detach()
@@ -78,7 +82,6 @@ def attacked_palette_records(
     record does not give, and answer its question again by the moved pixels. Returns the moved pictures with
     their overlays and their records (answer by `visible_truth`, params `attacked` with the push); pictures
     whose pixels leave the answer open are dropped."""
-    from ..prompts import apply_overlay
     from .qa.palette import visible_fit, visible_truth
 
     if not records:
@@ -86,15 +89,14 @@ def attacked_palette_records(
     grid, step_size = rng.choice(ATTACK_GRIDS), rng.choice(ATTACK_STEPS)
     targets = ["No" if r["answer"] == "Yes" else "Yes" for r in records]
     pushed = push_towards(judge, images, records, targets, steps, grid, step_size, rng.randrange(2**31))
-    kept_images, kept = [], []
-    for picture, record, target in zip(pushed, records, targets, strict=True):
+    rows, kept = [], []
+    for row, (picture, record, target) in enumerate(zip(pushed, records, targets, strict=True)):
         fit = visible_fit(picture.numpy(), record["params"]["colors"])
         truth = visible_truth(fit)
         if truth is None:
             continue
-        kept_images.append(apply_overlay(picture[None], record["overlay"]))
         push = {"towards": target, "grid": grid, "steps": steps, "step_size": step_size}
-        params = {**record["params"], "attacked": push}
-        params["visible_adherence"] = round(fit.adherence, 2)
+        params = {**record["params"], "attacked": push, "visible_adherence": round(fit.adherence, 2)}
+        rows.append(row)
         kept.append({**record, "answer": "Yes" if truth else "No", "params": params})
-    return (torch.cat(kept_images) if kept_images else images[:0]), kept
+    return with_overlays(pushed[rows], kept) if kept else images[:0], kept

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ...prompts.color import LUMA
 from ...prompts.palette import DEFAULT_BAND_FRAC
 from ...prompts.spec import PaletteSpec, overlay_to_dict
 from ..color_names import delta_e_matrix
@@ -247,8 +248,6 @@ RECOLOR_OFFSET = 0.06
 washes sit near a strip colour, not on it); the pixels decide the answer either way."""
 RECOLOR_GROUPS = 5
 """Lightness groups a picture is split into before its groups are given strip colours."""
-LUMA = (0.2126, 0.7152, 0.0722)
-"""Rec. 709 weights of R, G and B in lightness: orders pixels and strip colours from dark to light."""
 
 
 def lightness_groups(image: Any, groups: int = RECOLOR_GROUPS, iterations: int = 10) -> Any:
