@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 from PIL import Image
 
@@ -81,3 +82,28 @@ def test_generate_and_ask_load_their_models_on_the_device_teach_picks(tiny_gener
     monkeypatch.setattr(ask, "_LOADED", {})
     ask.get_judge("scenes-judge")
     assert asked == ["picked", "picked"]
+
+
+def test_scene_kind_trains_on_one_kind_of_scene(tmp_path):
+    from dualproc_engine.generators.embedded import images_to_latents
+    from dualproc_engine.world.render import render
+    from dualproc_engine.world.scene import sample_scenes
+    from dualproc_engine.world.train_generator import TrainGeneratorConfig, _batch_seed, _Trainer
+
+    def batch(kind: str) -> torch.Tensor:
+        config = TrainGeneratorConfig(max_steps=1, batch_size=6, caption_dropout=0, scene_kind=kind)
+        trainer = _Trainer(tmp_path / kind, 0, config, None, None, lambda: False)
+        return trainer._flow_batch(0)[0]
+
+    lineart = sample_scenes(_batch_seed(0, 0), 6, "lineart")
+    assert torch.equal(batch("lineart"), images_to_latents(render(lineart)))
+    mixed = sample_scenes(_batch_seed(0, 0), 6)
+    assert {s.kind for s in mixed} == {"landscape", "lineart"}  # the default mixes, so the test can fail
+    assert torch.equal(batch("mix"), images_to_latents(render(mixed)))
+
+
+def test_scene_kind_must_be_a_kind():
+    from dualproc_engine.world.train_generator import TrainGeneratorConfig
+
+    with pytest.raises(ValueError, match="scene_kind"):
+        TrainGeneratorConfig(scene_kind="portrait")

@@ -29,6 +29,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .attributes import SCENE_KINDS
+
 ProgressFn = Callable[[int, int | None, str, str | None], None]
 MetricFn = Callable[[str, float, int | None], None]
 
@@ -49,6 +51,10 @@ class TrainGeneratorConfig:
     checkpoint_every: int = field(default=100, metadata={"help": "steps between checkpoints"})
     init_from: str = field(default="", metadata={"help": "checkpoint.pt whose model weights start a new run"})
     num_threads: int = field(default=1, metadata={"help": "torch CPU threads (machines are shared)"})
+    scene_kind: str = field(
+        default="mix",
+        metadata={"help": "scenes to train on: mix (half landscapes, half line art), landscape or lineart"},
+    )
 
     def __post_init__(self) -> None:
         if self.max_steps < 1 or self.batch_size < 1:
@@ -57,6 +63,13 @@ class TrainGeneratorConfig:
             raise ValueError("caption_dropout must be in [0, 1)")
         if self.reflow_pairs and self.reflow_pairs < self.batch_size:
             raise ValueError("reflow_pairs must be 0 or at least batch_size")
+        if self.scene_kind not in ("mix", *SCENE_KINDS):
+            raise ValueError(f"scene_kind must be mix, {' or '.join(SCENE_KINDS)}; got {self.scene_kind!r}")
+
+    @property
+    def kind(self) -> str | None:
+        """`sample_scenes`' kind: None mixes the two."""
+        return None if self.scene_kind == "mix" else self.scene_kind
 
 
 LOSS_SIGMA_FLOOR = 0.5
@@ -266,7 +279,7 @@ class _Trainer:
         from .scene import sample_scenes
 
         c = self.config
-        scenes = sample_scenes(_batch_seed(self.seed, step), c.batch_size)
+        scenes = sample_scenes(_batch_seed(self.seed, step), c.batch_size, c.kind)
         x = images_to_latents(render(scenes))
         g = torch.Generator().manual_seed(_batch_seed(self.seed, step))
         z = torch.randn(x.shape, generator=g)
@@ -291,7 +304,7 @@ class _Trainer:
         images, ids_all = [], []
         start = time.perf_counter()
         uncond = teacher.encode_prompt([""])
-        all_captions = [s.caption for s in sample_scenes(_pair_seed(self.seed), c.reflow_pairs)]
+        all_captions = [s.caption for s in sample_scenes(_pair_seed(self.seed), c.reflow_pairs, c.kind)]
         for k in range(0, c.reflow_pairs, chunk):
             n = min(chunk, c.reflow_pairs - k)
             captions = all_captions[k : k + n]
