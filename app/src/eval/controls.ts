@@ -21,15 +21,25 @@ export const PALETTE_MIN_SHARE = 0.05;
 /** Stroke width tolerance in px at 64 px, scaled with the image. */
 export const STROKE_TOLERANCE_PX = 0.5;
 
-export interface Control {
+/** One rule a measured image must meet: pass or fail, null when the measurer found nothing to measure. */
+export interface Check {
+  /** For people: "adherence <= 10 CIEDE2000". */
+  label: string;
+  passes(m: Measurement, widthPx: number): boolean | null;
+}
+
+export interface Control extends Check {
   /** The attribute it controls: what drift leaves out. */
   attribute: "horizon" | "palette" | "stroke";
   /** Index of the recipe question that states it. */
   question: number;
-  /** For people: "horizon at 30% of the height (+-0.03)". */
+  /** For people: "horizon at 30% of the height (+-0.03)". `passes`: all of `checks`. */
   label: string;
-  /** Pass or fail; null when the measurer found nothing to measure (no horizon, no strokes). */
-  passes(m: Measurement, widthPx: number): boolean | null;
+  /**
+   * The rules it is made of where there are several (a palette: its colours, and enough of them), reported
+   * one by one so that a failed control says which rule failed; empty for a single rule.
+   */
+  checks: Check[];
 }
 
 interface QuestionLike {
@@ -65,20 +75,27 @@ function controlFor(prompt: Overlay | { kind: string } | null | undefined, quest
       question,
       label: `horizon at ${Math.round(p.y * 100)}% of the height (+-${HORIZON_TOLERANCE})`,
       passes: (m) => (m.horizon === null ? null : Math.abs(m.horizon - p.y) <= HORIZON_TOLERANCE),
+      checks: [],
     };
   }
   if (p.kind === "palette") {
+    const needed = Math.min(PALETTE_MIN_COLOURS, p.colors.length);
+    const checks: Check[] = [
+      {
+        label: `adherence <= ${PALETTE_TOLERANCE} CIEDE2000`,
+        passes: (m) => (m.palette.length === 0 ? null : paletteAdherence(m, p.colors) <= PALETTE_TOLERANCE),
+      },
+      {
+        label: `${needed}+ of its colours on ${100 * PALETTE_MIN_SHARE}% each`,
+        passes: (m) => (m.palette.length === 0 ? null : coloursUsed(m, p.colors) >= needed),
+      },
+    ];
     return {
       attribute: "palette",
       question,
-      label:
-        `palette ${p.colors.join(" ")} (adherence <= ${PALETTE_TOLERANCE} CIEDE2000, ` +
-        `${Math.min(PALETTE_MIN_COLOURS, p.colors.length)}+ of its colours on ${100 * PALETTE_MIN_SHARE}% each)`,
-      passes: (m) =>
-        m.palette.length === 0
-          ? null
-          : paletteAdherence(m, p.colors) <= PALETTE_TOLERANCE &&
-            coloursUsed(m, p.colors) >= Math.min(PALETTE_MIN_COLOURS, p.colors.length),
+      label: `palette ${p.colors.join(" ")} (${checks.map((c) => c.label).join(", ")})`,
+      passes: allOf(checks),
+      checks,
     };
   }
   if (p.kind === "stroke") {
@@ -90,9 +107,18 @@ function controlFor(prompt: Overlay | { kind: string } | null | undefined, quest
         m.stroke_width_px === null
           ? null
           : Math.abs((m.stroke_width_px * 64) / widthPx - p.width_px) <= STROKE_TOLERANCE_PX,
+      checks: [],
     };
   }
   return null; // points, layouts and reference images: no measurer applies
+}
+
+/** Passes when every check passes; null when any could not be measured. */
+function allOf(checks: readonly Check[]): Check["passes"] {
+  return (m, widthPx) => {
+    const outcomes = checks.map((c) => c.passes(m, widthPx));
+    return outcomes.includes(null) ? null : outcomes.every(Boolean);
+  };
 }
 
 /**

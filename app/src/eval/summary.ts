@@ -9,7 +9,7 @@ import type { ResultOf } from "../protocol/messages.js";
 type EvaluateResult = ResultOf<"evaluate">;
 import { bootstrapMean, bootstrapPairedDifference, clearlyAbove, type Interval } from "./bootstrap.js";
 import { isAskedOf } from "../recipes/slot-questions.js";
-import { controlsOf } from "./controls.js";
+import { controlsOf, type Check } from "./controls.js";
 import { pairwiseDistances } from "./diversity.js";
 import { driftRates, type DriftRate } from "./drift.js";
 import type { Measurement } from "./measurers/index.js";
@@ -56,6 +56,8 @@ export interface ControlSummary extends Change {
   question: string;
   /** Images the measurer could not read (counted as failures), without and with the LoRA. */
   unmeasured: { base: number; taught: number };
+  /** Each of its rules on its own, where it has several (controls.ts `checks`): which one failed. */
+  checks: (Change & { label: string })[];
 }
 
 export interface DriftSummary {
@@ -95,25 +97,28 @@ export function summarise(inputs: EvalInputs): EvalSummary {
   const pairs = pairImages(result, taughtScale);
   const judges = result.judges.map((j) => judgeSummary(j, inputs, pairs));
   const controls = controlsOf(inputs.questions).flatMap((control) => {
-    const width = (i: number) => inputs.pixels[i]!.width;
-    const outcome = (i: number) => control.passes(inputs.measurements[i]!, width(i));
+    const outcome = (check: Check, i: number) =>
+      check.passes(inputs.measurements[i]!, inputs.pixels[i]!.width);
     // A control asked only of some prompts is measured on their images (none among these: not measured);
     // its target may be stated by several questions (phrasings), each asked of its own prompts.
     const target = JSON.stringify(inputs.questions[control.question]!.visual_prompt);
     const stating = inputs.questions.filter((q) => JSON.stringify(q.visual_prompt) === target);
     const mine = pairs.filter((p) => stating.some((q) => isAskedOf(q, result.images[p.base]!.prompt)));
     if (mine.length === 0) return [];
-    const base = mine.map((p) => outcome(p.base));
-    const taught = mine.map((p) => outcome(p.taught));
+    const unread = (side: "base" | "taught") => mine.filter((p) => outcome(control, p[side]) === null).length;
+    // null (unreadable) counts as a failure
+    const rate = (check: Check) =>
+      change(
+        mine.map((p) => Number(outcome(check, p.base))),
+        mine.map((p) => Number(outcome(check, p.taught))),
+      );
     return {
       attribute: control.attribute,
       label: control.label,
       question: inputs.questions[control.question]!.question,
-      unmeasured: {
-        base: base.filter((v) => v === null).length,
-        taught: taught.filter((v) => v === null).length,
-      },
-      ...change(base.map(Number), taught.map(Number)), // null (unreadable) counts as a failure
+      unmeasured: { base: unread("base"), taught: unread("taught") },
+      ...rate(control),
+      checks: control.checks.map((c) => ({ label: c.label, ...rate(c) })),
     } satisfies ControlSummary;
   });
   const controlled = new Set(controls.map((c) => c.attribute));

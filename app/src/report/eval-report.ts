@@ -51,13 +51,15 @@ function tables(s: EvalSummary): { title: string; note: string; table: Table }[]
       note:
         s.controls.length === 0
           ? "No question states a measurable target (a horizon height, a palette or a stroke width)."
-          : "Success rate by the measurers (no judge involved); an image the measurer cannot read counts as a failure.",
+          : "Success rate by the measurers (no judge involved); an image the measurer cannot read counts as a failure." +
+            (s.controls.some((c) => c.checks.length > 0)
+              ? " A control made of several rules has each rule's own success rate below it."
+              : ""),
       table: {
         head: ["control", ...scaleHead, "unreadable (without / with)"],
-        rows: s.controls.map((c) => [
-          c.label,
-          ...changeRow(c),
-          `${c.unmeasured.base} / ${c.unmeasured.taught}`,
+        rows: s.controls.flatMap((c) => [
+          [c.label, ...changeRow(c), `${c.unmeasured.base} / ${c.unmeasured.taught}`],
+          ...c.checks.map((k) => [`  ${k.label}`, ...changeRow(k), ""]),
         ]),
       },
     },

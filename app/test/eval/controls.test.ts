@@ -76,6 +76,28 @@ describe("controls from a recipe's visual prompts", () => {
     expect(palette.passes(speck, 64)).toBe(false);
   });
 
+  it("palette: its two rules are checks of their own, so a failure says which rule failed", () => {
+    const palette = controls[2]!;
+    expect(palette.checks.map((c) => c.label)).toEqual([
+      "adherence <= 10 CIEDE2000",
+      "2+ of its colours on 5% each",
+    ]);
+    const wash = measurement(); // all #336699: adheres, one colour
+    expect(palette.checks.map((c) => c.passes(wash, 64))).toEqual([true, false]);
+    const red = measurement({
+      palette: [
+        { hex: "#ff0000", lab: hexToLab("#ff0000"), weight: 0.5 },
+        { hex: "#336699", lab: hexToLab("#336699"), weight: 0.25 },
+        { hex: "#ffffff", lab: hexToLab("#ffffff"), weight: 0.25 },
+      ],
+    });
+    expect(palette.checks.map((c) => c.passes(red, 64))).toEqual([false, true]);
+    expect(palette.passes(red, 64)).toBe(false);
+    expect(palette.checks.map((c) => c.passes(measurement({ palette: [] }), 64))).toEqual([null, null]);
+    expect(palette.passes(measurement({ palette: [] }), 64)).toBeNull();
+    expect(controls[0]!.checks).toEqual([]); // a horizon is one rule
+  });
+
   it("palette: a one-colour palette needs only that colour", () => {
     const [single] = controlsOf([{ visual_prompt: { kind: "palette", colors: ["#336699"] } }]);
     expect(single!.passes(measurement(), 64)).toBe(true);

@@ -1,5 +1,6 @@
 /** The numbers of `dualproc eval` and its verdict, on made-up judge answers and measurements. */
 import { describe, expect, it } from "vitest";
+import { hexToLab } from "../../src/eval/measurers/colour.js";
 import { makeImage } from "../../src/eval/measurers/types.js";
 import type { Measurement } from "../../src/eval/measurers/index.js";
 import { summarise, type EvalInputs } from "../../src/eval/summary.js";
@@ -80,6 +81,28 @@ describe("summarise", () => {
     expect(s.controls[0]!.base!.mean).toBe(0);
     expect(s.controls[0]!.taught!.mean).toBe(1);
     expect(s.controls[0]!.difference!.low).toBe(1);
+  });
+
+  it("rates each rule of a palette control on its own: which one the LoRA met and which it missed", () => {
+    const strip = ["#336699", "#ffffff"];
+    const questions = [{ question: "Palette?", visual_prompt: { kind: "palette", colors: strip } }];
+    const swatch = (hex: string, weight: number) => ({ hex, lab: hexToLab(hex), weight });
+    // without the LoRA: a red picture (neither rule); with it: a wash of one strip colour on half the seeds
+    // (adheres, one colour) and both strip colours on the others (passes)
+    const measured = (scale: number, seed: number) => ({
+      palette: !scale
+        ? [swatch("#ff0000", 1)]
+        : seed % 2
+          ? [swatch("#336699", 1)]
+          : [swatch("#336699", 0.6), swatch("#ffffff", 0.4)],
+    });
+    const s = summarise(inputs({ training: rises, heldout: rises, measured, pixel: varied, questions }));
+    const [palette] = s.controls;
+    expect(palette!.taught!.mean).toBeCloseTo(0.5, 9);
+    expect(palette!.checks.map((c) => [c.label, c.base!.mean, c.taught!.mean])).toEqual([
+      ["adherence <= 10 CIEDE2000", 0, 1],
+      ["2+ of its colours on 5% each", 0, 0.5],
+    ]);
   });
 
   it("falls back on the held-out judge when no measurer applies, and says no gain when nothing rose", () => {

@@ -36,6 +36,7 @@ const summary: EvalSummary = {
       label: "horizon at 30% of the height (+-0.03)",
       question: "Is the <red> line on it?",
       unmeasured: { base: 1, taught: 0 },
+      checks: [],
       base: at(0.1),
       taught: at(0.1),
       difference: at(0),
@@ -96,6 +97,40 @@ describe("the evaluation report", () => {
     expect(md).toContain("| attribute | counts as a change | pairs changed | a perfect control |");
     expect(md).toContain("| sky | sky kind changed | 25.0% [20.0, 30.0] | 0.0% [-5.0, 5.0] |");
     expect(md).toContain("| objects | objects changed | 30.0% [25.0, 35.0] | n/a |");
+  });
+
+  it("lists each rule of a control made of several under it", () => {
+    const run = mkdtempSync(join(tmpdir(), "eval-report-"));
+    const evalDir = join(run, "eval");
+    mkdirSync(evalDir, { recursive: true });
+    const palette = {
+      attribute: "palette",
+      label: "palette #336699 #ffffff (adherence <= 10 CIEDE2000, 2+ of its colours on 5% each)",
+      question: "Palette?",
+      unmeasured: { base: 0, taught: 0 },
+      checks: [
+        { label: "adherence <= 10 CIEDE2000", base: at(0.2), taught: at(0.9), difference: at(0.7) },
+        { label: "2+ of its colours on 5% each", base: at(0.1), taught: at(0.4), difference: at(0.3) },
+      ],
+      base: at(0.1),
+      taught: at(0.4),
+      difference: at(0.3),
+    };
+    writeEvalReport({
+      runDir: run,
+      evalDir,
+      recipe,
+      summary: { ...summary, controls: [palette] },
+      grids: [],
+    });
+    const md = readFileSync(join(evalDir, "report.md"), "utf8");
+    expect(md).toContain("has each rule's own success rate below it");
+    expect(md).toContain(
+      "|   adherence <= 10 CIEDE2000 | 20.0% [15.0, 25.0] | 90.0% [85.0, 95.0] | +70.0 [+65.0, +75.0] |  |",
+    );
+    expect(md).toContain("|   2+ of its colours on 5% each | 10.0% [5.0, 15.0] | 40.0% [35.0, 45.0] |");
+    writeEvalReport({ runDir: run, evalDir, recipe, summary, grids: [] });
+    expect(readFileSync(join(evalDir, "report.md"), "utf8")).not.toContain("each rule's own");
   });
 
   it("says why a question has no score: it was asked of no evaluation prompt", () => {
