@@ -23,6 +23,29 @@ function capture() {
 }
 
 describe("teach, then generate with the taught LoRA", () => {
+  it("starts over in a run folder the engine turned down before training, once the recipe is fixed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "teach-"));
+    const recipe = join(dir, "recipe.yaml");
+    // an answer the judge's tokenizer cannot spell: only the engine finds it, after the run folder exists
+    writeFileSync(recipe, RECIPE.replace("y: 0.3 }", "y: 0.3 }\n    answer: Absolutely zebra"));
+    const run = join(dir, "run");
+    const first = capture();
+    expect(await main(["teach", recipe, "--out", run, "-q", "--no-eval"], first.cli)).not.toBe(0);
+    expect(first.io.err).toContain(
+      "the answer to 'Is the red line aligned with the horizon?': the judge's tokenizer cannot encode",
+    );
+    const state = JSON.parse(readFileSync(join(run, "run.json"), "utf8")) as { status: string };
+    expect(state.status).toBe("failed");
+
+    writeFileSync(recipe, RECIPE.replace("max_train_steps: 3", "max_train_steps: 1"));
+    const fixed = capture();
+    expect(await main(["teach", recipe, "--out", run, "-q", "--no-eval"], fixed.cli)).toBe(0);
+    expect(existsSync(join(run, "pytorch_lora_weights.safetensors"))).toBe(true);
+    const events = readFileSync(join(run, "events.jsonl"), "utf8");
+    expect(events).not.toContain("cannot encode"); // the turned-down run's events are gone, not mixed in
+    expect(readFileSync(join(run, "recipe.yaml"), "utf8")).not.toContain("zebra");
+  });
+
   it("writes a complete run folder and a LoRA that generate fuses in", async () => {
     const dir = mkdtempSync(join(tmpdir(), "teach-"));
     writeFileSync(join(dir, "recipe.yaml"), RECIPE);

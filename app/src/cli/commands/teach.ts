@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { loadRecipeFile, resolvedRecipeYaml, teachRecipe, type ResolvedRecipe } from "../../recipes/load.js";
@@ -106,9 +106,36 @@ function where(recipeFile: string | undefined, options: TeachOptions): TeachPlan
   const name = resolved.recipe.name ?? "teach";
   const out = resolve(options.out ?? newRunDir(options.runs, name.replace(/[^\w.-]+/g, "-")));
   if (existsSync(join(out, RESOLVED_RECIPE))) {
-    throw new UsageError(`${out} already holds a run; use --resume ${out} to continue it, or another --out`);
+    if (!turnedDownBeforeTraining(out))
+      throw new UsageError(
+        `${out} already holds a run; use --resume ${out} to continue it, or another --out`,
+      );
+    for (const file of UNTRAINED_RUN_FILES) rmSync(join(out, file), { force: true });
   }
   return { source: recipeFile, recipeDir: dirname(resolve(recipeFile)), resolved, out, resume: false };
+}
+
+/** What a run the engine turned down before its first step leaves in its folder. */
+const UNTRAINED_RUN_FILES = [RESOLVED_RECIPE, "run.json", "events.jsonl", "report.md", "score-curve.svg"];
+
+/**
+ * Whether `out` holds a run the engine turned down before training (a mistake in the recipe only the engine
+ * can see, e.g. an answer the judge cannot spell): nothing was learned, so running the same command with the
+ * recipe fixed starts over there; --resume would replay the mistake from the run's own copy of the recipe.
+ */
+function turnedDownBeforeTraining(out: string): boolean {
+  let state: { status?: unknown; error?: { code?: unknown } | null };
+  try {
+    state = JSON.parse(readFileSync(join(out, "run.json"), "utf8")) as typeof state;
+  } catch {
+    return false; // no readable run.json: not ours to clear
+  }
+  const trained = ["checkpoints", "metrics.jsonl", "pytorch_lora_weights.safetensors"];
+  return (
+    state.status === "failed" &&
+    state.error?.code === "invalid_input" &&
+    !trained.some((file) => existsSync(join(out, file)))
+  );
 }
 
 /**

@@ -31,8 +31,8 @@ SHARED_API = ("encode_images", "encode_texts", "logprob_from_features")
 """What a judge offers beyond the contract for shared work (EmbeddedJudge does)."""
 
 
-def load_reference_image(path: Path) -> Tensor:
-    """(3, h, w) float in [0, 1] from a PNG/JPEG; an unreadable file is one `UserError` line."""
+def load_reference_image(path: Path, where: str) -> Tensor:
+    """(3, h, w) float in [0, 1] from a PNG/JPEG; an unreadable file is one `UserError` line after `where`."""
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
@@ -41,12 +41,13 @@ def load_reference_image(path: Path) -> Tensor:
             rgb = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
     except (OSError, UnidentifiedImageError, ValueError) as e:
         reason = "no such file" if not path.exists() else type(e).__name__
-        raise UserError(f"visual_prompt.path: cannot read {path} as an image ({reason})") from None
+        raise UserError(f"{where}: path: cannot read {path} as an image ({reason})") from None
     return torch.from_numpy(rgb).permute(2, 0, 1).contiguous()
 
 
 def build_overlay(spec: dict[str, Any] | None, recipe_dir: str | Path | None, where: str) -> Overlay | None:
-    """The differentiable image -> image function of one question's visual prompt (None: no prompt)."""
+    """The differentiable image -> image function of one question's visual prompt (None: no prompt); `where`
+    names the question in errors."""
     if spec is None:
         return None
     if spec.get("kind") == "image":
@@ -54,20 +55,23 @@ def build_overlay(spec: dict[str, Any] | None, recipe_dir: str | Path | None, wh
 
         raw = spec.get("path")
         if not isinstance(raw, str) or not raw:
-            raise UserError(f"{where}.path: expected the path of a PNG or JPEG, relative to the recipe")
+            raise UserError(f"{where}: path: expected the path of a PNG or JPEG, relative to the recipe")
         path = Path(raw)
         if not path.is_absolute():
             path = Path(recipe_dir or ".") / path
-        reference = load_reference_image(path)
+        reference = load_reference_image(path, where)
         mode = spec.get("mode", "paste")
         if mode not in ("paste", "blend"):
-            raise UserError(f"{where}.mode: expected 'paste' or 'blend', got {mode!r}")
+            raise UserError(f"{where}: mode: expected 'paste' or 'blend', got {mode!r}")
         opacity = float(spec.get("opacity", 0.5))
         return lambda images: composite_reference(images, reference.to(images.device), mode, opacity)
 
     from ..prompts import apply_overlay, parse_overlay
 
-    parsed = parse_overlay(spec)  # OverlaySpecError is a UserError naming the field
+    try:
+        parsed = parse_overlay(spec)
+    except UserError as e:  # an OverlaySpecError names the field; say which question it belongs to
+        raise UserError(f"{where}: {e}") from None
     return lambda images: apply_overlay(images, parsed)
 
 
@@ -99,7 +103,8 @@ class QuestionSet:
         self.overlays: list[Overlay | None] = []
         groups: dict[str, _Group] = {}
         for i, q in enumerate(questions):
-            overlay = build_overlay(q.visual_prompt, recipe_dir, f"questions[{i}].visual_prompt")
+            # named by its text: the app expands {slot} questions, so an index would not be the recipe's
+            overlay = build_overlay(q.visual_prompt, recipe_dir, f"the visual prompt of {q.question!r}")
             self.overlays.append(overlay)
             key = json.dumps(q.visual_prompt, sort_keys=True)
             group = groups.setdefault(key, _Group(overlay, [], [], []))
@@ -126,15 +131,17 @@ class QuestionSet:
         if encode is None:
             return
         unk = getattr(tokenizer, "unk_token_id", None)
-        for i, (question, answer) in enumerate(zip(self.questions, self.answers, strict=True)):
+        # named by their text, not their index: the app expands a {slot} question into several, so an index
+        # here is not the one in the user's recipe
+        for question, answer in zip(self.questions, self.answers, strict=True):
             try:
                 ids, _, target = encode([question], [answer])
             except ValueError as e:
-                raise UserError(f"questions[{i}].answer ({question!r}): {e}") from None
+                raise UserError(f"the answer to {question!r}: {e}") from None
             answer_ids = ids[0, 1:][target[0, :-1]]
             if unk is not None and bool((answer_ids == unk).any()):
                 raise UserError(
-                    f"questions[{i}].answer ({question!r}): the judge's tokenizer cannot encode {answer!r} "
+                    f"the answer to {question!r}: the judge's tokenizer cannot encode {answer!r} "
                     "(unknown words); use words it knows, e.g. Yes or No"
                 )
 
