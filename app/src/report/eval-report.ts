@@ -160,7 +160,11 @@ const escapeHtml = (text: string) =>
 
 function htmlTable(t: Table): string {
   const head = t.head.map((h) => `<th>${escapeHtml(h)}</th>`).join("");
-  const rows = t.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join("")}</tr>`).join("");
+  // a row under another (a question under its judge, a rule under its control) starts with two spaces, which
+  // HTML would collapse: indent it by style instead
+  const cell = (c: string) =>
+    c.startsWith("  ") ? `<td class="sub">${escapeHtml(c.trimStart())}</td>` : `<td>${escapeHtml(c)}</td>`;
+  const rows = t.rows.map((r) => `<tr>${r.map(cell).join("")}</tr>`).join("");
   return `<table><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>`;
 }
 
@@ -170,7 +174,7 @@ function inlinePng(path: string): string {
 
 const STYLE = `body{font:15px/1.45 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
-th{background:#f3f3f3}.verdict{padding:1em;border-radius:6px;margin:1em 0}.took{background:#e3f6e3}
+th{background:#f3f3f3}td.sub{padding-left:2em}.verdict{padding:1em;border-radius:6px;margin:1em 0}.took{background:#e3f6e3}
 .probable_hacking{background:#fde2e2}.no_gain,.unverified{background:#f3f0dd}
 figure{display:inline-block;margin:0 1em 1em 0}img{image-rendering:pixelated;width:480px}figcaption{font-size:13px}`;
 

@@ -116,13 +116,17 @@ describe("the evaluation report", () => {
       taught: at(0.4),
       difference: at(0.3),
     };
-    writeEvalReport({
-      runDir: run,
-      evalDir,
-      recipe,
-      summary: { ...summary, controls: [palette] },
-      grids: [],
-    });
+    const html = readFileSync(
+      writeEvalReport({
+        runDir: run,
+        evalDir,
+        recipe,
+        summary: { ...summary, controls: [palette] },
+        grids: [],
+      }),
+      "utf8",
+    );
+    expect(html).toContain('<td class="sub">adherence &lt;= 10 CIEDE2000</td>'); // indented by style in HTML
     const md = readFileSync(join(evalDir, "report.md"), "utf8");
     expect(md).toContain("has each rule's own success rate below it");
     expect(md).toContain(
