@@ -4,6 +4,9 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
 
+/** The LoRA a teach run folder holds once trained (diffusers' file name). */
+export const LORA_FILE = "pytorch_lora_weights.safetensors";
+
 /** The parts of a run's recipe.yaml that say how to use its LoRA; each may be missing in an odd file. */
 const HowTaught = z.object({
   generator: z.string().optional(),

@@ -9,9 +9,7 @@ import { z } from "zod";
 import type { RunSummary } from "../protocol/studio.js";
 import { loadRecipeFile, teachRecipe } from "../recipes/load.js";
 import type { TeachRecipe } from "../recipes/schema.js";
-import { trainedScale } from "./lora.js";
-
-const LORA_FILE = "pytorch_lora_weights.safetensors";
+import { LORA_FILE, trainedScale } from "./lora.js";
 
 /** The parts of run.json the studio reads (the run folder's reducer writes it; see runs/lifecycle.ts). */
 const RunJson = z.object({
@@ -117,7 +115,8 @@ function missingRunJson(dir: string): string {
     : "no run.json: the run never started";
 }
 
-function readJson<T>(path: string, schema: z.ZodType<T>): T | null {
+/** A JSON file of a run folder parsed by `schema`; null when missing, unreadable or not of that shape. */
+export function readJson<T>(path: string, schema: z.ZodType<T>): T | null {
   if (!existsSync(path)) return null;
   try {
     const parsed = schema.safeParse(JSON.parse(readFileSync(path, "utf8")));

@@ -23,7 +23,13 @@ import { RecipeError, loadRecipeFile, parseRecipeIn, resolvedRecipeYaml } from "
 import { EVAL_DEFAULTS } from "../cli/commands/eval.js";
 import { lineChartSvg } from "../report/score-chart.js";
 import { readMetrics, scoreSeries } from "../report/teach-report.js";
-import { trainedGenerator, trainedGuidance, trainedResolution, trainedSteps } from "../runs/lora.js";
+import {
+  LORA_FILE,
+  trainedGenerator,
+  trainedGuidance,
+  trainedResolution,
+  trainedSteps,
+} from "../runs/lora.js";
 import { newRunDir } from "../runs/run-folder.js";
 import { libraryRecipes } from "./library.js";
 import { reviewOf, saveReview } from "./review-api.js";
@@ -197,7 +203,7 @@ export function studioApp(deps: StudioDeps): Hono {
 
   app.post("/api/generate", async (c) => {
     const body = parseBody(GenerateRequest, await jsonBody(c));
-    if (body.run !== null && !store.file(body.run, "pytorch_lora_weights.safetensors"))
+    if (body.run !== null && !store.file(body.run, LORA_FILE))
       throw new RequestError(`run ${body.run} has no LoRA yet`, 409);
     const lora = body.run === null ? null : store.dir(body.run);
     const output = tools.newOutput();

@@ -9,7 +9,7 @@ import torch
 from dualproc_engine.judges.embedded import load_judge
 from dualproc_engine.prompts import apply_overlay
 from dualproc_engine.world.judge_data import scenes_qa
-from dualproc_engine.world.palette_attack import attacked_palette_records, push_towards
+from dualproc_engine.world.palette_attack import attacked_palette_records, push_towards, with_overlays
 from dualproc_engine.world.qa.palette import visible_fit, visible_truth
 
 
@@ -28,13 +28,13 @@ def p_yes(judge, images, records) -> torch.Tensor:
 def test_a_push_raises_the_judges_yes_and_keeps_pixels_in_range(palette_qa):
     images, records = palette_qa
     judge = load_judge("scenes-judge")
-    shown = torch.cat([apply_overlay(images[i : i + 1], r["overlay"]) for i, r in enumerate(records)])
+    shown = with_overlays(images, records)
     yes = ["Yes"] * len(records)
     pushed = push_towards(judge, images, records, yes, steps=4, grid=4, step_size=0.6, seed=0)
     assert pushed.shape == images.shape and not pushed.requires_grad
     assert float(pushed.min()) >= 0.0 and float(pushed.max()) <= 1.0
     assert float((pushed - images).abs().mean()) > 0.02  # it moved the picture
-    pushed_shown = torch.cat([apply_overlay(pushed[i : i + 1], r["overlay"]) for i, r in enumerate(records)])
+    pushed_shown = with_overlays(pushed, records)
     before, after = p_yes(judge, shown, records), p_yes(judge, pushed_shown, records)
     assert float(after.mean()) > float(before.mean()) + 0.1
     again = push_towards(judge, images, records, yes, steps=4, grid=4, step_size=0.6, seed=0)

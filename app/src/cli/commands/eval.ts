@@ -9,7 +9,7 @@ import { readImage } from "../../images/read.js";
 import { loadRecipeFile, teachRecipe } from "../../recipes/load.js";
 import type { TeachRecipe } from "../../recipes/schema.js";
 import { writeEvalReport } from "../../report/eval-report.js";
-import { trainedScale } from "../../runs/lora.js";
+import { LORA_FILE, trainedScale } from "../../runs/lora.js";
 import type { CliContext } from "../context.js";
 import { runEngineJob, type EngineJobOptions } from "../engine-job.js";
 import { UsageError } from "../errors.js";
@@ -17,7 +17,6 @@ import type { Console } from "../io.js";
 import { integer, number } from "../options.js";
 import { Progress } from "../progress.js";
 
-const LORA_FILE = "pytorch_lora_weights.safetensors";
 /** Evaluation seeds start here: far from the recipes' grid seeds and from every training noise seed. */
 export const FIRST_EVAL_SEED = 10_000;
 

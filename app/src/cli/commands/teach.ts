@@ -1,9 +1,12 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { loadRecipeFile, resolvedRecipeYaml, teachRecipe, type ResolvedRecipe } from "../../recipes/load.js";
 import { writeTeachReport } from "../../report/teach-report.js";
+import { z } from "zod";
+import { LORA_FILE } from "../../runs/lora.js";
 import { newRunDir } from "../../runs/run-folder.js";
+import { readJson } from "../../runs/runs-store.js";
 import type { CliContext } from "../context.js";
 import { runEngineJob, type EngineJobOptions } from "../engine-job.js";
 import type { Console } from "../io.js";
@@ -124,19 +127,16 @@ const UNTRAINED_RUN_FILES = [RESOLVED_RECIPE, "run.json", "events.jsonl", "repor
  * recipe fixed starts over there; --resume would replay the mistake from the run's own copy of the recipe.
  */
 function turnedDownBeforeTraining(out: string): boolean {
-  let state: { status?: unknown; error?: { code?: unknown } | null };
-  try {
-    state = JSON.parse(readFileSync(join(out, "run.json"), "utf8")) as typeof state;
-  } catch {
-    return false; // no readable run.json: not ours to clear
-  }
-  const trained = ["checkpoints", "metrics.jsonl", "pytorch_lora_weights.safetensors"];
-  return (
-    state.status === "failed" &&
-    state.error?.code === "invalid_input" &&
-    !trained.some((file) => existsSync(join(out, file)))
-  );
+  const state = readJson(join(out, "run.json"), TurnedDown); // null: not such a run, not ours to clear
+  const trained = ["checkpoints", "metrics.jsonl", LORA_FILE];
+  return state !== null && !trained.some((file) => existsSync(join(out, file)));
 }
+
+/** The run.json of a run the engine turned down (runs/lifecycle.ts writes it). */
+const TurnedDown = z.object({
+  status: z.literal("failed"),
+  error: z.object({ code: z.literal("invalid_input") }),
+});
 
 /**
  * The recipe with --judge / --heldout-judge in place of its own (written to the run folder's recipe.yaml, so
