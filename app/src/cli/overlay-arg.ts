@@ -5,8 +5,11 @@
 import { InvalidArgumentError } from "commander";
 import { Overlay } from "../protocol/overlay.js";
 import { describeIssue } from "../protocol/parse.js";
+import { didYouMean } from "../recipes/suggest.js";
 
 export const OVERLAY_FORMS = "horizon:Y, palette:#RRGGBB,..., stroke:WIDTH_PX, points:XA,YA,XB,YB, or JSON";
+
+const SHORT_KINDS = ["horizon", "palette", "stroke", "points"];
 
 export function parseOverlayArg(text: string): Overlay {
   const spec = text.trim().startsWith("{") ? parseJson(text) : shortForm(text);
@@ -35,7 +38,9 @@ function shortForm(text: string): unknown {
       if (numbers.length !== 4) throw new InvalidArgumentError("points needs four numbers: XA,YA,XB,YB");
       return { kind, a: numbers.slice(0, 2), b: numbers.slice(2) };
     default:
-      throw new InvalidArgumentError(`unknown visual prompt '${kind}'; expected ${OVERLAY_FORMS}`);
+      throw new InvalidArgumentError(
+        `unknown visual prompt '${kind}'${didYouMean(kind, SHORT_KINDS)}; expected ${OVERLAY_FORMS}`,
+      );
   }
 }
 

@@ -10,6 +10,7 @@ import { RecipeError } from "./errors.js";
 import { resolvePaletteImages } from "./palette-image.js";
 import { Recipe, type TeachRecipe } from "./schema.js";
 import { askedQuestions, type SlottedPrompt } from "./slot-questions.js";
+import { didYouMean } from "./suggest.js";
 import { objectKeys, rawSchemaAt, schemaAt, unionTags } from "./zod-walk.js";
 
 const MAX_EXPANDED_PROMPTS = 10_000;
@@ -136,9 +137,11 @@ function describeRecipeIssue(
   switch (issue.code) {
     case "unrecognized_keys": {
       const schema = schemaAt(Recipe, path, data);
-      const allowed = schema ? objectKeys(schema).join(", ") : "see `dualproc recipe fields`";
+      const names = schema ? objectKeys(schema) : [];
+      const allowed = schema ? names.join(", ") : "see `dualproc recipe fields`";
       const keys = issue.keys.map((k) => `'${k}'`).join(", ");
-      return `${at}: ${field}: unknown key ${keys} (allowed: ${allowed})`;
+      const hint = issue.keys.length === 1 ? didYouMean(issue.keys[0]!, names) : "";
+      return `${at}: ${field}: unknown key ${keys}${hint} (allowed: ${allowed})`;
     }
     case "invalid_union": {
       if (valueAt(data, path) === undefined) return `${at}: ${field}: required field is missing`;
@@ -147,8 +150,9 @@ function describeRecipeIssue(
       const raw = rawSchemaAt(Recipe, unionPath, data);
       const kinds = raw ? unionTags(raw, "kind") : [];
       if (kinds.length > 0) {
-        const given = JSON.stringify(valueAt(data, [...unionPath, "kind"]));
-        return `${at}: ${fieldName(unionPath)}.kind: ${given} is not one of ${kinds.join(", ")}`;
+        const value = valueAt(data, [...unionPath, "kind"]);
+        const hint = typeof value === "string" ? didYouMean(value, kinds) : "";
+        return `${at}: ${fieldName(unionPath)}.kind: ${JSON.stringify(value)} is not one of ${kinds.join(", ")}${hint}`;
       }
       // a union that words its own error says it; the prompts' union does not
       if (issue.message !== "Invalid input") return `${at}: ${field}: ${issue.message}`;
@@ -157,6 +161,12 @@ function describeRecipeIssue(
     case "invalid_type":
       if (valueAt(data, path) === undefined) return `${at}: ${field}: required field is missing`;
       return `${at}: ${field}: ${issue.message}`;
+    case "invalid_value": {
+      const value = valueAt(data, path);
+      const names = issue.values.filter((v): v is string => typeof v === "string");
+      const hint = typeof value === "string" ? didYouMean(value, names) : "";
+      return `${at}: ${field}: ${issue.message}${hint}`;
+    }
     default:
       return `${at}: ${field}: ${issue.message}`;
   }

@@ -26,7 +26,10 @@ describe("--overlay short forms", () => {
     expect(() => parseOverlayArg("horizon:1.4")).toThrow(/y: Too big/);
     expect(() => parseOverlayArg("palette:#12345")).toThrow(/colors\.0: expected a colour like #aabbcc/);
     expect(() => parseOverlayArg("points:0.1,0.2")).toThrow(/four numbers/);
-    expect(() => parseOverlayArg("sun:1")).toThrow(/unknown visual prompt 'sun'/);
+    expect(() => parseOverlayArg("sun:1")).toThrow(/unknown visual prompt 'sun'; expected/);
+    expect(() => parseOverlayArg("horzon:0.3")).toThrow(
+      /unknown visual prompt 'horzon', did you mean 'horizon'\?; expected/,
+    );
     expect(() => parseOverlayArg("{oops")).toThrow(/does not parse/);
   });
 });

@@ -45,8 +45,23 @@ describe("recipe loading", () => {
   it("names an unknown key with its line and the allowed keys", () => {
     const message = errorOf("prompts: a farm\nquestions:\n  - question: Is it sunny?\n    answr: No\n");
     expect(message).toBe(
-      "r.yaml:4:5: questions[0]: unknown key 'answr' (allowed: question, answer, weight, visual_prompt, when)",
+      "r.yaml:4:5: questions[0]: unknown key 'answr', did you mean 'answer'? (allowed: question, answer, weight, visual_prompt, when)",
     );
+  });
+
+  it("suggests the field or value a typo meant, and nothing when no name is near", () => {
+    const base = "prompts: a farm\nquestions: [{question: ok}]\ntraining:\n  ";
+    expect(errorOf(base + "max_train_step: 5\n")).toContain(
+      "unknown key 'max_train_step', did you mean 'max_train_steps'? (allowed: ",
+    );
+    expect(errorOf(base + "lr: 0.1\n")).toMatch(/unknown key 'lr' \(allowed: /);
+    expect(errorOf(base + "judge_augment: [vflp]\n")).toMatch(
+      /training\.judge_augment\[0\]: .*, did you mean 'vflip'\?$/,
+    );
+    const kind = errorOf(
+      "prompts: x\nquestions:\n  - question: q\n    visual_prompt: {kind: horzon, y: 0.5}\n",
+    );
+    expect(kind).toMatch(/is not one of horizon, .*, did you mean 'horizon'\?$/);
   });
 
   it("names a bad value and its place", () => {

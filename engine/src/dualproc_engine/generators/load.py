@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from ..errors import ModelMissingError, UserError
+from ..errors import ModelMissingError, UserError, did_you_mean
 
 GENERATOR_ADAPTERS = (
     "scenes-generator, sd-turbo, sdxl-turbo, flux-schnell, flux-dev, sd3-medium, sd3.5-medium, sd3.5-large, "
@@ -91,8 +91,11 @@ def _load_embedded(generator: str) -> Any:
         return EmbeddedGenerator.from_pretrained(folder)
     spec = PRESETS.get(generator)
     if spec is None or spec.role != "generator":
-        names = ", ".join(n for n, s in PRESETS.items() if s.role == "generator")
-        raise UserError(f"unknown generator {generator!r}; generators are {names}, or a pipeline folder")
+        known = [n for n, s in PRESETS.items() if s.role == "generator"]
+        raise UserError(
+            f"unknown generator {generator!r}{did_you_mean(generator, known)}; generators are "
+            f"{', '.join(known)}, or a pipeline folder"
+        )
     if spec.family != "embedded":
         raise UserError(
             f"generator {generator!r} ({spec.family}) has no adapter yet; generators with one: "

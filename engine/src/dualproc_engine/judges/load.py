@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from ..errors import ModelMissingError, UserError
+from ..errors import ModelMissingError, UserError, did_you_mean
 
 JUDGE_ADAPTERS = (
     "embedded",
@@ -62,7 +62,8 @@ def load_judge(name: str, device: str | torch.device = "cpu", quantization: str 
     if spec is not None and spec.role != "judge":
         raise UserError(f"judge {name!r} is a {spec.role}; judges are " + _judge_names())
     if spec is None and "/" not in name and not Path(name).is_dir():
-        raise UserError(f"unknown judge {name!r}; judges are {_judge_names()}, or a model folder")
+        hint = did_you_mean(name, [n for n, s in PRESETS.items() if s.role == "judge"])
+        raise UserError(f"unknown judge {name!r}{hint}; judges are {_judge_names()}, or a model folder")
     if spec is not None and spec.family != "embedded":
         types = () if name in NO_ADAPTER_PRESETS else ADAPTED_FAMILIES.get(spec.family, ())
         folder = _local_folder(spec) if types else None
