@@ -58,9 +58,9 @@ export function fitBackground(lab: LabImage, region: Uint8Array): BackgroundMode
   ];
   let spread = 0;
   for (let iter = 0; iter < 6; iter++) {
-    const next = [0, 1, 2].map((c) => weightedFit(lab.data, idx, phi, weights, c));
-    if (next.some((v) => v === null)) break;
-    coef = next as number[][];
+    const next = weightedFit(lab.data, idx, phi, weights);
+    if (next === null) break;
+    coef = next;
     const res = idx.map((i, k) => residual(lab.data, i, phi[k] as number[], coef));
     spread = Math.max(2, 1.4826 * (Float64Array.from(res).sort()[Math.floor(res.length / 2)] as number));
     // Tukey biweight with c = 4.685 robust sigmas: objects far off the background get weight 0.
@@ -84,27 +84,31 @@ function dot(a: number[], b: number[]): number {
   return s;
 }
 
+/**
+ * Weighted least squares for the three Lab channels at once: the normal matrix depends only on the
+ * weights and the basis, so it is summed once and solved against each channel's right-hand side.
+ * Null when it is singular.
+ */
 function weightedFit(
   data: Float32Array,
   idx: number[],
   phi: number[][],
   wts: Float64Array,
-  c: number,
-): number[] | null {
+): number[][] | null {
   const a = Array.from({ length: NB }, () => new Array<number>(NB).fill(0));
-  const b = new Array<number>(NB).fill(0);
+  const b = [0, 1, 2].map(() => new Array<number>(NB).fill(0));
   idx.forEach((i, k) => {
     const p = phi[k] as number[];
     const wk = wts[k] as number;
-    const y = data[i * 3 + c] as number;
     for (let r = 0; r < NB; r++) {
-      b[r]! += wk * p[r]! * y;
+      for (let c = 0; c < 3; c++) b[c]![r]! += wk * p[r]! * (data[i * 3 + c] as number);
       for (let s = 0; s < NB; s++) a[r]![s]! += wk * p[r]! * p[s]!;
     }
   });
   // A little ridge keeps the fit defined when the region is one row thick or one colour.
   for (let r = 1; r < NB; r++) a[r]![r]! += 1e-6 * idx.length;
-  return solve(a, b);
+  const coef = b.map((rhs) => solve(a, rhs));
+  return coef.every((c) => c !== null) ? coef : null;
 }
 
 function residual(data: Float32Array, i: number, p: number[], coef: number[][]): number {

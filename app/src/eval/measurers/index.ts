@@ -6,7 +6,7 @@ import { rgbToLab } from "./colour.js";
 import { measureHorizon } from "./horizon.js";
 import { paperColour } from "./paper.js";
 import { measureLandscapeObjects, measureLineArtObjects, type MeasuredObject } from "./objects.js";
-import { measurePalette, type PaletteColour } from "./palette.js";
+import { imagePalette, type PaletteColour } from "./palette.js";
 import { measureSky, type SkyKind } from "./sky.js";
 import { measureStrokeWidth } from "./stroke.js";
 import type { RGBImage } from "./types.js";
@@ -66,7 +66,7 @@ export function guessKind(img: RGBImage): { kind: SceneKind; borderPaperShare: n
 
 export function measure(img: RGBImage, opts: MeasureOptions = {}): Measurement {
   const kind = opts.kind ?? guessKind(img).kind;
-  const base = { kind, kind_guessed: opts.kind === undefined, palette: measurePalette(img) };
+  const base = { kind, kind_guessed: opts.kind === undefined, palette: imagePalette(img) };
   if (kind === "lineart") {
     const stroke = measureStrokeWidth(img);
     return {

@@ -11,7 +11,7 @@ import { fitBackground, type BackgroundModel } from "./background.js";
 import { imageToLab } from "./colour.js";
 import { labelComponents, type Component } from "./components.js";
 import { blurInterleaved } from "./filters.js";
-import { measurePalette } from "./palette.js";
+import { imagePalette } from "./palette.js";
 import { outlineMap } from "./outline.js";
 import type { Lab, LabImage, RGBImage } from "./types.js";
 
@@ -128,7 +128,7 @@ export function measureLandscapeObjects(
 /** Connected components of the mask within each palette colour (nearest palette colour per pixel). */
 function componentsByColour(img: RGBImage, lab: LabImage, mask: Uint8Array): Component[] {
   const { width: w, height: h } = img;
-  const colours = measurePalette(img).map((c) => c.lab);
+  const colours = imagePalette(img).map((c) => c.lab);
   const index = new Int32Array(w * h).fill(-1);
   for (let i = 0; i < w * h; i++) {
     if (!mask[i]) continue;

@@ -10,7 +10,7 @@
  */
 import { labToRgb } from "./colour.js";
 import { paperStats } from "./paper.js";
-import { measurePalette } from "./palette.js";
+import { imagePalette } from "./palette.js";
 import type { RGBImage } from "./types.js";
 
 export type OutlineMap = {
@@ -94,7 +94,7 @@ function labelsNear(labels: Int32Array, w: number, h: number, x: number, y: numb
 
 /** Colours of the image (palette clusters) with the paper first; near-paper clusters dropped. */
 function imageColours(img: RGBImage, paper: readonly number[]): number[][] {
-  const pal = measurePalette(img).map((c) => labToRgb(c.lab) as number[]);
+  const pal = imagePalette(img).map((c) => labToRgb(c.lab) as number[]);
   const others = pal.filter((c) => Math.hypot(c[0]! - paper[0]!, c[1]! - paper[1]!, c[2]! - paper[2]!) > 20);
   return [[...paper], ...others];
 }

@@ -57,7 +57,11 @@ function samplePixels(
   const threshold = Math.max(6, 3 * noise);
   const r2 = EXCLUDE_RADIUS * EXCLUDE_RADIUS;
   const candidates: number[] = [];
-  for (let i = 0; i < w * h; i++) if (!exclude.some((c) => sqDist(lab, i * 3, c) < r2)) candidates.push(i);
+  for (let i = 0; i < w * h; i++) {
+    let excluded = false;
+    for (const c of exclude) excluded ||= sqDist(lab, i * 3, c) < r2;
+    if (!excluded) candidates.push(i);
+  }
   const flat = candidates.filter((i) => (change[i] as number) <= threshold);
   const chosen = flatOnly && flat.length >= 0.25 * candidates.length ? flat : candidates;
   const stride = Math.max(1, Math.ceil(chosen.length / maxSamples));
@@ -69,9 +73,8 @@ function samplePixels(
     out[j++] = lab[i * 3 + 1] as number;
     out[j++] = lab[i * 3 + 2] as number;
   }
-  const all = Float32Array.from(
-    candidates.flatMap((i) => [lab[i * 3] as number, lab[i * 3 + 1] as number, lab[i * 3 + 2] as number]),
-  );
+  const all = new Float32Array(candidates.length * 3);
+  candidates.forEach((i, k) => all.set(lab.subarray(i * 3, i * 3 + 3), k * 3));
   return { px: out.subarray(0, j), all, noise, lab };
 }
 
@@ -141,19 +144,31 @@ function seedCentres(px: Float32Array, k: number, rand: () => number): Lab[] {
   return centres;
 }
 
-/** Lloyd iterations; returns centres and their pixel counts. */
+/**
+ * Lloyd iterations; returns centres and their pixel counts. The centres live in one flat array during the
+ * loop (this is the measurers' hottest loop: a few hundred thousand distances per image); the arithmetic
+ * is the plain one, in the same order, so the result does not depend on the layout.
+ */
 function lloyd(px: Float32Array, centres: Lab[], maxIter: number): { centres: Lab[]; counts: number[] } {
   const n = px.length / 3;
   const k = centres.length;
+  const flat = Float64Array.from(centres.flat());
   const assign = new Int32Array(n).fill(-1);
-  let counts: number[] = new Array<number>(k).fill(0);
+  const sums = new Float64Array(k * 3);
+  const counts = new Int32Array(k);
   for (let iter = 0; iter < maxIter; iter++) {
     let changed = 0;
     for (let i = 0; i < n; i++) {
+      const l = px[i * 3]!,
+        a = px[i * 3 + 1]!,
+        b = px[i * 3 + 2]!;
       let best = 0;
       let bestD = Infinity;
       for (let c = 0; c < k; c++) {
-        const d = sqDist(px, i * 3, centres[c] as Lab);
+        const dl = l - flat[c * 3]!,
+          da = a - flat[c * 3 + 1]!,
+          db = b - flat[c * 3 + 2]!;
+        const d = dl * dl + da * da + db * db;
         if (d < bestD) {
           bestD = d;
           best = c;
@@ -164,24 +179,23 @@ function lloyd(px: Float32Array, centres: Lab[], maxIter: number): { centres: La
         changed++;
       }
     }
-    const sums = Array.from({ length: k }, () => [0, 0, 0]);
-    counts = new Array<number>(k).fill(0);
+    sums.fill(0);
+    counts.fill(0);
     for (let i = 0; i < n; i++) {
-      const c = assign[i] as number;
-      const s = sums[c] as number[];
-      s[0]! += px[i * 3] as number;
-      s[1]! += px[i * 3 + 1] as number;
-      s[2]! += px[i * 3 + 2] as number;
+      const c = assign[i]!;
+      sums[c * 3]! += px[i * 3]!;
+      sums[c * 3 + 1]! += px[i * 3 + 1]!;
+      sums[c * 3 + 2]! += px[i * 3 + 2]!;
       counts[c]!++;
     }
     for (let c = 0; c < k; c++) {
-      const m = counts[c] as number;
-      const s = sums[c] as number[];
-      if (m > 0) centres[c] = [s[0]! / m, s[1]! / m, s[2]! / m];
+      const m = counts[c]!;
+      if (m > 0) for (let t = 0; t < 3; t++) flat[c * 3 + t] = sums[c * 3 + t]! / m;
     }
     if (changed === 0) break;
   }
-  return { centres, counts };
+  const out = Array.from({ length: k }, (_, c) => [flat[c * 3]!, flat[c * 3 + 1]!, flat[c * 3 + 2]!] as Lab);
+  return { centres: out, counts: Array.from(counts) };
 }
 
 /** Repeatedly merge the closest pair of clusters (weighted mean) while closer than `threshold`. */
@@ -254,6 +268,22 @@ export function measurePalette(img: RGBImage, opts: PaletteOptions = {}): Palett
   return cols
     .map((c, i) => ({ hex: labToHex(c.lab), lab: c.lab, weight: (shares[i] as number) / total }))
     .sort((a, b) => b.weight - a.weight);
+}
+
+const defaultPalettes = new WeakMap<RGBImage, PaletteColour[]>();
+
+/**
+ * `measurePalette(img)` with the default options, computed once per image: the palette, the object and the
+ * outline measurers all ask for it, and it is the costliest part of measuring an image. Images are not
+ * changed in place anywhere (degradations return new ones), so the image object is the key.
+ */
+export function imagePalette(img: RGBImage): PaletteColour[] {
+  let palette = defaultPalettes.get(img);
+  if (palette === undefined) {
+    palette = measurePalette(img);
+    defaultPalettes.set(img, palette);
+  }
+  return [...palette];
 }
 
 /**
