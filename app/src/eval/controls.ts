@@ -45,17 +45,21 @@ export interface Control extends Check {
 interface QuestionLike {
   question?: string;
   visual_prompt?: unknown;
+  /** Set on a question asked with a pair of a palette question's colours (recipes/palette-pairs.ts). */
+  pair_of?: number;
 }
 
 /**
  * One control per distinct measurable visual prompt: phrasings of one target are one control, while a recipe
  * whose questions set different targets for different prompts (`when`: a high horizon at night, a low one
- * by day) gets one control per target, each measured on the images it was asked of (summary.ts).
+ * by day) gets one control per target, each measured on the images it was asked of (summary.ts). A palette
+ * question's pair questions (`pair_of`) are not controls: its own control measures the whole palette.
  */
 export function controlsOf(questions: readonly QuestionLike[]): Control[] {
   const controls: Control[] = [];
   const targets = new Set<string>();
   questions.forEach((q, i) => {
+    if (q.pair_of !== undefined) return; // a way of teaching its palette, measured by the palette's control
     const control = controlFor(q.visual_prompt as Overlay | { kind: string } | null | undefined, i);
     const target = JSON.stringify(q.visual_prompt);
     if (control && !targets.has(target)) {

@@ -22,6 +22,8 @@ export interface QuestionLike {
   visual_prompt?: unknown;
   /** Asked only of images of these prompts (recipes/slot-questions.ts); absent: of every image. */
   prompts?: string[];
+  /** Asked with a pair of a palette question's colours (recipes/palette-pairs.ts): not a control. */
+  pair_of?: number;
 }
 
 export interface EvalInputs {

@@ -51,6 +51,15 @@ const question = z
     answer: z.string().min(1).default("Yes").describe("The wanted answer; any string, 'Yes' by default."),
     weight: z.number().min(0).default(1).describe("Relative weight of this question in the objective."),
     visual_prompt: visualPrompt.optional(),
+    pair_weight: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe(
+        "For a palette question: also ask it with strips of two of its colours (each darker one with a " +
+          "lighter one), each at this weight, so that the judge wants more than one of the colours used; " +
+          "0: not asked (docs/teach.md).",
+      ),
     when: z
       .record(z.string(), z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]))
       .optional()
@@ -63,12 +72,21 @@ const question = z
   .describe("One question with its wanted answer.");
 
 /** A question as the engine receives it: slots filled in, with the prompts it is asked of. */
-const teachQuestion = question.omit({ when: true }).extend({
+const teachQuestion = question.omit({ when: true, pair_weight: true }).extend({
   prompts: z
     .array(z.string().min(1))
     .min(1)
     .optional()
     .describe("Asked only of images of these prompts (from `when` or a {slot}); absent: of every image."),
+  pair_of: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      "Set on a question asked with a pair of a palette question's colours (its `pair_weight`): the index " +
+        "of that question in the recipe. Not a control of its own in the evaluation.",
+    ),
 });
 
 const promptTemplate = z

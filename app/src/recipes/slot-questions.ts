@@ -11,6 +11,7 @@
  * asked a question when it is one of those prompts or has the same slot values.
  */
 import { RecipeError } from "./errors.js";
+import { withColourPairs } from "./palette-pairs.js";
 import { MAX_ASKED_QUESTIONS, type Recipe, type TeachRecipe } from "./schema.js";
 
 /** One expanded prompt and the slot values that made it ({} for a prompt given as text). */
@@ -32,7 +33,8 @@ export function placeholders(question: Pick<RecipeQuestion, "question" | "answer
 
 /**
  * The questions the engine asks: each question without `when` or {slot} as it is; each other one once per
- * combination of the slot values it names, with the training and evaluation prompts it is asked of.
+ * combination of the slot values it names, with the training and evaluation prompts it is asked of; a
+ * palette question with a `pair_weight` followed by its pair questions (palette-pairs.ts), expanded alike.
  */
 export function askedQuestions(
   questions: RecipeQuestion[],
@@ -42,7 +44,11 @@ export function askedQuestions(
 ): AskedQuestion[] {
   const slotValues = valuesOf(training);
   const asked = questions.flatMap((q, i) =>
-    expand(q, `${source}: questions[${i}]`, slotValues, training, evaluation),
+    withColourPairs(q, i, `${source}: questions[${i}]`).flatMap(({ question, pairOf }) =>
+      expand(question, `${source}: questions[${i}]`, slotValues, training, evaluation).map((a) =>
+        pairOf === undefined ? a : { ...a, pair_of: pairOf },
+      ),
+    ),
   );
   if (asked.length > MAX_ASKED_QUESTIONS) {
     throw new RecipeError(
@@ -80,7 +86,8 @@ function expand(
   training: SlottedPrompt[],
   evaluation: SlottedPrompt[],
 ): AskedQuestion[] {
-  const { when, ...plain } = question;
+  const { when, ...rest } = question;
+  const plain = withoutPairWeight(rest);
   const names = placeholders(question);
   if (when === undefined && names.length === 0) return [plain];
   const conditions = checkedConditions(when ?? {}, where, slotValues);
@@ -153,4 +160,11 @@ function slotList(slotValues: Map<string, Set<string>>): string {
   return slotValues.size > 0
     ? `slots: ${[...slotValues.keys()].join(", ")}`
     : "the prompts are not a template";
+}
+
+/** The question without `pair_weight`, which withColourPairs has expanded (the engine does not take it). */
+function withoutPairWeight<Q extends { pair_weight?: number }>(question: Q): Omit<Q, "pair_weight"> {
+  const copy = { ...question };
+  delete copy.pair_weight;
+  return copy;
 }

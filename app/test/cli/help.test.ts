@@ -79,6 +79,19 @@ describe("the CLI's conventions (in-process)", () => {
     expect(io.stderr()).toBe("dualproc: no-such-recipe.yaml: no such recipe file\n");
   });
 
+  it("recipe check lists the pair questions a palette recipe asks, with their strips", async () => {
+    const io = capture();
+    expect(await main(["recipe", "check", "../recipes/palette-colours.yaml"], io)).toBe(0);
+    expect(io.stdout()).toContain("pair_weight: 0.3");
+    const pairs = io
+      .stderr()
+      .split("\n")
+      .filter((line) => line.includes("(pair of questions[0], weight 0.3)"));
+    expect(pairs).toHaveLength(2);
+    expect(pairs[0]).toContain('{"kind":"palette","colors":["#264653","#f4a261"]}');
+    expect(io.stderr()).toContain("3 question(s) asked");
+  });
+
   it("-q silences the summary but not the result", async () => {
     const io = capture();
     expect(await main(["recipe", "check", "../recipes/horizon-low.yaml", "-q"], io)).toBe(0);

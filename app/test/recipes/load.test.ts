@@ -45,7 +45,7 @@ describe("recipe loading", () => {
   it("names an unknown key with its line and the allowed keys", () => {
     const message = errorOf("prompts: a farm\nquestions:\n  - question: Is it sunny?\n    answr: No\n");
     expect(message).toBe(
-      "r.yaml:4:5: questions[0]: unknown key 'answr', did you mean 'answer'? (allowed: question, answer, weight, visual_prompt, when)",
+      "r.yaml:4:5: questions[0]: unknown key 'answr', did you mean 'answer'? (allowed: question, answer, weight, visual_prompt, pair_weight, when)",
     );
   });
 

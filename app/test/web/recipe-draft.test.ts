@@ -24,7 +24,7 @@ describe("recipe drafts", () => {
     expect(() => parseRecipe(draftYaml(blankDraft()))).not.toThrow();
   });
 
-  it.each(["horizon-30", "palette-colours", "relative-depth", "composition", "line-weight"])(
+  it.each(["horizon-30", "palette-colours", "palette-named", "relative-depth", "composition", "line-weight"])(
     "round-trips the shipped %s recipe through the form unchanged",
     (name) => {
       const text = library(name);
@@ -51,6 +51,18 @@ describe("recipe drafts", () => {
     expect(recipe.training.checkpointing_steps).toBe(50); // from the shipped recipe, not shown in the form
     expect(recipe.eval.lora_scales).toEqual([0, 1]);
     expect(recipe.questions[0]!.visual_prompt).toEqual({ kind: "horizon", y: 0.25 });
+  });
+
+  it("keeps a palette question's pair weight, and writes none once the prompt is no palette", () => {
+    const draft = draftFromYaml(library("palette-colours"));
+    if (typeof draft === "string") throw new Error(draft);
+    expect(draft.questions[0]!.pairWeight).toBeGreaterThan(0);
+    draft.questions[0]!.pairWeight = 0.4;
+    const written = () => parse(draftYaml(draft)) as { questions: { pair_weight?: number }[] };
+    expect(written().questions[0]!.pair_weight).toBe(0.4);
+    draft.questions[0]!.visual = { kind: "horizon", y: 0.3 };
+    expect(written().questions[0]).not.toHaveProperty("pair_weight");
+    expect(() => parseRecipe(draftYaml(draft))).not.toThrow();
   });
 
   it("keeps a question's `when` through the form", () => {

@@ -25,6 +25,8 @@ export interface QuestionDraft {
   visual: VisualDraft;
   /** Which prompts it is asked of (`when`), as "sky: night; thing: trees, a house"; "" for every prompt. */
   when: string;
+  /** A palette question's `pair_weight` (also asked in pairs of its colours); 0: not asked. */
+  pairWeight: number;
 }
 
 export type PromptsDraft =
@@ -80,6 +82,7 @@ export function blankDraft(): Draft {
         weight: 1,
         visual: { kind: "horizon", y: 0.3 },
         when: "",
+        pairWeight: 0,
       },
     ],
     training: {
@@ -140,6 +143,9 @@ const asRecord = (value: unknown): Record<string, unknown> =>
     ? (value as Record<string, unknown>)
     : {};
 
+/** The visual prompts whose questions can also be asked in pairs of their colours (`pair_weight`). */
+export const PAIRED_KINDS = new Set<VisualDraft["kind"]>(["palette", "palette_from_image"]);
+
 /** The recipe the draft stands for, as YAML. */
 export function draftYaml(d: Draft): string {
   const recipe: Record<string, unknown> = {
@@ -157,6 +163,7 @@ export function draftYaml(d: Draft): string {
         answer: q.answer,
         weight: q.weight,
         ...(visual ? { visual_prompt: visual } : {}),
+        ...(q.pairWeight > 0 && PAIRED_KINDS.has(q.visual.kind) ? { pair_weight: q.pairWeight } : {}),
         ...(whenValue(q.when) ? { when: whenValue(q.when) } : {}),
       };
     }),
@@ -239,6 +246,7 @@ function questionDraft(value: unknown): QuestionDraft {
     weight: typeof q.weight === "number" ? q.weight : 1,
     visual: visualDraft(q.visual_prompt),
     when: whenText(q.when),
+    pairWeight: typeof q.pair_weight === "number" ? q.pair_weight : 0,
   };
 }
 

@@ -32,13 +32,16 @@ export function recipeCommand(context: CliContext): Command {
           `${file}: valid; ${prompts.length} training prompt(s), ${evalPrompts.length} evaluation prompt(s), ` +
             `${questions.length} question(s) asked`,
         );
-        if (questions.some((q) => q.prompts !== undefined)) {
-          // `when` and {slot}: say who is asked what, since a held-out prompt may be asked none of them
+        if (questions.some((q) => q.prompts !== undefined || q.pair_of !== undefined)) {
+          // `when`, {slot} and pairs of colours: say who is asked what (a held-out prompt may be asked none
+          // of them) and which strips the pairs show
           for (const q of questions) {
             const of = (list: string[]) => list.filter((p) => isAskedOf(q, p)).length;
             const visual = q.visual_prompt ? ` ${JSON.stringify(q.visual_prompt)}` : "";
+            const pair =
+              q.pair_of === undefined ? "" : ` (pair of questions[${q.pair_of}], weight ${q.weight})`;
             console.info(
-              `  ${q.question}${visual} -> ${q.answer}: ${of(prompts)} of ${prompts.length} training, ` +
+              `  ${q.question}${visual} -> ${q.answer}${pair}: ${of(prompts)} of ${prompts.length} training, ` +
                 `${of(evalPrompts)} of ${evalPrompts.length} evaluation prompt(s)`,
             );
           }

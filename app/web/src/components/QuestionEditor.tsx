@@ -1,7 +1,7 @@
 /** One question of the recipe: its text, wanted answer, weight, and visual prompt with its parameters. */
 import { useState } from "preact/hooks";
 import { api, ApiFailure } from "../api.js";
-import { VISUAL_DEFAULTS, type QuestionDraft, type VisualDraft } from "../recipe-draft.js";
+import { PAIRED_KINDS, VISUAL_DEFAULTS, type QuestionDraft, type VisualDraft } from "../recipe-draft.js";
 import { VisualPromptCanvas } from "./VisualPromptCanvas.js";
 
 interface Props {
@@ -93,6 +93,19 @@ export function QuestionEditor({ index, question, preview, onChange, onRemove }:
           <VisualPromptCanvas image={preview} visual={v} onChange={setVisual} />
           <VisualParameters visual={v} onChange={setVisual} />
         </div>
+      )}
+      {PAIRED_KINDS.has(v.kind) && (
+        <label title="The same question with strips of two of the colours, each darker one with a lighter one: the judge then wants more than one of the colours used (0: not asked).">
+          Also ask in pairs of colours, each at weight
+          <input
+            type="number"
+            min={0}
+            step={0.1}
+            data-testid={`pair-weight-${index}`}
+            value={question.pairWeight}
+            onInput={(e) => onChange({ ...question, pairWeight: e.currentTarget.valueAsNumber || 0 })}
+          />
+        </label>
       )}
     </fieldset>
   );

@@ -346,7 +346,7 @@ function DraftForm({ draft, update, models, preview, previewing, onPreview }: Fo
             update({
               questions: [
                 ...draft.questions,
-                { question: "", answer: "Yes", weight: 1, visual: { kind: "none" }, when: "" },
+                { question: "", answer: "Yes", weight: 1, visual: { kind: "none" }, when: "", pairWeight: 0 },
               ],
             })
           }

@@ -30,6 +30,10 @@ class Question:
         default=None,
         metadata={"help": "asked only of images of these prompts (the app's {slot} and `when`); None: all"},
     )
+    pair_of: int | None = field(
+        default=None,
+        metadata={"help": "the app's: asked with a pair of question N's palette colours (its pair_weight)"},
+    )
 
 
 @dataclass(frozen=True)
