@@ -1,11 +1,11 @@
 /**
  * Palette questions asked again in pairs of their colours (`pair_weight`). Asked about a whole strip, the
- * embedded judge accepts a picture in one of its colours, in several lightnesses; asked about a strip of
- * two colours, one dark and one light, it wants both. So a palette question with `pair_weight: w` is also
- * asked, at weight w each, with strips of two of its colours: sorted from dark to light, the i-th darkest
- * with the i-th of the lighter half (five colours give two pairs, six give three). The pairs are a way of
- * teaching the palette, not controls of their own: the evaluation measures the whole strip's
- * (docs/teach.md, "Asking in pairs of colours").
+ * embedded judge accepts a picture in one of its colours, in several lightnesses; a strip of just two
+ * colours, one dark and one light, is harder to pass with one. So a palette question with `pair_weight: w`
+ * is also asked, at weight w each, with strips of two of its colours: sorted from dark to light, the i-th
+ * darkest with the i-th of the lighter half (five colours give two pairs, six give three). Measured, it
+ * helps some palettes and hurts others (docs/teach.md, "Asking in pairs of colours"). The pairs are a way
+ * of teaching the palette, not controls of their own: the evaluation measures the whole strip's control.
  */
 import { hexToLab } from "../eval/measurers/colour.js";
 import { RecipeError } from "./errors.js";

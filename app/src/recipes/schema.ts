@@ -57,8 +57,8 @@ const question = z
       .default(0)
       .describe(
         "For a palette question: also ask it with strips of two of its colours (each darker one with a " +
-          "lighter one), each at this weight, so that the judge wants more than one of the colours used; " +
-          "0: not asked (docs/teach.md).",
+          "lighter one), each at this weight, so that one colour alone passes less easily; it helped some " +
+          "palettes and hurt others, so teach with and without it (docs/teach.md). 0: not asked.",
       ),
     when: z
       .record(z.string(), z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]))

@@ -95,7 +95,7 @@ export function QuestionEditor({ index, question, preview, onChange, onRemove }:
         </div>
       )}
       {PAIRED_KINDS.has(v.kind) && (
-        <label title="The same question with strips of two of the colours, each darker one with a lighter one: the judge then wants more than one of the colours used (0: not asked).">
+        <label title="The same question with strips of two of the colours, each darker one with a lighter one, so that one colour alone passes less easily; it helps some palettes and hurts others (0: not asked).">
           Also ask in pairs of colours, each at weight
           <input
             type="number"
