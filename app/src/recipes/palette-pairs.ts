@@ -12,6 +12,8 @@ import { RecipeError } from "./errors.js";
 import type { Recipe } from "./schema.js";
 
 type RecipeQuestion = Recipe["questions"][number];
+/** A recipe question with its `pair_weight` expanded (the engine does not take the field). */
+export type PairedQuestion = Omit<RecipeQuestion, "pair_weight">;
 
 /** Pairs of the colours, each a darker one with a lighter one (CIELAB lightness); none for fewer than 3. */
 export function colourPairs(colors: readonly string[]): string[][] {
@@ -24,15 +26,18 @@ export function colourPairs(colors: readonly string[]): string[][] {
   ]);
 }
 
-/** A question and, when it asks for pairs, its pair questions right after it (`pairOf`: its index). */
+/**
+ * A question without its `pair_weight` and, when it asks for pairs, its pair questions right after it
+ * (`pairOf`: its index).
+ */
 export function withColourPairs(
   question: RecipeQuestion,
   index: number,
   where: string,
-): { question: RecipeQuestion; pairOf?: number }[] {
-  const weight = question.pair_weight;
-  if (weight === 0) return [{ question }];
-  const prompt = question.visual_prompt;
+): { question: PairedQuestion; pairOf?: number }[] {
+  const { pair_weight: weight, ...plain } = question;
+  if (weight === 0) return [{ question: plain }];
+  const prompt = plain.visual_prompt;
   if (prompt?.kind !== "palette")
     throw new RecipeError(
       `${where}.pair_weight: only a question with a palette visual prompt can be asked in pairs`,
@@ -42,8 +47,8 @@ export function withColourPairs(
       `${where}.pair_weight: a strip of ${prompt.colors.length} colours has no pairs to ask about; give 3 or more`,
     );
   const pairs = colourPairs(prompt.colors).map((colors) => ({
-    question: { ...question, weight, pair_weight: 0, visual_prompt: { ...prompt, colors } },
+    question: { ...plain, weight, visual_prompt: { ...prompt, colors } },
     pairOf: index,
   }));
-  return [{ question }, ...pairs];
+  return [{ question: plain }, ...pairs];
 }

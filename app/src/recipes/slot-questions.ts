@@ -11,7 +11,7 @@
  * asked a question when it is one of those prompts or has the same slot values.
  */
 import { RecipeError } from "./errors.js";
-import { withColourPairs } from "./palette-pairs.js";
+import { withColourPairs, type PairedQuestion } from "./palette-pairs.js";
 import { MAX_ASKED_QUESTIONS, type Recipe, type TeachRecipe } from "./schema.js";
 
 /** One expanded prompt and the slot values that made it ({} for a prompt given as text). */
@@ -80,14 +80,13 @@ function valuesOf(prompts: SlottedPrompt[]): Map<string, Set<string>> {
 }
 
 function expand(
-  question: RecipeQuestion,
+  question: PairedQuestion,
   where: string,
   slotValues: Map<string, Set<string>>,
   training: SlottedPrompt[],
   evaluation: SlottedPrompt[],
 ): AskedQuestion[] {
-  const { when, ...rest } = question;
-  const plain = withoutPairWeight(rest);
+  const { when, ...plain } = question;
   const names = placeholders(question);
   if (when === undefined && names.length === 0) return [plain];
   const conditions = checkedConditions(when ?? {}, where, slotValues);
@@ -160,11 +159,4 @@ function slotList(slotValues: Map<string, Set<string>>): string {
   return slotValues.size > 0
     ? `slots: ${[...slotValues.keys()].join(", ")}`
     : "the prompts are not a template";
-}
-
-/** The question without `pair_weight`, which withColourPairs has expanded (the engine does not take it). */
-function withoutPairWeight<Q extends { pair_weight?: number }>(question: Q): Omit<Q, "pair_weight"> {
-  const copy = { ...question };
-  delete copy.pair_weight;
-  return copy;
 }

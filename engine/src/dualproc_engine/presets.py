@@ -51,3 +51,8 @@ PRESETS: dict[str, ModelSpec] = _specs(
     ModelSpec("llava-next-7b", "llava", "judge", "llava-hf/llava-v1.6-mistral-7b-hf"),
     ModelSpec("paligemma2-3b", "paligemma", "judge", "google/paligemma2-3b-pt-224"),
 )
+
+
+def preset_names(role: Role) -> list[str]:
+    """The presets of one role, in the order above (for messages that list them)."""
+    return [name for name, spec in PRESETS.items() if spec.role == role]

@@ -83,7 +83,7 @@ def load_generator(
 def _load_embedded(generator: str) -> Any:
     """The embedded generator by preset name or by a folder holding a saved pipeline; refusals otherwise."""
     from ..local_models import find_local
-    from ..presets import PRESETS
+    from ..presets import PRESETS, preset_names
     from .embedded import EmbeddedGenerator
 
     folder = Path(generator)
@@ -91,7 +91,7 @@ def _load_embedded(generator: str) -> Any:
         return EmbeddedGenerator.from_pretrained(folder)
     spec = PRESETS.get(generator)
     if spec is None or spec.role != "generator":
-        known = [n for n, s in PRESETS.items() if s.role == "generator"]
+        known = preset_names("generator")
         raise UserError(
             f"unknown generator {generator!r}{did_you_mean(generator, known)}; generators are "
             f"{', '.join(known)}, or a pipeline folder"

@@ -56,13 +56,13 @@ today: every judge preset has an adapter)."""
 def load_judge(name: str, device: str | torch.device = "cpu", quantization: str = "none") -> Any:
     """The judge `name` means, on `device`; `quantization` ("none", "8bit", "4bit") applies to the real
     families' language models (`loading.py`)."""
-    from ..presets import PRESETS
+    from ..presets import PRESETS, preset_names
 
     spec = PRESETS.get(name)
     if spec is not None and spec.role != "judge":
         raise UserError(f"judge {name!r} is a {spec.role}; judges are " + _judge_names())
     if spec is None and "/" not in name and not Path(name).is_dir():
-        hint = did_you_mean(name, [n for n, s in PRESETS.items() if s.role == "judge"])
+        hint = did_you_mean(name, preset_names("judge"))
         raise UserError(f"unknown judge {name!r}{hint}; judges are {_judge_names()}, or a model folder")
     if spec is not None and spec.family != "embedded":
         types = () if name in NO_ADAPTER_PRESETS else ADAPTED_FAMILIES.get(spec.family, ())
@@ -140,6 +140,6 @@ def _model_type(folder: Path) -> str | None:
 
 
 def _judge_names() -> str:
-    from ..presets import PRESETS
+    from ..presets import preset_names
 
-    return ", ".join(n for n, s in PRESETS.items() if s.role == "judge")
+    return ", ".join(preset_names("judge"))
