@@ -231,8 +231,9 @@ const training = z
       .default(0)
       .describe(
         "Weight of the regulariser that keeps each taught image's layout of light and dark (where the " +
-          "horizon, sky and objects sit, not their colours) close to the base model's image from the same " +
-          "prompt and noise; for a control of colour such as a palette. 0 = off.",
+          "horizon, sky and objects sit and how much lighter one is than another, not their colours) close " +
+          "to the base model's image from the same prompt and noise; for a control of colour such as a " +
+          "palette. 0 = off.",
       ),
     judge_augment: z
       .array(z.enum(["hflip", "vflip", "shuffle"]))

@@ -110,21 +110,24 @@ LAYOUT_CELLS = 16
 
 
 def lightness_layout(images: Tensor) -> Tensor:
-    """(B, 1, 16, 16): each image's lightness averaged over cells, standardised per image (mean 0, spread
-    1), so a new palette that keeps what is lighter than what keeps its layout."""
+    """(B, 1, 16, 16): each image's lightness averaged over cells, less its mean: where light and dark sit,
+    and how far apart they are."""
     luma = torch.einsum("c,bchw->bhw", torch.tensor(LUMA).to(images), images)[:, None]
     cells = F.adaptive_avg_pool2d(luma, LAYOUT_CELLS)
-    mean = cells.mean(dim=(2, 3), keepdim=True)
-    spread = cells.std(dim=(2, 3), keepdim=True)
-    # the floor keeps a flat picture (no spread) finite: its layout is all zeros, far from a scene's
-    return (cells - mean) / (spread + 0.05)
+    return cells - cells.mean(dim=(2, 3), keepdim=True)
 
 
 def layout_loss(images: Tensor, target: Tensor) -> Tensor:
-    """Mean squared difference between the standardised lightness layouts of the taught images and of the
-    base model's (`base_target`): keeps where the horizon, the sky and the objects sit while the colours
-    are free to change; the counterpart of `palette_loss` for a control of colour."""
-    return F.mse_loss(lightness_layout(images.float()), lightness_layout(target.float()))
+    """Mean squared difference between the lightness layouts of the taught images and of the base model's
+    (`base_target`), in units of each base image's spread of lightness: keeps where the horizon, the sky and
+    the objects sit, and how much lighter one is than another, while the colours are free to change; the
+    counterpart of `palette_loss` for a control of colour."""
+    taught, base = lightness_layout(images.float()), lightness_layout(target.float())
+    # The base image's own spread, so that a faint scene counts as much as a bold one; taking it from the base
+    # (not each image its own) keeps the contrast too, so that one colour in two near lightnesses cannot pass
+    # for the scene. The floor keeps a flat base image finite.
+    spread = base.std(dim=(2, 3), keepdim=True) + 0.05
+    return F.mse_loss(taught / spread, base / spread)
 
 
 def preserve_loss(
