@@ -40,6 +40,12 @@ export interface Control extends Check {
    * one by one so that a failed control says which rule failed; empty for a single rule.
    */
   checks: Check[];
+  /**
+   * Reported beside the rules, not required by them: a palette's colours one by one (each on
+   * PALETTE_MIN_SHARE of the image), so that a report shows which given colours a LoRA uses and which it
+   * leaves out. Empty for other controls.
+   */
+  details: Check[];
 }
 
 interface QuestionLike {
@@ -80,6 +86,7 @@ function controlFor(prompt: Overlay | { kind: string } | null | undefined, quest
       label: `horizon at ${Math.round(p.y * 100)}% of the height (+-${HORIZON_TOLERANCE})`,
       passes: (m) => (m.horizon === null ? null : Math.abs(m.horizon - p.y) <= HORIZON_TOLERANCE),
       checks: [],
+      details: [],
     };
   }
   if (p.kind === "palette") {
@@ -100,6 +107,10 @@ function controlFor(prompt: Overlay | { kind: string } | null | undefined, quest
       label: `palette ${p.colors.join(" ")} (${checks.map((c) => c.label).join(", ")})`,
       passes: allOf(checks),
       checks,
+      details: p.colors.map((hex, i) => ({
+        label: `${hex} on ${100 * PALETTE_MIN_SHARE}%`,
+        passes: (m) => (m.palette.length === 0 ? null : colourShares(m, p.colors)[i]! >= PALETTE_MIN_SHARE),
+      })),
     };
   }
   if (p.kind === "stroke") {
@@ -112,6 +123,7 @@ function controlFor(prompt: Overlay | { kind: string } | null | undefined, quest
           ? null
           : Math.abs((m.stroke_width_px * 64) / widthPx - p.width_px) <= STROKE_TOLERANCE_PX,
       checks: [],
+      details: [],
     };
   }
   return null; // points, layouts and reference images: no measurer applies
@@ -142,10 +154,18 @@ export function paletteAdherence(m: Measurement, colors: readonly string[]): num
 }
 
 /**
- * How many given colours the image uses: a given colour counts when the measured dominant colours nearest
- * to it (within PALETTE_TOLERANCE) together cover at least PALETTE_MIN_SHARE of the image.
+ * How many given colours the image uses: a given colour counts when it covers at least PALETTE_MIN_SHARE of
+ * the image (`colourShares`).
  */
 export function coloursUsed(m: Measurement, colors: readonly string[]): number {
+  return colourShares(m, colors).filter((s) => s >= PALETTE_MIN_SHARE).length;
+}
+
+/**
+ * The share of the image each given colour covers: the measured dominant colours nearest to it (within
+ * PALETTE_TOLERANCE) together; a colour further than that from every given one counts for none.
+ */
+export function colourShares(m: Measurement, colors: readonly string[]): number[] {
   const targets = colors.map(hexToLab);
   const share = targets.map(() => 0);
   const total = m.palette.reduce((sum, c) => sum + c.weight, 0);
@@ -154,5 +174,5 @@ export function coloursUsed(m: Measurement, colors: readonly string[]): number {
     const nearest = distances.indexOf(Math.min(...distances));
     if (distances[nearest]! <= PALETTE_TOLERANCE) share[nearest]! += c.weight / total;
   }
-  return share.filter((s) => s >= PALETTE_MIN_SHARE).length;
+  return share;
 }

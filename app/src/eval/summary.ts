@@ -60,6 +60,8 @@ export interface ControlSummary extends Change {
   unmeasured: { base: number; taught: number };
   /** Each of its rules on its own, where it has several (controls.ts `checks`): which one failed. */
   checks: (Change & { label: string })[];
+  /** Reported beside the rules (controls.ts `details`): a palette's colours one by one. */
+  details: (Change & { label: string })[];
 }
 
 export interface DriftSummary {
@@ -121,6 +123,7 @@ export function summarise(inputs: EvalInputs): EvalSummary {
       unmeasured: { base: unread("base"), taught: unread("taught") },
       ...rate(control),
       checks: control.checks.map((c) => ({ label: c.label, ...rate(c) })),
+      details: control.details.map((c) => ({ label: c.label, ...rate(c) })),
     } satisfies ControlSummary;
   });
   const controlled = new Set(controls.map((c) => c.attribute));

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Interval } from "../eval/bootstrap.js";
+import { PALETTE_MIN_SHARE } from "../eval/controls.js";
 import type { Change, EvalSummary } from "../eval/summary.js";
 import type { TeachRecipe } from "../recipes/schema.js";
 import { lineChartSvg } from "./score-chart.js";
@@ -54,12 +55,16 @@ function tables(s: EvalSummary): { title: string; note: string; table: Table }[]
           : "Success rate by the measurers (no judge involved); an image the measurer cannot read counts as a failure." +
             (s.controls.some((c) => c.checks.length > 0)
               ? " A control made of several rules has each rule's own success rate below it."
+              : "") +
+            (s.controls.some((c) => c.details.length > 0)
+              ? ` A palette's colours follow one by one: the share of images in which each covers ${100 * PALETTE_MIN_SHARE}% (which colours the LoRA uses, and which it leaves out).`
               : ""),
       table: {
         head: ["control", ...scaleHead, "unreadable (without / with)"],
         rows: s.controls.flatMap((c) => [
           [c.label, ...changeRow(c), `${c.unmeasured.base} / ${c.unmeasured.taught}`],
           ...c.checks.map((k) => [`  ${k.label}`, ...changeRow(k), ""]),
+          ...c.details.map((k) => [`  ${k.label}`, ...changeRow(k), ""]),
         ]),
       },
     },
@@ -162,8 +167,14 @@ function htmlTable(t: Table): string {
   const head = t.head.map((h) => `<th>${escapeHtml(h)}</th>`).join("");
   // a row under another (a question under its judge, a rule under its control) starts with two spaces, which
   // HTML would collapse: indent it by style instead
-  const cell = (c: string) =>
-    c.startsWith("  ") ? `<td class="sub">${escapeHtml(c.trimStart())}</td>` : `<td>${escapeHtml(c)}</td>`;
+  const cell = (c: string) => {
+    if (!c.startsWith("  ")) return `<td>${escapeHtml(c)}</td>`;
+    const text = c.trimStart();
+    // a row about one colour (a palette's colours one by one) shows it, since people compare colours by eye
+    const hex = /^#[0-9a-f]{6}\b/i.exec(text)?.[0];
+    const swatch = hex ? `<span class="swatch" style="background:${hex}"></span>` : "";
+    return `<td class="sub">${swatch}${escapeHtml(text)}</td>`;
+  };
   const rows = t.rows.map((r) => `<tr>${r.map(cell).join("")}</tr>`).join("");
   return `<table><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>`;
 }
@@ -174,7 +185,7 @@ function inlinePng(path: string): string {
 
 const STYLE = `body{font:15px/1.45 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
-th{background:#f3f3f3}td.sub{padding-left:2em}.verdict{padding:1em;border-radius:6px;margin:1em 0}.took{background:#e3f6e3}
+th{background:#f3f3f3}td.sub{padding-left:2em}.swatch{display:inline-block;width:1em;height:1em;margin-right:.4em;vertical-align:-.15em;border:1px solid #888}.verdict{padding:1em;border-radius:6px;margin:1em 0}.took{background:#e3f6e3}
 .probable_hacking{background:#fde2e2}.no_gain,.unverified{background:#f3f0dd}
 figure{display:inline-block;margin:0 1em 1em 0}img{image-rendering:pixelated;width:480px}figcaption{font-size:13px}`;
 

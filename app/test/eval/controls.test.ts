@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { coloursUsed, controlsOf, paletteAdherence } from "../../src/eval/controls.js";
+import { colourShares, coloursUsed, controlsOf, paletteAdherence } from "../../src/eval/controls.js";
 import { hexToLab } from "../../src/eval/measurers/colour.js";
 import { measurement } from "./fake-measurement.js";
 
@@ -96,6 +96,33 @@ describe("controls from a recipe's visual prompts", () => {
     expect(palette.checks.map((c) => c.passes(measurement({ palette: [] }), 64))).toEqual([null, null]);
     expect(palette.passes(measurement({ palette: [] }), 64)).toBeNull();
     expect(controls[0]!.checks).toEqual([]); // a horizon is one rule
+  });
+
+  it("palette: reports its colours one by one, which the image uses and which it leaves out", () => {
+    const palette = controls[2]!;
+    expect(palette.details.map((c) => c.label)).toEqual(["#336699 on 5%", "#ffffff on 5%"]);
+    const mostlyBlue = measurement({
+      palette: [
+        { hex: "#336699", lab: hexToLab("#336699"), weight: 0.96 },
+        { hex: "#ffffff", lab: hexToLab("#ffffff"), weight: 0.04 },
+      ],
+    });
+    expect(palette.details.map((c) => c.passes(mostlyBlue, 64))).toEqual([true, false]); // 4% < 5%
+    // two dominant colours near one given colour add up to its share; a colour near none counts for none
+    const shares = colourShares(
+      measurement({
+        palette: [
+          { hex: "#346799", lab: hexToLab("#346799"), weight: 0.3 },
+          { hex: "#336699", lab: hexToLab("#336699"), weight: 0.3 },
+          { hex: "#ff0000", lab: hexToLab("#ff0000"), weight: 0.4 },
+        ],
+      }),
+      ["#336699", "#ffffff"],
+    );
+    expect(shares[0]).toBeCloseTo(0.6, 9);
+    expect(shares[1]).toBe(0);
+    expect(palette.details.map((c) => c.passes(measurement({ palette: [] }), 64))).toEqual([null, null]);
+    expect(controls[0]!.details).toEqual([]);
   });
 
   it("palette: a one-colour palette needs only that colour", () => {

@@ -103,6 +103,11 @@ describe("summarise", () => {
       ["adherence <= 10 CIEDE2000", 0, 1],
       ["2+ of its colours on 5% each", 0, 0.5],
     ]);
+    // its colours one by one: the LoRA uses the first everywhere and the second on half the seeds
+    expect(palette!.details.map((c) => [c.label, c.base!.mean, c.taught!.mean])).toEqual([
+      ["#336699 on 5%", 0, 1],
+      ["#ffffff on 5%", 0, 0.5],
+    ]);
   });
 
   it("falls back on the held-out judge when no measurer applies, and says no gain when nothing rose", () => {

@@ -37,6 +37,7 @@ const summary: EvalSummary = {
       question: "Is the <red> line on it?",
       unmeasured: { base: 1, taught: 0 },
       checks: [],
+      details: [],
       base: at(0.1),
       taught: at(0.1),
       difference: at(0),
@@ -112,6 +113,10 @@ describe("the evaluation report", () => {
         { label: "adherence <= 10 CIEDE2000", base: at(0.2), taught: at(0.9), difference: at(0.7) },
         { label: "2+ of its colours on 5% each", base: at(0.1), taught: at(0.4), difference: at(0.3) },
       ],
+      details: [
+        { label: "#336699 on 5%", base: at(0.3), taught: at(0.95), difference: at(0.65) },
+        { label: "#ffffff on 5%", base: at(0.5), taught: at(0.05), difference: at(-0.45) },
+      ],
       base: at(0.1),
       taught: at(0.4),
       difference: at(0.3),
@@ -127,14 +132,23 @@ describe("the evaluation report", () => {
       "utf8",
     );
     expect(html).toContain('<td class="sub">adherence &lt;= 10 CIEDE2000</td>'); // indented by style in HTML
+    // each colour's row shows the colour itself
+    expect(html).toContain(
+      '<td class="sub"><span class="swatch" style="background:#336699"></span>#336699 on 5%</td>',
+    );
+    expect(html).not.toContain('<span class="swatch" style="background:#336699"></span>adherence');
     const md = readFileSync(join(evalDir, "report.md"), "utf8");
     expect(md).toContain("has each rule's own success rate below it");
     expect(md).toContain(
       "|   adherence <= 10 CIEDE2000 | 20.0% [15.0, 25.0] | 90.0% [85.0, 95.0] | +70.0 [+65.0, +75.0] |  |",
     );
     expect(md).toContain("|   2+ of its colours on 5% each | 10.0% [5.0, 15.0] | 40.0% [35.0, 45.0] |");
+    expect(md).toContain("which colours the LoRA uses, and which it leaves out");
+    expect(md).toContain("|   #ffffff on 5% | 50.0% [45.0, 55.0] | 5.0% [0.0, 10.0] |");
     writeEvalReport({ runDir: run, evalDir, recipe, summary, grids: [] });
-    expect(readFileSync(join(evalDir, "report.md"), "utf8")).not.toContain("each rule's own");
+    const plain = readFileSync(join(evalDir, "report.md"), "utf8");
+    expect(plain).not.toContain("each rule's own");
+    expect(plain).not.toContain("one by one");
   });
 
   it("says why a question has no score: it was asked of no evaluation prompt", () => {
