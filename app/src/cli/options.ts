@@ -27,6 +27,14 @@ export function numberBetween(min: number, max: number) {
   };
 }
 
+/** Free text that must say something (an empty prompt or question would only fail later, in the engine). */
+export function nonEmpty(what: string) {
+  return (text: string): string => {
+    if (text.trim() === "") throw new InvalidArgumentError(`expected ${what}, got an empty text`);
+    return text;
+  };
+}
+
 export function choice<T extends string>(allowed: readonly T[]) {
   return (text: string): T => {
     if (!(allowed as readonly string[]).includes(text)) {

@@ -20,7 +20,7 @@ import {
   type ParamsOf,
   type ResultOf,
 } from "../protocol/messages.js";
-import { parseEventLine } from "../protocol/parse.js";
+import { describeIssue, parseEventLine } from "../protocol/parse.js";
 import { EngineError } from "./errors.js";
 import { workerCommand } from "./python.js";
 
@@ -220,13 +220,20 @@ export class EngineWorker {
       );
     }
     const id = options.id ?? `${kind}-${randomUUID().slice(0, 8)}`;
+    // Checked before anything is sent: a value a caller let through (an empty prompt, say) is the user's to
+    // fix, so it comes back as one line naming the parameter, not as a stack trace.
+    const request = Request.safeParse({ type: "job", id, kind, params });
+    if (!request.success) {
+      const issue = describeIssue(request.error).replace(/^params\./, "");
+      return Promise.reject(new EngineError("invalid_input", `${kind}: ${issue}`));
+    }
     const onAbort = () => this.cancel(id);
     options.signal?.addEventListener("abort", onAbort, { once: true });
     const settled = new Promise<unknown>((resolve, reject) => {
       const onEvent = options.onEvent ?? (() => undefined);
       this.current = { id, kind, onEvent, resolve, reject };
       this.state = "busy";
-      this.send(Request.parse({ type: "job", id, kind, params }));
+      this.send(request.data);
       if (options.signal?.aborted) onAbort();
     });
     // The result was checked against the Event schema, whose result branch is tied to the job's kind.

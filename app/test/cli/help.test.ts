@@ -67,6 +67,19 @@ describe("the CLI's conventions (in-process)", () => {
     expect(io.stderr()).toContain("expected one of landscape, lineart, mix");
   });
 
+  it("an empty prompt, question or answer exits 2 before any engine work", async () => {
+    for (const argv of [
+      ["generate", "--prompt", "", "--out", "x"],
+      ["ask", "a.png", "--question", " "],
+      ["ask", "a.png", "--question", "Is it night?", "--answer", ""],
+      ["recipe", "questions", "Is it night?", "--answer", ""],
+    ]) {
+      const io = capture();
+      expect(await main(argv, io)).toBe(2);
+      expect(io.stderr()).toMatch(/expected an? (prompt|question|answer), got an empty text/);
+    }
+  });
+
   it("no arguments prints help to stderr and exits 2", async () => {
     const io = capture();
     expect(await main([], io)).toBe(2);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { EngineWorker } from "../../src/engine/worker.js";
-import type { EngineError } from "../../src/engine/errors.js";
+import { EngineError } from "../../src/engine/errors.js";
 
 const fake = fileURLToPath(new URL("../fixtures/fake-worker.mjs", import.meta.url));
 const fakeWorker = (mode: string, startTimeoutMs = 10_000) =>
@@ -54,6 +54,18 @@ describe("worker supervision against misbehaving fake workers", () => {
     expect(logs.filter((l) => l.startsWith("stray worker output"))).toHaveLength(2);
     await worker.close();
     expect(worker.isAlive).toBe(false);
+  });
+
+  it("refuses a job whose parameters the protocol rejects, in one line naming the parameter, and stays usable", async () => {
+    const worker = await fakeWorker("junk");
+    const params = { images: ["a.png"], question: "", answer: "Yes", overlay: null, judge: "scenes-judge" };
+    const error = (await worker.run("ask", params).catch((e: unknown) => e)) as EngineError;
+    expect(error).toBeInstanceOf(EngineError);
+    expect(error.code).toBe("invalid_input");
+    expect(error.isUserError).toBe(true);
+    expect(error.message).toMatch(/^ask: question: /);
+    expect(await worker.run("models", {})).toEqual({ models: [] });
+    await worker.close();
   });
 
   it("kills a worker that ignores shutdown and SIGTERM", async () => {

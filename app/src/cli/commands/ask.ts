@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import type { Overlay } from "../../protocol/overlay.js";
 import type { CliContext } from "../context.js";
 import { runEngineJob } from "../engine-job.js";
+import { nonEmpty } from "../options.js";
 import { OVERLAY_FORMS, parseOverlayArg } from "../overlay-arg.js";
 
 interface AskOptions {
@@ -17,14 +18,18 @@ export function askCommand(context: CliContext): Command {
   return context
     .command("ask", "ask the judge a question about images: the probability of the answer for each")
     .argument("<images...>", "PNG or JPEG files")
-    .requiredOption("--question <text>", "the question, e.g. 'Is the red line aligned with the horizon?'")
-    .option("--answer <text>", "the answer whose probability is printed", "Yes")
+    .requiredOption(
+      "--question <text>",
+      "the question, e.g. 'Is the red line aligned with the horizon?'",
+      nonEmpty("a question"),
+    )
+    .option("--answer <text>", "the answer whose probability is printed", nonEmpty("an answer"), "Yes")
     .option(
       "--overlay <spec>",
       `visual prompt drawn over each image first: ${OVERLAY_FORMS}`,
       parseOverlayArg,
     )
-    .option("--judge <name>", "judge preset or folder", "scenes-judge")
+    .option("--judge <name>", "judge preset or folder", nonEmpty("a judge"), "scenes-judge")
     .option("--json", "one JSON object per image")
     .action(async (images: string[], options: AskOptions, self: Command) => {
       const console = context.consoleFor(self);

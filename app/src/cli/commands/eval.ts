@@ -14,7 +14,7 @@ import type { CliContext } from "../context.js";
 import { runEngineJob, type EngineJobOptions } from "../engine-job.js";
 import { UsageError } from "../errors.js";
 import type { Console } from "../io.js";
-import { integer, number } from "../options.js";
+import { integer, nonEmpty, number } from "../options.js";
 import { Progress } from "../progress.js";
 
 /** Evaluation seeds start here: far from the recipes' grid seeds and from every training noise seed. */
@@ -41,7 +41,11 @@ export function evalCommand(context: CliContext): Command {
     .option("--seeds <n>", "seeds per prompt", integer(2, 1000), EVAL_DEFAULTS.seeds)
     .option("--first-seed <seed>", "the first seed", integer(0), EVAL_DEFAULTS.firstSeed)
     .option("--scale <s>", "adapter scale to evaluate (default: the scale it was trained at)", number)
-    .option("--heldout-judge <name>", "held-out judge (default: the recipe's heldout_judge)")
+    .option(
+      "--heldout-judge <name>",
+      "held-out judge (default: the recipe's heldout_judge)",
+      nonEmpty("a judge"),
+    )
     .option("--out <dir>", "where the images and the report go (default: RUN/eval)")
     .option("--json", "print the summary as JSON")
     .addHelpText(

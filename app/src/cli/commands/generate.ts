@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { runEngineJob } from "../engine-job.js";
-import { integer, number } from "../options.js";
+import { integer, nonEmpty, number } from "../options.js";
 import { trainedGuidance, trainedResolution, trainedScale } from "../../runs/lora.js";
 
 interface GenerateOptions {
@@ -21,11 +21,11 @@ interface GenerateOptions {
 export function generateCommand(context: CliContext): Command {
   return context
     .command("generate", "generate images from a prompt: one PNG each and a grid")
-    .requiredOption("--prompt <text>", "the text prompt")
+    .requiredOption("--prompt <text>", "the text prompt", nonEmpty("a prompt"))
     .option("--n <count>", "number of images", integer(1, 10_000), 16)
     .option("--seed <seed>", "seed of the noises", integer(0), 0)
     .option("--num-inference-steps <steps>", "sampling steps", integer(1, 1000), 1)
-    .option("--generator <name>", "generator preset or folder", "scenes-generator")
+    .option("--generator <name>", "generator preset or folder", nonEmpty("a generator"), "scenes-generator")
     .option("--lora <path>", "a taught LoRA: a teach run folder or its pytorch_lora_weights.safetensors")
     .option("--lora-scale <s>", "adapter scale (default: the scale it was trained at, else 1)", number)
     .option(

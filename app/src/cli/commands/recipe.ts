@@ -8,7 +8,7 @@ import { recipeFieldLines } from "../../recipes/fields.js";
 import { QuestionHelperError, questionsYaml, suggestQuestions } from "../../recipes/question-helper.js";
 import { isAskedOf } from "../../recipes/slot-questions.js";
 import { UsageError } from "../errors.js";
-import { integer } from "../options.js";
+import { integer, nonEmpty } from "../options.js";
 
 export function recipeCommand(context: CliContext): Command {
   const recipe = new Command("recipe").description(
@@ -65,7 +65,7 @@ export function recipeCommand(context: CliContext): Command {
       )
       .argument("<question>", "a yes/no question, e.g. 'Is the red line on the horizon?'")
       .option("--n <count>", "phrasings to write, the question included", integer(1, 12), 5)
-      .option("--answer <text>", "the wanted answer", "Yes")
+      .option("--answer <text>", "the wanted answer", nonEmpty("an answer"), "Yes")
       .action((question: string, options: { n: number; answer: string }, command: Command) => {
         const console = context.consoleFor(command);
         let suggestion;

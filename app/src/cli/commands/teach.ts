@@ -11,6 +11,7 @@ import type { CliContext } from "../context.js";
 import { runEngineJob, type EngineJobOptions } from "../engine-job.js";
 import type { Console } from "../io.js";
 import { UsageError } from "../errors.js";
+import { nonEmpty } from "../options.js";
 import { checkHeldoutJudge, EVAL_DEFAULTS, evaluateRun, type EvalOptions } from "./eval.js";
 
 interface TeachOptions {
@@ -35,8 +36,16 @@ export function teachCommand(context: CliContext): Command {
     .option("--runs <dir>", "where new run folders go", "runs")
     .option("--resume <dir>", "continue a stopped or crashed run from its last checkpoint")
     .option("--no-eval", "skip the held-out evaluation at the end (run `dualproc eval RUN` later)")
-    .option("--judge <name>", "training judge instead of the recipe's (a preset, repo id or folder)")
-    .option("--heldout-judge <name>", "held-out judge instead of the recipe's heldout_judge")
+    .option(
+      "--judge <name>",
+      "training judge instead of the recipe's (a preset, repo id or folder)",
+      nonEmpty("a judge"),
+    )
+    .option(
+      "--heldout-judge <name>",
+      "held-out judge instead of the recipe's heldout_judge",
+      nonEmpty("a judge"),
+    )
     .addHelpText(
       "after",
       "\nThe run folder gets the resolved recipe, run.json, events.jsonl, metrics.jsonl, checkpoints,\n" +

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import type { CliContext } from "../../context.js";
 import { runEngineJob } from "../../engine-job.js";
-import { choice, integer, numberBetween } from "../../options.js";
+import { choice, integer, nonEmpty, numberBetween } from "../../options.js";
 
 const RESUME_NOTE =
   "\nTraining resumes from the last checkpoint in --out; Ctrl-C saves a checkpoint and stops.";
@@ -134,6 +134,7 @@ export function judgePoolCommand(context: CliContext): Command {
     .option(
       "--generator <name>",
       "the generator the pool draws with (its LoRAs must be taught on it): a preset or folder",
+      nonEmpty("a generator"),
       "scenes-generator",
     )
     .option(
