@@ -1,8 +1,9 @@
 /** dualproc teach and generate --lora end to end on the shipped embedded models (a few steps). */
 import { describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execFileSync } from "node:child_process";
 import { main } from "../../src/cli/main.js";
 import type { CliIO } from "../../src/cli/io.js";
 
@@ -15,6 +16,15 @@ eval: { prompts: ["a beach at dusk"], seeds: [0, 1], lora_scales: [0, 1] }
 training: { resolution_px: 64, max_train_steps: 3, checkpointing_steps: 2, train_batch_size: 2,
   noise_pool_size: 4, learning_rate: 1.0e-3, lora_rank: 4, lora_alpha: 4, lora_scale: 1 }
 `;
+
+/** This process's child processes still running (engine workers are its children). */
+function engineChildren(): string[] {
+  const out = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(process.pid)], { encoding: "utf8" });
+  return out
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.includes("ps -o"));
+}
 
 function capture() {
   const io = { out: "", err: "" };
@@ -93,6 +103,18 @@ describe("teach, then generate with the taught LoRA", () => {
     const again = capture();
     expect(await main(["teach", join(dir, "recipe.yaml"), "--out", run], again.cli)).toBe(2);
     expect(again.io.err).toContain("already holds a run; use --resume");
+
+    // An evaluation that fails (a LoRA file that is not one) stops the drift floor it started beside it, and
+    // returns its one-line error only once the floor's worker is gone.
+    const broken = join(dir, "broken-run");
+    mkdirSync(broken);
+    copyFileSync(join(run, "recipe.yaml"), join(broken, "recipe.yaml"));
+    writeFileSync(join(broken, "pytorch_lora_weights.safetensors"), "not a safetensors file");
+    const failed = capture();
+    expect(await main(["eval", broken], failed.cli)).toBe(1);
+    expect(failed.io.err).toContain("not a safetensors LoRA file");
+    expect(failed.io.err).not.toMatch(/^\s+at /m);
+    expect(engineChildren()).toEqual([]);
 
     const notRun = capture();
     expect(await main(["eval", join(dir, "images")], notRun.cli)).toBe(2);

@@ -13,7 +13,7 @@ import { LORA_FILE, trainedScale } from "../../runs/lora.js";
 import type { CliContext } from "../context.js";
 import { runEngineJob, type EngineJobOptions } from "../engine-job.js";
 import { UsageError } from "../errors.js";
-import type { Console } from "../io.js";
+import { Console } from "../io.js";
 import { integer, nonEmpty, number } from "../options.js";
 import { Progress } from "../progress.js";
 
@@ -102,9 +102,15 @@ export async function evaluateRun(
   console.info(
     `evaluating ${run}: ${recipe.eval.prompts.length} prompts x ${seeds.length} seeds, scales 0 and ${scale}`,
   );
-  const result = await runEngineJob(console, "evaluate", params, { runDir: out, label: "eval", ...job });
-
-  const driftFloor = await measureDriftFloor(console, recipe, out, job);
+  const floor = startDriftFloor(console, recipe, out, job.signal);
+  let result;
+  try {
+    result = await runEngineJob(console, "evaluate", params, { runDir: out, label: "eval", ...job });
+  } catch (error) {
+    await floor.stop(); // its worker closes before the error reaches the caller
+    throw error;
+  }
+  const driftFloor = await floor.done;
   const progress = new Progress(console, "measure");
   const pixels = result.images.map((img) => readImage(img.path));
   const measurements = pixels.map((img, i) => {
@@ -156,6 +162,31 @@ async function measureDriftFloor(
     });
   }
   return floorRates(dirs.base, dirs.control, floor.controlled);
+}
+
+/**
+ * The drift floor needs the recipe, not the LoRA, so it is rendered (in a second engine worker) and measured
+ * while the engine evaluates, on the machine's other core. Its progress is not drawn (one bar at a time) and
+ * its events stay out of the caller's `onEvent`; `stop` cancels it (the evaluation failed) and waits for it.
+ */
+function startDriftFloor(
+  console: Console,
+  recipe: TeachRecipe,
+  out: string,
+  outer: AbortSignal | undefined,
+): { done: Promise<DriftRate[] | undefined>; stop: () => Promise<void> } {
+  const abort = new AbortController();
+  const onOuterAbort = () => abort.abort();
+  outer?.addEventListener("abort", onOuterAbort, { once: true });
+  if (outer?.aborted) abort.abort();
+  const done = measureDriftFloor(new Console(console.io, "quiet"), recipe, out, { signal: abort.signal });
+  done.catch(() => undefined); // awaited by the caller; this keeps an early failure from going unhandled
+  void done.finally(() => outer?.removeEventListener("abort", onOuterAbort)).catch(() => undefined);
+  const stop = async () => {
+    abort.abort();
+    await done.catch(() => undefined);
+  };
+  return { done, stop };
 }
 
 function judgesOf(recipe: TeachRecipe, heldout: string | undefined): string[] {
