@@ -180,7 +180,7 @@ function startDriftFloor(
   outer?.addEventListener("abort", onOuterAbort, { once: true });
   if (outer?.aborted) abort.abort();
   const done = measureDriftFloor(new Console(console.io, "quiet"), recipe, out, { signal: abort.signal });
-  done.catch(() => undefined); // awaited by the caller; this keeps an early failure from going unhandled
+  // The caller awaits `done`; this reaction also keeps a failure before then from counting as unhandled.
   void done.finally(() => outer?.removeEventListener("abort", onOuterAbort)).catch(() => undefined);
   const stop = async () => {
     abort.abort();
