@@ -246,6 +246,25 @@ function diversityOf(inputs: EvalInputs, pairs: Pair[]): EvalSummary["diversity"
 const pct = (x: number) => `${(100 * x).toFixed(1)}`;
 
 /**
+ * How far a control took, in the verdict itself: "took" alone would say the same of 55% and of 100%. One
+ * confirming control: " in 60.4% of the held-out images (...; 0.0% without the LoRA)"; several: each by name.
+ */
+function successText(rose: ControlSummary[]): string {
+  const one = (c: ControlSummary) =>
+    `${pct(c.taught!.mean)}% of the held-out images (95% interval ${pct(c.taught!.low)} to ${pct(c.taught!.high)}; ` +
+    `${pct(c.base!.mean)}% without the LoRA)`;
+  if (rose.length === 1) return ` in ${one(rose[0]!)}`;
+  return `: ${rose.map((c) => `${c.label} in ${one(c)}`).join("; ")}`;
+}
+
+/** The held-out judges' own rise, for a control no measurer checks. */
+function heldOutText(rose: JudgeSummary[]): string {
+  const one = (j: JudgeSummary) =>
+    `${j.judge}'s score rose by ${pct(j.difference!.mean)} points (95% interval ${pct(j.difference!.low)} to ${pct(j.difference!.high)})`;
+  return ` (${rose.map(one).join("; ")})`;
+}
+
+/**
  * The measurers outrank the held-out judges, which outrank the training judge: a rise of the training
  * judge's score with no clear rise in what was held out is the signature of a generator that learned to
  * fool its judge.
@@ -280,8 +299,11 @@ function judgeVerdict(
   }
   const rose = evidence.filter((e) => clearlyAbove(e.difference, LEAST_GAIN));
   const what = controls.length > 0 ? "the measurers" : "the held-out judge";
+  const confirm = controls.length > 0 ? "confirm" : "confirms";
   if (rose.length > 0) {
-    return { verdict: "took", text: `${gain}, and ${what} confirm it: the control took.` };
+    const howFar =
+      controls.length > 0 ? successText(rose as ControlSummary[]) : heldOutText(rose as JudgeSummary[]);
+    return { verdict: "took", text: `${gain}, and ${what} ${confirm} it: the control took${howFar}.` };
   }
   return {
     verdict: "probable_hacking",

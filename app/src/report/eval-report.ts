@@ -183,11 +183,13 @@ function inlinePng(path: string): string {
   return existsSync(path) ? `data:image/png;base64,${readFileSync(path).toString("base64")}` : "";
 }
 
+// A grid shows each image at its own size where the page allows (16 seeds of 64 px fill the width); a grid of
+// a few seeds is enlarged to half the page, pixelated, never blurred.
 const STYLE = `body{font:15px/1.45 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
 th{background:#f3f3f3}td.sub{padding-left:2em}.swatch{display:inline-block;width:1em;height:1em;margin-right:.4em;vertical-align:-.15em;border:1px solid #888}.verdict{padding:1em;border-radius:6px;margin:1em 0}.took{background:#e3f6e3}
 .probable_hacking{background:#fde2e2}.no_gain,.unverified{background:#f3f0dd}
-figure{display:inline-block;margin:0 1em 1em 0}img{image-rendering:pixelated;width:480px}figcaption{font-size:13px}`;
+figure{margin:0 0 1.2em}img{image-rendering:pixelated;max-width:100%;min-width:min(100%,480px)}figcaption{font-size:13px}`;
 
 export function evalHtml(inputs: EvalReportInputs): string {
   const { summary: s, recipe, runDir } = inputs;

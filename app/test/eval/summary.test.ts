@@ -81,6 +81,10 @@ describe("summarise", () => {
     expect(s.controls[0]!.base!.mean).toBe(0);
     expect(s.controls[0]!.taught!.mean).toBe(1);
     expect(s.controls[0]!.difference!.low).toBe(1);
+    // how far it took is part of the verdict: "took" alone says the same of 55% and of 100%
+    expect(s.verdict_text).toMatch(
+      /the control took in 100\.0% of the held-out images \(95% interval 100\.0 to 100\.0; 0\.0% without the LoRA\)\.$/,
+    );
   });
 
   it("rates each rule of a palette control on its own: which one the LoRA met and which it missed", () => {
@@ -99,6 +103,8 @@ describe("summarise", () => {
     const s = summarise(inputs({ training: rises, heldout: rises, measured, pixel: varied, questions }));
     const [palette] = s.controls;
     expect(palette!.taught!.mean).toBeCloseTo(0.5, 9);
+    expect(s.verdict).toBe("took");
+    expect(s.verdict_text).toContain("the control took in 50.0% of the held-out images (95% interval");
     expect(palette!.checks.map((c) => [c.label, c.base!.mean, c.taught!.mean])).toEqual([
       ["adherence <= 10 CIEDE2000", 0, 1],
       ["2+ of its colours on 5% each", 0, 0.5],
@@ -110,6 +116,23 @@ describe("summarise", () => {
     ]);
   });
 
+  it("names each control in the verdict when several took", () => {
+    const questions = [
+      QUESTIONS[0]!,
+      { question: "Palette?", visual_prompt: { kind: "palette", colors: ["#336699"] } },
+    ];
+    const swatch = { hex: "#336699", lab: hexToLab("#336699"), weight: 1 };
+    const measured = (scale: number) =>
+      scale
+        ? { horizon: 0.31, palette: [swatch] }
+        : { horizon: 0.6, palette: [{ ...swatch, hex: "#ff0000", lab: hexToLab("#ff0000") }] };
+    const s = summarise(inputs({ training: rises, heldout: flat, measured, pixel: varied, questions }));
+    expect(s.verdict).toBe("took");
+    const [horizon, palette] = s.controls;
+    expect(s.verdict_text).toContain(`the control took: ${horizon!.label} in 100.0% of the held-out images`);
+    expect(s.verdict_text).toContain(`; ${palette!.label} in 100.0% of the held-out images`);
+  });
+
   it("falls back on the held-out judge when no measurer applies, and says no gain when nothing rose", () => {
     const noControl = [{ question: "Is it sunny?" }];
     const took = summarise(
@@ -117,7 +140,9 @@ describe("summarise", () => {
     );
     expect(took.controls).toEqual([]);
     expect(took.verdict).toBe("took");
-    expect(took.verdict_text).toContain("the held-out judge confirm");
+    expect(took.verdict_text).toContain(
+      "the held-out judge confirms it: the control took (scenes-judge-heldout's score rose by 50.0 points (95% interval",
+    );
     const none = summarise(inputs({ training: flat, heldout: rises, measured: () => ({}), pixel: varied }));
     expect(none.verdict).toBe("no_gain");
   });
