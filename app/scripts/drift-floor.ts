@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { floorRates } from "../src/eval/drift-floor.js";
+import { floorRates, measuredRenders } from "../src/eval/drift-floor.js";
 import { percent } from "../src/report/eval-report.js";
 
 const { values, positionals } = parseArgs({
@@ -20,7 +20,11 @@ if (!dir) {
   console.error("usage: drift-floor.ts DIR [--controlled horizon|palette|stroke]");
   process.exit(2);
 }
-const rates = floorRates(join(dir, "base"), join(dir, "control"), new Set([values.controlled]));
+const rates = floorRates(
+  measuredRenders(join(dir, "base")),
+  measuredRenders(join(dir, "control")),
+  new Set([values.controlled]),
+);
 console.log(`| check | changed in (95% interval) | pairs compared |`);
 console.log(`|---|---|---|`);
 for (const r of rates) console.log(`| ${r.label} | ${percent(r.rate)} | ${r.rate?.n ?? 0} |`);

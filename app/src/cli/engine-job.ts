@@ -19,6 +19,11 @@ export interface EngineJobOptions {
   signal?: AbortSignal;
   /** Every event of the job, after it is recorded in the run folder. */
   onEvent?: (event: JobEvent) => void;
+  /**
+   * Run on this worker and leave it open for the caller's next job (openEngineWorker), instead of starting
+   * one for the job and closing it after: a worker's start costs seconds of CPU.
+   */
+  worker?: EngineWorker;
 }
 
 export async function runEngineJob<K extends JobKind>(
@@ -29,7 +34,7 @@ export async function runEngineJob<K extends JobKind>(
 ): Promise<ResultOf<K>> {
   const run = options.runDir ? new RunFolder(options.runDir, kind, params) : undefined;
   const progress = new Progress(console, options.label ?? kind);
-  const worker = await startWorker(console, run);
+  const worker = options.worker ?? (await startWorker(console, run));
   const abort = new AbortController();
   const onOuterAbort = () => abort.abort();
   options.signal?.addEventListener("abort", onOuterAbort, { once: true });
@@ -68,8 +73,13 @@ export async function runEngineJob<K extends JobKind>(
   } finally {
     process.off("SIGINT", onInterrupt);
     options.signal?.removeEventListener("abort", onOuterAbort);
-    await worker.close();
+    if (!options.worker) await worker.close();
   }
+}
+
+/** A worker for several jobs in a row (`worker` in EngineJobOptions); the caller closes it. */
+export function openEngineWorker(console: Console): Promise<EngineWorker> {
+  return startWorker(console, undefined);
 }
 
 async function startWorker(console: Console, run: RunFolder | undefined): Promise<EngineWorker> {

@@ -26,19 +26,41 @@ function mean(values: readonly number[]): number {
 
 /** The mean of `values` with a percentile bootstrap interval; null when there are no values. */
 export function bootstrapMean(values: readonly number[], options: BootstrapOptions = {}): Interval | null {
-  if (values.length === 0) return null;
+  return bootstrapMeanOfGroups([values], options);
+}
+
+/**
+ * The mean of the groups' means, each group resampled on its own (a stratified bootstrap): e.g. a balanced
+ * accuracy over images that should pass and images that should fail, whatever their numbers. Null when a
+ * group is empty.
+ */
+export function bootstrapMeanOfGroups(
+  groups: readonly (readonly number[])[],
+  options: BootstrapOptions = {},
+): Interval | null {
+  if (groups.length === 0 || groups.some((g) => g.length === 0)) return null;
   const { resamples = 2000, level = 0.95, seed = 0 } = options;
   const random = mulberry32(seed);
   const means = new Float64Array(resamples);
   for (let r = 0; r < resamples; r++) {
-    let sum = 0;
-    for (let i = 0; i < values.length; i++) sum += values[Math.floor(random() * values.length)] as number;
-    means[r] = sum / values.length;
+    let total = 0;
+    for (const values of groups) {
+      let sum = 0;
+      for (let i = 0; i < values.length; i++) sum += values[Math.floor(random() * values.length)] as number;
+      total += sum / values.length;
+    }
+    means[r] = total / groups.length;
   }
   means.sort();
   const tail = (1 - level) / 2;
   const at = (q: number) => means[Math.min(resamples - 1, Math.max(0, Math.floor(q * resamples)))] as number;
-  return { mean: mean(values), low: at(tail), high: at(1 - tail), n: values.length };
+  const n = groups.reduce((s, g) => s + g.length, 0);
+  return {
+    mean: groups.reduce((s, g) => s + mean(g), 0) / groups.length,
+    low: at(tail),
+    high: at(1 - tail),
+    n,
+  };
 }
 
 /**

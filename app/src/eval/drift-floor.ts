@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Overlay } from "../protocol/overlay.js";
 import { readImage } from "../images/read.js";
 import { driftRates, type DriftRate } from "./drift.js";
-import { measure } from "./measurers/index.js";
+import { measure, type Measurement } from "./measurers/index.js";
 
 /** The Scenes world paints with 4 to 6 colours; a recipe palette of another size has no rendered twin. */
 const SCENES_PALETTE = (n: number) => n >= 4 && n <= 6;
@@ -49,22 +49,36 @@ export function floorScenes(questions: readonly { visual_prompt?: unknown }[]): 
   return floor.controlled.size > 0 ? floor : null;
 }
 
-/** The drift checks on rendered twins: `baseDir` and `controlDir` as `dualproc world render` writes them. */
+/** A render of the floor, measured. */
+export interface MeasuredRender {
+  file: string;
+  measurement: Measurement;
+  widthPx: number;
+}
+
+/** The renders of a folder `dualproc world render` wrote, in its order, each measured. */
+export function measuredRenders(dir: string): MeasuredRender[] {
+  return readFileSync(join(dir, "attributes.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((line) => {
+      const file = join(dir, (JSON.parse(line) as { file: string }).file);
+      const image = readImage(file);
+      return { file, measurement: measure(image), widthPx: image.width };
+    });
+}
+
+/** The drift checks on rendered twins: the plain renders and their twins with only the control set. */
 export function floorRates(
-  baseDir: string,
-  controlDir: string,
+  before: readonly MeasuredRender[],
+  after: readonly MeasuredRender[],
   controlled: ReadonlySet<string>,
 ): DriftRate[] {
-  const files = (dir: string) =>
-    readFileSync(join(dir, "attributes.jsonl"), "utf8")
-      .trim()
-      .split("\n")
-      .map((line) => join(dir, (JSON.parse(line) as { file: string }).file));
-  const [before, after] = [files(baseDir), files(controlDir)];
   if (before.length !== after.length) throw new Error("drift floor: the two renders differ in length");
-  const pairs = before.map((file, i) => {
-    const image = readImage(file);
-    return { before: measure(image), after: measure(readImage(after[i]!)), widthPx: image.width };
-  });
+  const pairs = before.map((b, i) => ({
+    before: b.measurement,
+    after: after[i]!.measurement,
+    widthPx: b.widthPx,
+  }));
   return driftRates(pairs, controlled);
 }

@@ -12,6 +12,7 @@ import { isAskedOf } from "../recipes/slot-questions.js";
 import { controlsOf, type Check } from "./controls.js";
 import { pairwiseDistances } from "./diversity.js";
 import { driftRates, type DriftRate } from "./drift.js";
+import type { JudgeCheck } from "./judge-check.js";
 import type { Measurement } from "./measurers/index.js";
 import type { RGBImage } from "./measurers/types.js";
 
@@ -37,6 +38,8 @@ export interface EvalInputs {
   taughtScale: number;
   /** The drift of a perfect control, measured on counterfactual renders (drift-floor.ts); none if absent. */
   driftFloor?: DriftRate[];
+  /** Each judge on renders whose answer the measurers know (judge-check.ts); none if absent. */
+  judgeChecks?: JudgeCheck[];
 }
 
 export interface Change {
@@ -87,6 +90,8 @@ export interface EvalSummary {
   controls: ControlSummary[];
   drift: DriftSummary[];
   diversity: { base: Interval | null; taught: Interval | null; ratio: number | null };
+  /** Whether each judge can tell renders that pass a control from those that fail (judge-check.ts). */
+  judge_checks: JudgeCheck[];
   verdict: Verdict;
   verdict_text: string;
 }
@@ -138,6 +143,7 @@ export function summarise(inputs: EvalInputs): EvalSummary {
   }));
   const diversity = diversityOf(inputs, pairs);
   const { verdict, text } = judgeVerdict(judges, controls);
+  const judgeChecks = inputs.judgeChecks ?? [];
   return {
     taught_scale: taughtScale,
     prompts: [...new Set(result.images.map((i) => i.prompt))],
@@ -147,8 +153,9 @@ export function summarise(inputs: EvalInputs): EvalSummary {
     controls,
     drift,
     diversity,
+    judge_checks: judgeChecks,
     verdict,
-    verdict_text: text,
+    verdict_text: text + blindJudgeText(judgeChecks),
   };
 }
 
@@ -255,6 +262,22 @@ function successText(rose: ControlSummary[]): string {
     `${pct(c.base!.mean)}% without the LoRA)`;
   if (rose.length === 1) return ` in ${one(rose[0]!)}`;
   return `: ${rose.map((c) => `${c.label} in ${one(c)}`).join("; ")}`;
+}
+
+/**
+ * A training judge no better than chance on renders whose answer is known (judge-check.ts) cannot have
+ * taught the control by seeing it; the verdict says so, since that is why a control fails or is hacked.
+ */
+function blindJudgeText(checks: readonly JudgeCheck[]): string {
+  const blind = checks.filter((c) => c.role === "training" && c.right !== null && c.right.low <= 0.5);
+  return blind
+    .map(
+      (c) =>
+        ` On rendered scenes whose answer the measurers know, the training judge ${c.judge} was right in ` +
+        `${pct(c.right!.mean)}% (95% interval ${pct(c.right!.low)} to ${pct(c.right!.high)}; chance is 50%) ` +
+        `when asked "${c.question}": it cannot tell renders that pass this control from those that fail.`,
+    )
+    .join("");
 }
 
 /** The held-out judges' own rise, for a control no measurer checks. */

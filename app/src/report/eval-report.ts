@@ -83,6 +83,7 @@ function tables(s: EvalSummary): { title: string; note: string; table: Table }[]
         ]),
       },
     },
+    ...(s.judge_checks.length === 0 ? [] : [judgeCheckTable(s)]),
     {
       title: "Drift",
       note:
@@ -115,6 +116,39 @@ function tables(s: EvalSummary): { title: string; note: string; table: Table }[]
       },
     },
   ];
+}
+
+/** Whether each judge can answer the control's question at all, on renders whose answer is known. */
+function judgeCheckTable(s: EvalSummary): { title: string; note: string; table: Table } {
+  return {
+    title: "Can the judges tell?",
+    note:
+      "Each judge asked the control's question about rendered scenes whose answer the measurers know: the " +
+      "drift floor's scenes with the control set (they pass) and without it (most fail). Right: the mean of its " +
+      "share right on the passing and on the failing renders (wanted answer above or below 0.5); 50% is " +
+      "chance. A training judge near 50% cannot teach this control, whatever its score on the LoRA's images; " +
+      "a held-out judge near 50% cannot check it.",
+    table: {
+      head: [
+        "judge",
+        "role",
+        "question",
+        "renders (pass / fail)",
+        "P(wanted answer), passing",
+        "failing",
+        "right",
+      ],
+      rows: s.judge_checks.map((c) => [
+        c.judge,
+        c.role,
+        c.question,
+        `${c.renders.pass} / ${c.renders.fail}`,
+        percent(c.on_pass),
+        percent(c.on_fail),
+        percent(c.right),
+      ]),
+    },
+  };
 }
 
 function interval(i: Interval | null): string {

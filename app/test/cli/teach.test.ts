@@ -85,6 +85,12 @@ describe("teach, then generate with the taught LoRA", () => {
       judges: { judge: string; role: string }[];
       controls: { attribute: string }[];
       drift: { attribute: string; floor: { mean: number; n: number } | null }[];
+      judge_checks: {
+        judge: string;
+        question: string;
+        renders: { pass: number; fail: number };
+        right: { mean: number };
+      }[];
       verdict: string;
     };
     expect(summary.pairs).toBe(16); // 1 eval prompt x 16 held-out seeds
@@ -98,6 +104,17 @@ describe("teach, then generate with the taught LoRA", () => {
     expect(sky.floor!.n).toBeGreaterThan(40); // 48 landscapes, a few without a readable sky
     expect(sky.floor!.mean).toBe(0); // moving the horizon never changes the sky kind of a render
     expect(existsSync(join(run, "eval", "floor", "control", "attributes.jsonl"))).toBe(true);
+    // each judge asked the recipe's question about those renders, whose answer the horizon measurer knows:
+    // the shipped judges tell a red line on a rendered horizon from one off it
+    expect(summary.judge_checks.map((c) => [c.judge, c.question])).toEqual([
+      ["scenes-judge", "Is the red line aligned with the horizon?"],
+      ["scenes-judge-heldout", "Is the red line aligned with the horizon?"],
+    ]);
+    for (const check of summary.judge_checks) {
+      expect(check.renders.pass).toBeGreaterThan(40); // the twins, horizon at 30%
+      expect(check.renders.fail).toBeGreaterThan(30); // most plain landscapes
+      expect(check.right.mean).toBeGreaterThan(0.75);
+    }
     expect(["took", "probable_hacking", "no_gain"]).toContain(summary.verdict);
 
     const again = capture();

@@ -133,6 +133,31 @@ describe("summarise", () => {
     expect(s.verdict_text).toContain(`; ${palette!.label} in 100.0% of the held-out images`);
   });
 
+  it("says when the training judge is no better than chance on renders whose answer is known", () => {
+    const check = (judge: string, role: "training" | "held-out", low: number) => ({
+      judge,
+      role,
+      question: "Is the red line on the horizon?",
+      renders: { pass: 48, fail: 48 },
+      on_pass: null,
+      on_fail: null,
+      right: { mean: low + 0.1, low, high: low + 0.2, n: 96 },
+    });
+    const measured = (scale: number) => ({ horizon: scale ? 0.31 : 0.6 });
+    const base = inputs({ training: rises, heldout: flat, measured, pixel: varied });
+    const blind = summarise({
+      ...base,
+      judgeChecks: [check("scenes-judge", "training", 0.34), check("scenes-judge-heldout", "held-out", 0.3)],
+    });
+    expect(blind.judge_checks).toHaveLength(2);
+    expect(blind.verdict_text).toMatch(
+      /the control took in .*\. On rendered scenes whose answer the measurers know, the training judge scenes-judge was right in 44\.0% \(95% interval 34\.0 to 54\.0; chance is 50%\)/,
+    );
+    expect(blind.verdict_text.match(/cannot tell/g)).toHaveLength(1); // the held-out judge is not the teacher
+    const sighted = summarise({ ...base, judgeChecks: [check("scenes-judge", "training", 0.84)] });
+    expect(sighted.verdict_text).not.toContain("cannot tell");
+  });
+
   it("falls back on the held-out judge when no measurer applies, and says no gain when nothing rose", () => {
     const noControl = [{ question: "Is it sunny?" }];
     const took = summarise(

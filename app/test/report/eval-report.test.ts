@@ -45,6 +45,17 @@ const summary: EvalSummary = {
   ],
   drift: [{ attribute: "sky", label: "sky kind changed", rate: at(0.25), floor: null }],
   diversity: { base: at(0.1), taught: at(0.09), ratio: 0.9 },
+  judge_checks: [
+    {
+      judge: "scenes-judge",
+      role: "training",
+      question: "Is the <red> line on it?",
+      renders: { pass: 47, fail: 48 },
+      on_pass: at(0.46),
+      on_fail: at(0.44),
+      right: at(0.52),
+    },
+  ],
   verdict: "probable_hacking",
   verdict_text: "The training judge's score rose, but the measurers saw no clear gain.",
 };
@@ -70,6 +81,11 @@ describe("the evaluation report", () => {
       "| scenes-judge | training | 30.0% [25.0, 35.0] | 80.0% [75.0, 85.0] | +50.0 [+45.0, +55.0] |",
     );
     expect(md).toContain("| sky | sky kind changed | 25.0% [20.0, 30.0] |");
+    // whether the judge can answer the question at all, on renders whose answer is known
+    expect(md).toContain("## Can the judges tell?");
+    expect(md).toContain(
+      "| scenes-judge | training | Is the <red> line on it? | 47 / 48 | 46.0% [41.0, 51.0] | 44.0% [39.0, 49.0] | 52.0% [47.0, 57.0] |",
+    );
     expect(md).toContain("![](grids/prompt-0.png)");
     expect(JSON.parse(readFileSync(join(evalDir, "summary.json"), "utf8"))).toEqual(summary);
 

@@ -1,8 +1,6 @@
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
-import type { DriftRate } from "../../eval/drift.js";
-import { floorRates, floorScenes } from "../../eval/drift-floor.js";
 import { measure } from "../../eval/measurers/index.js";
 import { summarise, type EvalSummary } from "../../eval/summary.js";
 import { readImage } from "../../images/read.js";
@@ -13,7 +11,8 @@ import { LORA_FILE, trainedScale } from "../../runs/lora.js";
 import type { CliContext } from "../context.js";
 import { runEngineJob, type EngineJobOptions } from "../engine-job.js";
 import { UsageError } from "../errors.js";
-import { Console } from "../io.js";
+import { startFloor } from "./eval-floor.js";
+import type { Console } from "../io.js";
 import { integer, nonEmpty, number } from "../options.js";
 import { Progress } from "../progress.js";
 
@@ -102,7 +101,7 @@ export async function evaluateRun(
   console.info(
     `evaluating ${run}: ${recipe.eval.prompts.length} prompts x ${seeds.length} seeds, scales 0 and ${scale}`,
   );
-  const floor = startDriftFloor(console, recipe, out, job.signal);
+  const floor = startFloor(console, recipe, judges, out, job.signal);
   let result;
   try {
     result = await runEngineJob(console, "evaluate", params, { runDir: out, label: "eval", ...job });
@@ -110,7 +109,7 @@ export async function evaluateRun(
     await floor.stop(); // its worker closes before the error reaches the caller
     throw error;
   }
-  const driftFloor = await floor.done;
+  const floorResult = await floor.done;
   const progress = new Progress(console, "measure");
   const pixels = result.images.map((img) => readImage(img.path));
   const measurements = pixels.map((img, i) => {
@@ -125,68 +124,13 @@ export async function evaluateRun(
     questions: recipe.questions,
     trainingJudge: recipe.judge,
     taughtScale: scale,
-    driftFloor,
+    driftFloor: floorResult?.rates,
+    judgeChecks: floorResult?.judgeChecks,
   });
   const report = writeEvalReport({ runDir: run, evalDir: out, recipe, summary, grids: result.grids });
   console.result(`verdict: ${summary.verdict_text}`);
   console.result(`eval report: ${report}`);
   return summary;
-}
-
-/** Scenes rendered for the drift floor: enough for a +-15-point interval, a few seconds of rendering. */
-const FLOOR_SCENES = 48;
-const FLOOR_SEED = 1_000_030; // a held-out scene seed (engine: generators/evaluate.py HELDOUT_SEED + 31)
-
-/**
- * The drift of a perfect control (drift-floor.ts), measured on counterfactual renders; only for the embedded
- * Scenes generator, whose world these renders are. Undefined otherwise, or when no question is measurable.
- */
-async function measureDriftFloor(
-  console: Console,
-  recipe: TeachRecipe,
-  out: string,
-  job: Pick<EngineJobOptions, "signal" | "onEvent">,
-): Promise<DriftRate[] | undefined> {
-  const floor = recipe.generator === "scenes-generator" ? floorScenes(recipe.questions) : null;
-  if (!floor) return undefined;
-  const dirs = { base: join(out, "floor", "base"), control: join(out, "floor", "control") };
-  for (const [name, fixed] of [
-    ["base", undefined],
-    ["control", floor.fixed],
-  ] as const) {
-    rmSync(dirs[name], { recursive: true, force: true });
-    const params = { n: FLOOR_SCENES, seed: FLOOR_SEED, size_px: 64, kind: floor.kind, out_dir: dirs[name] };
-    await runEngineJob(console, "render", fixed ? { ...params, fixed } : params, {
-      label: `drift floor (${name})`,
-      ...job,
-    });
-  }
-  return floorRates(dirs.base, dirs.control, floor.controlled);
-}
-
-/**
- * The drift floor needs the recipe, not the LoRA, so it is rendered (in a second engine worker) and measured
- * while the engine evaluates, on the machine's other core. Its progress is not drawn (one bar at a time) and
- * its events stay out of the caller's `onEvent`; `stop` cancels it (the evaluation failed) and waits for it.
- */
-function startDriftFloor(
-  console: Console,
-  recipe: TeachRecipe,
-  out: string,
-  outer: AbortSignal | undefined,
-): { done: Promise<DriftRate[] | undefined>; stop: () => Promise<void> } {
-  const abort = new AbortController();
-  const onOuterAbort = () => abort.abort();
-  outer?.addEventListener("abort", onOuterAbort, { once: true });
-  if (outer?.aborted) abort.abort();
-  const done = measureDriftFloor(new Console(console.io, "quiet"), recipe, out, { signal: abort.signal });
-  // The caller awaits `done`; this reaction also keeps a failure before then from counting as unhandled.
-  void done.finally(() => outer?.removeEventListener("abort", onOuterAbort)).catch(() => undefined);
-  const stop = async () => {
-    abort.abort();
-    await done.catch(() => undefined);
-  };
-  return { done, stop };
 }
 
 function judgesOf(recipe: TeachRecipe, heldout: string | undefined): string[] {

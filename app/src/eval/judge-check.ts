@@ -1,0 +1,50 @@
+/**
+ * Can the judges tell? A taught LoRA can only be as good as its training judge, and a held-out judge only
+ * checks what it can itself see. The drift floor's renders (drift-floor.ts) are scenes whose answer the
+ * measurers know: the control's twins pass it, the plain scenes mostly fail it. Each judge is asked the
+ * control's question about both; how often its wanted answer goes with the measured truth says whether it
+ * can answer this question at all. (The shipped palette judge gives a retro-painted render and a plain one
+ * about the same probability: no teaching through it can bring the palette's every colour in.)
+ */
+import { bootstrapMean, bootstrapMeanOfGroups, type Interval } from "./bootstrap.js";
+
+export interface JudgeCheck {
+  judge: string;
+  role: "training" | "held-out";
+  question: string;
+  /** Renders that pass the control, and that fail it, by the measurers (unreadable ones left out). */
+  renders: { pass: number; fail: number };
+  /** The judge's mean probability of the wanted answer on the renders that pass, and on those that fail. */
+  on_pass: Interval | null;
+  on_fail: Interval | null;
+  /**
+   * Balanced accuracy: the mean of its share right on passing renders (wanted answer above 0.5) and on
+   * failing ones (below 0.5); 50% is chance whatever the mix. Null unless both kinds are there.
+   */
+  right: Interval | null;
+}
+
+export interface JudgeAnswers {
+  judge: string;
+  role: "training" | "held-out";
+  question: string;
+  /** Its probability of the wanted answer per render. */
+  probabilities: readonly number[];
+}
+
+/** One judge's check, from its answers and the measured truth per render (null: unreadable, left out). */
+export function judgeCheck(answers: JudgeAnswers, truths: readonly (boolean | null)[]): JudgeCheck {
+  if (answers.probabilities.length !== truths.length)
+    throw new Error("judge check: one answer per render expected");
+  const on = (truth: boolean) => answers.probabilities.filter((_, i) => truths[i] === truth);
+  const [pass, fail] = [on(true), on(false)];
+  return {
+    judge: answers.judge,
+    role: answers.role,
+    question: answers.question,
+    renders: { pass: pass.length, fail: fail.length },
+    on_pass: bootstrapMean(pass),
+    on_fail: bootstrapMean(fail),
+    right: bootstrapMeanOfGroups([pass.map((p) => Number(p > 0.5)), fail.map((p) => Number(p < 0.5))]),
+  };
+}
