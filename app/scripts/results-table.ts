@@ -1,7 +1,8 @@
 /**
  * docs/results.md's table from finished teach runs: `tsx scripts/results-table.ts RUN...` prints, per run,
  * the base and taught success of each measured control (else the held-out judge's score), the worst drift,
- * how often the training judge is right on renders whose answer is known (eval's "Can the judges tell?"),
+ * how often the training and held-out judges are right on renders whose answer is known (eval's "Can the
+ * judges tell?"),
  * the verdict and the teach wall time. `make results` teaches every control recipe and calls this.
  */
 import { readFileSync } from "node:fs";
@@ -28,8 +29,11 @@ function row(run: string): string {
   const drift = summary.drift.filter((d) => d.rate !== null).sort((a, b) => b.rate!.mean - a.rate!.mean)[0];
   const floor = drift?.floor ? ` (a perfect control: ${(100 * drift.floor.mean).toFixed(1)}%)` : "";
   const worst = drift ? `${drift.attribute} ${percent(drift.rate)}${floor}` : "n/a";
-  const check = (summary.judge_checks ?? []).find((c) => c.role === "training");
-  const sees = check ? percent(check.right) : "n/a";
+  const right = (role: string) => {
+    const check = (summary.judge_checks ?? []).find((c) => c.role === role);
+    return check?.right ? `${(100 * check.right.mean).toFixed(1)}%` : "n/a";
+  };
+  const sees = `${right("training")} / ${right("held-out")}`;
   const time = teach.result?.summary?.time_s;
   const steps = teach.result?.summary?.steps;
   return `| ${basename(run)} | ${what} | ${base} | ${taught} | ${worst} | ${sees} | ${summary.verdict} | ${steps ?? "?"} steps, ${time === undefined ? "?" : `${Math.round(time)} s`} |`;
@@ -41,7 +45,7 @@ if (runs.length === 0) {
   process.exit(2);
 }
 console.log(
-  "| recipe | success measured by | base | taught | worst drift | training judge right on renders | verdict | teach time |",
+  "| recipe | success measured by | base | taught | worst drift | judges right on renders (training / held-out) | verdict | teach time |",
 );
 console.log("|---|---|---|---|---|---|---|---|");
 for (const run of runs) console.log(row(run));

@@ -155,7 +155,7 @@ export function summarise(inputs: EvalInputs): EvalSummary {
     diversity,
     judge_checks: judgeChecks,
     verdict,
-    verdict_text: text + blindJudgeText(judgeChecks),
+    verdict_text: text + blindJudgeText(judgeChecks, controls.length === 0),
   };
 }
 
@@ -265,17 +265,23 @@ function successText(rose: ControlSummary[]): string {
 }
 
 /**
- * A training judge no better than chance on renders whose answer is known (judge-check.ts) cannot have
- * taught the control by seeing it; the verdict says so, since that is why a control fails or is hacked.
+ * A judge no better than chance on renders whose answer is known (judge-check.ts) tells the reader why: a
+ * training judge that cannot see the control cannot have taught it by seeing it, and a held-out judge that is
+ * the only check (no measurer applies) cannot check it.
  */
-function blindJudgeText(checks: readonly JudgeCheck[]): string {
-  const blind = checks.filter((c) => c.role === "training" && c.right !== null && c.right.low <= 0.5);
+function blindJudgeText(checks: readonly JudgeCheck[], heldOutIsTheCheck: boolean): string {
+  const blind = checks.filter(
+    (c) => (c.role === "training" || heldOutIsTheCheck) && c.right !== null && c.right.low <= 0.5,
+  );
   return blind
     .map(
       (c) =>
-        ` On rendered scenes whose answer the measurers know, the training judge ${c.judge} was right in ` +
+        ` On rendered scenes whose answer is known, the ${c.role} judge ${c.judge} was right in ` +
         `${pct(c.right!.mean)}% (95% interval ${pct(c.right!.low)} to ${pct(c.right!.high)}; chance is 50%) ` +
-        `when asked "${c.question}": it cannot tell renders that pass this control from those that fail.`,
+        `when asked "${c.question}": ` +
+        (c.role === "training"
+          ? "it cannot tell right answers from wrong ones here, so it cannot teach this control by seeing it."
+          : "it cannot tell right answers from wrong ones here, so its score cannot check this control."),
     )
     .join("");
 }

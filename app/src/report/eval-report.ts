@@ -123,11 +123,13 @@ function judgeCheckTable(s: EvalSummary): { title: string; note: string; table: 
   return {
     title: "Can the judges tell?",
     note:
-      "Each judge asked the control's question about rendered scenes whose answer the measurers know: the " +
-      "drift floor's scenes with the control set (they pass) and without it (most fail). Right: the mean of its " +
-      "share right on the passing and on the failing renders (wanted answer above or below 0.5); 50% is " +
-      "chance. A training judge near 50% cannot teach this control, whatever its score on the LoRA's images; " +
-      "a held-out judge near 50% cannot check it.",
+      "Each judge asked the recipe's question about rendered scenes whose answer is known: for a measured " +
+      "control, the drift floor's scenes with the control set (they pass) and without it (most fail); for " +
+      "points or a layout, Scenes questions in the recipe's words, each scene with its own points or boxes " +
+      "drawn (pass: the wanted answer is the right one). Right: the mean of its share right on the passing and " +
+      "on the failing renders (wanted answer above or below 0.5); 50% is chance. A training judge near 50% " +
+      "cannot teach this control, whatever its score on the LoRA's images; a held-out judge near 50% cannot " +
+      "check it.",
     table: {
       head: [
         "judge",

@@ -151,11 +151,28 @@ describe("summarise", () => {
     });
     expect(blind.judge_checks).toHaveLength(2);
     expect(blind.verdict_text).toMatch(
-      /the control took in .*\. On rendered scenes whose answer the measurers know, the training judge scenes-judge was right in 44\.0% \(95% interval 34\.0 to 54\.0; chance is 50%\)/,
+      /the control took in .*\. On rendered scenes whose answer is known, the training judge scenes-judge was right in 44\.0% \(95% interval 34\.0 to 54\.0; chance is 50%\).*cannot teach this control/,
     );
-    expect(blind.verdict_text.match(/cannot tell/g)).toHaveLength(1); // the held-out judge is not the teacher
+    // with a measured control the held-out judge is not the check, so its blindness is not the verdict's
+    expect(blind.verdict_text.match(/cannot tell/g)).toHaveLength(1);
     const sighted = summarise({ ...base, judgeChecks: [check("scenes-judge", "training", 0.84)] });
     expect(sighted.verdict_text).not.toContain("cannot tell");
+    // with no measurer the held-out judge is the only check: a blind one is said to be
+    const noControl = inputs({
+      training: rises,
+      heldout: flat,
+      measured: () => ({}),
+      pixel: varied,
+      questions: [{ question: "Is point A closer to the viewer than point B?" }],
+    });
+    const unchecked = summarise({
+      ...noControl,
+      judgeChecks: [check("scenes-judge-heldout", "held-out", 0.3)],
+    });
+    expect(unchecked.verdict).toBe("probable_hacking");
+    expect(unchecked.verdict_text).toMatch(
+      /the held-out judge scenes-judge-heldout was right in 40\.0% .*its score cannot check this control\.$/,
+    );
   });
 
   it("falls back on the held-out judge when no measurer applies, and says no gain when nothing rose", () => {

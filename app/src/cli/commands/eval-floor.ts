@@ -1,15 +1,23 @@
 /**
  * The part of `dualproc eval` that needs the recipe, not the LoRA: Scenes rendered with and without the
- * control (drift-floor.ts), measured, and asked the control's question by each judge. From them, the drift of
- * a perfect control and whether each judge can tell renders that pass the control from those that fail
+ * control (drift-floor.ts), measured, and asked the control's question by each judge; for points and layouts,
+ * which no measurer reads, Scenes questions in the recipe's words whose answer the world knows. From them, the
+ * drift of a perfect control and whether each judge can tell right from wrong answers here at all
  * (judge-check.ts). It runs in a worker of its own, on the other core, while the engine evaluates the LoRA;
  * its progress is not drawn (two bars on one line would garble) and its events stay out of the caller's.
  */
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import { controlsOf } from "../../eval/controls.js";
 import type { DriftRate } from "../../eval/drift.js";
-import { floorRates, floorScenes, measuredRenders, type MeasuredRender } from "../../eval/drift-floor.js";
+import {
+  floorRates,
+  floorScenes,
+  measuredRenders,
+  type FloorScenes,
+  type MeasuredRender,
+} from "../../eval/drift-floor.js";
 import { judgeCheck, type JudgeCheck } from "../../eval/judge-check.js";
 import type { EngineWorker } from "../../engine/worker.js";
 import type { Overlay } from "../../protocol/overlay.js";
@@ -18,9 +26,9 @@ import { openEngineWorker, runEngineJob } from "../engine-job.js";
 import { Console } from "../io.js";
 
 export interface Floor {
-  /** The drift checks on the rendered twins: what a perfect control drifts. */
-  rates: DriftRate[];
-  /** Each judge on each measurable control's question, on those renders. */
+  /** The drift checks on the rendered twins: what a perfect control drifts (none without a measurable control). */
+  rates: DriftRate[] | undefined;
+  /** Each judge on each question that has renders with a known answer. */
   judgeChecks: JudgeCheck[];
 }
 
@@ -61,35 +69,52 @@ async function measureFloor(
   out: string,
   signal: AbortSignal,
 ): Promise<Floor | undefined> {
-  const floor = recipe.generator === "scenes-generator" ? floorScenes(recipe.questions) : null;
-  if (!floor) return undefined;
+  const scenes = recipe.generator === "scenes-generator"; // the renders are of its world
+  const floor = scenes ? floorScenes(recipe.questions) : null;
+  const unmeasured = scenes ? questionsWithSceneAnswers(recipe.questions) : [];
+  if (!floor && unmeasured.length === 0) return undefined;
   const worker = await openEngineWorker(console); // one start for all of its jobs
+  const job = { signal, worker };
   try {
-    const rendered: Record<"base" | "control", MeasuredRender[]> = { base: [], control: [] };
-    for (const [name, fixed] of [
-      ["base", undefined],
-      ["control", floor.fixed],
-    ] as const) {
-      const dir = join(out, "floor", name);
-      rmSync(dir, { recursive: true, force: true });
-      const params = { n: FLOOR_SCENES, seed: FLOOR_SEED, size_px: 64, kind: floor.kind, out_dir: dir };
-      await runEngineJob(console, "render", fixed ? { ...params, fixed } : params, {
-        label: `drift floor (${name})`,
-        signal,
-        worker,
-      });
-      rendered[name] = measuredRenders(dir);
+    const judgeChecks: JudgeCheck[] = [];
+    let rates: DriftRate[] | undefined;
+    if (floor) {
+      const rendered = await renderTwins(console, floor, out, job);
+      rates = floorRates(rendered.base, rendered.control, floor.controlled);
+      judgeChecks.push(
+        ...(await checkJudges(console, recipe, floor.controlled, judges, renders(rendered), job)),
+      );
     }
-    return {
-      rates: floorRates(rendered.base, rendered.control, floor.controlled),
-      judgeChecks: await checkJudges(console, recipe, floor.controlled, judges, renders(rendered), {
-        signal,
-        worker,
-      }),
-    };
+    for (const [i, ask] of unmeasured.entries())
+      judgeChecks.push(...(await checkJudgesOnQa(console, ask, judges, join(out, "known", `q${i}`), job)));
+    return { rates, judgeChecks };
   } finally {
     await worker.close();
   }
+}
+
+/** The floor's scenes without and with the control set, rendered and measured. */
+async function renderTwins(
+  console: Console,
+  floor: FloorScenes,
+  out: string,
+  job: { signal: AbortSignal; worker: EngineWorker },
+): Promise<Record<"base" | "control", MeasuredRender[]>> {
+  const rendered: Record<"base" | "control", MeasuredRender[]> = { base: [], control: [] };
+  for (const [name, fixed] of [
+    ["base", undefined],
+    ["control", floor.fixed],
+  ] as const) {
+    const dir = join(out, "floor", name);
+    rmSync(dir, { recursive: true, force: true });
+    const params = { n: FLOOR_SCENES, seed: FLOOR_SEED, size_px: 64, kind: floor.kind, out_dir: dir };
+    await runEngineJob(console, "render", fixed ? { ...params, fixed } : params, {
+      label: `drift floor (${name})`,
+      ...job,
+    });
+    rendered[name] = measuredRenders(dir);
+  }
+  return rendered;
 }
 
 const renders = (r: Record<"base" | "control", MeasuredRender[]>) => [...r.base, ...r.control];
@@ -126,6 +151,96 @@ async function checkJudges(
       const probabilities = answers.map((a) => a.probability);
       checks.push(judgeCheck({ judge, role, question: q.question, probabilities }, truths));
     }
+  }
+  return checks;
+}
+
+/**
+ * Visual prompts no measurer reads, whose Scenes questions the world answers itself (world/qa): points A and B
+ * (which is nearer), labelled boxes (does the layout match). Scenes of that kind are asked the family's
+ * questions in every phrasing, each with its own points or boxes drawn; those worded exactly as the recipe's
+ * question are the renders with a known answer.
+ */
+const SCENE_FAMILIES = {
+  // per scene: about 80 records of 1,650 are in the recipe's words (one phrasing and relation of 18)
+  points: { family: "relative_depth", kind: "landscape", perScene: 6 },
+  // about 90 of 900 (one phrasing of 9)
+  layout: { family: "layout_match", kind: null, perScene: 3 },
+} as const;
+const QA_SCENES = 300;
+const QA_SEED = 1_000_031; // held-out scenes, as FLOOR_SEED
+/** Fewer records than this of either answer in the recipe's words: not a Scenes phrasing, nothing to check. */
+const QA_LEAST = 10;
+
+export interface SceneQuestion {
+  question: string;
+  answer: "Yes" | "No";
+  family: (typeof SCENE_FAMILIES)[keyof typeof SCENE_FAMILIES];
+}
+
+export function questionsWithSceneAnswers(questions: TeachRecipe["questions"]): SceneQuestion[] {
+  const seen = new Set<string>();
+  return questions.flatMap((q) => {
+    const kind = (q.visual_prompt as { kind?: string } | null | undefined)?.kind;
+    const family = kind === "points" || kind === "layout" ? SCENE_FAMILIES[kind] : undefined;
+    const key = `${kind}/${q.question}/${q.answer}`;
+    if (!family || (q.answer !== "Yes" && q.answer !== "No") || seen.has(key)) return [];
+    seen.add(key);
+    return [{ question: q.question, answer: q.answer, family }];
+  });
+}
+
+const QaRecord = z.object({ question: z.string(), answer: z.enum(["Yes", "No"]), image: z.string() });
+
+/** Every judge asked the recipe's question about Scenes whose answer the world knows (their own visual prompts). */
+export async function checkJudgesOnQa(
+  console: Console,
+  ask: SceneQuestion,
+  judges: readonly string[],
+  dir: string,
+  job: { signal: AbortSignal; worker: EngineWorker },
+): Promise<JudgeCheck[]> {
+  rmSync(dir, { recursive: true, force: true });
+  const qa = await runEngineJob(
+    console,
+    "qa",
+    {
+      n: QA_SCENES,
+      seed: QA_SEED,
+      size_px: 64,
+      kind: ask.family.kind,
+      families: [ask.family.family],
+      per_scene: ask.family.perScene,
+      phrasing_split: "all",
+      overlay_images: true,
+      out_dir: dir,
+    },
+    { label: `judge check (${ask.family.family})`, ...job },
+  );
+  const records = readFileSync(qa.qa, "utf8")
+    .trim()
+    .split("\n")
+    .map((line) => QaRecord.parse(JSON.parse(line)))
+    .filter((r) => r.question === ask.question);
+  const truths = records.map((r) => r.answer === ask.answer);
+  if (truths.filter(Boolean).length < QA_LEAST || truths.filter((t) => !t).length < QA_LEAST) return [];
+  const checks: JudgeCheck[] = [];
+  for (const [i, judge] of judges.entries()) {
+    const { answers } = await runEngineJob(
+      console,
+      "ask",
+      {
+        images: records.map((r) => join(dir, r.image)),
+        question: ask.question,
+        answer: ask.answer,
+        overlay: null, // each image has its own visual prompt drawn
+        judge,
+      },
+      { label: `judge check (${judge})`, ...job },
+    );
+    const role = i === 0 ? "training" : "held-out";
+    const probabilities = answers.map((a) => a.probability);
+    checks.push(judgeCheck({ judge, role, question: ask.question, probabilities }, truths));
   }
   return checks;
 }
