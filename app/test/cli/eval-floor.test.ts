@@ -2,7 +2,7 @@
  * The judge check for visual prompts no measurer reads: Scenes questions in the recipe's words about scenes
  * with their own points drawn, answered by the world, asked of the real shipped judge.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -49,6 +49,9 @@ describe("checkJudgesOnQa", () => {
       expect(check!.renders.pass).toBeGreaterThan(20);
       expect(check!.renders.fail).toBeGreaterThan(20);
       expect(check!.right!.mean).toBeGreaterThan(0.75); // judge.md: 84% on relative depth in its own words
+      // only the images asked about stay
+      expect(readdirSync(join(dir, "a", "qa"))).toHaveLength(check!.renders.pass + check!.renders.fail);
+      expect(readdirSync(join(dir, "a")).filter((f) => f.endsWith(".png"))).toEqual([]);
       const unknown = { ...depth!, question: "Is the thing at A nearer than the thing at B?" };
       expect(
         await checkJudgesOnQa(console, unknown, ["scenes-judge"], join(dir, "b"), { signal, worker }),

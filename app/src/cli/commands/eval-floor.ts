@@ -6,7 +6,7 @@
  * (judge-check.ts). It runs in a worker of its own, on the other core, while the engine evaluates the LoRA;
  * its progress is not drawn (two bars on one line would garble) and its events stay out of the caller's.
  */
-import { readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { controlsOf } from "../../eval/controls.js";
@@ -222,6 +222,7 @@ export async function checkJudgesOnQa(
     .split("\n")
     .map((line) => QaRecord.parse(JSON.parse(line)))
     .filter((r) => r.question === ask.question);
+  pruneQa(dir, new Set(records.map((r) => r.image)));
   const truths = records.map((r) => r.answer === ask.answer);
   if (truths.filter(Boolean).length < QA_LEAST || truths.filter((t) => !t).length < QA_LEAST) return [];
   const checks: JudgeCheck[] = [];
@@ -243,4 +244,13 @@ export async function checkJudgesOnQa(
     checks.push(judgeCheck({ judge, role, question: ask.question, probabilities }, truths));
   }
   return checks;
+}
+
+/**
+ * Keep only the images asked about (and qa.jsonl, attributes.jsonl): the job draws some 1,650 questions to
+ * find the 80 in the recipe's words, and an eval folder should not grow by 9 MB for them.
+ */
+function pruneQa(dir: string, used: ReadonlySet<string>): void {
+  for (const name of readdirSync(dir)) if (name.endsWith(".png")) rmSync(join(dir, name));
+  for (const name of readdirSync(join(dir, "qa"))) if (!used.has(`qa/${name}`)) rmSync(join(dir, "qa", name));
 }
