@@ -133,24 +133,45 @@ async function checkJudges(
     const q = recipe.questions[control.question]!;
     // A question that names a slot ("{thing}") is asked of each prompt in its own words; renders have none.
     if (/\{\w+\}/.test(q.question) || /\{\w+\}/.test(q.answer)) continue;
+    const asked = {
+      question: q.question,
+      answer: q.answer,
+      overlay: (q.visual_prompt ?? null) as Overlay | null,
+    };
     const truths = renders.map((r) => control.passes(r.measurement, r.widthPx));
-    for (const [i, judge] of judges.entries()) {
-      const { answers } = await runEngineJob(
+    checks.push(
+      ...(await askEveryJudge(
         console,
-        "ask",
-        {
-          images: renders.map((r) => r.file),
-          question: q.question,
-          answer: q.answer,
-          overlay: (q.visual_prompt ?? null) as Overlay | null,
-          judge,
-        },
-        { label: `judge check (${judge})`, ...job },
-      );
-      const role = i === 0 ? "training" : "held-out";
-      const probabilities = answers.map((a) => a.probability);
-      checks.push(judgeCheck({ judge, role, question: q.question, probabilities }, truths));
-    }
+        judges,
+        asked,
+        renders.map((r) => r.file),
+        truths,
+        job,
+      )),
+    );
+  }
+  return checks;
+}
+
+/** Every judge asked one question about `images`; each judge's answers scored by the truth per image. */
+async function askEveryJudge(
+  console: Console,
+  judges: readonly string[],
+  asked: { question: string; answer: string; overlay: Overlay | null },
+  images: string[],
+  truths: readonly (boolean | null)[],
+  job: { signal: AbortSignal; worker: EngineWorker },
+): Promise<JudgeCheck[]> {
+  const checks: JudgeCheck[] = [];
+  for (const [i, judge] of judges.entries()) {
+    const params = { images, ...asked, judge };
+    const { answers } = await runEngineJob(console, "ask", params, {
+      label: `judge check (${judge})`,
+      ...job,
+    });
+    const role = i === 0 ? "training" : "held-out";
+    const probabilities = answers.map((a) => a.probability);
+    checks.push(judgeCheck({ judge, role, question: asked.question, probabilities }, truths));
   }
   return checks;
 }
@@ -225,25 +246,15 @@ export async function checkJudgesOnQa(
   pruneQa(dir, new Set(records.map((r) => r.image)));
   const truths = records.map((r) => r.answer === ask.answer);
   if (truths.filter(Boolean).length < QA_LEAST || truths.filter((t) => !t).length < QA_LEAST) return [];
-  const checks: JudgeCheck[] = [];
-  for (const [i, judge] of judges.entries()) {
-    const { answers } = await runEngineJob(
-      console,
-      "ask",
-      {
-        images: records.map((r) => join(dir, r.image)),
-        question: ask.question,
-        answer: ask.answer,
-        overlay: null, // each image has its own visual prompt drawn
-        judge,
-      },
-      { label: `judge check (${judge})`, ...job },
-    );
-    const role = i === 0 ? "training" : "held-out";
-    const probabilities = answers.map((a) => a.probability);
-    checks.push(judgeCheck({ judge, role, question: ask.question, probabilities }, truths));
-  }
-  return checks;
+  const asked = { question: ask.question, answer: ask.answer, overlay: null }; // each image has its own drawn
+  return askEveryJudge(
+    console,
+    judges,
+    asked,
+    records.map((r) => join(dir, r.image)),
+    truths,
+    job,
+  );
 }
 
 /**
