@@ -142,8 +142,8 @@ export function summarise(inputs: EvalInputs): EvalSummary {
     floor: inputs.driftFloor?.find((f) => f.attribute === d.attribute)?.rate ?? null,
   }));
   const diversity = diversityOf(inputs, pairs);
-  const { verdict, text } = judgeVerdict(judges, controls);
   const judgeChecks = inputs.judgeChecks ?? [];
+  const { verdict, text } = judgeVerdict(judges, controls, judgeChecks);
   return {
     taught_scale: taughtScale,
     prompts: [...new Set(result.images.map((i) => i.prompt))],
@@ -270,9 +270,7 @@ function successText(rose: ControlSummary[]): string {
  * the only check (no measurer applies) cannot check it.
  */
 function blindJudgeText(checks: readonly JudgeCheck[], heldOutIsTheCheck: boolean): string {
-  const blind = checks.filter(
-    (c) => (c.role === "training" || heldOutIsTheCheck) && c.right !== null && c.right.low <= 0.5,
-  );
+  const blind = checks.filter((c) => (c.role === "training" || heldOutIsTheCheck) && isBlind([c], c.judge));
   return blind
     .map(
       (c) =>
@@ -284,6 +282,12 @@ function blindJudgeText(checks: readonly JudgeCheck[], heldOutIsTheCheck: boolea
           : "it cannot tell right answers from wrong ones here, so its score cannot check this control."),
     )
     .join("");
+}
+
+/** Whether a judge's check on scenes whose answer is known reaches down to chance (none: not known). */
+function isBlind(checks: readonly JudgeCheck[], judge: string): boolean {
+  const check = checks.find((c) => c.judge === judge);
+  return check?.right != null && check.right.low <= 0.5;
 }
 
 /** The held-out judges' own rise, for a control no measurer checks. */
@@ -308,6 +312,7 @@ export const LEAST_GAIN = 0.05;
 function judgeVerdict(
   judges: JudgeSummary[],
   controls: ControlSummary[],
+  checks: readonly JudgeCheck[],
 ): { verdict: Verdict; text: string } {
   const training = judges.find((j) => j.role === "training");
   const heldOut = judges.filter((j) => j.role === "held-out");
@@ -320,6 +325,14 @@ function judgeVerdict(
   }
   const gain = `The training judge's score rose by ${pct(rise!.mean)} points (95% interval ${pct(rise!.low)} to ${pct(rise!.high)})`;
   const evidence = controls.length > 0 ? controls : heldOut;
+  // a held-out judge that cannot tell right answers from wrong ones on scenes whose answer is known checks
+  // nothing: with no measurer, its rise would not confirm the control, nor its flat score show hacking
+  if (controls.length === 0 && heldOut.length > 0 && heldOut.every((j) => isBlind(checks, j.judge))) {
+    return {
+      verdict: "unverified",
+      text: `${gain}, but nothing held out can check it: no measurer applies, and the held-out judge is no better than chance here.`,
+    };
+  }
   if (evidence.length === 0) {
     return {
       verdict: "unverified",

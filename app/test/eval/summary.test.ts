@@ -169,10 +169,16 @@ describe("summarise", () => {
       ...noControl,
       judgeChecks: [check("scenes-judge-heldout", "held-out", 0.3)],
     });
-    expect(unchecked.verdict).toBe("probable_hacking");
+    // ... and the verdict is no longer "probable hacking": nothing that could check the control did
+    expect(unchecked.verdict).toBe("unverified");
     expect(unchecked.verdict_text).toMatch(
-      /the held-out judge scenes-judge-heldout was right in 40\.0% .*its score cannot check this control\.$/,
+      /rose by 50\.0 points.*but nothing held out can check it.*the held-out judge scenes-judge-heldout was right in 40\.0% .*its score cannot check this control\.$/,
     );
+    const checked = summarise({
+      ...noControl,
+      judgeChecks: [check("scenes-judge-heldout", "held-out", 0.7)],
+    });
+    expect(checked.verdict).toBe("probable_hacking");
   });
 
   it("falls back on the held-out judge when no measurer applies, and says no gain when nothing rose", () => {
