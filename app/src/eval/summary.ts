@@ -270,7 +270,7 @@ function successText(rose: ControlSummary[]): string {
  * the only check (no measurer applies) cannot check it.
  */
 function blindJudgeText(checks: readonly JudgeCheck[], heldOutIsTheCheck: boolean): string {
-  const blind = checks.filter((c) => (c.role === "training" || heldOutIsTheCheck) && isBlind([c], c.judge));
+  const blind = checks.filter((c) => (c.role === "training" || heldOutIsTheCheck) && isBlind(c));
   return blind
     .map(
       (c) =>
@@ -284,9 +284,8 @@ function blindJudgeText(checks: readonly JudgeCheck[], heldOutIsTheCheck: boolea
     .join("");
 }
 
-/** Whether a judge's check on scenes whose answer is known reaches down to chance (none: not known). */
-function isBlind(checks: readonly JudgeCheck[], judge: string): boolean {
-  const check = checks.find((c) => c.judge === judge);
+/** Whether a check on scenes whose answer is known reaches down to chance (no check: not known). */
+function isBlind(check: JudgeCheck | undefined): boolean {
   return check?.right != null && check.right.low <= 0.5;
 }
 
@@ -327,7 +326,11 @@ function judgeVerdict(
   const evidence = controls.length > 0 ? controls : heldOut;
   // a held-out judge that cannot tell right answers from wrong ones on scenes whose answer is known checks
   // nothing: with no measurer, its rise would not confirm the control, nor its flat score show hacking
-  if (controls.length === 0 && heldOut.length > 0 && heldOut.every((j) => isBlind(checks, j.judge))) {
+  if (
+    controls.length === 0 &&
+    heldOut.length > 0 &&
+    heldOut.every((j) => isBlind(checks.find((c) => c.judge === j.judge)))
+  ) {
     return {
       verdict: "unverified",
       text: `${gain}, but nothing held out can check it: no measurer applies, and the held-out judge is no better than chance here.`,
