@@ -12,6 +12,8 @@ export interface JudgeCheck {
   judge: string;
   role: "training" | "held-out";
   question: string;
+  /** The question as this judge was asked it, where other words than the recipe's (a Scenes judge's own). */
+  asked_as?: string;
   /** Renders that pass the control, and that fail it, by the measurers (unreadable ones left out). */
   renders: { pass: number; fail: number };
   /** The judge's mean probability of the wanted answer on the renders that pass, and on those that fail. */
@@ -28,6 +30,7 @@ export interface JudgeAnswers {
   judge: string;
   role: "training" | "held-out";
   question: string;
+  asked_as?: string;
   /** Its probability of the wanted answer per render. */
   probabilities: readonly number[];
 }
@@ -42,6 +45,9 @@ export function judgeCheck(answers: JudgeAnswers, truths: readonly (boolean | nu
     judge: answers.judge,
     role: answers.role,
     question: answers.question,
+    ...(answers.asked_as !== undefined && answers.asked_as !== answers.question
+      ? { asked_as: answers.asked_as }
+      : {}),
     renders: { pass: pass.length, fail: fail.length },
     on_pass: bootstrapMean(pass),
     on_fail: bootstrapMean(fail),

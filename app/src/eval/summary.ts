@@ -52,7 +52,8 @@ export interface Change {
 export interface JudgeSummary extends Change {
   judge: string;
   role: "training" | "held-out";
-  questions: (Change & { question: string })[];
+  /** Per recipe question; `asked_as` where this judge was asked it in other words (its own, a Scenes judge). */
+  questions: (Change & { question: string; asked_as?: string })[];
 }
 
 export interface ControlSummary extends Change {
@@ -204,9 +205,15 @@ function judgeSummary(j: EvaluateResult["judges"][number], inputs: EvalInputs, p
     ...pairedChange(pairs, overall),
     questions: inputs.questions.map((q, k) => ({
       question: distinctLabel(q, inputs.questions),
+      ...askedAs(j.asked_as?.[k], q.question),
       ...pairedChange(pairs, (i) => j.probabilities[i]![k] ?? null),
     })),
   };
+}
+
+/** `{ asked_as }` when the judge was asked the question in other words than the recipe's; else nothing. */
+export function askedAs(asked: string | undefined, question: string): { asked_as?: string } {
+  return asked !== undefined && asked !== question ? { asked_as: asked } : {};
 }
 
 /**

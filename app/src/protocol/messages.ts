@@ -325,6 +325,11 @@ export const QaResult = z.strictObject({
 
 export const AskResult = z.strictObject({
   answers: z.array(z.strictObject({ path: z.string(), probability: z.number().min(0).max(1) })),
+  asked_as: z
+    .string()
+    .describe(
+      "The question as the judge was asked it: a Scenes judge reads a Scenes question in its own words.",
+    ),
 });
 export const GenerateResult = z.strictObject({
   out_dir: z.string(),
@@ -369,6 +374,13 @@ export const EvaluateResult = z.strictObject({
   judges: z.array(
     z.strictObject({
       judge: z.string(),
+      asked_as: z
+        .array(z.string())
+        .optional()
+        .describe(
+          "Each question as this judge was asked it: a Scenes judge reads a Scenes question in its own " +
+            "words (absent from runs evaluated before this field).",
+        ),
       probabilities: z
         .array(z.array(z.number().min(0).max(1).nullable()))
         .describe(

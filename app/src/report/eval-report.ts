@@ -72,6 +72,9 @@ function tables(s: EvalSummary): { title: string; note: string; table: Table }[]
       title: "Judges",
       note:
         "Probability of the wanted answer, weighted over the recipe's questions; per question below." +
+        (s.judges.some((j) => j.questions.some((q) => q.asked_as !== undefined))
+          ? ' A Scenes judge is asked a Scenes question in its own words ("asked as"): the held-out judge never saw the training judge\'s phrasings.'
+          : "") +
         (s.judges.some((j) => j.questions.some((q) => q.base === null))
           ? " n/a: a question asked only of some prompts (`when` or a {slot}), none of them an evaluation prompt."
           : ""),
@@ -79,7 +82,7 @@ function tables(s: EvalSummary): { title: string; note: string; table: Table }[]
         head: ["judge", "role", ...scaleHead],
         rows: s.judges.flatMap((j) => [
           [j.judge, j.role, ...changeRow(j)],
-          ...j.questions.map((q) => [`  ${q.question}`, "", ...changeRow(q)]),
+          ...j.questions.map((q) => [`  ${withAskedAs(q)}`, "", ...changeRow(q)]),
         ]),
       },
     },
@@ -126,7 +129,7 @@ function judgeCheckTable(s: EvalSummary): { title: string; note: string; table: 
       "Each judge asked the recipe's question about rendered scenes whose answer is known: for a measured " +
       "control, the drift floor's scenes with the control set (they pass) and without it (most fail); for " +
       "points or a layout, Scenes questions in the recipe's words, each scene with its own points or boxes " +
-      "drawn (pass: the wanted answer is the right one). Right: the mean of its share right on the passing and " +
+      "drawn (pass: the wanted answer is the right one); a Scenes judge is asked in its own words. Right: the mean of its share right on the passing and " +
       "on the failing renders (wanted answer above or below 0.5); 50% is chance. A training judge near 50% " +
       "cannot teach this control, whatever its score on the LoRA's images; a held-out judge near 50% cannot " +
       "check it.",
@@ -143,7 +146,7 @@ function judgeCheckTable(s: EvalSummary): { title: string; note: string; table: 
       rows: s.judge_checks.map((c) => [
         c.judge,
         c.role,
-        c.question,
+        withAskedAs(c),
         `${c.renders.pass} / ${c.renders.fail}`,
         percent(c.on_pass),
         percent(c.on_fail),
@@ -151,6 +154,11 @@ function judgeCheckTable(s: EvalSummary): { title: string; note: string; table: 
       ]),
     },
   };
+}
+
+/** A question, and how the judge was asked it where that was in other words (a Scenes judge's own). */
+function withAskedAs(q: { question: string; asked_as?: string }): string {
+  return q.asked_as === undefined ? q.question : `${q.question} (asked as: ${q.asked_as})`;
 }
 
 function interval(i: Interval | null): string {

@@ -29,6 +29,14 @@ describe("judgeCheck", () => {
     expect(c.right!.high).toBe(0.5);
   });
 
+  it("keeps the words the judge was asked in only where they were not the recipe's", () => {
+    const truths = [true, false];
+    const asIs = judgeCheck({ ...answers([0.9, 0.1]), asked_as: "Is the red line on the horizon?" }, truths);
+    expect(asIs).not.toHaveProperty("asked_as");
+    const own = "Is the red line at the same height as the horizon?";
+    expect(judgeCheck({ ...answers([0.9, 0.1]), asked_as: own }, truths).asked_as).toBe(own);
+  });
+
   it("has no balanced score without renders of both kinds, and wants one answer per render", () => {
     expect(judgeCheck(answers([0.9, 0.2]), [true, true]).right).toBeNull();
     expect(() => judgeCheck(answers([0.9]), [true, false])).toThrow(/one answer per render/);

@@ -74,6 +74,20 @@ describe("summarise", () => {
     expect(s.controls[0]!.taught!.mean).toBe(0);
   });
 
+  it("keeps how a judge was asked each question where it was not the recipe's words", () => {
+    const given = inputs({ training: rises, heldout: flat, measured: () => ({}), pixel: varied });
+    const [training, heldout] = given.result.judges;
+    // the training judge's words are the recipe's; the held-out judge was asked its own
+    training!.asked_as = QUESTIONS.map((q) => q.question);
+    heldout!.asked_as = ["Is the red line drawn at the height of the horizon?", "Is the horizon high?"];
+    const s = summarise(given);
+    expect(s.judges[0]!.questions.map((q) => q.asked_as)).toEqual([undefined, undefined]);
+    expect(s.judges[1]!.questions.map((q) => q.asked_as)).toEqual([
+      "Is the red line drawn at the height of the horizon?",
+      undefined,
+    ]);
+  });
+
   it("says the control took when the measured success rises with the judge's score", () => {
     const measured = (scale: number) => ({ horizon: scale ? 0.31 : 0.6 });
     const s = summarise(inputs({ training: rises, heldout: flat, measured, pixel: varied }));

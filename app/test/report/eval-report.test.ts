@@ -98,6 +98,34 @@ describe("the evaluation report", () => {
     expect(html).toContain("a lake &amp; a tree");
   });
 
+  it("says in which words a judge was asked where they were not the recipe's", () => {
+    const run = mkdtempSync(join(tmpdir(), "eval-report-"));
+    const evalDir = join(run, "eval");
+    mkdirSync(evalDir, { recursive: true });
+    const ownWords = "Is the red line drawn at the height of the horizon?";
+    const reworded = {
+      ...summary,
+      judges: [
+        ...summary.judges,
+        {
+          ...summary.judges[0]!,
+          judge: "scenes-judge-heldout",
+          role: "held-out" as const,
+          questions: [{ ...summary.judges[0]!.questions[0]!, asked_as: ownWords }],
+        },
+      ],
+      judge_checks: [{ ...summary.judge_checks[0]!, role: "held-out" as const, asked_as: ownWords }],
+    };
+    writeEvalReport({ runDir: run, evalDir, recipe, summary: reworded, grids: [] });
+    const md = readFileSync(join(evalDir, "report.md"), "utf8");
+    expect(md).toContain(`|   Is the <red> line on it? (asked as: ${ownWords}) |`);
+    expect(md).toContain(`| held-out | Is the <red> line on it? (asked as: ${ownWords}) | 47 / 48 |`);
+    expect(md).toContain("A Scenes judge is asked a Scenes question in its own words");
+    // and nothing of the kind where every judge was asked the recipe's words
+    writeEvalReport({ runDir: run, evalDir, recipe, summary, grids: [] });
+    expect(readFileSync(join(evalDir, "report.md"), "utf8")).not.toContain("asked as");
+  });
+
   it("shows what a perfect control drifts next to the LoRA's drift when the floor was measured", () => {
     const run = mkdtempSync(join(tmpdir(), "eval-report-"));
     const evalDir = join(run, "eval");

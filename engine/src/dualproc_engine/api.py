@@ -158,10 +158,12 @@ def ask(
     judge: str = "scenes-judge",
     reporter: Reporter | None = None,
 ) -> dict[str, Any]:
-    """The judge's probability of `answer` to `question` for each image (after drawing `overlay`)."""
-    from .judges.ask import ask_files
+    """The judge's probability of `answer` to `question` for each image (after drawing `overlay`), and the
+    question as the judge was asked it (a Scenes judge: in its own words)."""
+    from .judges.ask import ask_files, asked_as
 
-    return {"answers": ask_files(images, question, answer=answer, overlay=overlay, judge=judge)}
+    answers = ask_files(images, question, answer=answer, overlay=overlay, judge=judge)
+    return {"answers": answers, "asked_as": asked_as(question, judge)}
 
 
 def generate(

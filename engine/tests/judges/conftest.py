@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,20 @@ from dualproc_engine.judges.scenes_vlm import JudgeArchitecture, build_judge_fil
 TINY = {"vision_hidden_size": 32, "text_hidden_size": 32, "text_layers": 1, "heads": 2}
 
 
-def save_tiny_judge(folder: Path, vision: str = "resnet", seed: int = 0) -> Path:
+def save_tiny_judge(folder: Path, vision: str = "resnet", seed: int = 0, split: str = "train") -> Path:
     arch = JudgeArchitecture(vision=vision, **TINY)
-    model, _ = build_judge_files(folder, arch, "train", seed)
+    model, _ = build_judge_files(folder, arch, split, seed)
     model.save_pretrained(str(folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_heldout_judge_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny judge of the held-out phrasings' words, with the training.json `train_judge` writes (which says
+    so); `tiny_judge_dir` has none, like any other VLM's folder."""
+    torch.set_num_threads(1)
+    folder = save_tiny_judge(tmp_path_factory.mktemp("judge-heldout"), split="heldout")
+    (folder / "training.json").write_text(json.dumps({"config": {"phrasing_split": "heldout"}, "steps": 0}))
     return folder
 
 

@@ -71,6 +71,7 @@ def test_images_are_paired_by_seed_and_judged_by_every_judge(models, tmp_path) -
     assert len(first["probabilities"]) == len(images) and all(len(row) == 2 for row in first["probabilities"])
     assert all(0 <= p <= 1 for row in first["probabilities"] for p in row)
     assert first["probabilities"] == second["probabilities"]  # the same judge twice: the same answers
+    assert first["asked_as"] == result["questions"]  # not a Scenes judge (no training.json): as written
 
 
 def test_the_base_images_are_the_generator_without_the_lora(models, make_generator, tmp_path) -> None:  # noqa: ANN001

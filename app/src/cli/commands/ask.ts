@@ -40,11 +40,18 @@ export function askCommand(context: CliContext): Command {
         overlay: options.overlay ?? null,
         judge: options.judge,
       });
+      if (result.asked_as !== options.question && !options.json)
+        console.info(`${options.judge} was asked in its own words: ${result.asked_as}`);
       result.answers.forEach((answer, i) => {
         const shown = images[i] ?? answer.path;
         console.result(
           options.json
-            ? JSON.stringify({ path: shown, answer: options.answer, probability: answer.probability })
+            ? JSON.stringify({
+                path: shown,
+                answer: options.answer,
+                probability: answer.probability,
+                asked_as: result.asked_as,
+              })
             : `${shown}\t${answer.probability.toFixed(4)}`,
         );
       });

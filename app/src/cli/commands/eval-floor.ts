@@ -165,13 +165,13 @@ async function askEveryJudge(
   const checks: JudgeCheck[] = [];
   for (const [i, judge] of judges.entries()) {
     const params = { images, ...asked, judge };
-    const { answers } = await runEngineJob(console, "ask", params, {
+    const { answers, asked_as } = await runEngineJob(console, "ask", params, {
       label: `judge check (${judge})`,
       ...job,
     });
     const role = i === 0 ? "training" : "held-out";
     const probabilities = answers.map((a) => a.probability);
-    checks.push(judgeCheck({ judge, role, question: asked.question, probabilities }, truths));
+    checks.push(judgeCheck({ judge, role, question: asked.question, asked_as, probabilities }, truths));
   }
   return checks;
 }

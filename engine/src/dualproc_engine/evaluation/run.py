@@ -5,7 +5,8 @@ scale 0 (the base model) and at the trained scale differ only by the LoRA: pairs
 Every image is written as a PNG (`images/scale-<c>/p<p>-s<s>.png`) and one before/after grid per prompt
 (`grids/prompt-<p>.png`: a row per scale, a column per seed). Each judge answers each of the recipe's
 questions (with its visual prompt) about every image it is asked of: the probability of the wanted answer
-(None where a question is asked only of other prompts' images).
+(None where a question is asked only of other prompts' images), and how it was asked each question (a Scenes
+judge in its own words, judges/base.py `in_own_words`).
 
 What the numbers mean (success by measurers, confidence intervals, drift, the hacking flag) is the app's
 work (app/src/eval/): it owns the measurers, so it also owns the statistics built on them.
@@ -91,7 +92,7 @@ def evaluate_run(
             [_finite(v) if a else None for v, a in zip(row, ask, strict=True)]
             for row, ask in zip(table.tolist(), asked.tolist(), strict=True)
         ]
-        scored.append({"judge": name, "probabilities": rows})
+        scored.append({"judge": name, "asked_as": questions.asked_as, "probabilities": rows})
     return {
         "out_dir": str(out),
         "questions": [q.question for q in cfg.questions],

@@ -24,6 +24,13 @@ def get_judge(name: str) -> Any:
     return _LOADED[name]
 
 
+def asked_as(question: str, judge: str) -> str:
+    """The question as judge `judge` is asked it: a Scenes question in a Scenes judge's own words."""
+    from .base import in_own_words
+
+    return in_own_words(get_judge(judge), question)
+
+
 def ask_files(
     paths: Sequence[str],
     question: str,
@@ -31,7 +38,8 @@ def ask_files(
     overlay: Mapping[str, Any] | None = None,
     judge: str = "scenes-judge",
 ) -> list[dict[str, Any]]:
-    """[{"path", "probability"}] per image: exp(logprob) of `answer` to `question`, overlay drawn first.
+    """[{"path", "probability"}] per image: exp(logprob) of `answer` to `question` (`asked_as`: in a Scenes
+    judge's own words), overlay drawn first.
 
     `judge` is a shipped judge's name (weights/<name>/) or a folder holding one. Mistakes (a missing file,
     a bad overlay spec, a judge not on this machine) raise `UserError` subclasses with one-line messages.
@@ -48,6 +56,7 @@ def ask_files(
         raise UserError("ask: the answer is empty")
     spec = parse_overlay(dict(overlay)) if overlay else None  # a bad spec: OverlaySpecError, a UserError
     scorer = get_judge(judge)
+    question = asked_as(question, judge)
     results = []
     for path in paths:
         image = load_image(path)

@@ -36,6 +36,18 @@ def with_instruction(question: str, answer: str) -> str:
     return question + YES_NO_INSTRUCTION if answer.strip() in YES_NO else question
 
 
+def in_own_words(judge: Any, question: str) -> str:
+    """The question as `judge` is asked it: a Scenes judge (one whose `phrasing_split` says which Scenes
+    phrasings it learned) is asked a Scenes question in its own split's words (`world.qa.phrasings.reword`),
+    since it reads the other split's words as unknown; any other judge, and any other question, as written."""
+    split = getattr(judge, "phrasing_split", None)
+    if split is None:
+        return question
+    from ..world.qa.phrasings import reword
+
+    return reword(question, split)
+
+
 def answer_token_ids(tokenize: Callable[[str], list[int]], prefix: str, answer: str) -> tuple[list[int], int]:
     """(token ids of prefix + answer, index of the first answer token).
 

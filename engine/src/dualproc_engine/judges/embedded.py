@@ -11,6 +11,7 @@ then (x - mean) / std. No per-image min-max stretch (the reference's quirk).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,9 @@ class EmbeddedJudge:
         image_processor = processor.image_processor
         self._mean = torch.tensor(image_processor.image_mean, dtype=torch.float32).view(1, 3, 1, 1)
         self._std = torch.tensor(image_processor.image_std, dtype=torch.float32).view(1, 3, 1, 1)
+        self.phrasing_split: str | None = None
+        """The Scenes phrasings it was trained on ("train", "heldout" or "all"; its training.json), so that
+        it is asked a Scenes question in its own words (`base.in_own_words`); None: not a Scenes judge."""
 
     @classmethod
     def from_pretrained(cls, path: str | Path, device: str | torch.device = "cpu") -> EmbeddedJudge:
@@ -48,7 +52,9 @@ class EmbeddedJudge:
         model = model.to(device)
         model.eval()  # no dropout in these configs; eval() only makes the scores deterministic
         model.requires_grad_(False)  # the judge is frozen; gradients still flow to the images
-        return cls(model, AutoProcessor.from_pretrained(str(path)))
+        judge = cls(model, AutoProcessor.from_pretrained(str(path)))
+        judge.phrasing_split = trained_phrasing_split(Path(path))
+        return judge
 
     @property
     def device(self) -> torch.device:
@@ -148,6 +154,16 @@ class EmbeddedJudge:
         token_logprob = torch.log_softmax(logits, dim=-1).gather(1, ids[rows, cols + 1][:, None]).squeeze(1)
         out = torch.zeros(ids.shape[0], dtype=token_logprob.dtype, device=token_logprob.device)
         return out.index_add(0, rows, token_logprob)
+
+
+def trained_phrasing_split(folder: Path) -> str | None:
+    """The phrasing split a judge folder's training.json records (`train_judge`), or None."""
+    try:
+        config = json.loads((folder / "training.json").read_text()).get("config", {})
+    except (OSError, ValueError, AttributeError):
+        return None
+    split = config.get("phrasing_split") if isinstance(config, dict) else None
+    return split if isinstance(split, str) else None
 
 
 def load_judge(name: str = "scenes-judge", device: str | torch.device = "cpu") -> EmbeddedJudge:

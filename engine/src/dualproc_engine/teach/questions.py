@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from ..errors import UserError
+from ..judges.base import in_own_words
 from .config import Question
 
 Overlay = Callable[[Tensor], Tensor]
@@ -96,6 +97,8 @@ class QuestionSet:
     ):
         self.judge = judge
         self.questions = [q.question for q in questions]
+        self.asked_as = [in_own_words(judge, q) for q in self.questions]
+        """Each question as the judge reads it: a Scenes judge is asked a Scenes question in its own words."""
         self.answers = [q.answer for q in questions]
         self.weights = [float(q.weight) for q in questions]
         self.asked_of = [set(q.prompts) if q.prompts is not None else None for q in questions]
@@ -109,7 +112,7 @@ class QuestionSet:
             key = json.dumps(q.visual_prompt, sort_keys=True)
             group = groups.setdefault(key, _Group(overlay, [], [], []))
             group.indices.append(i)
-            group.questions.append(q.question)
+            group.questions.append(self.asked_as[i])
             group.answers.append(q.answer)
         self.groups = list(groups.values())
         self._check_answers()
@@ -162,7 +165,7 @@ class QuestionSet:
         unk = getattr(tokenizer, "unk_token_id", None)
         if tokenizer is None or unk is None:
             return []
-        return [i for i, q in enumerate(self.questions) if unk in tokenizer(q)["input_ids"]]
+        return [i for i, q in enumerate(self.asked_as) if unk in tokenizer(q)["input_ids"]]
 
     def views(self, images: Tensor) -> list[Tensor]:
         """Each group's view of the batch: the images with that group's visual prompt composited."""
@@ -231,7 +234,7 @@ class QuestionSet:
     def reference_logprob(self, images: Tensor) -> Tensor:
         """(B, Q) the reference's way: one full judge pass (image encoding included) per question."""
         cols = []
-        for q, a, overlay in zip(self.questions, self.answers, self.overlays, strict=True):
+        for q, a, overlay in zip(self.asked_as, self.answers, self.overlays, strict=True):
             view = overlay(images) if overlay is not None else images
             cols.append(self.judge.logprob(view, [q], [a]))
         return torch.cat(cols, dim=1)

@@ -11,7 +11,10 @@ with Yes or No." is appended by the objective, not here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
 
 Phrasing = str | Mapping[str, str]
 PHRASING_SPLITS = ("train", "heldout", "all")
@@ -299,3 +302,65 @@ def phrase(family: str, index: int, variant: str | None, slots: Mapping[str, str
     phrasing = PHRASINGS[family][index]
     template = phrasing if isinstance(phrasing, str) else phrasing[variant or ""]
     return template.format(**slots)
+
+
+_SLOT = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class _Wording:
+    family: str
+    index: int
+    variant: str | None
+    pattern: re.Pattern[str]
+    slots: frozenset[str]
+    fixed_chars: int
+    """How much of it is fixed words (not slots): the more, the more specific."""
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """The template as an anchored regex whose named groups capture its slots' values."""
+    parts = _SLOT.split(template)  # literal, slot, literal, slot, ..., literal
+    body = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
+    return re.compile(f"^{body}$")
+
+
+@cache
+def _wordings() -> list[_Wording]:
+    """Every phrasing of every family as a pattern, the most literal first (templates without slots, then by
+    the length of their fixed words), so that "Is there exactly one tree in the image?" is read as the count
+    question it is, not as "Is there {a_kind} in the image?" with a_kind = "exactly one tree"."""
+    out = []
+    for family, phrasings in PHRASINGS.items():
+        for index, phrasing in enumerate(phrasings):
+            items = [(None, phrasing)] if isinstance(phrasing, str) else list(phrasing.items())
+            for variant, template in items:
+                slots = frozenset(_SLOT.findall(template))
+                fixed = len(_SLOT.sub("", template))
+                out.append(_Wording(family, index, variant, _pattern(template), slots, fixed))
+    return sorted(out, key=lambda w: (bool(w.slots), -w.fixed_chars))
+
+
+def reword(question: str, split: str) -> str:
+    """`question` in the first phrasing of `split` that says the same, where it is a Scenes phrasing of the
+    other split (the same family, variant and slot values); otherwise `question` unchanged.
+
+    A Scenes judge knows only its split's words (its tokenizer maps the rest to an unknown token), so the
+    held-out judge asked a recipe's question in the training judge's words answers near chance; asked the
+    same question in its own words, it answers as well as it can (docs/judge.md)."""
+    text = question.strip()
+    if split not in ("train", "heldout"):
+        return question
+    readings = [(w, m) for w in _wordings() if (m := w.pattern.match(text)) is not None]
+    if any(split_of(w.index) == split for w, _ in readings):
+        return question  # already in its own words (in some reading: a few wordings are two families')
+    if not readings:
+        return question
+    w, match = readings[0]  # the most specific reading only: another would read its words as slot values
+    slots = match.groupdict()
+    for j in phrasing_indices(w.family, split):
+        phrasing = PHRASINGS[w.family][j]
+        template = phrasing if isinstance(phrasing, str) else phrasing.get(w.variant or "")
+        if template is not None and set(_SLOT.findall(template)) <= set(slots):
+            return template.format(**slots)
+    return question  # no wording of its split takes these slots
