@@ -283,7 +283,7 @@ function blindJudgeText(checks: readonly JudgeCheck[], heldOutIsTheCheck: boolea
       (c) =>
         ` On rendered scenes whose answer is known, the ${c.role} judge ${c.judge} was right in ` +
         `${pct(c.right!.mean)}% (95% interval ${pct(c.right!.low)} to ${pct(c.right!.high)}; chance is 50%) ` +
-        `when asked "${c.question}": ` +
+        `when asked "${c.question}"${c.asked_as === undefined ? "" : ` (in its own words: "${c.asked_as}")`}: ` +
         (c.role === "training"
           ? "it cannot tell right answers from wrong ones here, so it cannot teach this control by seeing it."
           : "it cannot tell right answers from wrong ones here, so its score cannot check this control."),

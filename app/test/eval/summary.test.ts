@@ -179,15 +179,17 @@ describe("summarise", () => {
       pixel: varied,
       questions: [{ question: "Is point A closer to the viewer than point B?" }],
     });
+    const ownWords = "Is point A in front of point B?";
     const unchecked = summarise({
       ...noControl,
-      judgeChecks: [check("scenes-judge-heldout", "held-out", 0.3)],
+      judgeChecks: [{ ...check("scenes-judge-heldout", "held-out", 0.3), asked_as: ownWords }],
     });
     // ... and the verdict is no longer "probable hacking": nothing that could check the control did
     expect(unchecked.verdict).toBe("unverified");
     expect(unchecked.verdict_text).toMatch(
       /rose by 50\.0 points.*but nothing held out can check it.*the held-out judge scenes-judge-heldout was right in 40\.0% .*its score cannot check this control\.$/,
     );
+    expect(unchecked.verdict_text).toContain(`(in its own words: "${ownWords}")`);
     const checked = summarise({
       ...noControl,
       judgeChecks: [check("scenes-judge-heldout", "held-out", 0.7)],
