@@ -292,8 +292,14 @@ function blindJudgeText(checks: readonly JudgeCheck[], heldOutIsTheCheck: boolea
 }
 
 /** Whether a check on scenes whose answer is known reaches down to chance (no check: not known). */
-function isBlind(check: JudgeCheck | undefined): boolean {
-  return check?.right != null && check.right.low <= 0.5;
+function isBlind(check: JudgeCheck): boolean {
+  return check.right !== null && check.right.low <= 0.5;
+}
+
+/** Whether a judge was checked on some question and is no better than chance on every one it was. */
+function blindOnEvery(judge: string, checks: readonly JudgeCheck[]): boolean {
+  const mine = checks.filter((c) => c.judge === judge);
+  return mine.length > 0 && mine.every(isBlind);
 }
 
 /** The held-out judges' own rise, for a control no measurer checks. */
@@ -333,11 +339,7 @@ function judgeVerdict(
   const evidence = controls.length > 0 ? controls : heldOut;
   // a held-out judge that cannot tell right answers from wrong ones on scenes whose answer is known checks
   // nothing: with no measurer, its rise would not confirm the control, nor its flat score show hacking
-  if (
-    controls.length === 0 &&
-    heldOut.length > 0 &&
-    heldOut.every((j) => isBlind(checks.find((c) => c.judge === j.judge)))
-  ) {
+  if (controls.length === 0 && heldOut.length > 0 && heldOut.every((j) => blindOnEvery(j.judge, checks))) {
     return {
       verdict: "unverified",
       text: `${gain}, but nothing held out can check it: no measurer applies, and the held-out judge is no better than chance here.`,

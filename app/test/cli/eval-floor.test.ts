@@ -16,7 +16,7 @@ const question = (text: string, answer: string, visual_prompt: unknown) =>
   ({ question: text, answer, visual_prompt, weight: 1 }) as unknown as TeachRecipe["questions"][number];
 
 describe("questionsWithSceneAnswers", () => {
-  it("takes yes/no questions about points or a layout, once each", () => {
+  it("takes yes/no questions about points, a layout or (plain) what a landscape shows, once each", () => {
     const points = { kind: "points", a: [0.2, 0.5], b: [0.7, 0.5] };
     const picked = questionsWithSceneAnswers([
       question("Is point A closer to the viewer than point B?", "Yes", points),
@@ -24,10 +24,13 @@ describe("questionsWithSceneAnswers", () => {
       question("Does the image follow the layout drawn on it?", "No", { kind: "layout", boxes: [] }),
       question("Is the red line aligned with the horizon?", "Yes", { kind: "horizon", y: 0.3 }),
       question("Which point is nearer?", "A", points),
+      question("Is it night-time?", "Yes", undefined),
+      question("Is there {thing} in the image?", "Yes", undefined), // each prompt its own: scenes have none
     ]);
-    expect(picked.map((q) => [q.question, q.answer, q.family.family])).toEqual([
-      ["Is point A closer to the viewer than point B?", "Yes", "relative_depth"],
-      ["Does the image follow the layout drawn on it?", "No", "layout_match"],
+    expect(picked.map((q) => [q.question, q.answer, q.family.families])).toEqual([
+      ["Is point A closer to the viewer than point B?", "Yes", ["relative_depth"]],
+      ["Does the image follow the layout drawn on it?", "No", ["layout_match"]],
+      ["Is it night-time?", "Yes", ["horizon_band", "sky", "time_of_day"]],
     ]);
   });
 });
@@ -56,6 +59,24 @@ describe("checkJudgesOnQa", () => {
       expect(
         await checkJudgesOnQa(console, unknown, ["scenes-judge"], join(dir, "b"), { signal, worker }),
       ).toEqual([]);
+
+      // a plain question: the scenes as rendered, asked of both judges (the held-out one in its own words)
+      const [night] = questionsWithSceneAnswers([question("Is it night-time?", "Yes", undefined)]);
+      const judges = ["scenes-judge", "scenes-judge-heldout"];
+      const checks = await checkJudgesOnQa(console, night!, judges, join(dir, "c"), { signal, worker });
+      expect(checks.map((c) => [c.judge, c.asked_as])).toEqual([
+        ["scenes-judge", undefined],
+        ["scenes-judge-heldout", "Does this take place at night?"],
+      ]);
+      for (const c of checks) {
+        expect(c.renders.pass).toBeGreaterThanOrEqual(10);
+        expect(c.right!.mean).toBeGreaterThan(0.85); // judge.md: time of day 97-99% in each judge's own words
+      }
+      // the scenes asked about stay, as rendered, and nothing else
+      const kept = readdirSync(join(dir, "c")).filter((f) => f.endsWith(".png"));
+      expect(kept.length).toBeGreaterThan(0);
+      expect(kept.length).toBeLessThanOrEqual(checks[0]!.renders.pass + checks[0]!.renders.fail);
+      expect(readdirSync(join(dir, "c", "qa"))).toEqual([]);
     } finally {
       await worker.close();
     }

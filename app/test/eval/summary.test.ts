@@ -195,6 +195,15 @@ describe("summarise", () => {
       judgeChecks: [check("scenes-judge-heldout", "held-out", 0.7)],
     });
     expect(checked.verdict).toBe("probable_hacking");
+    // a held-out judge blind on one question but sighted on another still checks something
+    const sightedOnOne = summarise({
+      ...noControl,
+      judgeChecks: [
+        check("scenes-judge-heldout", "held-out", 0.3),
+        { ...check("scenes-judge-heldout", "held-out", 0.8), question: "Is it night-time?" },
+      ],
+    });
+    expect(sightedOnOne.verdict).toBe("probable_hacking");
   });
 
   it("falls back on the held-out judge when no measurer applies, and says no gain when nothing rose", () => {

@@ -177,16 +177,19 @@ async function askEveryJudge(
 }
 
 /**
- * Visual prompts no measurer reads, whose Scenes questions the world answers itself (world/qa): points A and B
- * (which is nearer), labelled boxes (does the layout match). Scenes of that kind are asked the family's
+ * Questions no measurer reads, whose Scenes questions the world answers itself (world/qa): visual prompts of
+ * points A and B (which is nearer) and labelled boxes (does the layout match), and plain questions (no visual
+ * prompt) about a landscape's horizon band, sky or time of day. Scenes of that kind are asked the families'
  * questions in every phrasing, each with its own points or boxes drawn; those worded exactly as the recipe's
  * question are the renders with a known answer.
  */
 const SCENE_FAMILIES = {
   // per scene: about 80 records of 1,650 are in the recipe's words (one phrasing and relation of 18)
-  points: { family: "relative_depth", kind: "landscape", perScene: 6 },
+  points: { families: ["relative_depth"], kind: "landscape", perScene: 6 },
   // about 90 of 900 (one phrasing of 9)
-  layout: { family: "layout_match", kind: null, perScene: 3 },
+  layout: { families: ["layout_match"], kind: null, perScene: 3 },
+  // one phrasing and variant of 27 to 36: about 35 to 45 records of 1,200 per family
+  none: { families: ["horizon_band", "sky", "time_of_day"], kind: "landscape", perScene: 4 },
 } as const;
 const QA_SCENES = 300;
 const QA_SEED = 1_000_031; // held-out scenes, as FLOOR_SEED
@@ -202,16 +205,25 @@ export interface SceneQuestion {
 export function questionsWithSceneAnswers(questions: TeachRecipe["questions"]): SceneQuestion[] {
   const seen = new Set<string>();
   return questions.flatMap((q) => {
-    const kind = (q.visual_prompt as { kind?: string } | null | undefined)?.kind;
-    const family = kind === "points" || kind === "layout" ? SCENE_FAMILIES[kind] : undefined;
+    const kind = (q.visual_prompt as { kind?: string } | null | undefined)?.kind ?? "none";
+    const family =
+      kind === "points" || kind === "layout" || kind === "none" ? SCENE_FAMILIES[kind] : undefined;
     const key = `${kind}/${q.question}/${q.answer}`;
-    if (!family || (q.answer !== "Yes" && q.answer !== "No") || seen.has(key)) return [];
+    // a question that names a slot ("{thing}") is asked of each prompt in its own words; scenes have none
+    const slotted = /\{\w+\}/.test(q.question);
+    if (!family || slotted || (q.answer !== "Yes" && q.answer !== "No") || seen.has(key)) return [];
     seen.add(key);
     return [{ question: q.question, answer: q.answer, family }];
   });
 }
 
-const QaRecord = z.object({ question: z.string(), answer: z.enum(["Yes", "No"]), image: z.string() });
+const QaRecord = z.object({
+  question: z.string(),
+  answer: z.enum(["Yes", "No"]),
+  file: z.string(),
+  /** The scene with its question's visual prompt drawn; null for a plain question (the scene as rendered). */
+  image: z.string().nullable(),
+});
 
 /** Every judge asked the recipe's question about Scenes whose answer the world knows (their own visual prompts). */
 export async function checkJudgesOnQa(
@@ -230,20 +242,21 @@ export async function checkJudgesOnQa(
       seed: QA_SEED,
       size_px: 64,
       kind: ask.family.kind,
-      families: [ask.family.family],
+      families: [...ask.family.families],
       per_scene: ask.family.perScene,
       phrasing_split: "all",
       overlay_images: true,
       out_dir: dir,
     },
-    { label: `judge check (${ask.family.family})`, ...job },
+    { label: `judge check (${ask.family.families.join(", ")})`, ...job },
   );
   const records = readFileSync(qa.qa, "utf8")
     .trim()
     .split("\n")
     .map((line) => QaRecord.parse(JSON.parse(line)))
     .filter((r) => r.question === ask.question);
-  pruneQa(dir, new Set(records.map((r) => r.image)));
+  const images = records.map((r) => r.image ?? r.file);
+  pruneQa(dir, new Set(images));
   const truths = records.map((r) => r.answer === ask.answer);
   if (truths.filter(Boolean).length < QA_LEAST || truths.filter((t) => !t).length < QA_LEAST) return [];
   const asked = { question: ask.question, answer: ask.answer, overlay: null }; // each image has its own drawn
@@ -251,7 +264,7 @@ export async function checkJudgesOnQa(
     console,
     judges,
     asked,
-    records.map((r) => join(dir, r.image)),
+    images.map((image) => join(dir, image)),
     truths,
     job,
   );
@@ -259,9 +272,12 @@ export async function checkJudgesOnQa(
 
 /**
  * Keep only the images asked about (and qa.jsonl, attributes.jsonl): the job draws some 1,650 questions to
- * find the 80 in the recipe's words, and an eval folder should not grow by 9 MB for them.
+ * find the 80 in the recipe's words, and an eval folder should not grow by 9 MB for them. A plain question's
+ * image is its scene's render (in the folder itself), a visual prompt's the scene with it drawn (in qa/).
  */
 function pruneQa(dir: string, used: ReadonlySet<string>): void {
-  for (const name of readdirSync(dir)) if (name.endsWith(".png")) rmSync(join(dir, name));
-  for (const name of readdirSync(join(dir, "qa"))) if (!used.has(`qa/${name}`)) rmSync(join(dir, "qa", name));
+  for (const folder of ["", "qa"])
+    for (const name of readdirSync(join(dir, folder)))
+      if (name.endsWith(".png") && !used.has(folder ? `${folder}/${name}` : name))
+        rmSync(join(dir, folder, name));
 }
