@@ -1,11 +1,14 @@
 /**
  * What the measurers can check of a recipe: each question whose visual prompt states a measurable target
  * (a horizon height, a palette, a stroke width) becomes a control with a pass/fail test on a measurement.
- * Tolerances are those of the generator's baseline (docs/generator.md), so the two compare.
+ * Tolerances are those of the generator's baseline (docs/generator.md), so the two compare. So does a plain
+ * question (no visual prompt) worded as a Scenes question the measurers answer, given its reading (the
+ * engine's: world/qa/phrasings.py `scenes_reading`): a sky kind, a time of day, a horizon band.
  */
 import type { Overlay } from "../protocol/overlay.js";
 import { ciede2000, hexToLab } from "./measurers/colour.js";
 import type { Measurement } from "./measurers/index.js";
+import type { SkyKind } from "./measurers/sky.js";
 
 export const HORIZON_TOLERANCE = 0.03;
 /** Palette adherence (weighted CIEDE2000 from the image's colours to the nearest given colour). */
@@ -30,9 +33,11 @@ export interface Check {
 
 export interface Control extends Check {
   /** The attribute it controls: what drift leaves out. */
-  attribute: "horizon" | "palette" | "stroke";
+  attribute: "horizon" | "palette" | "stroke" | "sky";
   /** Index of the recipe question that states it. */
   question: number;
+  /** What it asks for: the questions with the same target (`targetOf`) state the same control. */
+  target: string;
   /** For people: "horizon at 30% of the height (+-0.03)". `passes`: all of `checks`. */
   label: string;
   /**
@@ -48,8 +53,15 @@ export interface Control extends Check {
   details: Check[];
 }
 
+/** What a question asks in the Scenes world, where it is worded as one of its phrasings (the engine's). */
+export interface SceneReading {
+  family: string;
+  variant: string | null;
+}
+
 interface QuestionLike {
   question?: string;
+  answer?: string;
   visual_prompt?: unknown;
   /** Set on a question asked with a pair of a palette question's colours (recipes/palette-pairs.ts). */
   pair_of?: number;
@@ -61,13 +73,18 @@ interface QuestionLike {
  * by day) gets one control per target, each measured on the images it was asked of (summary.ts). A palette
  * question's pair questions (`pair_of`) are not controls: its own control measures the whole palette.
  */
-export function controlsOf(questions: readonly QuestionLike[]): Control[] {
+export function controlsOf(
+  questions: readonly QuestionLike[],
+  readings: readonly (SceneReading | null)[] = [],
+): Control[] {
   const controls: Control[] = [];
   const targets = new Set<string>();
   questions.forEach((q, i) => {
     if (q.pair_of !== undefined) return; // a way of teaching its palette, measured by the palette's control
-    const control = controlFor(q.visual_prompt as Overlay | { kind: string } | null | undefined, i);
-    const target = JSON.stringify(q.visual_prompt);
+    const target = targetOf(q, readings[i] ?? null);
+    const control = q.visual_prompt
+      ? controlFor(q.visual_prompt as Overlay | { kind: string }, i, target)
+      : readingControl(readings[i] ?? null, q.answer ?? "Yes", i, target);
     if (control && !targets.has(target)) {
       targets.add(target);
       controls.push(control);
@@ -76,13 +93,78 @@ export function controlsOf(questions: readonly QuestionLike[]): Control[] {
   return controls;
 }
 
-function controlFor(prompt: Overlay | { kind: string } | null | undefined, question: number): Control | null {
-  if (!prompt || !("kind" in prompt)) return null;
+/** What a question asks for: its visual prompt, or (a plain question) its Scenes reading and wanted answer. */
+export function targetOf(q: QuestionLike, reading: SceneReading | null): string {
+  return q.visual_prompt || !reading
+    ? JSON.stringify(q.visual_prompt)
+    : JSON.stringify({ ...reading, answer: q.answer ?? "Yes" });
+}
+
+/** A time of day as the sky kinds that show it (world/qa/sky.py TIME_OF_DAY). */
+const TIME_OF_DAY_SKIES: Record<string, SkyKind[]> = {
+  day: ["day", "overcast"],
+  evening: ["sunset"],
+  night: ["night"],
+};
+/** The horizon bands of the Scenes questions, by the horizon's height from the top (world/qa/horizon.py). */
+const HORIZON_BANDS: Record<string, { label: string; within: (horizon: number) => boolean }> = {
+  high: { label: "upper", within: (h) => h < 1 / 3 },
+  middle: { label: "middle", within: (h) => h >= 1 / 3 && h <= 2 / 3 },
+  low: { label: "lower", within: (h) => h > 2 / 3 },
+};
+
+/**
+ * A plain Yes/No question the measurers answer: a sky kind, a time of day (its sky kinds), a horizon band.
+ * Wanted "No" is the control of its opposite ("not night"). Any other question: null.
+ */
+function readingControl(
+  reading: SceneReading | null,
+  answer: string,
+  question: number,
+  target: string,
+): Control | null {
+  if (!reading?.variant || (answer !== "Yes" && answer !== "No")) return null;
+  const wanted = answer === "Yes";
+  const not = wanted ? "" : "not ";
+  const plain = { question, target, checks: [], details: [] };
+  const skies =
+    reading.family === "sky"
+      ? [reading.variant as SkyKind]
+      : reading.family === "time_of_day"
+        ? TIME_OF_DAY_SKIES[reading.variant]
+        : undefined;
+  if (skies) {
+    const label =
+      reading.family === "sky"
+        ? `sky kind ${not}${reading.variant}`
+        : `time of day ${not}${reading.variant} (sky kind ${skies.join(" or ")})`;
+    return {
+      ...plain,
+      attribute: "sky",
+      label,
+      passes: (m) => (m.sky === null ? null : skies.includes(m.sky) === wanted),
+    };
+  }
+  const band = reading.family === "horizon_band" ? HORIZON_BANDS[reading.variant] : undefined;
+  if (band) {
+    return {
+      ...plain,
+      attribute: "horizon",
+      label: `horizon ${not}in the ${band.label} third of the height`,
+      passes: (m) => (m.horizon === null ? null : band.within(m.horizon) === wanted),
+    };
+  }
+  return null;
+}
+
+function controlFor(prompt: Overlay | { kind: string }, question: number, target: string): Control | null {
+  if (!("kind" in prompt)) return null;
   const p = prompt as Overlay;
   if (p.kind === "horizon") {
     return {
       attribute: "horizon",
       question,
+      target,
       label: `horizon at ${Math.round(p.y * 100)}% of the height (+-${HORIZON_TOLERANCE})`,
       passes: (m) => (m.horizon === null ? null : Math.abs(m.horizon - p.y) <= HORIZON_TOLERANCE),
       checks: [],
@@ -104,6 +186,7 @@ function controlFor(prompt: Overlay | { kind: string } | null | undefined, quest
     return {
       attribute: "palette",
       question,
+      target,
       label: `palette ${p.colors.join(" ")} (${checks.map((c) => c.label).join(", ")})`,
       passes: allOf(checks),
       checks,
@@ -117,6 +200,7 @@ function controlFor(prompt: Overlay | { kind: string } | null | undefined, quest
     return {
       attribute: "stroke",
       question,
+      target,
       label: `stroke width ${p.width_px} px at 64 px (+-${STROKE_TOLERANCE_PX})`,
       passes: (m, widthPx) =>
         m.stroke_width_px === null

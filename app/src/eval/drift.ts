@@ -18,7 +18,7 @@ export interface DriftCheck {
   /** For people: what counts as a change. */
   label: string;
   /** The attribute a control with this name moves on purpose (then this check is left out). */
-  controlledBy: "horizon" | "palette" | "stroke" | null;
+  controlledBy: "horizon" | "palette" | "stroke" | "sky" | null;
   /** 1 changed, 0 unchanged, null when either image gives nothing to compare. */
   changed(before: Measurement, after: Measurement, widthPx: number): 0 | 1 | null;
 }
@@ -38,7 +38,7 @@ export const DRIFT_CHECKS: DriftCheck[] = [
   {
     attribute: "sky",
     label: "sky kind (day, sunset, night, overcast) changed",
-    controlledBy: null,
+    controlledBy: "sky",
     changed: (a, b) => (a.sky === null || b.sky === null ? null : bit(a.sky !== b.sky)),
   },
   {

@@ -9,7 +9,7 @@ import type { ResultOf } from "../protocol/messages.js";
 type EvaluateResult = ResultOf<"evaluate">;
 import { bootstrapMean, bootstrapPairedDifference, clearlyAbove, type Interval } from "./bootstrap.js";
 import { isAskedOf } from "../recipes/slot-questions.js";
-import { controlsOf, type Check } from "./controls.js";
+import { controlsOf, targetOf, type Check, type SceneReading } from "./controls.js";
 import { pairwiseDistances } from "./diversity.js";
 import { driftRates, type DriftRate } from "./drift.js";
 import type { JudgeCheck } from "./judge-check.js";
@@ -40,6 +40,11 @@ export interface EvalInputs {
   driftFloor?: DriftRate[];
   /** Each judge on renders whose answer the measurers know (judge-check.ts); none if absent. */
   judgeChecks?: JudgeCheck[];
+  /**
+   * Per question, what it asks in the Scenes world (the engine's reading): a plain question the measurers
+   * answer becomes a control. Give them only for the Scenes generator, whose images the measurers read.
+   */
+  readings?: readonly (SceneReading | null)[];
 }
 
 export interface Change {
@@ -106,13 +111,13 @@ export function summarise(inputs: EvalInputs): EvalSummary {
   const { result, taughtScale } = inputs;
   const pairs = pairImages(result, taughtScale);
   const judges = result.judges.map((j) => judgeSummary(j, inputs, pairs));
-  const controls = controlsOf(inputs.questions).flatMap((control) => {
+  const readings = inputs.readings ?? [];
+  const controls = controlsOf(inputs.questions, readings).flatMap((control) => {
     const outcome = (check: Check, i: number) =>
       check.passes(inputs.measurements[i]!, inputs.pixels[i]!.width);
     // A control asked only of some prompts is measured on their images (none among these: not measured);
     // its target may be stated by several questions (phrasings), each asked of its own prompts.
-    const target = JSON.stringify(inputs.questions[control.question]!.visual_prompt);
-    const stating = inputs.questions.filter((q) => JSON.stringify(q.visual_prompt) === target);
+    const stating = inputs.questions.filter((q, i) => targetOf(q, readings[i] ?? null) === control.target);
     const mine = pairs.filter((p) => stating.some((q) => isAskedOf(q, result.images[p.base]!.prompt)));
     if (mine.length === 0) return [];
     const unread = (side: "base" | "taught") => mine.filter((p) => outcome(control, p[side]) === null).length;

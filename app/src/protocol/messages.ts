@@ -359,6 +359,17 @@ export const TeachResult = z.strictObject({
 export const EvaluateResult = z.strictObject({
   out_dir: z.string(),
   questions: z.array(z.string()).describe("The recipe's questions, in order."),
+  readings: z
+    .array(
+      z
+        .strictObject({ family: z.string(), variant: z.string().nullable() })
+        .nullable()
+        .describe(
+          "What the question asks in the Scenes world (a QA family and variant); null: no Scenes wording.",
+        ),
+    )
+    .optional()
+    .describe("Per question, in order (absent from runs evaluated before this field)."),
   images: z.array(
     z.strictObject({
       path: z.string(),

@@ -130,3 +130,58 @@ describe("controls from a recipe's visual prompts", () => {
     expect(single!.passes(measurement(), 64)).toBe(true);
   });
 });
+
+describe("controls from plain questions the measurers answer (their Scenes reading)", () => {
+  const night = { family: "time_of_day", variant: "night" };
+  it("a sky kind, a time of day or a horizon band becomes a control; other questions do not", () => {
+    const found = controlsOf(
+      [
+        { question: "Is it night-time?" },
+        { question: "Is the sky overcast?", answer: "No" },
+        { question: "Is the horizon low in the image?" },
+        { question: "Is the red line on the horizon?" }, // a horizon line with no line drawn: nothing to measure
+        { question: "Is it a cat?" },
+        { question: "Is it night?", answer: "Maybe" },
+      ],
+      [
+        night,
+        { family: "sky", variant: "overcast" },
+        { family: "horizon_band", variant: "low" },
+        { family: "horizon_line", variant: null },
+        null,
+        night,
+      ],
+    );
+    expect(found.map((c) => [c.attribute, c.question, c.label])).toEqual([
+      ["sky", 0, "time of day night (sky kind night)"],
+      ["sky", 1, "sky kind not overcast"],
+      ["horizon", 2, "horizon in the lower third of the height"],
+    ]);
+    const [isNight, notOvercast, low] = found;
+    expect(isNight!.passes(measurement({ sky: "night" }), 64)).toBe(true);
+    expect(isNight!.passes(measurement({ sky: "sunset" }), 64)).toBe(false);
+    expect(isNight!.passes(measurement({ sky: null }), 64)).toBeNull();
+    expect(notOvercast!.passes(measurement({ sky: "overcast" }), 64)).toBe(false);
+    expect(notOvercast!.passes(measurement({ sky: "day" }), 64)).toBe(true);
+    expect(low!.passes(measurement({ horizon: 0.8 }), 64)).toBe(true);
+    expect(low!.passes(measurement({ horizon: 0.5 }), 64)).toBe(false);
+  });
+
+  it("a daytime question passes on a clear or an overcast sky; phrasings of one reading are one control", () => {
+    const day = { family: "time_of_day", variant: "day" };
+    const found = controlsOf(
+      [{ question: "Is it daytime?" }, { question: "Is this a daytime scene?" }],
+      [day, day],
+    );
+    expect(found).toHaveLength(1);
+    expect(
+      ["day", "overcast", "sunset", "night"].map((sky) =>
+        found[0]!.passes(measurement({ sky: sky as "day" }), 64),
+      ),
+    ).toEqual([true, true, false, false]);
+  });
+
+  it("without readings (another generator's world) a plain question is no control", () => {
+    expect(controlsOf([{ question: "Is it night-time?" }])).toEqual([]);
+  });
+});

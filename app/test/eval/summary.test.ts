@@ -206,6 +206,27 @@ describe("summarise", () => {
     expect(sightedOnOne.verdict).toBe("probable_hacking");
   });
 
+  it("measures a plain question the measurers answer, given its Scenes reading, and drops its drift", () => {
+    const questions = [{ question: "Is it night-time?" }];
+    const measured = (scale: number) => ({
+      sky: scale ? ("night" as const) : ("day" as const),
+      horizon: 0.5,
+    });
+    const given = inputs({ training: rises, heldout: flat, measured, pixel: varied, questions });
+    const s = summarise({ ...given, readings: [{ family: "time_of_day", variant: "night" }] });
+    expect(s.controls.map((c) => [c.attribute, c.label])).toEqual([
+      ["sky", "time of day night (sky kind night)"],
+    ]);
+    expect(s.controls[0]!.taught!.mean).toBe(1);
+    expect(s.verdict).toBe("took");
+    expect(s.verdict_text).toContain("the measurers confirm it");
+    expect(s.drift.map((d) => d.attribute)).not.toContain("sky"); // the sky is what it controls
+    // without its reading it is the held-out judge's to check, and the sky is drift
+    const unread = summarise(given);
+    expect(unread.controls).toEqual([]);
+    expect(unread.drift.find((d) => d.attribute === "sky")!.rate!.mean).toBe(1);
+  });
+
   it("falls back on the held-out judge when no measurer applies, and says no gain when nothing rose", () => {
     const noControl = [{ question: "Is it sunny?" }];
     const took = summarise(

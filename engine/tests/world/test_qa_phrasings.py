@@ -5,7 +5,14 @@ import pytest
 from dualproc_engine.world import qa
 from dualproc_engine.world.qa.common import SKY_KINDS
 from dualproc_engine.world.qa.horizon import BANDS
-from dualproc_engine.world.qa.phrasings import PHRASINGS, phrase, phrasing_indices, reword, split_of
+from dualproc_engine.world.qa.phrasings import (
+    PHRASINGS,
+    phrase,
+    phrasing_indices,
+    reword,
+    scenes_reading,
+    split_of,
+)
 from dualproc_engine.world.qa.sky import TIME_OF_DAY
 
 VARIANTS = {
@@ -101,3 +108,21 @@ def test_reword_fills_the_slots_it_was_given_and_leaves_other_questions_alone():
     assert reword("Is there a red kite in the image?", "heldout") == "Can you see a red kite?"
     assert reword("Is this a photo of a cat?", "heldout") == "Is this a photo of a cat?"
     assert reword(TRAIN_LINE, "all") == TRAIN_LINE  # a judge of every phrasing knows them all
+
+
+@pytest.mark.parametrize("family", sorted(PHRASINGS))
+def test_a_scenes_wording_reads_as_its_family_and_variant(family):
+    for variant in sorted(VARIANTS.get(family, {None})):
+        for i in range(len(PHRASINGS[family])):
+            if isinstance(PHRASINGS[family][i], str) and variant is not None:
+                continue  # a plain wording in a family with variants elsewhere says no variant
+            reading = scenes_reading(phrase(family, i, variant, SLOTS))
+            if family in ("object_presence", "object_color") and reading != {
+                "family": family,
+                "variant": None,
+            }:
+                # "Is there a red tree in the image?" is word for word both families' question
+                assert reading is not None and reading["family"] in ("object_presence", "object_color")
+                continue
+            assert reading == {"family": family, "variant": variant}, phrase(family, i, variant, SLOTS)
+    assert scenes_reading("Is this a photo of a cat?") is None

@@ -126,6 +126,8 @@ export async function evaluateRun(
     taughtScale: scale,
     driftFloor: floorResult?.rates,
     judgeChecks: floorResult?.judgeChecks,
+    // the measurers read the Scenes world's images, so only there does a plain question become a control
+    readings: recipe.generator === "scenes-generator" ? result.readings : undefined,
   });
   const report = writeEvalReport({ runDir: run, evalDir: out, recipe, summary, grids: result.grids });
   console.result(`verdict: ${summary.verdict_text}`);

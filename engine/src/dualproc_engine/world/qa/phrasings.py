@@ -341,6 +341,23 @@ def _wordings() -> list[_Wording]:
     return sorted(out, key=lambda w: (bool(w.slots), -w.fixed_chars))
 
 
+def _readings(question: str) -> list[tuple[_Wording, dict[str, str]]]:
+    """Every phrasing `question` is, most specific first, with its slot values."""
+    text = question.strip()
+    return [(w, m.groupdict()) for w in _wordings() if (m := w.pattern.match(text)) is not None]
+
+
+def scenes_reading(question: str) -> dict[str, str | None] | None:
+    """What a question asks in the Scenes world, where it is worded as one of its phrasings: {"family",
+    "variant"} (variant None for a family worded without variants), from its most specific reading; None for
+    any other wording. The evaluation measures a plain question's answer by it (a sky kind, a horizon band)."""
+    readings = _readings(question)
+    if not readings:
+        return None
+    w, _ = readings[0]
+    return {"family": w.family, "variant": w.variant}
+
+
 def reword(question: str, split: str) -> str:
     """`question` in the first phrasing of `split` that says the same, where it is a Scenes phrasing of the
     other split (the same family, variant and slot values); otherwise `question` unchanged.
@@ -348,16 +365,14 @@ def reword(question: str, split: str) -> str:
     A Scenes judge knows only its split's words (its tokenizer maps the rest to an unknown token), so the
     held-out judge asked a recipe's question in the training judge's words answers near chance; asked the
     same question in its own words, it answers as well as it can (docs/judge.md)."""
-    text = question.strip()
     if split not in ("train", "heldout"):
         return question
-    readings = [(w, m) for w in _wordings() if (m := w.pattern.match(text)) is not None]
+    readings = _readings(question)
     if any(split_of(w.index) == split for w, _ in readings):
         return question  # already in its own words (in some reading: a few wordings are two families')
     if not readings:
         return question
-    w, match = readings[0]  # the most specific reading only: another would read its words as slot values
-    slots = match.groupdict()
+    w, slots = readings[0]  # the most specific reading only: another would read its words as slot values
     for j in phrasing_indices(w.family, split):
         phrasing = PHRASINGS[w.family][j]
         template = phrasing if isinstance(phrasing, str) else phrasing.get(w.variant or "")
