@@ -350,7 +350,8 @@ def _readings(question: str) -> list[tuple[_Wording, dict[str, str]]]:
 def scenes_reading(question: str) -> dict[str, str | None] | None:
     """What a question asks in the Scenes world, where it is worded as one of its phrasings: {"family",
     "variant"} (variant None for a family worded without variants), from its most specific reading; None for
-    any other wording. The evaluation measures a plain question's answer by it (a sky kind, a horizon band)."""
+    any other wording. The evaluation measures a plain question's answer by it (a sky kind, a horizon
+    band)."""
     readings = _readings(question)
     if not readings:
         return None
