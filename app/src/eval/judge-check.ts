@@ -45,12 +45,15 @@ export function judgeCheck(answers: JudgeAnswers, truths: readonly (boolean | nu
     judge: answers.judge,
     role: answers.role,
     question: answers.question,
-    ...(answers.asked_as !== undefined && answers.asked_as !== answers.question
-      ? { asked_as: answers.asked_as }
-      : {}),
+    ...askedAs(answers.asked_as, answers.question),
     renders: { pass: pass.length, fail: fail.length },
     on_pass: bootstrapMean(pass),
     on_fail: bootstrapMean(fail),
     right: bootstrapMeanOfGroups([pass.map((p) => Number(p > 0.5)), fail.map((p) => Number(p < 0.5))]),
   };
+}
+
+/** `{ asked_as }` when a judge was asked the question in other words than the recipe's; else nothing. */
+export function askedAs(asked: string | undefined, question: string): { asked_as?: string } {
+  return asked !== undefined && asked !== question ? { asked_as: asked } : {};
 }

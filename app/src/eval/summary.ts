@@ -12,7 +12,7 @@ import { isAskedOf } from "../recipes/slot-questions.js";
 import { controlsOf, targetOf, type Check, type SceneReading } from "./controls.js";
 import { pairwiseDistances } from "./diversity.js";
 import { driftRates, type DriftRate } from "./drift.js";
-import type { JudgeCheck } from "./judge-check.js";
+import { askedAs, type JudgeCheck } from "./judge-check.js";
 import type { Measurement } from "./measurers/index.js";
 import type { RGBImage } from "./measurers/types.js";
 
@@ -214,11 +214,6 @@ function judgeSummary(j: EvaluateResult["judges"][number], inputs: EvalInputs, p
       ...pairedChange(pairs, (i) => j.probabilities[i]![k] ?? null),
     })),
   };
-}
-
-/** `{ asked_as }` when the judge was asked the question in other words than the recipe's; else nothing. */
-export function askedAs(asked: string | undefined, question: string): { asked_as?: string } {
-  return asked !== undefined && asked !== question ? { asked_as: asked } : {};
 }
 
 /**
