@@ -266,3 +266,21 @@ def test_shipped_judge_sees_a_line_on_the_horizon() -> None:
             out.append(judge.logprob(apply_overlay(image[None], spec), [question], ["Yes"]).exp().item())
     assert all(p > 0.5 for p in on), on
     assert all(p < 0.5 for p in off), off
+
+
+def test_a_family_weight_gives_that_family_more_of_the_batch() -> None:
+    from dualproc_engine.world.train_judge import TrainJudgeConfig, family_shares, parse_family_weights
+
+    losses = {"palette_match": 0.5, "sky": 0.5, "horizon_line": 0.5}
+    even = family_shares(losses, TrainJudgeConfig(max_share=0.9))
+    focused = family_shares(losses, TrainJudgeConfig(max_share=0.9, family_weights={"palette_match": 3.0}))
+    assert even["palette_match"] == pytest.approx(1 / 3)
+    assert focused["palette_match"] == pytest.approx(3 / 5)  # 3 of 5 parts; the others share the rest
+    assert sum(focused.values()) == pytest.approx(1.0)
+    assert parse_family_weights(["palette_match=3", "sky=0.5"]) == {"palette_match": 3.0, "sky": 0.5}
+    with pytest.raises(ValueError, match="unknown family 'palete'"):
+        TrainJudgeConfig(family_weights={"palete": 2.0})
+    with pytest.raises(ValueError, match="must be > 0"):
+        TrainJudgeConfig(family_weights={"sky": 0.0})
+    with pytest.raises(SystemExit, match="FAMILY=FACTOR"):
+        parse_family_weights(["palette_match"])

@@ -96,6 +96,13 @@ class TrainJudgeConfig:
     attack_steps: int = field(default=4, metadata={"help": "gradient steps of each push"})
     min_share: float = field(default=0.03, metadata={"help": "least share of a batch per family"})
     max_share: float = field(default=0.3, metadata={"help": "greatest share of a batch per family"})
+    family_weights: dict[str, float] = field(
+        default_factory=dict,
+        metadata={
+            "help": "family -> factor on its running loss when the batch is shared out (a family to "
+            "focus on gets more of it); unnamed families 1"
+        },
+    )
     checkpoint_every: int = 200
     eval_every: int = 200
     init_from: str = field(
@@ -152,6 +159,16 @@ class TrainJudgeConfig:
         for name in ("painted_palette_share", "recolored_palette_share"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name}: must be in [0, 1]")
+        from .qa import FAMILIES
+
+        known = set(FAMILIES)
+        for family, weight in self.family_weights.items():
+            if family not in known:
+                raise ValueError(
+                    f"family_weights: unknown family {family!r} (one of {', '.join(sorted(known))})"
+                )
+            if not weight > 0:
+                raise ValueError(f"family_weights: {family} must be > 0, got {weight}")
         if self.aux_object_kinds not in OBJECT_KIND_MODES:
             raise ValueError(
                 f"aux_object_kinds: expected one of {OBJECT_KIND_MODES}, got {self.aux_object_kinds!r}"
@@ -171,8 +188,9 @@ def learning_rate_at(step: int, cfg: TrainJudgeConfig) -> float:
 
 
 def family_shares(loss_ema: dict[str, float], cfg: TrainJudgeConfig) -> dict[str, float]:
-    """Batch share per family, proportional to its running loss, clipped to [min_share, max_share]."""
-    raw = {f: max(v, 1e-3) for f, v in loss_ema.items()}
+    """Batch share per family, proportional to its running loss (times its `family_weights` factor), clipped
+    to [min_share, max_share]."""
+    raw = {f: max(v, 1e-3) * cfg.family_weights.get(f, 1.0) for f, v in loss_ema.items()}
     total = sum(raw.values())
     shares = {f: min(cfg.max_share, max(cfg.min_share, v / total)) for f, v in raw.items()}
     total = sum(shares.values())
@@ -615,6 +633,18 @@ def train_judge(
     return summary
 
 
+def parse_family_weights(items: list[str]) -> dict[str, float]:
+    """["palette_match=4", ...] -> {"palette_match": 4.0}; a malformed item is a one-line error."""
+    weights = {}
+    for item in items:
+        family, _, factor = item.partition("=")
+        try:
+            weights[family.strip()] = float(factor)
+        except ValueError:
+            raise SystemExit(f"--family-weight: expected FAMILY=FACTOR, got {item!r}") from None
+    return weights
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Train an embedded Scenes judge (resumes from --out).")
     parser.add_argument("--out", required=True, help="run folder: checkpoints, metrics, the final model")
@@ -637,6 +667,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup-steps", type=int, default=100)
     parser.add_argument("--curriculum-frac", type=float, default=0.3)
     parser.add_argument("--max-share", type=float, default=0.3, help="greatest batch share of one family")
+    parser.add_argument(
+        "--family-weight",
+        action="append",
+        default=[],
+        metavar="FAMILY=FACTOR",
+        help="weigh a family's running loss by FACTOR when sharing out the batch (repeatable)",
+    )
     parser.add_argument(
         "--aux-object-kinds",
         default="",
@@ -680,6 +717,7 @@ def main(argv: list[str] | None = None) -> None:
         warmup_steps=args.warmup_steps,
         curriculum_frac=args.curriculum_frac,
         max_share=args.max_share,
+        family_weights=parse_family_weights(args.family_weight),
         word_dropout=args.word_dropout,
         recolored_palette_share=args.recolored_palette_share,
         attacked_palette_share=args.attacked_palette_share,
