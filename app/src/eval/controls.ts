@@ -107,11 +107,29 @@ const TIME_OF_DAY_SKIES: Record<string, SkyKind[]> = {
   night: ["night"],
 };
 /** The horizon bands of the Scenes questions, by the horizon's height from the top (world/qa/horizon.py). */
-const HORIZON_BANDS: Record<string, { label: string; within: (horizon: number) => boolean }> = {
-  high: { label: "upper", within: (h) => h < 1 / 3 },
-  middle: { label: "middle", within: (h) => h >= 1 / 3 && h <= 2 / 3 },
-  low: { label: "lower", within: (h) => h > 2 / 3 },
-};
+const HORIZON_BANDS: Record<string, { label: string; within: (horizon: number) => boolean; centre: number }> =
+  {
+    high: { label: "upper", within: (h) => h < 1 / 3, centre: 1 / 6 },
+    middle: { label: "middle", within: (h) => h >= 1 / 3 && h <= 2 / 3, centre: 1 / 2 },
+    low: { label: "lower", within: (h) => h > 2 / 3, centre: 5 / 6 },
+  };
+
+/**
+ * What a rendered scene needs set to pass a plain question's control (the drift floor's twin): the sky kind
+ * or the horizon at the middle of its band. None for a wanted "No" (no one scene is "not night") or a
+ * question the measurers do not answer.
+ */
+export function plainTwin(
+  reading: SceneReading | null,
+  answer: string,
+): { sky: SkyKind } | { horizon: number } | null {
+  if (!reading?.variant || answer !== "Yes") return null;
+  if (reading.family === "sky") return { sky: reading.variant as SkyKind };
+  const skies = reading.family === "time_of_day" ? TIME_OF_DAY_SKIES[reading.variant] : undefined;
+  if (skies) return { sky: skies[0]! };
+  const band = reading.family === "horizon_band" ? HORIZON_BANDS[reading.variant] : undefined;
+  return band ? { horizon: band.centre } : null;
+}
 
 /**
  * A plain Yes/No question the measurers answer: a sky kind, a time of day (its sky kinds), a horizon band.

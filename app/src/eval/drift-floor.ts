@@ -9,21 +9,29 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Overlay } from "../protocol/overlay.js";
 import { readImage } from "../images/read.js";
+import { plainTwin, type SceneReading } from "./controls.js";
 import { driftRates, type DriftRate } from "./drift.js";
 import { measure, type Measurement } from "./measurers/index.js";
+import type { SkyKind } from "./measurers/sky.js";
 
 /** The Scenes world paints with 4 to 6 colours; a recipe palette of another size has no rendered twin. */
 const SCENES_PALETTE = (n: number) => n >= 4 && n <= 6;
 
 export interface FloorScenes {
   kind: "landscape" | "lineart" | null;
-  fixed: { horizon?: number; stroke_width_px?: number; palette?: string[] };
+  fixed: { horizon?: number; stroke_width_px?: number; palette?: string[]; sky?: SkyKind };
   /** The attributes the fixes control: their own drift checks are left out. */
   controlled: Set<string>;
 }
 
-/** What to render for the floor of a recipe's controls, or null when none of its questions is measurable. */
-export function floorScenes(questions: readonly { visual_prompt?: unknown }[]): FloorScenes | null {
+/**
+ * What to render for the floor of a recipe's controls, or null when none of its questions is measurable. A
+ * plain question counts by its Scenes reading (`readings`, per question): a sky kind or a horizon band.
+ */
+export function floorScenes(
+  questions: readonly { visual_prompt?: unknown; answer?: string }[],
+  readings: readonly (SceneReading | null)[] = [],
+): FloorScenes | null {
   const floor: FloorScenes = { kind: null, fixed: {}, controlled: new Set() };
   for (const q of questions) {
     const p = q.visual_prompt as Overlay | null | undefined;
@@ -45,6 +53,19 @@ export function floorScenes(questions: readonly { visual_prompt?: unknown }[]): 
       floor.fixed.palette = [...p.colors];
       floor.controlled.add("palette");
     }
+  }
+  // then the plain questions, which a visual prompt's target outranks: a sky kind, a horizon band (landscapes)
+  for (const [i, q] of questions.entries()) {
+    const twin = q.visual_prompt ? null : plainTwin(readings[i] ?? null, q.answer ?? "Yes");
+    if (!twin || floor.kind === "lineart") continue;
+    if ("sky" in twin && floor.fixed.sky === undefined) {
+      floor.fixed.sky = twin.sky;
+      floor.controlled.add("sky");
+    } else if ("horizon" in twin && floor.fixed.horizon === undefined) {
+      floor.fixed.horizon = twin.horizon;
+      floor.controlled.add("horizon");
+    } else continue;
+    floor.kind = "landscape";
   }
   return floor.controlled.size > 0 ? floor : null;
 }

@@ -43,6 +43,7 @@ export const RenderParams = z
           .max(6)
           .optional()
           .describe("The Scenes world paints with 4 to 6 colours."),
+        sky: z.enum(["day", "sunset", "night", "overcast"]).optional().describe("Landscapes only."),
       })
       .optional()
       .describe(
@@ -253,6 +254,10 @@ export const EvaluateParams = z
   })
   .describe("Held-out images of a taught LoRA at each scale, and each judge's answers about them.");
 
+export const ReadingsParams = z
+  .strictObject({ questions: z.array(z.string()).min(1).describe("Questions as a recipe words them.") })
+  .describe("What each question asks in the Scenes world, where it is worded as one of its phrasings.");
+
 const job = <K extends string, P extends z.ZodType>(kind: K, params: P) =>
   z.strictObject({ type: z.literal("job"), id: jobId, kind: z.literal(kind), params });
 
@@ -269,6 +274,7 @@ export const Job = z.discriminatedUnion("kind", [
   job("teach", TeachParams),
   job("bench_teach", BenchTeachParams),
   job("evaluate", EvaluateParams),
+  job("readings", ReadingsParams),
 ]);
 export type Job = z.infer<typeof Job>;
 export type JobKind = Job["kind"];
@@ -359,17 +365,6 @@ export const TeachResult = z.strictObject({
 export const EvaluateResult = z.strictObject({
   out_dir: z.string(),
   questions: z.array(z.string()).describe("The recipe's questions, in order."),
-  readings: z
-    .array(
-      z
-        .strictObject({ family: z.string(), variant: z.string().nullable() })
-        .nullable()
-        .describe(
-          "What the question asks in the Scenes world (a QA family and variant); null: no Scenes wording.",
-        ),
-    )
-    .optional()
-    .describe("Per question, in order (absent from runs evaluated before this field)."),
   images: z.array(
     z.strictObject({
       path: z.string(),
@@ -400,6 +395,19 @@ export const EvaluateResult = z.strictObject({
         ),
     }),
   ),
+});
+
+export const ReadingsResult = z.strictObject({
+  readings: z
+    .array(
+      z
+        .strictObject({ family: z.string(), variant: z.string().nullable() })
+        .nullable()
+        .describe(
+          "A QA family and variant (null for a family worded without variants); null: no Scenes wording.",
+        ),
+    )
+    .describe("Per question, in order."),
 });
 
 const LoopTiming = z.strictObject({
@@ -483,6 +491,7 @@ export const Event = z.union([
     resultEvent("teach", TeachResult),
     resultEvent("bench_teach", BenchTeachResult),
     resultEvent("evaluate", EvaluateResult),
+    resultEvent("readings", ReadingsResult),
   ]),
   event("error", { job: jobRef, code: ErrorCode, message: z.string().describe("One line, for a person.") }),
 ]);

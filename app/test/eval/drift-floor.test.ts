@@ -31,4 +31,23 @@ describe("floorScenes", () => {
   it("has nothing to render for questions no measurer checks", () => {
     expect(floorScenes([{ visual_prompt: { kind: "points", points: [[0.1, 0.2]] } }, {}])).toBeNull();
   });
+
+  it("renders a plain question's twin by its Scenes reading: the sky kind, or the middle of a horizon band", () => {
+    const night = { family: "time_of_day", variant: "night" };
+    const sky = floorScenes([{ answer: "Yes" }], [night])!;
+    expect([sky.kind, sky.fixed, [...sky.controlled]]).toEqual(["landscape", { sky: "night" }, ["sky"]]);
+    const band = floorScenes([{}], [{ family: "horizon_band", variant: "low" }])!;
+    expect(band.fixed).toEqual({ horizon: 5 / 6 });
+    // a visual prompt's horizon outranks a band, whatever the order; "not night" has no one twin
+    const both = floorScenes(
+      [{}, { visual_prompt: { kind: "horizon", y: 0.3 } }],
+      [{ family: "horizon_band", variant: "high" }, null],
+    )!;
+    expect(both.fixed).toEqual({ horizon: 0.3 });
+    expect(floorScenes([{ answer: "No" }], [night])).toBeNull();
+    expect(floorScenes([{}], [null])).toBeNull();
+    // line art has no sky: a stroke floor keeps its kind
+    const stroke = floorScenes([{ visual_prompt: { kind: "stroke", width_px: 2 } }, {}], [null, night])!;
+    expect([stroke.kind, stroke.fixed]).toEqual(["lineart", { stroke_width_px: 2 }]);
+  });
 });

@@ -76,13 +76,13 @@ def render_scenes(
 ) -> dict[str, Any]:
     """Render `n` Scenes to `out_dir` (PNGs, attributes.jsonl, contact sheet).
 
-    `fixed` sets attributes (horizon, stroke_width_px, palette) and keeps everything else of each scene as
-    the same seed draws it without them: counterfactual twins of the unfixed batch."""
+    `fixed` sets attributes (horizon, stroke_width_px, palette, sky) and keeps everything else of each scene
+    as the same seed draws it without them: counterfactual twins of the unfixed batch."""
     from .world.dataset import write_dataset
 
     reporter = reporter or Reporter()
     out = _output_folder(out_dir)
-    needs = {"horizon": "landscape", "stroke_width_px": "lineart"}
+    needs = {"horizon": "landscape", "sky": "landscape", "stroke_width_px": "lineart"}
     for name, wanted in needs.items():
         if name in (fixed or {}) and kind != wanted:  # a mix would hold scenes that cannot take it
             raise UserError(f"render: a fixed {name} needs kind {wanted!r}, not {kind!r}")
@@ -148,6 +148,15 @@ def make_qa_set(
     qa = out / "qa.jsonl"
     reporter.artifact(str(qa), "table", "question records")
     return {"out_dir": str(out), "scenes": counts["scenes"], "questions": counts["questions"], "qa": str(qa)}
+
+
+def read_questions(questions: list[str], reporter: Reporter | None = None) -> dict[str, Any]:
+    """What each question asks in the Scenes world, where it is worded as one of its phrasings: {"family",
+    "variant"} or None each (`world/qa/phrasings.py` `scenes_reading`); the evaluation measures a plain
+    question the measurers answer (a sky kind, a horizon band) and draws its perfect-control twins by it."""
+    from .world.qa.phrasings import scenes_reading
+
+    return {"readings": [scenes_reading(q) for q in questions]}
 
 
 def ask(

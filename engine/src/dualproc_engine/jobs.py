@@ -26,4 +26,5 @@ HANDLERS: dict[str, Handler] = {
     "teach": api.teach,
     "bench_teach": api.bench_teach,
     "evaluate": api.evaluate,
+    "readings": api.read_questions,
 }

@@ -96,6 +96,10 @@ def test_render_job_draws_counterfactual_twins_with_fixed_attributes(tmp_path):
     assert [r["horizon"] for r in moved] == [0.3, 0.3, 0.3]
     assert any(abs(r["horizon"] - 0.3) > 0.05 for r in base)
     assert [(r["sky"], r["palette"]) for r in moved] == [(r["sky"], r["palette"]) for r in base]
+    render_scenes(out_dir=str(tmp_path / "night"), fixed={"sky": "night"}, **common)
+    night = rows("night")
+    assert [r["sky"] for r in night] == ["night"] * 3
+    assert [r["horizon"] for r in night] == [r["horizon"] for r in base]  # only the sky set
 
 
 def test_render_job_refuses_fixed_attributes_the_scenes_cannot_take(tmp_path):
@@ -106,7 +110,22 @@ def test_render_job_refuses_fixed_attributes_the_scenes_cannot_take(tmp_path):
 
     with pytest.raises(UserError, match="fixed horizon needs kind 'landscape'"):
         render_scenes(n=2, seed=1, size_px=64, out_dir=str(tmp_path / "a"), fixed={"horizon": 0.3})
+    with pytest.raises(UserError, match="fixed sky needs kind 'landscape'"):
+        render_scenes(n=2, seed=1, size_px=64, out_dir=str(tmp_path / "a"), fixed={"sky": "night"})
     with pytest.raises(UserError, match="4 to 6 colours"):
         render_scenes(
             n=2, seed=1, size_px=64, out_dir=str(tmp_path / "b"), fixed={"palette": ["#112233", "#445566"]}
         )
+
+
+def test_the_readings_job_says_what_each_question_asks_in_the_scenes_world():
+    from dualproc_engine.api import read_questions
+
+    readings = read_questions(["Is it night-time?", "Is the horizon high in the image?", "Is it a cat?"])
+    assert readings == {
+        "readings": [
+            {"family": "time_of_day", "variant": "night"},
+            {"family": "horizon_band", "variant": "high"},
+            None,
+        ]
+    }

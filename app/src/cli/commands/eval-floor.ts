@@ -1,15 +1,16 @@
 /**
- * The part of `dualproc eval` that needs the recipe, not the LoRA: Scenes rendered with and without the
- * control (drift-floor.ts), measured, and asked the control's question by each judge; for points and layouts,
- * which no measurer reads, Scenes questions in the recipe's words whose answer the world knows. From them, the
- * drift of a perfect control and whether each judge can tell right from wrong answers here at all
+ * The part of `dualproc eval` that needs the recipe, not the LoRA, on the Scenes world: what each plain
+ * question asks there (the engine's reading, by which the measurers may check it), Scenes rendered with and
+ * without the control (drift-floor.ts), measured, and asked the control's question by each judge; for points,
+ * layouts and plain questions, Scenes questions in the recipe's words whose answer the world knows. From them,
+ * the drift of a perfect control and whether each judge can tell right from wrong answers here at all
  * (judge-check.ts). It runs in a worker of its own, on the other core, while the engine evaluates the LoRA;
  * its progress is not drawn (two bars on one line would garble) and its events stay out of the caller's.
  */
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { controlsOf } from "../../eval/controls.js";
+import { controlsOf, type SceneReading } from "../../eval/controls.js";
 import type { DriftRate } from "../../eval/drift.js";
 import {
   floorRates,
@@ -30,6 +31,8 @@ export interface Floor {
   rates: DriftRate[] | undefined;
   /** Each judge on each question that has renders with a known answer. */
   judgeChecks: JudgeCheck[];
+  /** What each recipe question asks in the Scenes world (the engine's reading; null: none of its wordings). */
+  readings: (SceneReading | null)[];
 }
 
 /** Scenes rendered for the floor: enough for a +-15-point interval, a few seconds of rendering. */
@@ -69,13 +72,19 @@ async function measureFloor(
   out: string,
   signal: AbortSignal,
 ): Promise<Floor | undefined> {
-  const scenes = recipe.generator === "scenes-generator"; // the renders are of its world
-  const floor = scenes ? floorScenes(recipe.questions) : null;
-  const unmeasured = scenes ? questionsWithSceneAnswers(recipe.questions) : [];
-  if (!floor && unmeasured.length === 0) return undefined;
+  if (recipe.generator !== "scenes-generator") return undefined; // the renders are of its world
+  // a plain question (no visual prompt) counts by what it asks in the Scenes world, which the engine reads
+  const plain = recipe.questions.some((q) => !q.visual_prompt);
+  const unmeasured = questionsWithSceneAnswers(recipe.questions);
+  if (!plain && !floorScenes(recipe.questions) && unmeasured.length === 0) return undefined;
   const worker = await openEngineWorker(console); // one start for all of its jobs
   const job = { signal, worker };
   try {
+    const questions = recipe.questions.map((q) => q.question);
+    const { readings } = plain
+      ? await runEngineJob(console, "readings", { questions }, { label: "readings", ...job })
+      : { readings: questions.map(() => null) };
+    const floor = floorScenes(recipe.questions, readings);
     const judgeChecks: JudgeCheck[] = [];
     let rates: DriftRate[] | undefined;
     if (floor) {
@@ -87,7 +96,7 @@ async function measureFloor(
     }
     for (const [i, ask] of unmeasured.entries())
       judgeChecks.push(...(await checkJudgesOnQa(console, ask, judges, join(out, "known", `q${i}`), job)));
-    return { rates, judgeChecks };
+    return { rates, judgeChecks, readings };
   } finally {
     await worker.close();
   }

@@ -126,8 +126,9 @@ export async function evaluateRun(
     taughtScale: scale,
     driftFloor: floorResult?.rates,
     judgeChecks: floorResult?.judgeChecks,
-    // the measurers read the Scenes world's images, so only there does a plain question become a control
-    readings: recipe.generator === "scenes-generator" ? result.readings : undefined,
+    // the floor runs for the Scenes world only, whose images the measurers read: only there does a plain
+    // question become a control
+    readings: floorResult?.readings,
   });
   const report = writeEvalReport({ runDir: run, evalDir: out, recipe, summary, grids: result.grids });
   console.result(`verdict: ${summary.verdict_text}`);

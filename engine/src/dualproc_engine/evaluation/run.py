@@ -6,9 +6,7 @@ Every image is written as a PNG (`images/scale-<c>/p<p>-s<s>.png`) and one befor
 (`grids/prompt-<p>.png`: a row per scale, a column per seed). Each judge answers each of the recipe's
 questions (with its visual prompt) about every image it is asked of: the probability of the wanted answer
 (None where a question is asked only of other prompts' images), and how it was asked each question (a Scenes
-judge in its own words, judges/base.py `in_own_words`). Each question's Scenes reading (family and variant,
-or None) comes back too, so that the app can measure a plain question the world's measurers read (a sky
-kind, a horizon band).
+judge in its own words, judges/base.py `in_own_words`).
 
 What the numbers mean (success by measurers, confidence intervals, drift, the hacking flag) is the app's
 work (app/src/eval/): it owns the measurers, so it also owns the statistics built on them.
@@ -51,7 +49,6 @@ def evaluate_run(
     from ..teach import adapters
     from ..teach.config import parse_recipe
     from ..teach.questions import QuestionSet
-    from ..world.qa.phrasings import scenes_reading
 
     reporter = reporter or Reporter()
     cfg = parse_recipe(recipe)
@@ -99,7 +96,6 @@ def evaluate_run(
     return {
         "out_dir": str(out),
         "questions": [q.question for q in cfg.questions],
-        "readings": [scenes_reading(q.question) for q in cfg.questions],
         "images": records,
         "grids": [str(g) for g in grids],
         "judges": scored,
