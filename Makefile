@@ -36,7 +36,7 @@ build: $(STAMPS)/build
 # generator the demo control (horizon at 30% of the height, with the red-line visual prompt) and write its report.
 # Teach every control recipe of the library and tabulate base vs taught success (docs/results.md).
 # A candidate judge pair is checked the same way: make results JUDGE=DIR HELDOUT_JUDGE=DIR (docs/judge.md).
-RESULT_RECIPES = horizon-30 palette-colours line-weight relative-depth composition
+RESULT_RECIPES = horizon-30 palette-colours line-weight relative-depth composition attribute-night
 JUDGE_ARGS = $(if $(JUDGE),--judge $(JUDGE)) $(if $(HELDOUT_JUDGE),--heldout-judge $(HELDOUT_JUDGE))
 results: setup
 	@for r in $(RESULT_RECIPES); do rm -rf out/results/$$r; \
