@@ -291,7 +291,7 @@ function blindJudgeText(checks: readonly JudgeCheck[], heldOutIsTheCheck: boolea
     .join("");
 }
 
-/** Whether a check on scenes whose answer is known reaches down to chance (no check: not known). */
+/** Whether a check on scenes whose answer is known reaches down to chance (no score: not known). */
 function isBlind(check: JudgeCheck): boolean {
   return check.right !== null && check.right.low <= 0.5;
 }

@@ -128,8 +128,9 @@ function judgeCheckTable(s: EvalSummary): { title: string; note: string; table: 
     note:
       "Each judge asked the recipe's question about rendered scenes whose answer is known: for a measured " +
       "control, the drift floor's scenes with the control set (they pass) and without it (most fail); for " +
-      "points or a layout, Scenes questions in the recipe's words, each scene with its own points or boxes " +
-      "drawn (pass: the wanted answer is the right one); a Scenes judge is asked in its own words. Right: the mean of its share right on the passing and " +
+      "points, a layout or a plain question about the sky, the time of day or the horizon band, Scenes " +
+      "questions in the recipe's words, each scene with its own points or boxes drawn (pass: the wanted answer " +
+      "is the right one); a Scenes judge is asked in its own words. Right: the mean of its share right on the passing and " +
       "on the failing renders (wanted answer above or below 0.5); 50% is chance. A training judge near 50% " +
       "cannot teach this control, whatever its score on the LoRA's images; a held-out judge near 50% cannot " +
       "check it.",
