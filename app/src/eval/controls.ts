@@ -114,6 +114,18 @@ const HORIZON_BANDS: Record<string, { label: string; within: (horizon: number) =
     low: { label: "lower", within: (h) => h > 2 / 3, centre: 5 / 6 },
   };
 
+/** What the measurers read of a plain question's reading: the sky kinds that show it, or its horizon band. */
+function measuredOf(
+  reading: SceneReading | null,
+): { skies: SkyKind[] } | { band: (typeof HORIZON_BANDS)[string] } | null {
+  if (!reading?.variant) return null;
+  if (reading.family === "sky") return { skies: [reading.variant as SkyKind] };
+  const skies = reading.family === "time_of_day" ? TIME_OF_DAY_SKIES[reading.variant] : undefined;
+  if (skies) return { skies };
+  const band = reading.family === "horizon_band" ? HORIZON_BANDS[reading.variant] : undefined;
+  return band ? { band } : null;
+}
+
 /**
  * What a rendered scene needs set to pass a plain question's control (the drift floor's twin): the sky kind
  * or the horizon at the middle of its band. None for a wanted "No" (no one scene is "not night") or a
@@ -123,12 +135,9 @@ export function plainTwin(
   reading: SceneReading | null,
   answer: string,
 ): { sky: SkyKind } | { horizon: number } | null {
-  if (!reading?.variant || answer !== "Yes") return null;
-  if (reading.family === "sky") return { sky: reading.variant as SkyKind };
-  const skies = reading.family === "time_of_day" ? TIME_OF_DAY_SKIES[reading.variant] : undefined;
-  if (skies) return { sky: skies[0]! };
-  const band = reading.family === "horizon_band" ? HORIZON_BANDS[reading.variant] : undefined;
-  return band ? { horizon: band.centre } : null;
+  const measured = answer === "Yes" ? measuredOf(reading) : null;
+  if (!measured) return null;
+  return "skies" in measured ? { sky: measured.skies[0]! } : { horizon: measured.band.centre };
 }
 
 /**
@@ -141,17 +150,13 @@ function readingControl(
   question: number,
   target: string,
 ): Control | null {
-  if (!reading?.variant || (answer !== "Yes" && answer !== "No")) return null;
+  const measured = answer === "Yes" || answer === "No" ? measuredOf(reading) : null;
+  if (!measured || !reading?.variant) return null;
   const wanted = answer === "Yes";
   const not = wanted ? "" : "not ";
   const plain = { question, target, checks: [], details: [] };
-  const skies =
-    reading.family === "sky"
-      ? [reading.variant as SkyKind]
-      : reading.family === "time_of_day"
-        ? TIME_OF_DAY_SKIES[reading.variant]
-        : undefined;
-  if (skies) {
+  if ("skies" in measured) {
+    const { skies } = measured;
     const label =
       reading.family === "sky"
         ? `sky kind ${not}${reading.variant}`
@@ -163,16 +168,13 @@ function readingControl(
       passes: (m) => (m.sky === null ? null : skies.includes(m.sky) === wanted),
     };
   }
-  const band = reading.family === "horizon_band" ? HORIZON_BANDS[reading.variant] : undefined;
-  if (band) {
-    return {
-      ...plain,
-      attribute: "horizon",
-      label: `horizon ${not}in the ${band.label} third of the height`,
-      passes: (m) => (m.horizon === null ? null : band.within(m.horizon) === wanted),
-    };
-  }
-  return null;
+  const { band } = measured;
+  return {
+    ...plain,
+    attribute: "horizon",
+    label: `horizon ${not}in the ${band.label} third of the height`,
+    passes: (m) => (m.horizon === null ? null : band.within(m.horizon) === wanted),
+  };
 }
 
 function controlFor(prompt: Overlay | { kind: string }, question: number, target: string): Control | null {
