@@ -186,6 +186,12 @@ export const TrainJudgeParams = z
       .describe(
         "Palette pictures added to each batch, as a share of it, pushed to change the judge's answer and answered again by their pixels (default 0).",
       ),
+    family_weights: z
+      .record(z.string().min(1), z.number().gt(0).max(1000))
+      .optional()
+      .describe(
+        "Factor by question family (e.g. relative_depth: 10) on its running loss when the rendered batch is shared out (default 1 each).",
+      ),
   })
   .describe("Train an embedded Scenes judge.");
 export const JudgePoolParams = z

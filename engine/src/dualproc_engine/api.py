@@ -223,6 +223,7 @@ def train_judge(
     word_dropout: float | None = None,
     recolored_palette_share: float | None = None,
     attacked_palette_share: float | None = None,
+    family_weights: dict[str, float] | None = None,
     reporter: Reporter | None = None,
 ) -> dict[str, Any]:
     """Train (or resume) an embedded judge in `out_dir`; with `init_from`, fine-tune that judge instead.
@@ -248,6 +249,8 @@ def train_judge(
         overrides["recolored_palette_share"] = recolored_palette_share
     if attacked_palette_share is not None:
         overrides["attacked_palette_share"] = attacked_palette_share
+    if family_weights:
+        overrides["family_weights"] = _known_families(family_weights)
     summary = train(
         str(_output_folder(out_dir)),
         seed=seed,
@@ -371,6 +374,18 @@ def _output_folder(out_dir: str) -> Path:
     if out.exists() and not out.is_dir():
         raise UserError(f"out_dir {out} exists and is not a folder")
     return out
+
+
+def _known_families(weights: dict[str, float]) -> dict[str, float]:
+    """The factors by question family, refused in one line where a family is not a Scenes QA family."""
+    from .world.qa import FAMILIES
+
+    unknown = sorted(set(weights) - set(FAMILIES))
+    if unknown:
+        raise UserError(
+            f"family_weights: unknown question family {', '.join(unknown)}; known: {', '.join(FAMILIES)}"
+        )
+    return dict(weights)
 
 
 def _input_folder(path: str) -> Path:

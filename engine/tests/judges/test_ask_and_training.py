@@ -284,3 +284,18 @@ def test_a_family_weight_gives_that_family_more_of_the_batch() -> None:
         TrainJudgeConfig(family_weights={"sky": 0.0})
     with pytest.raises(SystemExit, match="FAMILY=FACTOR"):
         parse_family_weights(["palette_match"])
+
+
+def test_the_job_passes_family_weights_on_and_refuses_unknown_families(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dualproc_engine import api
+    from dualproc_engine.errors import UserError
+    from dualproc_engine.world import train_judge as module
+
+    seen: dict = {}
+    monkeypatch.setattr(module, "train_judge", lambda out, **kw: seen.update(kw) or {"steps": 0})
+    api.train_judge(str(tmp_path / "j"), max_train_steps=1, family_weights={"relative_depth": 10.0})
+    assert seen["family_weights"] == {"relative_depth": 10.0}
+    with pytest.raises(UserError, match="unknown question family relative_dept; known: horizon_line"):
+        api.train_judge(str(tmp_path / "j"), max_train_steps=1, family_weights={"relative_dept": 10.0})

@@ -21,6 +21,22 @@ function withTrainOptions(command: Command, defaultSteps: number): Command {
     .addHelpText("after", RESUME_NOTE);
 }
 
+/** `--family-weight relative_depth=10`, repeatable: the factors by family (the engine knows the families). */
+export function parseFamilyWeight(
+  value: string,
+  previous: Record<string, number> = {},
+): Record<string, number> {
+  const match = /^([A-Za-z_]+)=([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)$/.exec(value.trim());
+  const family = match?.[1];
+  const factor = Number(match?.[2]);
+  if (family === undefined || !(factor > 0 && factor <= 1000)) {
+    throw new InvalidArgumentError(
+      `expected FAMILY=FACTOR with a factor in (0, 1000], e.g. relative_depth=10; got ${value}`,
+    );
+  }
+  return { ...previous, [family]: factor };
+}
+
 export function trainJudgeCommand(context: CliContext): Command {
   const command = context.command(
     "train-judge",
@@ -74,6 +90,11 @@ export function trainJudgeCommand(context: CliContext): Command {
       "palette pictures added to each batch, as a share of it, after a few gradient steps of a smooth colour field towards the answer the judge should not give, then answered again by their pixels (default 0)",
       numberBetween(0, 1),
     )
+    .option(
+      "--family-weight <family=factor>",
+      "give a question family more (or less) of each rendered batch: its running loss is multiplied by the factor when the batch is shared out, e.g. relative_depth=10; repeatable",
+      parseFamilyWeight,
+    )
     .action(
       async (
         options: TrainOptions & {
@@ -87,6 +108,7 @@ export function trainJudgeCommand(context: CliContext): Command {
           wordDropout?: number;
           recoloredPaletteShare?: number;
           attackedPaletteShare?: number;
+          familyWeight?: Record<string, number>;
         },
         self: Command,
       ) => {
@@ -110,6 +132,7 @@ export function trainJudgeCommand(context: CliContext): Command {
           ...(options.attackedPaletteShare !== undefined
             ? { attacked_palette_share: options.attackedPaletteShare }
             : {}),
+          ...(options.familyWeight ? { family_weights: options.familyWeight } : {}),
         };
         const result = await runEngineJob(console, "train_judge", params, {
           runDir: out,
