@@ -11,7 +11,12 @@ by how the wrong strips were made (one or two swatches swapped for near misses, 
     cd engine && python studies/palette_probe.py --stages 2 --steps 600 --out /tmp/palette-s2.json
 
 `--family` trains on another QA family alone the same way (e.g. object_presence), to ask whether the
-architecture can learn it at all when nothing else competes for the steps.
+architecture can learn it at all when nothing else competes for the steps; `--split heldout` uses the
+held-out phrasings, and `--init-from JUDGE` starts from a trained judge (its words and weights) instead of a
+fresh one, to ask whether that judge can learn the family when it gets all of the batch:
+
+    cd engine && python studies/palette_probe.py --family relative_depth --split heldout \
+        --init-from src/dualproc_engine/weights/scenes-judge-heldout --steps 1500 --lr 3e-4 --out /tmp/rd.json
 
 With 3 stages (the shipped judges) an image token covers 16 x 16 px, so the bottom row of tokens mixes the
 8 px swatch strip with the scene above it; with 2 stages a token covers 8 x 8 px and the bottom row is the
@@ -43,7 +48,7 @@ def accuracy_by_perturbation(probs: list[float], records: list[dict]) -> dict[st
 def main() -> None:
     from dualproc_engine.judges.embedded import EmbeddedJudge
     from dualproc_engine.judges.evaluate import p_yes
-    from dualproc_engine.judges.scenes_vlm import JudgeArchitecture, build_judge_files
+    from dualproc_engine.judges.scenes_vlm import JudgeArchitecture, build_judge_files, copy_judge_files
     from dualproc_engine.world.judge_data import SEED_BASES, record_images, scenes_qa
     from dualproc_engine.world.train_judge import AuxReadout, aux_loss
 
@@ -56,13 +61,20 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--family", default="palette_match", help="the QA family to train on alone")
+    parser.add_argument("--split", default="train", choices=["train", "heldout"], help="phrasings asked")
+    parser.add_argument("--init-from", default=None, help="a trained judge's folder to start from")
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", required=True, help="JSON file for the accuracy history")
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
 
     arch = JudgeArchitecture(vision=args.vision, vision_stages=args.stages)
     with tempfile.TemporaryDirectory() as folder:
-        model, processor = build_judge_files(folder, arch, "train", args.seed)
+        if args.init_from:  # its own tower and words; --vision and --stages do not apply
+            model, processor = copy_judge_files(args.init_from, folder)
+            model.train()
+        else:
+            model, processor = build_judge_files(folder, arch, args.split, args.seed)
     judge = EmbeddedJudge(model, processor)
     readout = AuxReadout(model.config.vision_config.hidden_size)
     tower_map: dict[str, torch.Tensor] = {}
@@ -73,14 +85,20 @@ def main() -> None:
     optimizer = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.98), weight_decay=0.01)
 
     families = [args.family]
-    validation = scenes_qa(SEED_BASES["validation"] + args.seed, 240, "train", per_scene=1, families=families)
+    validation = scenes_qa(
+        SEED_BASES["validation"] + args.seed, 240, args.split, per_scene=1, families=families
+    )
     val_images = record_images(validation.images, validation.records)
     history, started, chunk = [], time.monotonic(), None
     rng = random.Random(args.seed)
     for step in range(args.steps):
         if step % 4 == 0:
             chunk = scenes_qa(
-                SEED_BASES["train"] * (args.seed + 1) + step // 4, 96, "train", per_scene=2, families=families
+                SEED_BASES["train"] * (args.seed + 1) + step // 4,
+                96,
+                args.split,
+                per_scene=2,
+                families=families,
             )
         assert chunk is not None
         yes = [r for r in chunk.records if r["answer"] == "Yes"]
