@@ -84,3 +84,20 @@ def test_the_shipped_heldout_judge_sees_the_horizon_band_only_in_its_own_words()
     right_as_written = ((w_high > 0.5).float().mean() + (w_low < 0.5).float().mean()) / 2
     assert right >= 0.9, (p_high, p_low)
     assert right > right_as_written + 0.2, (right, right_as_written)
+
+
+@needs_shipped
+def test_the_shipped_heldout_judge_checks_relative_depth() -> None:
+    """The relative-depth recipe has no measurer; the held-out judge is its only check, so it must tell which
+    labelled point is nearer on scenes it never saw (chance until the nineteenth session's fine-tune)."""
+    from dualproc_engine.judges.embedded import load_judge
+    from dualproc_engine.judges.evaluate import p_yes
+    from dualproc_engine.world.judge_data import SEED_BASES, record_images, scenes_qa
+
+    torch.set_num_threads(1)
+    judge = load_judge("scenes-judge-heldout")
+    qa = scenes_qa(SEED_BASES["evaluation"] + 7, 80, "heldout", per_scene=1, families=["relative_depth"])
+    assert len(qa.records) >= 30
+    probs = p_yes(judge, record_images(qa.images, qa.records), qa.records)
+    right = [(p > 0.5) == (r["answer"] == "Yes") for p, r in zip(probs, qa.records, strict=True)]
+    assert sum(right) / len(right) >= 0.7, (sum(right), len(right))
