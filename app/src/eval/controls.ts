@@ -38,6 +38,12 @@ export interface Control extends Check {
   question: number;
   /** What it asks for: the questions with the same target (`targetOf`) state the same control. */
   target: string;
+  /**
+   * The truth its question wants: false for a wanted "No", the opposite of what the question states (a
+   * contrast beside a recipe's own target, "as thick as this 1 px stroke? No", or a control on its own,
+   * "is the sky overcast? No").
+   */
+  wanted: boolean;
   /** For people: "horizon at 30% of the height (+-0.03)". `passes`: all of `checks`. */
   label: string;
   /**
@@ -83,7 +89,7 @@ export function controlsOf(
     if (q.pair_of !== undefined) return; // a way of teaching its palette, measured by the palette's control
     const target = targetOf(q, readings[i] ?? null);
     const control = q.visual_prompt
-      ? controlFor(q.visual_prompt as Overlay | { kind: string }, i, target)
+      ? promptControl(q.visual_prompt as Overlay | { kind: string }, q.answer ?? "Yes", i, target)
       : readingControl(readings[i] ?? null, q.answer ?? "Yes", i, target);
     if (control && !targets.has(target)) {
       targets.add(target);
@@ -93,11 +99,26 @@ export function controlsOf(
   return controls;
 }
 
-/** What a question asks for: its visual prompt, or (a plain question) its Scenes reading and wanted answer. */
+/**
+ * What a question asks for: its visual prompt (with its wanted answer unless that is Yes: "not at 50%" is
+ * another target than "at 50%"), or (a plain question) its Scenes reading and wanted answer.
+ */
 export function targetOf(q: QuestionLike, reading: SceneReading | null): string {
-  return q.visual_prompt || !reading
-    ? JSON.stringify(q.visual_prompt)
-    : JSON.stringify({ ...reading, answer: q.answer ?? "Yes" });
+  const answer = q.answer ?? "Yes";
+  if (q.visual_prompt || !reading)
+    return wantedTruth(answer) === true
+      ? JSON.stringify(q.visual_prompt)
+      : JSON.stringify({ visual_prompt: q.visual_prompt, answer });
+  return JSON.stringify({ ...reading, answer });
+}
+
+/**
+ * The truth a wanted answer asks for: Yes (any case) that the question holds, No that it does not; any
+ * other answer (an open one, "Maybe") states no pass/fail rule a measurer could check.
+ */
+export function wantedTruth(answer: string): boolean | null {
+  const word = answer.trim().toLowerCase();
+  return word === "yes" ? true : word === "no" ? false : null;
 }
 
 /** A time of day as the sky kinds that show it (world/qa/sky.py TIME_OF_DAY). */
@@ -135,7 +156,7 @@ export function plainTwin(
   reading: SceneReading | null,
   answer: string,
 ): { sky: SkyKind } | { horizon: number } | null {
-  const measured = answer === "Yes" ? measuredOf(reading) : null;
+  const measured = wantedTruth(answer) === true ? measuredOf(reading) : null;
   if (!measured) return null;
   return "skies" in measured ? { sky: measured.skies[0]! } : { horizon: measured.band.centre };
 }
@@ -150,11 +171,11 @@ function readingControl(
   question: number,
   target: string,
 ): Control | null {
-  const measured = answer === "Yes" || answer === "No" ? measuredOf(reading) : null;
-  if (!measured || !reading?.variant) return null;
-  const wanted = answer === "Yes";
+  const wanted = wantedTruth(answer);
+  const measured = wanted === null ? null : measuredOf(reading);
+  if (wanted === null || !measured || !reading?.variant) return null;
   const not = wanted ? "" : "not ";
-  const plain = { question, target, checks: [], details: [] };
+  const plain = { question, target, wanted, checks: [], details: [] };
   if ("skies" in measured) {
     const { skies } = measured;
     const label =
@@ -177,6 +198,38 @@ function readingControl(
   };
 }
 
+/**
+ * A visual prompt's control for its wanted answer: Yes, what the prompt states; No, its opposite (a stroke
+ * sample asked with "No" wants lines of another width; a red line at 50% with "No", a horizon elsewhere).
+ * Contrastive questions ("as thick as this 1 px stroke? No") are controls of their own, measured as such.
+ */
+function promptControl(
+  prompt: Overlay | { kind: string },
+  answer: string,
+  question: number,
+  target: string,
+): Control | null {
+  const wanted = wantedTruth(answer);
+  const control = wanted === null ? null : controlFor(prompt, question, target);
+  return control && !wanted ? opposite(control) : control;
+}
+
+/** The control that passes where `control` fails (unmeasured stays unmeasured). */
+function opposite(control: Control): Control {
+  return {
+    ...control,
+    wanted: false,
+    label: `not ${control.label}`,
+    passes: (m, widthPx) => {
+      const outcome = control.passes(m, widthPx);
+      return outcome === null ? null : !outcome;
+    },
+    // its rules and colours say why "at 30%" failed; a "not at 30%" passes by failing any of them
+    checks: [],
+    details: [],
+  };
+}
+
 function controlFor(prompt: Overlay | { kind: string }, question: number, target: string): Control | null {
   if (!("kind" in prompt)) return null;
   const p = prompt as Overlay;
@@ -185,6 +238,7 @@ function controlFor(prompt: Overlay | { kind: string }, question: number, target
       attribute: "horizon",
       question,
       target,
+      wanted: true,
       label: `horizon at ${Math.round(p.y * 100)}% of the height (+-${HORIZON_TOLERANCE})`,
       passes: (m) => (m.horizon === null ? null : Math.abs(m.horizon - p.y) <= HORIZON_TOLERANCE),
       checks: [],
@@ -207,6 +261,7 @@ function controlFor(prompt: Overlay | { kind: string }, question: number, target
       attribute: "palette",
       question,
       target,
+      wanted: true,
       label: `palette ${p.colors.join(" ")} (${checks.map((c) => c.label).join(", ")})`,
       passes: allOf(checks),
       checks,
@@ -221,6 +276,7 @@ function controlFor(prompt: Overlay | { kind: string }, question: number, target
       attribute: "stroke",
       question,
       target,
+      wanted: true,
       label: `stroke width ${p.width_px} px at 64 px (+-${STROKE_TOLERANCE_PX})`,
       passes: (m, widthPx) =>
         m.stroke_width_px === null

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Overlay } from "../protocol/overlay.js";
 import { readImage } from "../images/read.js";
-import { plainTwin, type SceneReading } from "./controls.js";
+import { plainTwin, wantedTruth, type SceneReading } from "./controls.js";
 import { driftRates, type DriftRate } from "./drift.js";
 import { measure, type Measurement } from "./measurers/index.js";
 import type { SkyKind } from "./measurers/sky.js";
@@ -35,7 +35,8 @@ export function floorScenes(
   const floor: FloorScenes = { kind: null, fixed: {}, controlled: new Set() };
   for (const q of questions) {
     const p = q.visual_prompt as Overlay | null | undefined;
-    if (!p || !("kind" in p)) continue;
+    // a wanted "No" ("is the line at 50%? No") has no one twin: no single scene is "not at 50%"
+    if (!p || !("kind" in p) || wantedTruth(q.answer ?? "Yes") !== true) continue;
     // a horizon needs landscapes and a stroke width line art: the first of the two decides the kind
     if (p.kind === "horizon" && floor.fixed.horizon === undefined && floor.kind !== "lineart") {
       floor.fixed.horizon = p.y;

@@ -31,6 +31,11 @@ export interface JudgeAnswers {
   role: "training" | "held-out";
   question: string;
   asked_as?: string;
+  /**
+   * How the report names the question, where the recipe asks its text more than once (summary.ts
+   * `distinctLabel`: the text, the wanted answer and the visual prompt); the text otherwise.
+   */
+  label?: string;
   /** Its probability of the wanted answer per render. */
   probabilities: readonly number[];
 }
@@ -44,7 +49,7 @@ export function judgeCheck(answers: JudgeAnswers, truths: readonly (boolean | nu
   return {
     judge: answers.judge,
     role: answers.role,
-    question: answers.question,
+    question: answers.label ?? answers.question,
     ...askedAs(answers.asked_as, answers.question),
     renders: { pass: pass.length, fail: fail.length },
     on_pass: bootstrapMean(pass),

@@ -65,6 +65,8 @@ export interface ControlSummary extends Change {
   attribute: string;
   label: string;
   question: string;
+  /** The truth its question wants: false for a wanted "No", measured as the opposite (controls.ts). */
+  wanted: boolean;
   /** Images the measurer could not read (counted as failures), without and with the LoRA. */
   unmeasured: { base: number; taught: number };
   /** Each of its rules on its own, where it has several (controls.ts `checks`): which one failed. */
@@ -131,6 +133,7 @@ export function summarise(inputs: EvalInputs): EvalSummary {
       attribute: control.attribute,
       label: control.label,
       question: inputs.questions[control.question]!.question,
+      wanted: control.wanted,
       unmeasured: { base: unread("base"), taught: unread("taught") },
       ...rate(control),
       checks: control.checks.map((c) => ({ label: c.label, ...rate(c) })),
@@ -220,7 +223,7 @@ function judgeSummary(j: EvaluateResult["judges"][number], inputs: EvalInputs, p
  * A question's text, plus its wanted answer and visual prompt when another question has the same text
  * (`when` lets one wording ask for a high horizon of night prompts and a low one of sunny prompts).
  */
-function distinctLabel(q: QuestionLike, all: readonly QuestionLike[]): string {
+export function distinctLabel(q: QuestionLike, all: readonly QuestionLike[]): string {
   if (all.filter((other) => other.question === q.question).length < 2) return q.question;
   const parts = [q.answer === undefined ? "" : `answer ${q.answer}`];
   if (q.visual_prompt !== undefined) parts.push(JSON.stringify(q.visual_prompt));
@@ -336,7 +339,10 @@ function judgeVerdict(
     };
   }
   const gain = `The training judge's score rose by ${pct(rise!.mean)} points (95% interval ${pct(rise!.low)} to ${pct(rise!.high)})`;
-  const evidence = controls.length > 0 ? controls : heldOut;
+  // a recipe's own targets decide; its contrasts (a wanted "No" beside a wanted "Yes") only sharpen them:
+  // moving off "1 px" is no line weight of 2 px
+  const targets = controls.some((c) => c.wanted) ? controls.filter((c) => c.wanted) : controls;
+  const evidence = targets.length > 0 ? targets : heldOut;
   // a held-out judge that cannot tell right answers from wrong ones on scenes whose answer is known checks
   // nothing: with no measurer, its rise would not confirm the control, nor its flat score show hacking
   if (controls.length === 0 && heldOut.length > 0 && heldOut.every((j) => blindOnEvery(j.judge, checks))) {

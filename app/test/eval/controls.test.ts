@@ -125,6 +125,35 @@ describe("controls from a recipe's visual prompts", () => {
     expect(controls[0]!.details).toEqual([]);
   });
 
+  it("a visual prompt with a wanted No is the control of its opposite, another target than its Yes", () => {
+    const stroke = (width_px: number) => ({ kind: "stroke", width_px });
+    const found = controlsOf([
+      { question: "As thick?", visual_prompt: stroke(2) },
+      { question: "As thick?", answer: "No", visual_prompt: stroke(1) },
+      { question: "As thick?", answer: "no", visual_prompt: stroke(2) },
+      { question: "As thick?", answer: "Maybe", visual_prompt: stroke(3) },
+    ]);
+    expect(found.map((c) => [c.question, c.wanted, c.label])).toEqual([
+      [0, true, "stroke width 2 px at 64 px (+-0.5)"],
+      [1, false, "not stroke width 1 px at 64 px (+-0.5)"],
+      [2, false, "not stroke width 2 px at 64 px (+-0.5)"],
+    ]);
+    const [two, notOne] = found;
+    const width = (px: number) => measurement({ stroke_width_px: px });
+    expect([two!.passes(width(1), 64), notOne!.passes(width(1), 64)]).toEqual([false, false]);
+    expect([two!.passes(width(2), 64), notOne!.passes(width(2), 64)]).toEqual([true, true]);
+    expect(notOne!.passes(width(4), 64)).toBe(true);
+    expect(notOne!.passes(measurement({ stroke_width_px: null }), 64)).toBeNull();
+  });
+
+  it("a palette wanted No passes where the palette control fails, with no rules or colours of its own", () => {
+    const colors = ["#336699", "#ffffff"];
+    const [notPalette] = controlsOf([{ answer: "No", visual_prompt: { kind: "palette", colors } }]);
+    const red = measurement({ palette: [{ hex: "#ff0000", lab: hexToLab("#ff0000"), weight: 1 }] });
+    expect(notPalette!.passes(red, 64)).toBe(true);
+    expect([notPalette!.checks, notPalette!.details]).toEqual([[], []]);
+  });
+
   it("palette: a one-colour palette needs only that colour", () => {
     const [single] = controlsOf([{ visual_prompt: { kind: "palette", colors: ["#336699"] } }]);
     expect(single!.passes(measurement(), 64)).toBe(true);

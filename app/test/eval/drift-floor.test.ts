@@ -28,6 +28,17 @@ describe("floorScenes", () => {
     });
   });
 
+  it("renders the twin of a wanted Yes only: a contrast asked No sets nothing, whatever the order", () => {
+    const stroke = (width_px: number) => ({ kind: "stroke", width_px, curve: 0 });
+    const floor = floorScenes([
+      { answer: "No", visual_prompt: stroke(1) },
+      { visual_prompt: stroke(2) },
+      { answer: "No", visual_prompt: stroke(3) },
+    ]);
+    expect(floor!.fixed).toEqual({ stroke_width_px: 2 });
+    expect(floorScenes([{ answer: "No", visual_prompt: { kind: "horizon", y: 0.5 } }])).toBeNull();
+  });
+
   it("has nothing to render for questions no measurer checks", () => {
     expect(floorScenes([{ visual_prompt: { kind: "points", points: [[0.1, 0.2]] } }, {}])).toBeNull();
   });

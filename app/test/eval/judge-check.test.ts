@@ -37,6 +37,13 @@ describe("judgeCheck", () => {
     expect(judgeCheck({ ...answers([0.9, 0.1]), asked_as: own }, truths).asked_as).toBe(own);
   });
 
+  it("names the question by its label where given (one text asked twice), and compares its words by the text", () => {
+    const label = 'Is the red line on the horizon? (answer No, {"kind":"horizon","y":0.5})';
+    const c = judgeCheck({ ...answers([0.9, 0.1]), asked_as: answers([]).question, label }, [true, false]);
+    expect(c.question).toBe(label);
+    expect(c).not.toHaveProperty("asked_as");
+  });
+
   it("has no balanced score without renders of both kinds, and wants one answer per render", () => {
     expect(judgeCheck(answers([0.9, 0.2]), [true, true]).right).toBeNull();
     expect(() => judgeCheck(answers([0.9]), [true, false])).toThrow(/one answer per render/);

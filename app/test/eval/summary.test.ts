@@ -147,6 +147,29 @@ describe("summarise", () => {
     expect(s.verdict_text).toContain(`; ${palette!.label} in 100.0% of the held-out images`);
   });
 
+  it("rests the verdict on the recipe's own target, not on a contrast asked No beside it", () => {
+    const stroke = (width_px: number) => ({ kind: "stroke", width_px });
+    const questions = [
+      { question: "As thick?", visual_prompt: stroke(2) },
+      { question: "As thick?", answer: "No", visual_prompt: stroke(4) },
+    ];
+    // the LoRA moves every drawing off 4 px (the contrast rises) but not to 2 px (the target does not)
+    // (the made-up images are 2 px wide: widths are read at 64 px, so 4 px there is 0.125 here)
+    const measured = (scale: number) => ({ stroke_width_px: ((scale ? 6 : 4) * 2) / 64 });
+    const s = summarise(inputs({ training: rises, heldout: rises, measured, pixel: varied, questions }));
+    expect(s.controls.map((c) => [c.wanted, c.base!.mean, c.taught!.mean])).toEqual([
+      [true, 0, 0],
+      [false, 0, 1],
+    ]);
+    expect(s.verdict).toBe("probable_hacking");
+    // asked on its own, the No is the control, and moving off 4 px is what it asks
+    const alone = summarise(
+      inputs({ training: rises, heldout: rises, measured, pixel: varied, questions: [questions[1]!] }),
+    );
+    expect(alone.verdict).toBe("took");
+    expect(alone.verdict_text).toContain("the control took in 100.0% of the held-out images");
+  });
+
   it("says when the training judge is no better than chance on renders whose answer is known", () => {
     const check = (judge: string, role: "training" | "held-out", low: number) => ({
       judge,

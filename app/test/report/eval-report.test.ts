@@ -33,6 +33,7 @@ const summary: EvalSummary = {
   controls: [
     {
       attribute: "horizon",
+      wanted: true,
       label: "horizon at 30% of the height (+-0.03)",
       question: "Is the <red> line on it?",
       unmeasured: { base: 1, taught: 0 },
@@ -150,6 +151,7 @@ describe("the evaluation report", () => {
     mkdirSync(evalDir, { recursive: true });
     const palette = {
       attribute: "palette",
+      wanted: true,
       label: "palette #336699 #ffffff (adherence <= 10 CIEDE2000, 2+ of its colours on 5% each)",
       question: "Palette?",
       unmeasured: { base: 0, taught: 0 },

@@ -20,6 +20,7 @@ import {
   type MeasuredRender,
 } from "../../eval/drift-floor.js";
 import { judgeCheck, type JudgeCheck } from "../../eval/judge-check.js";
+import { distinctLabel } from "../../eval/summary.js";
 import type { EngineWorker } from "../../engine/worker.js";
 import type { Overlay } from "../../protocol/overlay.js";
 import type { TeachRecipe } from "../../recipes/schema.js";
@@ -148,6 +149,7 @@ async function checkJudges(
       overlay: (q.visual_prompt ?? null) as Overlay | null,
     };
     const truths = renders.map((r) => control.passes(r.measurement, r.widthPx));
+    const label = distinctLabel(q, recipe.questions);
     checks.push(
       ...(await askEveryJudge(
         console,
@@ -156,6 +158,7 @@ async function checkJudges(
         renders.map((r) => r.file),
         truths,
         job,
+        label,
       )),
     );
   }
@@ -170,6 +173,7 @@ async function askEveryJudge(
   images: string[],
   truths: readonly (boolean | null)[],
   job: { signal: AbortSignal; worker: EngineWorker },
+  label?: string,
 ): Promise<JudgeCheck[]> {
   const checks: JudgeCheck[] = [];
   for (const [i, judge] of judges.entries()) {
@@ -180,7 +184,9 @@ async function askEveryJudge(
     });
     const role = i === 0 ? "training" : "held-out";
     const probabilities = answers.map((a) => a.probability);
-    checks.push(judgeCheck({ judge, role, question: asked.question, asked_as, probabilities }, truths));
+    checks.push(
+      judgeCheck({ judge, role, question: asked.question, asked_as, label, probabilities }, truths),
+    );
   }
   return checks;
 }
