@@ -36,13 +36,13 @@ describe("teach, then generate with the taught LoRA", () => {
   it("starts over in a run folder the engine turned down before training, once the recipe is fixed", async () => {
     const dir = mkdtempSync(join(tmpdir(), "teach-"));
     const recipe = join(dir, "recipe.yaml");
-    // an answer the judge's tokenizer cannot spell: only the engine finds it, after the run folder exists
-    writeFileSync(recipe, RECIPE.replace("y: 0.3 }", "y: 0.3 }\n    answer: Absolutely zebra"));
+    // an answer the Scenes judge never learned: only the engine finds it, after the run folder exists
+    writeFileSync(recipe, RECIPE.replace("y: 0.3 }", "y: 0.3 }\n    answer: yes"));
     const run = join(dir, "run");
     const first = capture();
     expect(await main(["teach", recipe, "--out", run, "-q", "--no-eval"], first.cli)).not.toBe(0);
     expect(first.io.err).toContain(
-      "the answer to 'Is the red line aligned with the horizon?': the judge's tokenizer cannot encode",
+      "the answer to 'Is the red line aligned with the horizon?' is 'yes': a Scenes judge was trained to answer only Yes or No",
     );
     const state = JSON.parse(readFileSync(join(run, "run.json"), "utf8")) as { status: string };
     expect(state.status).toBe("failed");

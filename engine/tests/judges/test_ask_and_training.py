@@ -50,6 +50,20 @@ def test_ask_files_mistakes_are_user_errors(tiny_judge_dir: Path, tmp_path: Path
         ask_files([str(_write_png(tmp_path / "a.png"))], "Is it night?", judge=str(tmp_path / "nothing-here"))
 
 
+def test_a_scenes_judge_is_asked_only_for_the_answers_it_learned(
+    tiny_judge_dir: Path, tmp_path: Path
+) -> None:
+    from dualproc_engine.judges.ask import ask_files
+
+    # the shipped judge learned Yes and No: "yes" is a word it knows, and it gives it 0.0001 on any image
+    image = [str(_write_png(tmp_path / "a.png"))]
+    with pytest.raises(UserError, match=r"^ask: the answer 'yes': .*only Yes or No"):
+        ask_files(image, "Is it night?", answer="yes", judge="scenes-judge")
+    assert 0.0 < ask_files(image, "Is it night?", answer="No", judge="scenes-judge")[0]["probability"] < 1.0
+    # a judge with no Scenes training behind it (no training.json) is asked in open words
+    assert ask_files(image, "Is it night?", answer="yes", judge=str(tiny_judge_dir))[0]["probability"] > 0.0
+
+
 def test_training_saves_a_loadable_judge_and_resumes_exactly(tmp_path: Path) -> None:
     from dualproc_engine.world.train_judge import train_judge
 

@@ -58,6 +58,20 @@ def test_an_answer_the_judge_cannot_spell_is_a_user_error(make_generator, tiny_j
     assert not (tmp_path / "metrics.jsonl").exists()  # found before anything was written
 
 
+def test_an_answer_a_scenes_judge_never_learned_is_a_user_error(tiny_judge_dir, tmp_path):
+    from dualproc_engine.judges.embedded import EmbeddedJudge
+
+    scenes_judge = EmbeddedJudge.from_pretrained(tiny_judge_dir)
+    scenes_judge.phrasing_split = (
+        "train"  # as its training.json would say: trained on Scenes Yes/No questions
+    )
+    with pytest.raises(
+        UserError, match=r"^the answer to 'Is the horizon low in the image\?' is 'yes': .*Yes or No"
+    ):
+        QuestionSet(scenes_judge, parse_recipe(_with_question(answer="yes")).questions)
+    QuestionSet(scenes_judge, parse_recipe(_with_question(answer="No")).questions)  # a learned answer
+
+
 @pytest.mark.parametrize("content", [None, b"not an image"])
 def test_an_unreadable_reference_image_is_a_user_error(tmp_path, content):
     if content is not None:

@@ -23,7 +23,12 @@ export function askCommand(context: CliContext): Command {
       "the question, e.g. 'Is the red line aligned with the horizon?'",
       nonEmpty("a question"),
     )
-    .option("--answer <text>", "the answer whose probability is printed", nonEmpty("an answer"), "Yes")
+    .option(
+      "--answer <text>",
+      "the answer whose probability is printed (a Scenes judge learned only Yes and No)",
+      nonEmpty("an answer"),
+      "Yes",
+    )
     .option(
       "--overlay <spec>",
       `visual prompt drawn over each image first: ${OVERLAY_FORMS}`,

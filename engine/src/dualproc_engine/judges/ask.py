@@ -47,6 +47,7 @@ def ask_files(
     from ..errors import UserError
     from ..images import load_image
     from ..prompts import apply_overlay, parse_overlay
+    from .base import unlearned_answer
 
     if not paths:
         raise UserError("ask: give at least one image")
@@ -56,6 +57,9 @@ def ask_files(
         raise UserError("ask: the answer is empty")
     spec = parse_overlay(dict(overlay)) if overlay else None  # a bad spec: OverlaySpecError, a UserError
     scorer = get_judge(judge)
+    why = unlearned_answer(scorer, answer)
+    if why is not None:
+        raise UserError(f"ask: the answer {answer!r}: {why}")
     question = asked_as(question, judge)
     results = []
     for path in paths:

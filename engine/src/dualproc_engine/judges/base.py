@@ -48,6 +48,16 @@ def in_own_words(judge: Any, question: str) -> str:
     return reword(question, split)
 
 
+def unlearned_answer(judge: Any, answer: str) -> str | None:
+    """Why `judge` cannot be asked for `answer`, or None. A Scenes judge (one with a `phrasing_split`) was
+    trained on Scenes questions, every one answered Yes or No: it gives any other answer, "yes" included
+    (its words are case-sensitive), a near-zero probability whatever the image, so teaching towards it or
+    reading it says nothing. Other judges answer in open words."""
+    if getattr(judge, "phrasing_split", None) is None or answer in YES_NO:
+        return None
+    return f"a Scenes judge was trained to answer only {' or '.join(YES_NO)} (with capitals); use one of them"
+
+
 def answer_token_ids(tokenize: Callable[[str], list[int]], prefix: str, answer: str) -> tuple[list[int], int]:
     """(token ids of prefix + answer, index of the first answer token).
 

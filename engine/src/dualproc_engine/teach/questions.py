@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from ..errors import UserError
-from ..judges.base import in_own_words
+from ..judges.base import in_own_words, unlearned_answer
 from .config import Question
 
 Overlay = Callable[[Tensor], Tensor]
@@ -137,6 +137,9 @@ class QuestionSet:
         # named by their text, not their index: the app expands a {slot} question into several, so an index
         # here is not the one in the user's recipe
         for question, answer in zip(self.questions, self.answers, strict=True):
+            why = unlearned_answer(self.judge, answer)
+            if why is not None:
+                raise UserError(f"the answer to {question!r} is {answer!r}: {why}")
             try:
                 ids, _, target = encode([question], [answer])
             except ValueError as e:
