@@ -107,3 +107,13 @@ def test_scene_kind_must_be_a_kind():
 
     with pytest.raises(ValueError, match="scene_kind"):
         TrainGeneratorConfig(scene_kind="portrait")
+
+
+def test_only_given_weights_may_skip_the_flow_phase_and_band_noise_is_a_strength():
+    from dualproc_engine.world.train_generator import TrainGeneratorConfig
+
+    with pytest.raises(ValueError, match="max_steps >= 1"):
+        TrainGeneratorConfig(max_steps=0)
+    assert TrainGeneratorConfig(max_steps=0, init_from="weights.pt").max_steps == 0
+    with pytest.raises(ValueError, match="band_noise"):
+        TrainGeneratorConfig(band_noise=-0.1)

@@ -51,14 +51,26 @@ class TrainGeneratorConfig:
     checkpoint_every: int = field(default=100, metadata={"help": "steps between checkpoints"})
     init_from: str = field(default="", metadata={"help": "checkpoint.pt whose model weights start a new run"})
     num_threads: int = field(default=1, metadata={"help": "torch CPU threads (machines are shared)"})
+    band_noise: float = field(
+        default=0.0,
+        metadata={
+            "help": "teacher pairs of landscapes whose caption names a horizon band are drawn from noise "
+            "with a step of this strength at the scene's horizon (world/horizon_noise.py); the student "
+            "learns them from the plain noise, so the band words place the horizon (0: plain noise)"
+        },
+    )
     scene_kind: str = field(
         default="mix",
         metadata={"help": "scenes to train on: mix (half landscapes, half line art), landscape or lineart"},
     )
 
     def __post_init__(self) -> None:
-        if self.max_steps < 1 or self.batch_size < 1:
-            raise ValueError("max_steps and batch_size must be >= 1")
+        if self.batch_size < 1 or self.max_steps < (0 if self.init_from else 1):
+            raise ValueError(
+                "batch_size must be >= 1, max_steps >= 1 (or 0 with init_from: its weights teach)"
+            )
+        if self.band_noise < 0:
+            raise ValueError("band_noise must be >= 0")
         if not 0 <= self.caption_dropout < 1:
             raise ValueError("caption_dropout must be in [0, 1)")
         if self.reflow_pairs and self.reflow_pairs < self.batch_size:
@@ -293,6 +305,7 @@ class _Trainer:
         """Teacher images from fixed noises (seeded per chunk), with CFG; written to pairs.pt."""
         from ..generators.base import sample_euler
         from ..generators.embedded import EmbeddedGenerator
+        from .horizon_noise import horizon_shaped, sky_ground_directions
         from .scene import sample_scenes
 
         c = self.config
@@ -304,13 +317,16 @@ class _Trainer:
         images, ids_all = [], []
         start = time.perf_counter()
         uncond = teacher.encode_prompt([""])
-        all_captions = [s.caption for s in sample_scenes(_pair_seed(self.seed), c.reflow_pairs, c.kind)]
+        scenes = sample_scenes(_pair_seed(self.seed), c.reflow_pairs, c.kind)
+        directions = sky_ground_directions() if c.band_noise else {}
         for k in range(0, c.reflow_pairs, chunk):
             n = min(chunk, c.reflow_pairs - k)
-            captions = all_captions[k : k + n]
+            captions = [s.caption for s in scenes[k : k + n]]
             ids = teacher.tokenize(captions)
             emb = teacher.encode_prompt(captions)
+            # the pair keeps the plain noise (its seed): the student learns the picture from it
             z = teacher.make_noise(n, _pair_seed(self.seed) + k)
+            z = horizon_shaped(z, scenes[k : k + n], c.band_noise, directions)
             cfg = _cfg_velocity(teacher, uncond.expand(n, -1, -1), c.guidance_scale)
             with torch.no_grad():
                 x = sample_euler(cfg, z, teacher.sigmas(c.teacher_steps), emb)
@@ -351,7 +367,10 @@ def export_checkpoint(out_dir: str, name: str = "snapshot") -> str:
 
 
 def _cfg_velocity(gen: Any, uncond: Tensor, scale: float) -> Callable[[Tensor, Tensor, Tensor], Tensor]:
-    """Classifier-free guidance: v_u + scale (v_c - v_u) (Ho & Salimans 2022), one batched call."""
+    """Classifier-free guidance: v_u + scale (v_c - v_u) (Ho & Salimans 2022), one batched call; at scale 1
+    (a teacher with CFG baked in, a reflowed student) just v_c."""
+    if scale == 1:
+        return gen.velocity
 
     def model(x: Tensor, sigma: Tensor, emb: Tensor) -> Tensor:
         v = gen.velocity(torch.cat([x, x]), sigma, torch.cat([emb, uncond]))

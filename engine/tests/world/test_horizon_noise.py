@@ -1,0 +1,61 @@
+"""Noise with a step at the horizon (world/horizon_noise.py), and the reflow pairs drawn from it."""
+
+from __future__ import annotations
+
+import torch
+
+from dualproc_engine.world.horizon_noise import horizon_shaped, names_band, sky_ground_directions
+from dualproc_engine.world.scene import sample_scenes
+
+
+def _landscapes(named: bool, n: int = 2) -> list:
+    found = [s for s in sample_scenes(7, 60, kind="landscape") if names_band(s) == named]
+    assert len(found) >= n  # both kinds of caption occur, so the test can fail
+    return found[:n]
+
+
+def test_the_step_runs_along_the_sky_colour_above_the_horizon_and_against_it_below():
+    named, plain = _landscapes(True), _landscapes(False)
+    line_art = sample_scenes(7, 1, kind="lineart")
+    scenes = named + plain + line_art
+    directions = {kind: torch.linspace(-1, 1, 12) for kind in ("day", "sunset", "night", "overcast")}
+    noise = torch.zeros(len(scenes), 12, 32, 32)
+    shaped = horizon_shaped(noise, scenes, 0.5, directions)
+    for i, scene in enumerate(named):
+        row = int(scene.horizon * 32)
+        sky, ground = shaped[i, :, : row - 2].mean((1, 2)), shaped[i, :, row + 2 :].mean((1, 2))
+        assert torch.allclose(sky, 0.5 * directions[scene.sky], atol=0.02)
+        assert torch.allclose(ground, -0.5 * directions[scene.sky], atol=0.02)
+    assert torch.equal(shaped[len(named) :], noise[len(named) :])  # no band named, or no horizon: as it was
+    assert torch.equal(horizon_shaped(noise, scenes, 0.0, directions), noise)
+
+
+def test_skies_are_lighter_than_their_ground_by_day_and_darker_at_night():
+    directions = sky_ground_directions(n=160)
+    assert set(directions) == {"day", "sunset", "night", "overcast"}
+    assert directions["day"].mean() > 0.05 and directions["night"].mean() < -0.05
+
+
+def test_reflow_pairs_from_shaped_noise_differ_only_where_the_caption_names_a_band(tmp_path):
+    from dualproc_engine.world.train_generator import (
+        TrainGeneratorConfig,
+        _pair_seed,
+        _Trainer,
+        train_generator,
+    )
+
+    torch.set_num_threads(1)
+    # the pairs' teacher: a fresh model's weights (max_steps 0: no flow phase, the weights teach as they are)
+    fresh = _Trainer(tmp_path / "fresh", 0, TrainGeneratorConfig(max_steps=1), None, None, lambda: False)
+    torch.save({"model": fresh.modules.state_dict()}, tmp_path / "init.pt")
+    small = dict(
+        max_steps=0, init_from=str(tmp_path / "init.pt"), batch_size=6, reflow_pairs=6, teacher_steps=1,
+        guidance_scale=1.0, reflow_steps=1, warmup_steps=1, scene_kind="landscape", seed=3,
+    )  # fmt: skip
+    for strength in (0.0, 0.8):
+        train_generator(str(tmp_path / f"band-{strength}"), band_noise=strength, **small)
+    plain, shaped = (torch.load(tmp_path / f"band-{s}" / "pairs.pt")["images"] for s in (0.0, 0.8))
+    named = torch.tensor([names_band(s) for s in sample_scenes(_pair_seed(3), 6, "landscape")])
+    assert 0 < int(named.sum()) < 6  # both kinds among the pairs, so the test can fail
+    differs = (plain != shaped).flatten(1).any(1)
+    assert torch.equal(differs, named)
