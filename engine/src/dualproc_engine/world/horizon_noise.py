@@ -16,6 +16,7 @@ from the plain noise, where only the caption's words can tell it where the horiz
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -49,24 +50,73 @@ def sky_ground_directions(n: int = DIRECTION_SCENES, seed: int = DIRECTION_SEED)
     return {kind: torch.stack(d).mean(0) for kind, d in halves.items()}
 
 
-def names_band(scene: SceneAttributes) -> bool:
-    """Whether a scene's caption names its horizon band (landscapes' captions do some of the time)."""
+BANDS = {"high": (0.1, 1 / 3), "middle": (1 / 3, 2 / 3), "low": (2 / 3, 0.9)}
+"""Where each band's horizons lie (captions.horizon_band's thirds, within the world's horizon range)."""
+
+
+@dataclass(frozen=True)
+class PairSpec:
+    """One reflow pair: the scene whose noise it starts from, its caption, and the horizon and sky kind the
+    noise's step is drawn for (None: the noise as it is)."""
+
+    noise_of: int
+    caption: str
+    horizon: float | None = None
+    sky: str | None = None
+
+
+def named_band(scene: SceneAttributes) -> tuple[str, str] | None:
+    """(band, phrase) where a landscape's caption names its horizon band; None otherwise."""
     from .captions import HORIZON_PHRASES
 
     caption = scene.caption.lower()
-    return scene.kind == "landscape" and any(p in caption for ps in HORIZON_PHRASES.values() for p in ps)
+    if scene.kind != "landscape":
+        return None
+    return next(((b, p) for b, ps in HORIZON_PHRASES.items() for p in ps if p in caption), None)
+
+
+def names_band(scene: SceneAttributes) -> bool:
+    """Whether a scene's caption names its horizon band (landscapes' captions do some of the time)."""
+    return named_band(scene) is not None
+
+
+def pair_specs(scenes: Sequence[SceneAttributes], every_band: bool) -> list[PairSpec]:
+    """The pairs to draw: one per scene, the step at the horizon of those whose caption names a band; with
+    `every_band`, such a scene also in the other two bands from the same noise (its band phrase swapped, its
+    horizon moved to the same place within the other band), so that only the words tell the three apart."""
+    from .captions import HORIZON_PHRASES
+
+    specs = []
+    for i, scene in enumerate(scenes):
+        named = named_band(scene)
+        if named is None or scene.horizon is None:
+            specs.append(PairSpec(i, scene.caption))
+            continue
+        band, phrase = named
+        specs.append(PairSpec(i, scene.caption, scene.horizon, scene.sky))
+        if not every_band:
+            continue
+        lo, hi = BANDS[band]
+        place = min(max((scene.horizon - lo) / (hi - lo), 0.0), 1.0)
+        at = scene.caption.lower().index(phrase)
+        for other in BANDS:
+            if other != band:
+                other_lo, other_hi = BANDS[other]
+                caption = scene.caption[:at] + HORIZON_PHRASES[other][0] + scene.caption[at + len(phrase) :]
+                specs.append(PairSpec(i, caption, other_lo + place * (other_hi - other_lo), scene.sky))
+    return specs
 
 
 def horizon_shaped(
-    noise: Tensor, scenes: Sequence[SceneAttributes], strength: float, directions: dict[str, Tensor]
+    noise: Tensor, specs: Sequence[PairSpec], strength: float, directions: dict[str, Tensor]
 ) -> Tensor:
-    """`noise` (N, C, H, W) with, for each scene whose caption names a band, `strength` times its sky kind's
-    direction added above its horizon and taken off below it; the others' noise as it is."""
+    """`noise` (N, C, H, W), one per spec, with `strength` times the spec's sky kind's direction added above
+    its horizon and taken off below it; a spec without a horizon keeps its noise as it is."""
     rows = (torch.arange(noise.shape[-2], dtype=noise.dtype) + 0.5) / noise.shape[-2]
     out = noise.clone()
-    for i, scene in enumerate(scenes):
-        if not strength or scene.horizon is None or scene.sky not in directions or not names_band(scene):
+    for i, spec in enumerate(specs):
+        if not strength or spec.horizon is None or spec.sky not in directions:
             continue
-        step = torch.tanh((scene.horizon - rows) / STEP_SOFTNESS)  # +1 above the horizon, -1 below
-        out[i] += strength * directions[scene.sky][:, None, None] * step[None, :, None]
+        step = torch.tanh((spec.horizon - rows) / STEP_SOFTNESS)  # +1 above the horizon, -1 below
+        out[i] += strength * directions[spec.sky][:, None, None] * step[None, :, None]
     return out

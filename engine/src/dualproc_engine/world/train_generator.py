@@ -59,6 +59,13 @@ class TrainGeneratorConfig:
             "learns them from the plain noise, so the band words place the horizon (0: plain noise)"
         },
     )
+    every_band: bool = field(
+        default=True,
+        metadata={
+            "help": "with band_noise, each landscape whose caption names a band is also drawn in the other "
+            "two bands from the same noise (its band words swapped), so that only the words tell them apart"
+        },
+    )
     scene_kind: str = field(
         default="mix",
         metadata={"help": "scenes to train on: mix (half landscapes, half line art), landscape or lineart"},
@@ -302,10 +309,10 @@ class _Trainer:
 
     # --- reflow --------------------------------------------------------------------------------------
     def _make_pairs(self) -> None:
-        """Teacher images from fixed noises (seeded per chunk), with CFG; written to pairs.pt."""
+        """Teacher images from fixed noises (seeded per chunk of scenes), with CFG; written to pairs.pt."""
         from ..generators.base import sample_euler
         from ..generators.embedded import EmbeddedGenerator
-        from .horizon_noise import horizon_shaped, sky_ground_directions
+        from .horizon_noise import horizon_shaped, pair_specs, sky_ground_directions
         from .scene import sample_scenes
 
         c = self.config
@@ -314,31 +321,31 @@ class _Trainer:
         teacher_pipe.text_encoder.load_state_dict(self.ema["text_encoder"].state_dict())
         teacher = EmbeddedGenerator(teacher_pipe)
         chunk = 64
-        images, ids_all = [], []
+        images, ids_all, noise_of = [], [], []
         start = time.perf_counter()
         uncond = teacher.encode_prompt([""])
         scenes = sample_scenes(_pair_seed(self.seed), c.reflow_pairs, c.kind)
         directions = sky_ground_directions() if c.band_noise else {}
         for k in range(0, c.reflow_pairs, chunk):
             n = min(chunk, c.reflow_pairs - k)
-            captions = [s.caption for s in scenes[k : k + n]]
-            ids = teacher.tokenize(captions)
-            emb = teacher.encode_prompt(captions)
-            # the pair keeps the plain noise (its seed): the student learns the picture from it
-            z = teacher.make_noise(n, _pair_seed(self.seed) + k)
-            z = horizon_shaped(z, scenes[k : k + n], c.band_noise, directions)
-            cfg = _cfg_velocity(teacher, uncond.expand(n, -1, -1), c.guidance_scale)
+            specs = pair_specs(scenes[k : k + n], every_band=c.band_noise > 0 and c.every_band)
+            ids = teacher.tokenize([p.caption for p in specs])
+            emb = teacher.encode_prompt([p.caption for p in specs])
+            # a pair keeps its scene's plain noise (by index): the student learns the picture from that
+            z = teacher.make_noise(n, _pair_seed(self.seed) + k)[[p.noise_of for p in specs]]
+            z = horizon_shaped(z, specs, c.band_noise, directions)
+            cfg = _cfg_velocity(teacher, uncond.expand(len(specs), -1, -1), c.guidance_scale)
             with torch.no_grad():
                 x = sample_euler(cfg, z, teacher.sigmas(c.teacher_steps), emb)
             images.append(((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8))
             ids_all.append(ids)
+            noise_of += [k + p.noise_of for p in specs]
             self.on_progress(k + n, c.reflow_pairs, "pairs", "teacher pairs for reflow")
             if self.should_stop():
                 break  # pairs are cheap to redo; nothing half-done is kept
         self.elapsed_s += time.perf_counter() - start
-        torch.save(
-            {"images": torch.cat(images), "ids": torch.cat(ids_all), "chunk": chunk}, self.out / "pairs.pt"
-        )
+        pairs = {"images": torch.cat(images), "ids": torch.cat(ids_all), "chunk": chunk}
+        torch.save({**pairs, "noise_of": torch.tensor(noise_of)}, self.out / "pairs.pt")
 
     def _reflow_batch(self, step: int) -> tuple[Tensor, Tensor, Tensor]:
         c = self.config
@@ -347,7 +354,10 @@ class _Trainer:
         idx = torch.randperm(n_pairs, generator=g)[: c.batch_size]
         x = self.pairs["images"][idx].float() / 127.5 - 1
         chunk = self.pairs["chunk"]
-        z = torch.stack([self._pair_noise(int(i), chunk) for i in idx])
+        noise_of = self.pairs.get("noise_of")  # pairs made before it: one pair per scene, in order
+        z = torch.stack(
+            [self._pair_noise(int(noise_of[i] if noise_of is not None else i), chunk) for i in idx]
+        )
         return x, z, self.pairs["ids"][idx]
 
     def _pair_noise(self, i: int, chunk: int) -> Tensor:
@@ -404,9 +414,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", required=True, help="run folder (checkpoint.pt, metrics.jsonl, final/)")
     parser.add_argument("--seed", type=int, default=0)
     for f in TrainGeneratorConfig.__dataclass_fields__.values():
-        parser.add_argument(
-            "--" + f.name.replace("_", "-"), type=type(f.default), default=f.default, help=f.metadata["help"]
-        )
+        flag, help_text = "--" + f.name.replace("_", "-"), f.metadata["help"]
+        if isinstance(f.default, bool):  # --every-band / --no-every-band
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text
+            )
+        else:
+            parser.add_argument(flag, type=type(f.default), default=f.default, help=help_text)
     args = vars(parser.parse_args(argv))
     out, seed = args.pop("out"), args.pop("seed")
 
