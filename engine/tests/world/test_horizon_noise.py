@@ -101,3 +101,23 @@ def test_every_band_pairs_share_their_scene_noise_in_reflow(tmp_path):
     noise = trainer.gen.make_noise(6, _pair_seed(3))
     for pair, scene in enumerate(expected):
         assert torch.equal(trainer._pair_noise(int(trainer.pairs["noise_of"][pair]), 64), noise[scene])
+
+
+def test_fresh_pairs_are_drawn_per_step_from_the_teacher_and_the_same_on_a_resume(tmp_path):
+    from dualproc_engine.world.train_generator import TrainGeneratorConfig, _Trainer, train_generator
+
+    torch.set_num_threads(1)
+    fresh = _Trainer(tmp_path / "fresh", 0, TrainGeneratorConfig(max_steps=1), None, None, lambda: False)
+    torch.save({"model": fresh.modules.state_dict()}, tmp_path / "init.pt")
+    options = dict(
+        max_steps=0, init_from=str(tmp_path / "init.pt"), batch_size=3, reflow_pairs=3, teacher_steps=1,
+        guidance_scale=1.0, reflow_steps=2, warmup_steps=1, band_noise=0.8, fresh_pairs=True, seed=3,
+    )  # fmt: skip
+    done = train_generator(str(tmp_path / "run"), **options)
+    assert done["phase"] == "done" and not (tmp_path / "run" / "pairs.pt").exists()
+    config = TrainGeneratorConfig(**{k: v for k, v in options.items() if k != "seed"})
+    again = _Trainer(tmp_path / "run", 3, config, None, None, lambda: False)
+    first, second = again._fresh_reflow_batch(0), again._fresh_reflow_batch(0)
+    assert all(torch.equal(a, b) for a, b in zip(first, second, strict=True))  # seeded by the step
+    assert not torch.equal(first[1], again._fresh_reflow_batch(1)[1])  # fresh noise at every step
+    assert first[0].shape == first[1].shape and first[0].abs().max() <= 1

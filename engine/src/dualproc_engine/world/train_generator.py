@@ -66,6 +66,13 @@ class TrainGeneratorConfig:
             "two bands from the same noise (its band words swapped), so that only the words tell them apart"
         },
     )
+    fresh_pairs: bool = field(
+        default=False,
+        metadata={
+            "help": "reflow on pairs the teacher draws from fresh noise at every step instead of the "
+            "reflow_pairs fixed ones (teacher_steps UNet calls a step), so no noise can be learned by heart"
+        },
+    )
     scene_kind: str = field(
         default="mix",
         metadata={"help": "scenes to train on: mix (half landscapes, half line art), landscape or lineart"},
@@ -212,13 +219,18 @@ class _Trainer:
             self.step = 0
             self._save_checkpoint()
         if self.phase == "pairs":
-            self._make_pairs()
+            if not c.fresh_pairs:
+                self._make_pairs()
             self.phase, self.step = "reflow", 0
             self.optimizer = self._optimizer(c.reflow_learning_rate)
             self._save_checkpoint()
         if self.phase == "reflow":
-            self.pairs = torch.load(self.out / "pairs.pt", weights_only=False)
-            if not self._loop(c.reflow_steps, self._reflow_batch, c.reflow_learning_rate):
+            if c.fresh_pairs:
+                batch_fn = self._fresh_reflow_batch
+            else:
+                self.pairs = torch.load(self.out / "pairs.pt", weights_only=False)
+                batch_fn = self._reflow_batch
+            if not self._loop(c.reflow_steps, batch_fn, c.reflow_learning_rate):
                 return self._result(stopped=True)
             self.phase, self.step = "done", 0
             self._save_checkpoint()
@@ -359,6 +371,35 @@ class _Trainer:
             [self._pair_noise(int(noise_of[i] if noise_of is not None else i), chunk) for i in idx]
         )
         return x, z, self.pairs["ids"][idx]
+
+    def _fresh_reflow_batch(self, step: int) -> tuple[Tensor, Tensor, Tensor]:
+        """A batch of pairs drawn now: fresh scenes and noise (seeded by the step, so a resumed run sees the
+        same), the teacher's picture from the noise (with the horizon step, `band_noise`), the plain noise."""
+        from ..generators.base import sample_euler
+        from .horizon_noise import horizon_shaped, pair_specs, sky_ground_directions
+        from .scene import sample_scenes
+
+        c = self.config
+        if not hasattr(self, "_teacher"):
+            from ..generators.embedded import EmbeddedGenerator
+
+            self._teacher = EmbeddedGenerator.from_pretrained(self.out / "teacher")  # the flow phase's EMA
+            self._teacher.pipeline.unet.requires_grad_(False)
+            self._teacher.pipeline.text_encoder.requires_grad_(False)
+            self._directions = sky_ground_directions() if c.band_noise else {}
+        teacher = self._teacher
+        scenes = sample_scenes(_pair_seed(self.seed) + _batch_seed(0, step), c.batch_size, c.kind)
+        specs = pair_specs(scenes, every_band=False)
+        z = teacher.make_noise(len(scenes), _pair_seed(self.seed) + _batch_seed(0, step))
+        with torch.no_grad():
+            emb = teacher.encode_prompt([p.caption for p in specs])
+            uncond = teacher.encode_prompt([""]).expand(len(specs), -1, -1)
+            shaped = horizon_shaped(z, specs, c.band_noise, self._directions)
+            x = sample_euler(
+                _cfg_velocity(teacher, uncond, c.guidance_scale), shaped, teacher.sigmas(c.teacher_steps), emb
+            )
+        x = ((x.clamp(-1, 1) + 1) * 127.5).round() / 127.5 - 1  # as stored pairs are: 8 bits a channel
+        return x, z, self.gen.tokenize([p.caption for p in specs])
 
     def _pair_noise(self, i: int, chunk: int) -> Tensor:
         base = i - i % chunk
