@@ -389,8 +389,9 @@ class _Trainer:
             self._directions = sky_ground_directions() if c.band_noise else {}
         teacher = self._teacher
         scenes = sample_scenes(_pair_seed(self.seed) + _batch_seed(0, step), c.batch_size, c.kind)
-        specs = pair_specs(scenes, every_band=False)
-        z = teacher.make_noise(len(scenes), _pair_seed(self.seed) + _batch_seed(0, step))
+        specs = pair_specs(scenes, every_band=c.band_noise > 0 and c.every_band)
+        noise = teacher.make_noise(len(scenes), _pair_seed(self.seed) + _batch_seed(0, step))
+        z = noise[[p.noise_of for p in specs]]
         with torch.no_grad():
             emb = teacher.encode_prompt([p.caption for p in specs])
             uncond = teacher.encode_prompt([""]).expand(len(specs), -1, -1)
