@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .attributes import SceneAttributes
+from .attributes import HORIZON_RANGE, SceneAttributes
 
 DIRECTION_SCENES = 800
 """Rendered landscapes the sky-minus-ground colours are averaged over (about 200 per sky kind)."""
@@ -54,7 +54,7 @@ def sky_ground_directions(n: int = DIRECTION_SCENES, seed: int = DIRECTION_SEED)
     return {kind: torch.stack(d).mean(0) for kind, d in halves.items()}
 
 
-BANDS = {"high": (0.1, 1 / 3), "middle": (1 / 3, 2 / 3), "low": (2 / 3, 0.9)}
+BANDS = {"high": (HORIZON_RANGE[0], 1 / 3), "middle": (1 / 3, 2 / 3), "low": (2 / 3, HORIZON_RANGE[1])}
 """Where each band's horizons lie (captions.horizon_band's thirds, within the world's horizon range)."""
 
 

@@ -322,42 +322,53 @@ class _Trainer:
     # --- reflow --------------------------------------------------------------------------------------
     def _make_pairs(self) -> None:
         """Teacher images from fixed noises (seeded per chunk of scenes), with CFG; written to pairs.pt."""
-        from ..generators.base import sample_euler
         from ..generators.embedded import EmbeddedGenerator
-        from .horizon_noise import horizon_shaped, pair_specs, sky_ground_directions
         from .scene import sample_scenes
 
         c = self.config
         teacher_pipe = copy.deepcopy(self.pipe)
         teacher_pipe.unet.load_state_dict(self.ema["unet"].state_dict())
         teacher_pipe.text_encoder.load_state_dict(self.ema["text_encoder"].state_dict())
-        teacher = EmbeddedGenerator(teacher_pipe)
+        self.teacher = EmbeddedGenerator(teacher_pipe)
         chunk = 64
         images, ids_all, noise_of = [], [], []
         start = time.perf_counter()
-        uncond = teacher.encode_prompt([""])
         scenes = sample_scenes(_pair_seed(self.seed), c.reflow_pairs, c.kind)
-        directions = sky_ground_directions() if c.band_noise else {}
         for k in range(0, c.reflow_pairs, chunk):
-            n = min(chunk, c.reflow_pairs - k)
-            specs = pair_specs(scenes[k : k + n], every_band=c.band_noise > 0 and c.every_band)
-            ids = teacher.tokenize([p.caption for p in specs])
-            emb = teacher.encode_prompt([p.caption for p in specs])
-            # a pair keeps its scene's plain noise (by index): the student learns the picture from that
-            z = teacher.make_noise(n, _pair_seed(self.seed) + k)[[p.noise_of for p in specs]]
-            z = horizon_shaped(z, specs, c.band_noise, directions)
-            cfg = _cfg_velocity(teacher, uncond.expand(len(specs), -1, -1), c.guidance_scale)
-            with torch.no_grad():
-                x = sample_euler(cfg, z, teacher.sigmas(c.teacher_steps), emb)
-            images.append(((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8))
+            x, ids, of, _ = self._teacher_draws(scenes[k : k + chunk], _pair_seed(self.seed) + k)
+            images.append(x)
             ids_all.append(ids)
-            noise_of += [k + p.noise_of for p in specs]
-            self.on_progress(k + n, c.reflow_pairs, "pairs", "teacher pairs for reflow")
+            noise_of += [k + i for i in of]
+            self.on_progress(
+                min(k + chunk, c.reflow_pairs), c.reflow_pairs, "pairs", "teacher pairs for reflow"
+            )
             if self.should_stop():
                 break  # pairs are cheap to redo; nothing half-done is kept
         self.elapsed_s += time.perf_counter() - start
         pairs = {"images": torch.cat(images), "ids": torch.cat(ids_all), "chunk": chunk}
         torch.save({**pairs, "noise_of": torch.tensor(noise_of)}, self.out / "pairs.pt")
+
+    def _teacher_draws(self, scenes: list[Any], noise_seed: int) -> tuple[Tensor, Tensor, list[int], Tensor]:
+        """The teacher's pictures of `scenes` (8 bits a channel), their caption ids, for each the index of the
+        scene whose noise (drawn from `noise_seed`) it starts from, and that plain noise: with `band_noise`, a
+        landscape whose caption names a band is drawn with the horizon step (in every band, `every_band`)."""
+        from ..generators.base import sample_euler
+        from .horizon_noise import horizon_shaped, pair_specs, sky_ground_directions
+
+        c, teacher = self.config, self.teacher
+        if not hasattr(self, "_directions"):  # renders 800 landscapes: once a run
+            self._directions = sky_ground_directions() if c.band_noise else {}
+            self._uncond = teacher.encode_prompt([""])
+        specs = pair_specs(scenes, every_band=c.band_noise > 0 and c.every_band)
+        captions = [p.caption for p in specs]
+        z = teacher.make_noise(len(scenes), noise_seed)[[p.noise_of for p in specs]]
+        with torch.no_grad():
+            emb = teacher.encode_prompt(captions)
+            cfg = _cfg_velocity(teacher, self._uncond.expand(len(specs), -1, -1), c.guidance_scale)
+            shaped = horizon_shaped(z, specs, c.band_noise, self._directions)
+            x = sample_euler(cfg, shaped, teacher.sigmas(c.teacher_steps), emb)
+        images = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        return images, teacher.tokenize(captions), [p.noise_of for p in specs], z
 
     def _reflow_batch(self, step: int) -> tuple[Tensor, Tensor, Tensor]:
         c = self.config
@@ -375,32 +386,15 @@ class _Trainer:
     def _fresh_reflow_batch(self, step: int) -> tuple[Tensor, Tensor, Tensor]:
         """A batch of pairs drawn now: fresh scenes and noise (seeded by the step, so a resumed run sees the
         same), the teacher's picture from the noise (with the horizon step, `band_noise`), the plain noise."""
-        from ..generators.base import sample_euler
-        from .horizon_noise import horizon_shaped, pair_specs, sky_ground_directions
+        from ..generators.embedded import EmbeddedGenerator
         from .scene import sample_scenes
 
-        c = self.config
-        if not hasattr(self, "_teacher"):
-            from ..generators.embedded import EmbeddedGenerator
-
-            self._teacher = EmbeddedGenerator.from_pretrained(self.out / "teacher")  # the flow phase's EMA
-            self._teacher.pipeline.unet.requires_grad_(False)
-            self._teacher.pipeline.text_encoder.requires_grad_(False)
-            self._directions = sky_ground_directions() if c.band_noise else {}
-        teacher = self._teacher
-        scenes = sample_scenes(_pair_seed(self.seed) + _batch_seed(0, step), c.batch_size, c.kind)
-        specs = pair_specs(scenes, every_band=c.band_noise > 0 and c.every_band)
-        noise = teacher.make_noise(len(scenes), _pair_seed(self.seed) + _batch_seed(0, step))
-        z = noise[[p.noise_of for p in specs]]
-        with torch.no_grad():
-            emb = teacher.encode_prompt([p.caption for p in specs])
-            uncond = teacher.encode_prompt([""]).expand(len(specs), -1, -1)
-            shaped = horizon_shaped(z, specs, c.band_noise, self._directions)
-            x = sample_euler(
-                _cfg_velocity(teacher, uncond, c.guidance_scale), shaped, teacher.sigmas(c.teacher_steps), emb
-            )
-        x = ((x.clamp(-1, 1) + 1) * 127.5).round() / 127.5 - 1  # as stored pairs are: 8 bits a channel
-        return x, z, self.gen.tokenize([p.caption for p in specs])
+        if not hasattr(self, "teacher"):
+            self.teacher = EmbeddedGenerator.from_pretrained(self.out / "teacher")  # the flow phase's EMA
+        seed = _pair_seed(self.seed) + step
+        scenes = sample_scenes(seed, self.config.batch_size, self.config.kind)
+        images, ids, _, z = self._teacher_draws(scenes, seed)
+        return images.float() / 127.5 - 1, z, ids
 
     def _pair_noise(self, i: int, chunk: int) -> Tensor:
         base = i - i % chunk
