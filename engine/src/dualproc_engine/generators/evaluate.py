@@ -6,6 +6,9 @@ the same scenes are rendered; the measurers (`dualproc world measure`) read both
   (CIEDE2000, the measurers' matched-palette definition) of images whose caption names a palette;
 - KID (Binkowski et al. 2018, unbiased MMD^2 with the cubic polynomial kernel) between generated images and
   renders, on a fixed random-weight conv feature extractor (no downloaded network exists here);
+- diversity across noises: how much pictures of one caption differ from noise to noise (mean absolute
+  pixel difference over pairs, per kind), beside renders of scenes that caption describes as well (its
+  "twins"); KID, over all captions at once, does not see a generator that draws one picture per caption;
 - images/s at 1, 2 and 4 steps;
 - the baseline success rate on the controls the teach loop will teach (text alone cannot state them):
   horizon at 30% of the height (+-0.03), a palette given as colours (palette adherence <= 10 CIEDE2000), a
@@ -24,6 +27,7 @@ import json
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,8 @@ from torch import Tensor
 REPO = Path(__file__).resolve().parents[4]
 HELDOUT_SEED = 999_999
 """Scene seeds s * 1_000_003 + i of this seed are far from any seed training draws (< 10**10)."""
+DIVERSITY_CAPTIONS, DIVERSITY_NOISES = 32, 8
+"""Held-out captions per kind, and noises (or twins) per caption, of the diversity across noises."""
 HORIZON_TARGET, HORIZON_TOL = 0.30, 0.03
 PALETTE_TOL = 10.0
 STROKE_TARGET_PX, STROKE_TOL_PX = 2.0, 0.5
@@ -184,6 +190,94 @@ def faithfulness(gen: Any, n: int, steps_list: tuple[int, ...]) -> dict[str, Any
     return result
 
 
+def caption_twins(scene: Any, n: int) -> list[Any]:
+    """`n` scenes that `scene`'s caption describes as well as it, its caption kept: what a caption can state
+    is fixed (kind, sky, ground, the kinds of objects; the horizon band, a tilt, a palette and the stroke
+    band where the caption names them, drawn anew within what it names) and the rest drawn again."""
+    import random
+
+    from ..world.attributes import HORIZON_RANGE
+    from ..world.captions import horizon_band, stroke_band
+    from ..world.scene import STROKE_RANGE_AT_64, sample_scene, scene_seed
+
+    text = scene.caption.lower()
+    fixed: dict[str, Any] = {"caption": scene.caption, "object_kinds": [o.kind for o in scene.objects]}
+    if scene.palette.name and scene.palette.name.replace("_", " ") in text:
+        fixed["palette"] = scene.palette
+    if scene.kind == "landscape":
+        fixed.update(sky=scene.sky, ground=scene.ground, celestial=scene.celestial)
+        if "tilted" in text:
+            fixed["horizon_tilt_deg"] = scene.horizon_tilt_deg
+    within: tuple[str, tuple[float, float], Callable[[float], bool]] | None = None  # what to draw anew
+    if scene.kind == "landscape" and _names_band(text):
+        band = horizon_band(scene.horizon)
+        within = ("horizon", HORIZON_RANGE, lambda h: horizon_band(h) == band)
+    if scene.kind == "lineart" and _names_stroke(text):
+        thirds, scale = stroke_band(scene.stroke_width_px, scene.size_px), scene.size_px / 64
+        stroke_range = (STROKE_RANGE_AT_64[0] * scale, STROKE_RANGE_AT_64[1] * scale)
+        within = ("stroke_width_px", stroke_range, lambda w: stroke_band(w, scene.size_px) == thirds)
+    twins = []
+    for j in range(n):
+        seed = scene_seed(scene.seed, j + 1)
+        again = dict(fixed)
+        if within:
+            again[within[0]] = _draw_within(random.Random(f"{seed}:twin"), within[1], within[2])
+        twins.append(sample_scene(seed, j, scene.kind, scene.size_px, **again))
+    return twins
+
+
+def _names_band(text: str) -> bool:
+    from ..world.captions import HORIZON_PHRASES
+
+    return any(p in text for ps in HORIZON_PHRASES.values() for p in ps)
+
+
+def _names_stroke(text: str) -> bool:
+    from ..world.captions import STROKE_PHRASES
+
+    return any(p in text for ps in STROKE_PHRASES.values() for p in ps)
+
+
+def _draw_within(rng: Any, bounds: tuple[float, float], accept: Callable[[float], bool]) -> float:
+    """A uniform draw from `bounds` that `accept`s (the bands are thirds of the range: a few tries)."""
+    while True:
+        value = round(rng.uniform(*bounds), 4)
+        if accept(value):
+            return value
+
+
+def mean_pairwise_difference(groups: Tensor) -> float:
+    """Mean absolute pixel difference between two images of one group, over all pairs of every group
+    ((G, N, C, H, W) in [0, 1]); 0 when each group is one picture. The same quantity as `dualproc eval`'s
+    diversity across seeds (app/src/eval/diversity.ts)."""
+    pairs = list(itertools.combinations(range(groups.shape[1]), 2))
+    first, second = zip(*pairs, strict=True)
+    return float((groups[:, list(first)] - groups[:, list(second)]).abs().mean())
+
+
+def diversity_across_noises(gen: Any, steps_list: tuple[int, ...]) -> dict[str, Any]:
+    """Per kind, how much the pictures of one held-out caption differ from noise to noise, for the renders
+    of its twins (`caption_twins`) and at each number of steps."""
+    from ..world.render import render
+    from ..world.scene import sample_scenes
+
+    kinds = {k: sample_scenes(HELDOUT_SEED + 7, DIVERSITY_CAPTIONS, k) for k in ("landscape", "lineart")}
+    shape = (DIVERSITY_CAPTIONS, DIVERSITY_NOISES)
+
+    def grouped(images: Tensor) -> float:
+        return mean_pairwise_difference(images.view(*shape, *images.shape[1:]))
+
+    result: dict[str, Any] = {"captions": DIVERSITY_CAPTIONS, "noises": DIVERSITY_NOISES, "renders": {}}
+    for kind, scenes in kinds.items():
+        result["renders"][kind] = grouped(render([t for s in scenes for t in caption_twins(s, shape[1])]))
+    for steps in steps_list:
+        result[f"steps_{steps}"] = {
+            kind: grouped(_generate(gen, [s.caption for s in scenes for _ in range(shape[1])], steps, 0))
+            for kind, scenes in kinds.items()
+        }
+    return result
+
+
 def speed(gen: Any, steps_list: tuple[int, ...], batch: int = 64) -> dict[str, float]:
     captions = ["on a sunny day, a meadow with a low horizon"] * batch
     out = {}
@@ -300,6 +394,21 @@ def markdown_tables(result: dict[str, Any]) -> str:
             f"| {name} | {pct(r['horizon_at_30pct'])} | {pct(r['palette_as_colours'])} | "
             f"{pct(r['stroke_width_2px'])} |"
         )
+    d = result.get("diversity")  # absent from eval.json files written before it
+    if d:
+        out += [
+            "",
+            f"| images ({d['captions']} captions a kind, {d['noises']} each) "
+            "| diversity, landscapes | line art |",
+            "|---|---|---|",
+        ]
+        for key in [k for k in d if k.startswith("steps_") or k == "renders"]:
+            name = (
+                "renders of each caption's twins"
+                if key == "renders"
+                else key.replace("steps_", "") + " step(s)"
+            )
+            out.append(f"| {name} | {d[key]['landscape']:.3f} | {d[key]['lineart']:.3f} |")
     out += ["", "| steps | images/s |", "|---|---|"]
     out += [f"| {k.replace('steps_', '')} | {v:.1f} |" for k, v in speed_.items()]
     return "\n".join(out) + "\n"
@@ -322,6 +431,7 @@ def main(argv: list[str] | None = None) -> None:
     result = {
         "generator": args.generator,
         "faithfulness": faithfulness(gen, args.n, steps_list),
+        "diversity": diversity_across_noises(gen, steps_list),
         "images_per_s": speed(gen, steps_list),
         "controls_baseline": controls_baseline(gen, args.n // 2, steps_list),
     }
