@@ -235,6 +235,15 @@ const training = z
           "to the base model's image from the same prompt and noise; for a control of colour such as a " +
           "palette. 0 = off.",
       ),
+    preserve_diversity_weight: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe(
+        "Weight of the regulariser that keeps the taught images of a batch as different from one another " +
+          "as the base model's images from the same prompts and noises (against the collapse to one look); " +
+          "needs train_batch_size >= 2. 0 = off.",
+      ),
     judge_augment: z
       .array(z.enum(["hflip", "vflip", "shuffle"]))
       .default([])

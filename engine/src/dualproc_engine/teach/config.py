@@ -71,6 +71,10 @@ class TrainingConfig:
         default=0.0,
         metadata={"help": "weight of the lightness-layout match to the base model on the taught prompts"},
     )
+    preserve_diversity_weight: float = field(
+        default=0.0,
+        metadata={"help": "weight of keeping the taught images as different from each other as the base's"},
+    )
     early_stopping_patience: int | None = None
     judge_augment: list[str] = field(
         default_factory=list,
@@ -117,10 +121,15 @@ class TrainingConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise UserError(f"training.{name}: expected a number > 0, got {value!r}")
-        for name in ("preserve_palette_weight", "preserve_layout_weight"):
+        for name in ("preserve_palette_weight", "preserve_layout_weight", "preserve_diversity_weight"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise UserError(f"training.{name}: expected a number >= 0, got {value!r}")
+        if self.preserve_diversity_weight > 0 and self.train_batch_size < 2:
+            raise UserError(
+                "training.preserve_diversity_weight compares the images of a batch with one another: "
+                "it needs train_batch_size >= 2"
+            )
         if not isinstance(self.preserve_weight, int | float) or self.preserve_weight < 0:
             raise UserError(f"training.preserve_weight: expected a number >= 0, got {self.preserve_weight!r}")
         if self.mixed_precision not in ("no", "bf16", "fp16"):

@@ -340,6 +340,8 @@ def _log_step(
         row["palette_loss"] = r.palette_loss
     if r.layout_loss is not None:
         row["layout_loss"] = r.layout_loss
+    if r.diversity_loss is not None:
+        row["diversity_loss"] = r.diversity_loss
     metrics.write(row)
     if r.skipped:
         return
@@ -354,6 +356,8 @@ def _log_step(
         reporter.metric("palette_loss", r.palette_loss, step)
     if r.layout_loss is not None:
         reporter.metric("layout_loss", r.layout_loss, step)
+    if r.diversity_loss is not None:
+        reporter.metric("diversity_loss", r.diversity_loss, step)
 
 
 def _warn_about_inputs(

@@ -130,6 +130,16 @@ def layout_loss(images: Tensor, target: Tensor) -> Tensor:
     return F.mse_loss(taught / spread, base / spread)
 
 
+def diversity_loss(images: Tensor, target: Tensor) -> Tensor:
+    """How much closer to each other the taught images are than the base model's (`base_target`): the mean,
+    over every two images of the batch, of the squared shrink of their mean absolute pixel difference (none
+    when they differ as much as the base images do, or more). Counters the collapse to one look."""
+    taught, base = images.float().flatten(1), target.float().flatten(1)
+    i, j = torch.triu_indices(len(taught), len(taught), offset=1)
+    shrink = (base[i] - base[j]).abs().mean(1) - (taught[i] - taught[j]).abs().mean(1)
+    return shrink.clamp_min(0).square().mean() if len(i) else taught.sum() * 0
+
+
 def preserve_loss(
     gen: Any,
     prompt_embeds: PromptEmbeds,

@@ -20,7 +20,15 @@ from ..generators.base import PromptEmbeds
 from .adapters import autocast, judge_checkpointing
 from .config import TrainingConfig
 from .objectives import answer_nll, question_losses, scores, weighted_loss
-from .path import base_target, draw_window, images_with_grad, layout_loss, palette_loss, preserve_loss
+from .path import (
+    base_target,
+    diversity_loss,
+    draw_window,
+    images_with_grad,
+    layout_loss,
+    palette_loss,
+    preserve_loss,
+)
 from .questions import QuestionSet
 from .views import random_views
 
@@ -65,6 +73,7 @@ class StepResult:
     preserve_loss: float | None
     palette_loss: float | None
     layout_loss: float | None
+    diversity_loss: float | None
     skipped: bool
 
 
@@ -79,6 +88,7 @@ class MicroBatch:
     preserve: Tensor | None
     palette: Tensor | None
     layout: Tensor | None
+    diversity: Tensor | None
 
     def total(self, t: TrainingConfig) -> Tensor:
         total = self.judge_loss
@@ -86,6 +96,7 @@ class MicroBatch:
             (self.preserve, t.preserve_weight),
             (self.palette, t.preserve_palette_weight),
             (self.layout, t.preserve_layout_weight),
+            (self.diversity, t.preserve_diversity_weight),
         ):
             if value is not None:
                 total = total + weight * value
@@ -113,20 +124,21 @@ def micro_batch_loss(run: Run, rng: random.Random) -> MicroBatch:
             embeds = run.preserve_embeds[[k] * t.train_batch_size]
             kept = preserve_loss(run.gen, embeds, noise, run.sigmas, window, t.lora_scale, run.checkpointing)
             kept = kept.float()
-        palette = layout = None
-        if t.preserve_palette_weight > 0 or t.preserve_layout_weight > 0:
+        palette = layout = diversity = None
+        if t.preserve_palette_weight > 0 or t.preserve_layout_weight > 0 or t.preserve_diversity_weight > 0:
             embeds = run.prompt_embeds[prompt_idx]
             target = base_target(run.gen, embeds, noise, run.sigmas, window, t.lora_scale)
             palette = palette_loss(images, target) if t.preserve_palette_weight > 0 else None
             layout = layout_loss(images, target) if t.preserve_layout_weight > 0 else None
-    return MicroBatch(loss, nll, asked, kept, palette, layout)
+            diversity = diversity_loss(images, target) if t.preserve_diversity_weight > 0 else None
+    return MicroBatch(loss, nll, asked, kept, palette, layout, diversity)
 
 
 def train_step(run: Run, rng: random.Random) -> StepResult:
     t = run.training
     run.optimizer.zero_grad(set_to_none=True)
     judge_losses, nlls, askeds = [], [], []
-    regularisers: dict[str, list[float]] = {"preserve": [], "palette": [], "layout": []}
+    regularisers: dict[str, list[float]] = {"preserve": [], "palette": [], "layout": [], "diversity": []}
     for _ in range(t.gradient_accumulation_steps):
         batch = micro_batch_loss(run, rng)
         scaled = batch.total(t) / t.gradient_accumulation_steps
@@ -164,6 +176,7 @@ def train_step(run: Run, rng: random.Random) -> StepResult:
         preserve_loss=_mean_or_none(regularisers["preserve"]),
         palette_loss=_mean_or_none(regularisers["palette"]),
         layout_loss=_mean_or_none(regularisers["layout"]),
+        diversity_loss=_mean_or_none(regularisers["diversity"]),
         skipped=skipped,
     )
 
