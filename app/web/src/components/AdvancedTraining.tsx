@@ -25,6 +25,12 @@ const NUMBERS: { key: string; label: string; step: number; placeholder: string }
     placeholder: "0",
   },
   {
+    key: "preserve_diversity_weight",
+    label: "Keep the pictures varied (preserve_diversity_weight; batch size 2 or more)",
+    step: 1,
+    placeholder: "0",
+  },
+  {
     key: "early_stopping_patience",
     label: "Early stopping patience (evaluations)",
     step: 1,
