@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import torch
 
 from dualproc_engine.world.horizon_noise import (
@@ -121,3 +123,29 @@ def test_fresh_pairs_are_drawn_per_step_from_the_teacher_and_the_same_on_a_resum
     assert all(torch.equal(a, b) for a, b in zip(first, second, strict=True))  # seeded by the step
     assert not torch.equal(first[1], again._fresh_reflow_batch(1)[1])  # fresh noise at every step
     assert first[0].shape == first[1].shape and first[0].abs().max() <= 1
+
+
+def test_the_spread_term_costs_a_student_whose_pictures_are_closer_together_than_its_targets(tmp_path):
+    from dualproc_engine.world.train_generator import TrainGeneratorConfig, _Trainer, train_generator
+
+    torch.set_num_threads(1)
+    config = TrainGeneratorConfig(max_steps=1, spread_weight=10.0)
+    trainer = _Trainer(tmp_path / "unit", 0, config, None, None, lambda: False)
+    trainer.phase = "reflow"
+    x = torch.rand(4, *trainer.gen.make_noise(1, 0).shape[1:]) * 2 - 1  # four far-apart targets
+    z, ids, s = trainer.gen.make_noise(4, 1), trainer.gen.tokenize(["a meadow"] * 4), torch.ones(4)
+    with torch.no_grad():
+        with_spread = float(trainer._flow_loss(x, z, ids, s))
+        trainer.config = TrainGeneratorConfig(max_steps=1)
+        without = float(trainer._flow_loss(x, z, ids, s))
+    assert with_spread > without + 1e-4
+    assert trainer._last_spread > 0
+
+    torch.save({"model": trainer.modules.state_dict()}, tmp_path / "init.pt")
+    options = dict(
+        max_steps=0, init_from=str(tmp_path / "init.pt"), batch_size=3, reflow_pairs=3, teacher_steps=1,
+        guidance_scale=1.0, reflow_steps=2, warmup_steps=1, fresh_pairs=True, spread_weight=10.0,
+    )  # fmt: skip
+    train_generator(str(tmp_path / "run"), **options)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert any("spread_loss" in row for row in rows)

@@ -131,9 +131,10 @@ def layout_loss(images: Tensor, target: Tensor) -> Tensor:
 
 
 def diversity_loss(images: Tensor, target: Tensor) -> Tensor:
-    """How much closer to each other the taught images are than the base model's (`base_target`): the mean,
-    over every two images of the batch, of the squared shrink of their mean absolute pixel difference (none
-    when they differ as much as the base images do, or more). Counters the collapse to one look."""
+    """How much closer to each other `images` are than `target` (in teach the base model's images,
+    `base_target`; in the generator's reflow the teacher's): the mean, over every two images of the batch, of
+    the squared shrink of their mean absolute difference (none where they differ as much as their targets do,
+    or more). Counters the collapse to one look."""
     taught, base = images.float().flatten(1), target.float().flatten(1)
     i, j = torch.triu_indices(len(taught), len(taught), offset=1)
     shrink = (base[i] - base[j]).abs().mean(1) - (taught[i] - taught[j]).abs().mean(1)

@@ -73,6 +73,15 @@ class TrainGeneratorConfig:
             "reflow_pairs fixed ones (teacher_steps UNet calls a step), so no noise can be learned by heart"
         },
     )
+    spread_weight: float = field(
+        default=0.0,
+        metadata={
+            "help": "reflow: weight of keeping the student's pictures of a batch as different from one "
+            "another as the teacher's pictures they learn (the squared shrink of every two pictures' mean "
+            "absolute difference; teach/path.py diversity_loss), against the loss of variety across noises "
+            "(0: off)"
+        },
+    )
     scene_kind: str = field(
         default="mix",
         metadata={"help": "scenes to train on: mix (half landscapes, half line art), landscape or lineart"},
@@ -83,8 +92,8 @@ class TrainGeneratorConfig:
             raise ValueError(
                 "batch_size must be >= 1, max_steps >= 1 (or 0 with init_from: its weights teach)"
             )
-        if self.band_noise < 0:
-            raise ValueError("band_noise must be >= 0")
+        if self.band_noise < 0 or self.spread_weight < 0:
+            raise ValueError("band_noise and spread_weight must be >= 0")
         if not 0 <= self.caption_dropout < 1:
             raise ValueError("caption_dropout must be in [0, 1)")
         if self.reflow_pairs and self.reflow_pairs < self.batch_size:
@@ -274,6 +283,8 @@ class _Trainer:
             smooth = value if smooth is None else 0.98 * smooth + 0.02 * value
             if self.step % 25 == 0 or self.step == total:
                 self._metric(f"{self.phase}_loss", smooth)
+                if self.phase == "reflow" and c.spread_weight > 0:
+                    self._metric("spread_loss", self._last_spread)
                 self._metric("grad_norm", float(grad_norm))
                 self.on_progress(self.step, total, "steps", f"{self.phase} loss {smooth:.4f}")
             if self.step % c.checkpoint_every == 0:
@@ -302,7 +313,16 @@ class _Trainer:
         s4 = s[:, None, None, None]
         x_s = (1 - s4) * x + s4 * z
         x0 = self.gen.predict_x0(x_s, s, self.gen.embed_tokens(ids))
-        return ((x0 - x).square() / s4.clamp_min(LOSS_SIGMA_FLOOR).square()).mean()
+        loss = ((x0 - x).square() / s4.clamp_min(LOSS_SIGMA_FLOOR).square()).mean()
+        if self.phase == "reflow" and self.config.spread_weight > 0:
+            # Regression to many targets pulls the student's pictures together (the band pairs' rounds drew
+            # one picture per caption): keep every two as far apart as the two teacher pictures they learn.
+            from ..teach.path import diversity_loss
+
+            spread = diversity_loss(x0, x)
+            self._last_spread = float(spread.detach())
+            loss = loss + self.config.spread_weight * spread
+        return loss
 
     def _flow_batch(self, step: int) -> tuple[Tensor, Tensor, Tensor]:
         from ..generators.embedded import images_to_latents
