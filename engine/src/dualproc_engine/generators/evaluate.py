@@ -126,7 +126,8 @@ def _generate(gen: Any, captions: list[str], steps: int, seed: int) -> Tensor:
 
 
 def faithfulness(gen: Any, n: int, steps_list: tuple[int, ...]) -> dict[str, Any]:
-    from ..world.captions import HORIZON_PHRASES, horizon_band
+    from ..world.captions import horizon_band
+    from ..world.horizon_noise import named_band
     from ..world.render import render
     from ..world.scene import sample_scenes
 
@@ -135,26 +136,18 @@ def faithfulness(gen: Any, n: int, steps_list: tuple[int, ...]) -> dict[str, Any
     scenes = land + line
     captions = [s.caption for s in scenes]
     renders = render(scenes)
-    band_phrases = {p: b for b, ps in HORIZON_PHRASES.items() for p in ps}
-
-    def named_band(caption: str) -> str | None:
-        return next((b for p, b in band_phrases.items() if p in caption.lower()), None)
 
     def scores(images: Tensor) -> dict[str, Any]:
         m_land = measure(images[: len(land)], "landscape")
         m_all = m_land + measure(images[len(land) :], "lineart")
         bands = [
-            (named_band(s.caption), m["horizon"])
+            (said[0], m["horizon"])
             for s, m in zip(land, m_land, strict=True)
-            if named_band(s.caption)
+            if (said := named_band(s)) is not None
         ]
         band_ok = [m is not None and horizon_band(m) == b for b, m in bands]
         sky_ok = [m["sky"] == s.sky for s, m in zip(land, m_land, strict=True)]
-        named = [
-            (s, m)
-            for s, m in zip(scenes, m_all, strict=True)
-            if s.palette.name and s.palette.name.replace("_", " ") in s.caption.lower()
-        ]
+        named = [(s, m) for s, m in zip(scenes, m_all, strict=True) if _names_palette(s)]
         dist = [palette_distance(m["palette"], list(s.palette.colors)) for s, m in named]
         adherence = [palette_adherence(m["palette"], list(s.palette.colors)) for s, m in named]
         horizon_err = [
@@ -198,18 +191,19 @@ def caption_twins(scene: Any, n: int) -> list[Any]:
 
     from ..world.attributes import HORIZON_RANGE
     from ..world.captions import horizon_band, stroke_band
+    from ..world.horizon_noise import names_band
     from ..world.scene import STROKE_RANGE_AT_64, sample_scene, scene_seed
 
     text = scene.caption.lower()
     fixed: dict[str, Any] = {"caption": scene.caption, "object_kinds": [o.kind for o in scene.objects]}
-    if scene.palette.name and scene.palette.name.replace("_", " ") in text:
+    if _names_palette(scene):
         fixed["palette"] = scene.palette
     if scene.kind == "landscape":
         fixed.update(sky=scene.sky, ground=scene.ground, celestial=scene.celestial)
         if "tilted" in text:
             fixed["horizon_tilt_deg"] = scene.horizon_tilt_deg
     within: tuple[str, tuple[float, float], Callable[[float], bool]] | None = None  # what to draw anew
-    if scene.kind == "landscape" and _names_band(text):
+    if names_band(scene):
         band = horizon_band(scene.horizon)
         within = ("horizon", HORIZON_RANGE, lambda h: horizon_band(h) == band)
     if scene.kind == "lineart" and _names_stroke(text):
@@ -226,10 +220,9 @@ def caption_twins(scene: Any, n: int) -> list[Any]:
     return twins
 
 
-def _names_band(text: str) -> bool:
-    from ..world.captions import HORIZON_PHRASES
-
-    return any(p in text for ps in HORIZON_PHRASES.values() for p in ps)
+def _names_palette(scene: Any) -> bool:
+    """Whether a scene's caption names its (named) palette."""
+    return bool(scene.palette.name) and scene.palette.name.replace("_", " ") in scene.caption.lower()
 
 
 def _names_stroke(text: str) -> bool:
