@@ -35,13 +35,16 @@ build: $(STAMPS)/build
 # The main job on the embedded default: render Scenes with their ground truth, then teach the embedded
 # generator the demo control (horizon at 30% of the height, with the red-line visual prompt) and write its report.
 # Teach every control recipe of the library and tabulate base vs taught success (docs/results.md).
-# A candidate judge pair is checked the same way: make results JUDGE=DIR HELDOUT_JUDGE=DIR (docs/judge.md).
+# A candidate judge pair or generator is checked the same way: make results JUDGE=DIR HELDOUT_JUDGE=DIR
+# GENERATOR=DIR (docs/judge.md, docs/generator.md); RESULTS=DIR puts the runs elsewhere than out/results.
+RESULTS ?= out/results
 RESULT_RECIPES = horizon-30 palette-colours line-weight relative-depth composition attribute-night
-JUDGE_ARGS = $(if $(JUDGE),--judge $(JUDGE)) $(if $(HELDOUT_JUDGE),--heldout-judge $(HELDOUT_JUDGE))
+MODEL_ARGS = $(if $(GENERATOR),--generator $(GENERATOR)) $(if $(JUDGE),--judge $(JUDGE)) \
+	$(if $(HELDOUT_JUDGE),--heldout-judge $(HELDOUT_JUDGE))
 results: setup
-	@for r in $(RESULT_RECIPES); do rm -rf out/results/$$r; \
-	  $(DUALPROC) teach recipes/$$r.yaml --out out/results/$$r -q $(JUDGE_ARGS) || exit 1; done
-	cd app && npx tsx scripts/results-table.ts $(addprefix ../out/results/,$(RESULT_RECIPES))
+	@for r in $(RESULT_RECIPES); do rm -rf $(RESULTS)/$$r; \
+	  $(DUALPROC) teach recipes/$$r.yaml --out $(RESULTS)/$$r -q $(MODEL_ARGS) || exit 1; done
+	cd app && npx tsx scripts/results-table.ts $(addprefix $(abspath $(RESULTS))/,$(RESULT_RECIPES))
 
 demo: setup
 	$(DUALPROC) world render --n 64 --seed 0 --size-px 64 --out out/demo/scenes

@@ -66,6 +66,20 @@ export function startFloor(
   return { done, stop };
 }
 
+/**
+ * Whether `generator` draws the Scenes world: the preset, or a folder holding a Scenes pipeline (a
+ * `world train-generator` run's final/, a candidate for the preset). Only then are Scenes renders its floor.
+ */
+export function drawsScenes(generator: string): boolean {
+  if (generator === "scenes-generator") return true;
+  try {
+    const index = JSON.parse(readFileSync(join(generator, "model_index.json"), "utf8")) as unknown;
+    return (index as { _class_name?: unknown })._class_name === "ScenesPipeline";
+  } catch {
+    return false; // a preset or repo id of another family, or no such folder
+  }
+}
+
 async function measureFloor(
   console: Console,
   recipe: TeachRecipe,
@@ -73,7 +87,7 @@ async function measureFloor(
   out: string,
   signal: AbortSignal,
 ): Promise<Floor | undefined> {
-  if (recipe.generator !== "scenes-generator") return undefined; // the renders are of its world
+  if (!drawsScenes(recipe.generator)) return undefined; // the renders are of its world
   // a plain question (no visual prompt) counts by what it asks in the Scenes world, which the engine reads
   const plain = recipe.questions.some((q) => !q.visual_prompt);
   const unmeasured = questionsWithSceneAnswers(recipe.questions);

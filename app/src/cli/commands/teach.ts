@@ -19,6 +19,7 @@ interface TeachOptions {
   resume?: string;
   runs: string;
   eval: boolean;
+  generator?: string;
   judge?: string;
   heldoutJudge?: string;
 }
@@ -36,6 +37,11 @@ export function teachCommand(context: CliContext): Command {
     .option("--runs <dir>", "where new run folders go", "runs")
     .option("--resume <dir>", "continue a stopped or crashed run from its last checkpoint")
     .option("--no-eval", "skip the held-out evaluation at the end (run `dualproc eval RUN` later)")
+    .option(
+      "--generator <name>",
+      "generator instead of the recipe's (a preset, repo id or folder)",
+      nonEmpty("a generator"),
+    )
     .option(
       "--judge <name>",
       "training judge instead of the recipe's (a preset, repo id or folder)",
@@ -109,12 +115,14 @@ function where(recipeFile: string | undefined, options: TeachOptions): TeachPlan
       throw new UsageError(`--resume ${options.resume}: not a teach run folder (no ${RESOLVED_RECIPE})`);
     if (recipeFile)
       throw new UsageError("give a recipe or --resume, not both: a resumed run keeps its own recipe");
-    if (options.judge || options.heldoutJudge)
-      throw new UsageError("--judge and --heldout-judge start a new run; a resumed run keeps its own judges");
+    if (options.generator || options.judge || options.heldoutJudge)
+      throw new UsageError(
+        "--generator, --judge and --heldout-judge start a new run; a resumed run keeps its own models",
+      );
     return { source: file, recipeDir: out, resolved: loadRecipeFile(file), out, resume: true };
   }
   if (!recipeFile) throw new UsageError("teach needs a recipe file (or --resume RUN_FOLDER)");
-  const resolved = withJudges(loadRecipeFile(recipeFile), options);
+  const resolved = withModels(loadRecipeFile(recipeFile), options);
   const name = resolved.recipe.name ?? "teach";
   const out = resolve(options.out ?? newRunDir(options.runs, name.replace(/[^\w.-]+/g, "-")));
   if (existsSync(join(out, RESOLVED_RECIPE))) {
@@ -148,15 +156,17 @@ const TurnedDown = z.object({
 });
 
 /**
- * The recipe with --judge / --heldout-judge in place of its own (written to the run folder's recipe.yaml, so
- * the run records the judges it used). The held-out judge must be another model than the training judge.
+ * The recipe with --generator / --judge / --heldout-judge in place of its own (written to the run folder's
+ * recipe.yaml, so the run records the models it used). The held-out judge must be another model than the
+ * training judge.
  */
-export function withJudges(
+export function withModels(
   resolved: ResolvedRecipe,
-  options: { judge?: string; heldoutJudge?: string },
+  options: { generator?: string; judge?: string; heldoutJudge?: string },
 ): ResolvedRecipe {
+  const generator = options.generator ?? resolved.recipe.generator;
   const judge = options.judge ?? resolved.recipe.judge;
   const heldout = options.heldoutJudge ?? resolved.recipe.heldout_judge;
   checkHeldoutJudge(judge, heldout);
-  return { ...resolved, recipe: { ...resolved.recipe, judge, heldout_judge: heldout } };
+  return { ...resolved, recipe: { ...resolved.recipe, generator, judge, heldout_judge: heldout } };
 }
