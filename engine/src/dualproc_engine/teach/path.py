@@ -130,13 +130,13 @@ def layout_loss(images: Tensor, target: Tensor) -> Tensor:
     return F.mse_loss(taught / spread, base / spread)
 
 
-def diversity_loss(images: Tensor, target: Tensor, pairs: tuple[Tensor, Tensor] | None = None) -> Tensor:
+def diversity_loss(images: Tensor, target: Tensor) -> Tensor:
     """How much closer to each other `images` are than `target` (in teach the base model's images,
-    `base_target`; in the generator's reflow the teacher's): the mean, over every two images of the batch (or
-    the given `pairs` of indices), of the squared shrink of their mean absolute difference (none where they
-    differ as much as their targets do, or more). Counters the collapse to one look."""
+    `base_target`; in the generator's reflow the teacher's): the mean, over every two images of the batch, of
+    the squared shrink of their mean absolute difference (none where they differ as much as their targets do,
+    or more). Counters the collapse to one look."""
     taught, base = images.float().flatten(1), target.float().flatten(1)
-    i, j = pairs if pairs is not None else torch.triu_indices(len(taught), len(taught), offset=1)
+    i, j = torch.triu_indices(len(taught), len(taught), offset=1)
     shrink = (base[i] - base[j]).abs().mean(1) - (taught[i] - taught[j]).abs().mean(1)
     return shrink.clamp_min(0).square().mean() if len(i) else taught.sum() * 0
 

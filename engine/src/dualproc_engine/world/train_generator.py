@@ -82,15 +82,6 @@ class TrainGeneratorConfig:
             "(0: off)"
         },
     )
-    spread_across_noises: bool = field(
-        default=False,
-        metadata={
-            "help": "with fresh_pairs and spread_weight, draw each batch's scenes from two noises and keep "
-            "only the student's two pictures of one caption as different as the teacher's two (at one "
-            "noise level for both), instead of every two pictures of the batch: the variety across noises "
-            "the evaluation measures"
-        },
-    )
     scene_kind: str = field(
         default="mix",
         metadata={"help": "scenes to train on: mix (half landscapes, half line art), landscape or lineart"},
@@ -103,8 +94,6 @@ class TrainGeneratorConfig:
             )
         if self.band_noise < 0 or self.spread_weight < 0:
             raise ValueError("band_noise and spread_weight must be >= 0")
-        if self.spread_across_noises and not (self.fresh_pairs and self.spread_weight > 0):
-            raise ValueError("spread_across_noises needs fresh_pairs and a spread_weight above 0")
         if not 0 <= self.caption_dropout < 1:
             raise ValueError("caption_dropout must be in [0, 1)")
         if self.reflow_pairs and self.reflow_pairs < self.batch_size:
@@ -281,7 +270,7 @@ class _Trainer:
             for group in self.optimizer.param_groups:
                 group["lr"] = lr * min(1.0, (self.step + 1) / c.warmup_steps) * _cosine(self.step, total)
             x, z, ids = batch_fn(self.step)
-            s = self._noise_levels(x.shape[0], twins=self._twins)
+            s = self._noise_levels(x.shape[0])
             loss = self._flow_loss(x, z, ids, s)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -302,11 +291,7 @@ class _Trainer:
                 self._save_checkpoint()
         return True
 
-    def _noise_levels(self, n: int, twins: bool = False) -> Tensor:
-        """A noise level per pair; `twins`: the batch's second half draws the first half's scenes from other
-        noises, and each gets its twin's level, so that the two pictures of one caption compare alike."""
-        if twins:
-            return self._noise_levels(n // 2).repeat(2)
+    def _noise_levels(self, n: int) -> Tensor:
         g = torch.Generator().manual_seed(
             self.seed * 7919 + self.step + (0 if self.phase == "flow" else 10**7)
         )
@@ -316,11 +301,6 @@ class _Trainer:
             grid = torch.tensor(GRID_SIGMAS)[torch.randint(len(GRID_SIGMAS), (n,), generator=g)]
             s = torch.where(torch.arange(n) < n // 2, grid, s)
         return s
-
-    @property
-    def _twins(self) -> bool:
-        """Whether reflow batches hold each caption twice, from two noises (`spread_across_noises`)."""
-        return self.phase == "reflow" and self.config.spread_across_noises
 
     def _flow_loss(self, x: Tensor, z: Tensor, ids: Tensor, s: Tensor) -> Tensor:
         """Rectified flow with an x0-predicting UNet: x_s = (1 - s) x + s z, loss w(s) ||x0(x_s) - x||^2.
@@ -339,9 +319,7 @@ class _Trainer:
             # one picture per caption): keep every two as far apart as the two teacher pictures they learn.
             from ..teach.path import diversity_loss
 
-            n = len(x) // 2
-            twins = (torch.arange(n), torch.arange(n, 2 * n)) if self._twins else None
-            spread = diversity_loss(x0, x, twins)
+            spread = diversity_loss(x0, x)
             self._last_spread = float(spread.detach())
             loss = loss + self.config.spread_weight * spread
         return loss
@@ -434,17 +412,9 @@ class _Trainer:
         if not hasattr(self, "teacher"):
             self.teacher = EmbeddedGenerator.from_pretrained(self.out / "teacher")  # the flow phase's EMA
         seed = _pair_seed(self.seed) + step
-        if not self._twins:
-            scenes = sample_scenes(seed, self.config.batch_size, self.config.kind)
-            images, ids, _, z = self._teacher_draws(scenes, seed)
-            return images.float() / 127.5 - 1, z, ids
-        # Half as many scenes, each drawn from two noises: the second half of the batch repeats the first's
-        # captions (the same pair specs, in order) from other noise.
-        scenes = sample_scenes(seed, max(1, self.config.batch_size // 2), self.config.kind)
-        (im1, ids1, _, z1), (im2, ids2, _, z2) = (
-            self._teacher_draws(scenes, n) for n in (seed, seed + 10**6)
-        )
-        return torch.cat([im1, im2]).float() / 127.5 - 1, torch.cat([z1, z2]), torch.cat([ids1, ids2])
+        scenes = sample_scenes(seed, self.config.batch_size, self.config.kind)
+        images, ids, _, z = self._teacher_draws(scenes, seed)
+        return images.float() / 127.5 - 1, z, ids
 
     def _pair_noise(self, i: int, chunk: int) -> Tensor:
         base = i - i % chunk
