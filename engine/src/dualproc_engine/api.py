@@ -377,14 +377,14 @@ def _output_folder(out_dir: str) -> Path:
 
 
 def _known_families(weights: dict[str, float]) -> dict[str, float]:
-    """The factors by question family, refused in one line where a family is not a Scenes QA family."""
-    from .world.qa import FAMILIES
+    """The factors by question family, refused in one line (a user's mistake) where the config would refuse
+    them: a family that is not a Scenes QA family, a factor not above 0."""
+    from .world.train_judge import check_family_weights
 
-    unknown = sorted(set(weights) - set(FAMILIES))
-    if unknown:
-        raise UserError(
-            f"family_weights: unknown question family {', '.join(unknown)}; known: {', '.join(FAMILIES)}"
-        )
+    try:
+        check_family_weights(weights)
+    except ValueError as e:
+        raise UserError(str(e)) from None
     return dict(weights)
 
 

@@ -292,7 +292,7 @@ def test_a_family_weight_gives_that_family_more_of_the_batch() -> None:
     assert focused["palette_match"] == pytest.approx(3 / 5)  # 3 of 5 parts; the others share the rest
     assert sum(focused.values()) == pytest.approx(1.0)
     assert parse_family_weights(["palette_match=3", "sky=0.5"]) == {"palette_match": 3.0, "sky": 0.5}
-    with pytest.raises(ValueError, match="unknown family 'palete'"):
+    with pytest.raises(ValueError, match="unknown question family palete; known: horizon_line"):
         TrainJudgeConfig(family_weights={"palete": 2.0})
     with pytest.raises(ValueError, match="must be > 0"):
         TrainJudgeConfig(family_weights={"sky": 0.0})
@@ -313,3 +313,5 @@ def test_the_job_passes_family_weights_on_and_refuses_unknown_families(
     assert seen["family_weights"] == {"relative_depth": 10.0}
     with pytest.raises(UserError, match="unknown question family relative_dept; known: horizon_line"):
         api.train_judge(str(tmp_path / "j"), max_train_steps=1, family_weights={"relative_dept": 10.0})
+    with pytest.raises(UserError, match="sky must be > 0"):
+        api.train_judge(str(tmp_path / "j"), max_train_steps=1, family_weights={"sky": -1.0})

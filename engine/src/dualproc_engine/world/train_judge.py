@@ -159,16 +159,7 @@ class TrainJudgeConfig:
         for name in ("painted_palette_share", "recolored_palette_share"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name}: must be in [0, 1]")
-        from .qa import FAMILIES
-
-        known = set(FAMILIES)
-        for family, weight in self.family_weights.items():
-            if family not in known:
-                raise ValueError(
-                    f"family_weights: unknown family {family!r} (one of {', '.join(sorted(known))})"
-                )
-            if not weight > 0:
-                raise ValueError(f"family_weights: {family} must be > 0, got {weight}")
+        check_family_weights(self.family_weights)
         if self.aux_object_kinds not in OBJECT_KIND_MODES:
             raise ValueError(
                 f"aux_object_kinds: expected one of {OBJECT_KIND_MODES}, got {self.aux_object_kinds!r}"
@@ -185,6 +176,20 @@ def learning_rate_at(step: int, cfg: TrainJudgeConfig) -> float:
         return cfg.learning_rate * (step + 1) / cfg.warmup_steps
     t = (step - cfg.warmup_steps) / max(1, cfg.max_train_steps - cfg.warmup_steps)
     return cfg.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
+
+
+def check_family_weights(weights: dict[str, float]) -> None:
+    """ValueError, in one line, where a family is not a Scenes QA family or its factor is not above 0."""
+    from .qa import FAMILIES
+
+    unknown = sorted(set(weights) - set(FAMILIES))
+    if unknown:
+        raise ValueError(
+            f"family_weights: unknown question family {', '.join(unknown)}; known: {', '.join(FAMILIES)}"
+        )
+    for family, weight in weights.items():
+        if not weight > 0:
+            raise ValueError(f"family_weights: {family} must be > 0, got {weight}")
 
 
 def family_shares(loss_ema: dict[str, float], cfg: TrainJudgeConfig) -> dict[str, float]:
