@@ -18,12 +18,11 @@ fails; if it does not, no judge can teach this generator the control.
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 
 import torch
 import yaml
-from palette_oracle import REPO, teach_with_judge
+from palette_oracle import REPO, teach_unmarked
 from torch import Tensor
 
 LUMA = (0.299, 0.587, 0.114)
@@ -61,14 +60,7 @@ def main() -> None:
     height = next(q["visual_prompt"]["y"] for q in recipe["questions"] if "visual_prompt" in q)
     if args.generator:
         recipe["generator"] = args.generator
-    # The oracle knows the height: the red line drawn over the images would be the strongest step it sees.
-    unmarked = {**recipe, "questions": [{**q, "visual_prompt": None} for q in recipe["questions"]]}
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "recipe.yaml"
-        path.write_text(yaml.safe_dump(unmarked, sort_keys=False))
-        summary = teach_with_judge(path, args.out, HorizonOracle(height))
-    # what `dualproc eval` reads: the recipe as taught but for the judge (its visual prompt names the control)
-    (Path(args.out) / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
+    summary = teach_unmarked(recipe, args.out, HorizonOracle(height))
     print({k: summary[k] for k in ("steps", "train_time_s") if k in summary})
 
 

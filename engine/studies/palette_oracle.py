@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,19 @@ def teach_with_judge(recipe_path: str | Path, out_dir: str | Path, judge: Any) -
     shutil.copyfile(recipe_path, out / "recipe.yaml")  # what `dualproc eval` reads
     resolved = {**recipe, "prompts": expanded_prompts(recipe["prompts"])}
     return teach(resolved, out, judge=judge)
+
+
+def teach_unmarked(recipe: dict[str, Any], out_dir: str | Path, judge: Any) -> dict[str, Any]:
+    """Teach `recipe` with its visual prompts left off (an oracle that reads the pixels would read the overlay
+    too), then write the whole recipe as the run's recipe.yaml, since `dualproc eval` reads the control from
+    its visual prompt."""
+    unmarked = {**recipe, "questions": [{**q, "visual_prompt": None} for q in recipe["questions"]]}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "recipe.yaml"
+        path.write_text(yaml.safe_dump(unmarked, sort_keys=False))
+        summary = teach_with_judge(path, out_dir, judge)
+    (Path(out_dir) / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
+    return summary
 
 
 def main() -> None:

@@ -26,13 +26,12 @@ that no judge could teach the control.
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 import yaml
-from palette_oracle import REPO, teach_with_judge
+from palette_oracle import REPO, teach_unmarked
 from torch import Tensor
 
 LUMA = (0.299, 0.587, 0.114)
@@ -121,14 +120,7 @@ def main() -> None:
     width = next(q["visual_prompt"]["width_px"] for q in recipe["questions"] if "visual_prompt" in q)
     if args.generator:
         recipe["generator"] = args.generator
-    # The sample stroke drawn over the images would be ink the oracle measures: teach without it.
-    unmarked = {**recipe, "questions": [{**q, "visual_prompt": None} for q in recipe["questions"]]}
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "recipe.yaml"
-        path.write_text(yaml.safe_dump(unmarked, sort_keys=False))
-        summary = teach_with_judge(path, args.out, StrokeOracle(width))
-    # what `dualproc eval` reads: the recipe as taught but for the judge (its visual prompt names the control)
-    (Path(args.out) / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
+    summary = teach_unmarked(recipe, args.out, StrokeOracle(width))
     print({k: summary[k] for k in ("steps", "train_time_s") if k in summary})
 
 
