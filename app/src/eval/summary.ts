@@ -153,6 +153,7 @@ export function summarise(inputs: EvalInputs): EvalSummary {
   const diversity = diversityOf(inputs, pairs);
   const judgeChecks = inputs.judgeChecks ?? [];
   const { verdict, text } = judgeVerdict(judges, controls, judgeChecks);
+  const cost = verdict === "took" ? driftText(drift) : "";
   return {
     taught_scale: taughtScale,
     prompts: [...new Set(result.images.map((i) => i.prompt))],
@@ -164,7 +165,7 @@ export function summarise(inputs: EvalInputs): EvalSummary {
     diversity,
     judge_checks: judgeChecks,
     verdict,
-    verdict_text: text + blindJudgeText(judgeChecks, controls.length === 0),
+    verdict_text: text + cost + blindJudgeText(judgeChecks, controls.length === 0),
   };
 }
 
@@ -272,6 +273,22 @@ function successText(rose: ControlSummary[]): string {
     `${pct(c.base!.mean)}% without the LoRA)`;
   if (rose.length === 1) return ` in ${one(rose[0]!)}`;
   return `: ${rose.map((c) => `${c.label} in ${one(c)}`).join("; ")}`;
+}
+
+/**
+ * What a control that took cost, in the verdict itself: each drift whose whole 95% interval lies more than
+ * LEAST_GAIN above what a perfect control causes (its floor, measured on renders in the Scenes world). A LoRA
+ * that meets its target by redrawing everything (line weight met by a field of short strokes, a night sky
+ * that moves every horizon) took, and says so, but not in the same breath as one that kept the rest. Where no
+ * floor was measured (real families) the drift table alone reports it: some checks change under any control.
+ */
+function driftText(drift: readonly DriftSummary[]): string {
+  const beyond = drift.filter((d) => d.rate && d.floor && d.rate.low > d.floor.mean + LEAST_GAIN);
+  if (beyond.length === 0) return "";
+  const one = (d: DriftSummary) =>
+    `${d.label} in ${pct(d.rate!.mean)}% of pairs (95% interval ${pct(d.rate!.low)} to ${pct(d.rate!.high)}; ` +
+    `a perfect control: ${pct(d.floor!.mean)}%)`;
+  return ` It also changed what the recipe does not control, well beyond what a perfect control would: ${beyond.map(one).join("; ")}.`;
 }
 
 /**

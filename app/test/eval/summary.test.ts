@@ -286,6 +286,35 @@ describe("summarise", () => {
     expect(s.drift.find((d) => d.attribute === "stroke")!.rate).toBeNull(); // no strokes measured
   });
 
+  it("says what a control that took cost where drift lies clearly beyond a perfect control's", () => {
+    // the horizon taught, and every sky turned night; the floor says a perfect control turns none
+    const measured = (scale: number) => ({
+      horizon: scale ? 0.31 : 0.6,
+      sky: (scale ? "night" : "day") as Measurement["sky"],
+    });
+    const floor = (sky: number) => [
+      { attribute: "sky", label: "sky kind changed", rate: { mean: sky, low: sky, high: sky, n: 48 } },
+    ];
+    const given = inputs({ training: rises, heldout: flat, measured, pixel: varied });
+    const costly = summarise({ ...given, driftFloor: floor(0) });
+    expect(costly.verdict).toBe("took");
+    expect(costly.verdict_text).toMatch(
+      /the control took in 100\.0% .*\. It also changed what the recipe does not control, well beyond what a perfect control would: sky kind \(day, sunset, night, overcast\) changed in 100\.0% of pairs \(95% interval 100\.0 to 100\.0; a perfect control: 0\.0%\)\.$/,
+    );
+    // within 5 points of the floor, or with no floor measured (real families), the verdict says nothing more
+    for (const quiet of [summarise({ ...given, driftFloor: floor(0.96) }), summarise(given)]) {
+      expect(quiet.verdict).toBe("took");
+      expect(quiet.verdict_text).not.toContain("It also changed");
+    }
+    // nor where the control did not take: the cost of a hack is not the question
+    const hacked = summarise({
+      ...inputs({ training: rises, heldout: flat, measured: () => ({ sky: "night" }), pixel: varied }),
+      driftFloor: floor(0),
+    });
+    expect(hacked.verdict).toBe("probable_hacking");
+    expect(hacked.verdict_text).not.toContain("It also changed");
+  });
+
   it("measures diversity across seeds: one picture for every seed is a collapse", () => {
     const collapsed = (scale: number, seed: number) => (scale ? 100 : seed * 10);
     const s = summarise(inputs({ training: rises, heldout: flat, measured: () => ({}), pixel: collapsed }));
