@@ -18,11 +18,9 @@ fails; if it does not, no judge can teach this generator the control.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import torch
-import yaml
-from palette_oracle import REPO, teach_unmarked
+from palette_oracle import REPO, recipe_with, teach_unmarked
 from torch import Tensor
 
 LUMA = (0.299, 0.587, 0.114)
@@ -56,11 +54,8 @@ def main() -> None:
     parser.add_argument("--generator", help="a generator folder instead of the recipe's")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    recipe = yaml.safe_load(Path(args.recipe).read_text())
-    height = next(q["visual_prompt"]["y"] for q in recipe["questions"] if "visual_prompt" in q)
-    if args.generator:
-        recipe["generator"] = args.generator
-    summary = teach_unmarked(recipe, args.out, HorizonOracle(height))
+    recipe, visual_prompt = recipe_with(args.recipe, args.generator)
+    summary = teach_unmarked(recipe, args.out, HorizonOracle(visual_prompt["y"]))
     print({k: summary[k] for k in ("steps", "train_time_s") if k in summary})
 
 

@@ -82,6 +82,14 @@ def teach_with_judge(recipe_path: str | Path, out_dir: str | Path, judge: Any) -
     return teach(resolved, out, judge=judge)
 
 
+def recipe_with(path: str | Path, generator: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The recipe at `path` (its generator replaced where one is given) and its first visual prompt."""
+    recipe = yaml.safe_load(Path(path).read_text())
+    if generator:
+        recipe["generator"] = generator
+    return recipe, next(q["visual_prompt"] for q in recipe["questions"] if q.get("visual_prompt"))
+
+
 def teach_unmarked(recipe: dict[str, Any], out_dir: str | Path, judge: Any) -> dict[str, Any]:
     """Teach `recipe` with its visual prompts left off (an oracle that reads the pixels would read the overlay
     too), then write the whole recipe as the run's recipe.yaml, since `dualproc eval` reads the control from

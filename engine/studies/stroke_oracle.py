@@ -1,15 +1,15 @@
 """Is it the judge or the generator? The line-weight control taught by an oracle instead of the judge.
 
-The library's line-weight recipe does not take (docs/results.md: 0%, the judges are hacked by speckle), and
-the reason given is the generator: its line art is blobs. This study tests that: it teaches the same recipe
-(prompts, LoRA, learning rate, steps) with the judge replaced by an oracle that reads the pixels, through the
-teach loop's own judge contract. Each pixel is read as a blend of the paper (the median colour) and the ink
-(the mean colour of the darkest 1%), as the stroke measurer reads line art; pixels off that blend (fills,
-speckle) do not count as ink. The width of the strokes is twice the ink's area over its outline's length (a
-stroke of width w and length l has area w l and two edges of length l), the outline's length being the summed
-gradient magnitude of the coverage. On renders of 1 / 2 / 3 / 4 px strokes at 64 px it reads medians of
-1.2 / 2.0 / 3.0 / 4.2 px (`--calibrate` prints them). Its log-probability is minus the squared miss of the
-wanted width in half pixels, less penalties for ink outside 4-20% of the image (erasing the drawing, or
+The library's line-weight recipe did not take at 1 sampling step (docs/results.md: 0%, the judges hacked by
+speckle), and the reason given was the generator: its line art is blobs. This study tests that: it teaches the
+same recipe (prompts, LoRA, learning rate, steps) with the judge replaced by an oracle that reads the pixels,
+through the teach loop's own judge contract. Each pixel is read as a blend of the paper (the median colour)
+and the ink (the mean colour of the darkest 1%), as the stroke measurer reads line art; pixels off that blend
+(fills, speckle) do not count as ink. The width of the strokes is twice the ink's area over its outline's
+length (a stroke of width w and length l has area w l and two edges of length l), the outline's length being
+the summed gradient magnitude of the coverage. On renders of 1 / 2 / 3 / 4 px strokes at 64 px it reads
+medians of 1.2 / 2.0 / 3.0 / 4.2 px (`--calibrate` prints them). Its log-probability is minus the squared miss
+of the wanted width in half pixels, less penalties for ink outside 4-20% of the image (erasing the drawing, or
 blackening it, is no way out) and for fine detail in the colour (a maze of coloured speckle). Like
 `palette_oracle.py` it writes a teach run folder that `dualproc eval` measures as it measures the judge-taught
 runs:
@@ -18,20 +18,19 @@ runs:
     node ../app/bin/dualproc.js eval ../runs/stroke-oracle
 
 If the oracle's LoRA reaches the measured target, the generator can draw strokes of that width and the judge
-is what fails. It does not (docs/results.md, twenty-third session): every variant tried reached its own
-reading of 2 px with textures the measurer reads otherwise, so a miss here says the oracle was hacked, not
-that no judge could teach the control.
+is what fails. At 1 step it does not (docs/results.md, twenty-third session): every variant tried reached its
+own reading of 2 px with textures the measurer reads otherwise, so a miss here says the oracle was hacked, not
+that no judge could teach the control. With the recipe as it is now (4 sampling steps and the colour term) it
+reaches 31.2%, the judge 62.5%.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-import yaml
-from palette_oracle import REPO, teach_unmarked
+from palette_oracle import REPO, recipe_with, teach_unmarked
 from torch import Tensor
 
 LUMA = (0.299, 0.587, 0.114)
@@ -116,11 +115,8 @@ def main() -> None:
         return
     if not args.out:
         parser.error("--out is required unless --calibrate")
-    recipe = yaml.safe_load(Path(args.recipe).read_text())
-    width = next(q["visual_prompt"]["width_px"] for q in recipe["questions"] if "visual_prompt" in q)
-    if args.generator:
-        recipe["generator"] = args.generator
-    summary = teach_unmarked(recipe, args.out, StrokeOracle(width))
+    recipe, visual_prompt = recipe_with(args.recipe, args.generator)
+    summary = teach_unmarked(recipe, args.out, StrokeOracle(visual_prompt["width_px"]))
     print({k: summary[k] for k in ("steps", "train_time_s") if k in summary})
 
 
