@@ -26,6 +26,11 @@ from torch import Tensor
 LUMA = (0.299, 0.587, 0.114)
 
 
+def luma(images: Tensor) -> Tensor:
+    """(B, H, W) lightness of (B, 3, H, W) sRGB images in [0, 1] (Rec. 601 weights)."""
+    return (images * torch.tensor(LUMA).to(images)[None, :, None, None]).sum(1)
+
+
 class HorizonOracle:
     """The judge contract answered from the pixels: every question's log-probability is that of the horizon
     lying within `tolerance` of `height` (fractions of the image height, from the top)."""
@@ -35,8 +40,7 @@ class HorizonOracle:
 
     def horizon_logprob(self, images: Tensor) -> Tensor:
         """(B,) log of the soft share of the rows' lightness steps within the tolerance of the height."""
-        luma = (images * torch.tensor(LUMA).to(images)[None, :, None, None]).sum(1)  # (B, H, W)
-        rows = luma.mean(-1)  # (B, H)
+        rows = luma(images).mean(-1)  # (B, H)
         steps = (rows[:, 1:] - rows[:, :-1]).abs()  # step k lies between rows k and k + 1
         at = torch.arange(1, rows.shape[1], dtype=images.dtype, device=images.device) / rows.shape[1]
         inside = (at - self.height).abs() <= self.tolerance + 0.5 / rows.shape[1]

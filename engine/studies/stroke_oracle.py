@@ -30,10 +30,10 @@ import argparse
 
 import torch
 import torch.nn.functional as F
+from horizon_oracle import luma
 from palette_oracle import REPO, recipe_with, teach_unmarked
 from torch import Tensor
 
-LUMA = (0.299, 0.587, 0.114)
 LEAST_INK, MOST_INK = 0.04, 0.2  # renders of 2 px strokes: 0.10 (median)
 OFF_SCALE = 0.01  # squared sRGB distance from the paper-ink segment at which a pixel counts 1 / e as ink
 MOST_SPECKLE = 4e-4  # mean square of the colour's fine detail: renders and untaught images 1.5e-4 to 1.8e-4
@@ -52,10 +52,10 @@ class StrokeOracle:
         """(B, H, W) ink coverage in [0, 1]: each pixel read as a blend of the paper (the median colour) and
         the ink (the mean colour of the darkest 1%), as the stroke measurer reads line art; a pixel off the
         paper-ink segment (a fill, speckle) counts less the further off it lies."""
-        luma = (images * torch.tensor(LUMA).to(images)[None, :, None, None]).sum(1).detach()
+        lightness = luma(images).detach().flatten(1)  # (B, HW)
         pixels = images.flatten(2)  # (B, 3, HW)
         paper = pixels.detach().median(2).values[:, :, None]
-        darkest = luma.flatten(1) <= luma.flatten(1).quantile(0.01, dim=1, keepdim=True)
+        darkest = lightness <= lightness.quantile(0.01, dim=1, keepdim=True)
         ink = (pixels.detach() * darkest[:, None]).sum(2) / darkest.sum(1)[:, None]
         axis = ink[:, :, None] - paper  # (B, 3, 1)
         t = ((pixels - paper) * axis).sum(1) / axis.square().sum(1).clamp_min(1e-4)
