@@ -37,13 +37,19 @@ build: $(STAMPS)/build
 # Teach every control recipe of the library and tabulate base vs taught success (docs/results.md).
 # A candidate judge pair or generator is checked the same way: make results JUDGE=DIR HELDOUT_JUDGE=DIR
 # GENERATOR=DIR (docs/judge.md, docs/generator.md); RESULTS=DIR puts the runs elsewhere than out/results.
+# SEEDS="1 2 3" also teaches each recipe at those training seeds (RESULTS/RECIPE-seed-N; the recipes' own is 0),
+# and the table gives the taught success over all of them, since one training seed can be 10-20 points off.
 RESULTS ?= out/results
+SEEDS ?=
 RESULT_RECIPES = horizon-30 palette-colours line-weight relative-depth composition attribute-night
 MODEL_ARGS = $(if $(GENERATOR),--generator $(GENERATOR)) $(if $(JUDGE),--judge $(JUDGE)) \
 	$(if $(HELDOUT_JUDGE),--heldout-judge $(HELDOUT_JUDGE))
 results: setup
-	@for r in $(RESULT_RECIPES); do rm -rf $(RESULTS)/$$r; \
-	  $(DUALPROC) teach recipes/$$r.yaml --out $(RESULTS)/$$r -q $(MODEL_ARGS) || exit 1; done
+	@for r in $(RESULT_RECIPES); do rm -rf $(RESULTS)/$$r $(RESULTS)/$$r-seed-*; \
+	  $(DUALPROC) teach recipes/$$r.yaml --out $(RESULTS)/$$r -q $(MODEL_ARGS) || exit 1; \
+	  for s in $(SEEDS); do \
+	    $(DUALPROC) teach recipes/$$r.yaml --out $(RESULTS)/$$r-seed-$$s --seed $$s -q $(MODEL_ARGS) || exit 1; \
+	  done; done
 	cd app && npx tsx scripts/results-table.ts $(addprefix $(abspath $(RESULTS))/,$(RESULT_RECIPES))
 
 demo: setup

@@ -3,20 +3,63 @@
  * the base and taught success of each measured control (else the held-out judge's score), the worst drift,
  * how often the training and held-out judges are right on renders whose answer is known (eval's "Can the
  * judges tell?"),
- * the verdict and the teach wall time. `make results` teaches every control recipe and calls this.
+ * the verdict and the teach wall time, and the taught success over training seeds where the same recipe was
+ * also taught at other seeds into sibling folders RUN-seed-N (`make results SEEDS="1 2 3"`).
+ * `make results` teaches every control recipe and calls this.
  */
-import { readFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { EvalSummary } from "../src/eval/summary.js";
 import { percent } from "../src/report/eval-report.js";
 
 interface TeachRun {
   result?: { summary?: { time_s?: number; steps?: number } };
+  params?: { recipe?: { training?: { seed?: number } } };
+}
+
+function readTeachRun(run: string): TeachRun {
+  return JSON.parse(readFileSync(join(run, "run.json"), "utf8")) as TeachRun;
+}
+
+function readSummary(run: string): EvalSummary {
+  return JSON.parse(readFileSync(join(run, "eval", "summary.json"), "utf8")) as EvalSummary;
+}
+
+/** The measured control's success with the LoRA, else the held-out judge's score (null: neither). */
+function taughtSuccess(summary: EvalSummary): number | null {
+  const measured = summary.controls[0];
+  if (measured) return measured.taught?.mean ?? null;
+  return summary.judges.find((j) => j.role === "held-out")?.taught?.mean ?? null;
+}
+
+/** The run and its siblings taught at other training seeds (RUN-seed-N, evaluated), in seed order. */
+function seedRuns(run: string): { seed: string; run: string }[] {
+  const prefix = `${basename(run)}-seed-`;
+  const siblings = readdirSync(dirname(run))
+    .filter((name) => name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)))
+    .map((name) => ({ seed: name.slice(prefix.length), run: join(dirname(run), name) }))
+    .filter((s) => existsSync(join(s.run, "eval", "summary.json")))
+    .sort((a, b) => Number(a.seed) - Number(b.seed));
+  const own = readTeachRun(run).params?.recipe?.training?.seed;
+  return [{ seed: own === undefined ? "the recipe's" : String(own), run }, ...siblings];
+}
+
+/** "M% (low-high; seeds ...)", or "one seed" when the recipe was taught at its own seed only. */
+export function overSeeds(run: string): string {
+  const runs = seedRuns(run);
+  if (runs.length === 1) return "one seed";
+  const values = runs.map((s) => taughtSuccess(readSummary(s.run))).filter((v): v is number => v !== null);
+  if (values.length === 0) return "n/a";
+  const pct = (v: number) => `${(100 * v).toFixed(1)}`;
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const seeds = runs.map((s) => s.seed).join(", ");
+  return `${pct(mean)}% (${pct(Math.min(...values))}-${pct(Math.max(...values))}; seeds ${seeds})`;
 }
 
 function row(run: string): string {
-  const summary = JSON.parse(readFileSync(join(run, "eval", "summary.json"), "utf8")) as EvalSummary;
-  const teach = JSON.parse(readFileSync(join(run, "run.json"), "utf8")) as TeachRun;
+  const summary = readSummary(run);
+  const teach = readTeachRun(run);
   const heldout = summary.judges.find((j) => j.role === "held-out");
   const measured = summary.controls[0];
   const [what, base, taught] = measured
@@ -36,16 +79,20 @@ function row(run: string): string {
   const sees = `${right("training")} / ${right("held-out")}`;
   const time = teach.result?.summary?.time_s;
   const steps = teach.result?.summary?.steps;
-  return `| ${basename(run)} | ${what} | ${base} | ${taught} | ${worst} | ${sees} | ${summary.verdict} | ${steps ?? "?"} steps, ${time === undefined ? "?" : `${Math.round(time)} s`} |`;
+  return `| ${basename(run)} | ${what} | ${base} | ${taught} | ${overSeeds(run)} | ${worst} | ${sees} | ${summary.verdict} | ${steps ?? "?"} steps, ${time === undefined ? "?" : `${Math.round(time)} s`} |`;
 }
 
-const runs = process.argv.slice(2);
-if (runs.length === 0) {
-  process.stderr.write("usage: tsx scripts/results-table.ts RUN_FOLDER...\n");
-  process.exit(2);
+function main(runs: string[]): void {
+  if (runs.length === 0) {
+    process.stderr.write("usage: tsx scripts/results-table.ts RUN_FOLDER...\n");
+    process.exit(2);
+  }
+  console.log(
+    "| recipe | success measured by | base | taught | taught over training seeds | worst drift | judges right on renders (training / held-out) | verdict | teach time |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|");
+  for (const run of runs) console.log(row(run));
 }
-console.log(
-  "| recipe | success measured by | base | taught | worst drift | judges right on renders (training / held-out) | verdict | teach time |",
-);
-console.log("|---|---|---|---|---|---|---|---|");
-for (const run of runs) console.log(row(run));
+
+// Run as a script (make results); imported by its test.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main(process.argv.slice(2));

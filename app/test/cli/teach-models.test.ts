@@ -1,9 +1,12 @@
-/** dualproc teach --generator / --judge / --heldout-judge: other models than the recipe's, recorded in the run. */
+/**
+ * dualproc teach --generator / --judge / --heldout-judge / --seed: other models or training seed than the
+ * recipe's, recorded in the run.
+ */
 import { describe, expect, it } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { withModels } from "../../src/cli/commands/teach.js";
+import { withOverrides } from "../../src/cli/commands/teach.js";
 import { main } from "../../src/cli/main.js";
 import type { CliIO } from "../../src/cli/io.js";
 import { parseRecipe } from "../../src/recipes/load.js";
@@ -17,7 +20,7 @@ describe("teach with other models", () => {
   const resolved = parseRecipe(RECIPE);
 
   it("keeps the recipe's models when none are given", () => {
-    const same = withModels(resolved, {});
+    const same = withOverrides(resolved, {});
     expect([same.recipe.generator, same.recipe.judge, same.recipe.heldout_judge]).toEqual([
       "scenes-generator",
       "scenes-judge",
@@ -26,7 +29,7 @@ describe("teach with other models", () => {
   });
 
   it("puts the given generator in the recipe the run records", () => {
-    const other = withModels(resolved, { generator: "/generators/band-round-2" });
+    const other = withOverrides(resolved, { generator: "/generators/band-round-2" });
     expect([other.recipe.generator, other.recipe.judge]).toEqual([
       "/generators/band-round-2",
       "scenes-judge",
@@ -35,7 +38,10 @@ describe("teach with other models", () => {
   });
 
   it("puts the given judges in the recipe the run records", () => {
-    const other = withModels(resolved, { judge: "/judges/round-6", heldoutJudge: "/judges/round-6-heldout" });
+    const other = withOverrides(resolved, {
+      judge: "/judges/round-6",
+      heldoutJudge: "/judges/round-6-heldout",
+    });
     expect([other.recipe.judge, other.recipe.heldout_judge]).toEqual([
       "/judges/round-6",
       "/judges/round-6-heldout",
@@ -44,17 +50,42 @@ describe("teach with other models", () => {
   });
 
   it("refuses a held-out judge that is the training judge", () => {
-    expect(() => withModels(resolved, { judge: "scenes-judge-heldout" })).toThrow(/is the training judge/);
+    expect(() => withOverrides(resolved, { judge: "scenes-judge-heldout" })).toThrow(/is the training judge/);
   });
 
-  it("refuses new models for a resumed run, in one line", async () => {
+  it("puts the given training seed in the recipe the run records, and nothing else", () => {
+    const other = withOverrides(resolved, { seed: 3 });
+    expect(other.recipe.training.seed).toBe(3);
+    expect({ ...other.recipe.training, seed: 0 }).toEqual(resolved.recipe.training);
+    expect(resolved.recipe.training.seed).toBe(0);
+    expect(withOverrides(resolved, {}).recipe.training.seed).toBe(0);
+  });
+
+  it("refuses a seed that is not a whole number from 0, in one line", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "teach-seed-"));
+    const file = join(dir, "recipe.yaml");
+    writeFileSync(file, RECIPE);
+    for (const seed of ["-1", "1.5", "x"]) {
+      let err = "";
+      const cli: CliIO = { out: () => {}, err: (t) => (err += t), errIsTTY: false };
+      expect(await main(["teach", file, "--seed", seed, "--out", join(dir, "run")], cli)).not.toBe(0);
+      expect(err).toMatch(/--seed.*expected an integer from 0/);
+      expect(err.trim().split("\n")).toHaveLength(1);
+    }
+  });
+
+  it("refuses new models or a new seed for a resumed run, in one line", async () => {
     const dir = mkdtempSync(join(tmpdir(), "teach-judges-"));
     writeFileSync(join(dir, "recipe.yaml"), RECIPE);
     let err = "";
     const cli: CliIO = { out: () => {}, err: (t) => (err += t), errIsTTY: false };
-    for (const flag of ["--generator", "--judge"]) {
+    for (const [flag, value] of [
+      ["--generator", "x"],
+      ["--judge", "x"],
+      ["--seed", "2"],
+    ]) {
       err = "";
-      const code = await main(["teach", "--resume", dir, flag, "x"], cli);
+      const code = await main(["teach", "--resume", dir, flag!, value!], cli);
       expect(code).not.toBe(0);
       expect(err).toMatch(/keeps its own models/);
     }

@@ -11,7 +11,7 @@ import type { CliContext } from "../context.js";
 import { runEngineJob, type EngineJobOptions } from "../engine-job.js";
 import type { Console } from "../io.js";
 import { UsageError } from "../errors.js";
-import { nonEmpty } from "../options.js";
+import { integer, nonEmpty } from "../options.js";
 import { checkHeldoutJudge, EVAL_DEFAULTS, evaluateRun, type EvalOptions } from "./eval.js";
 
 interface TeachOptions {
@@ -22,6 +22,7 @@ interface TeachOptions {
   generator?: string;
   judge?: string;
   heldoutJudge?: string;
+  seed?: number;
 }
 
 const RESOLVED_RECIPE = "recipe.yaml";
@@ -51,6 +52,11 @@ export function teachCommand(context: CliContext): Command {
       "--heldout-judge <name>",
       "held-out judge instead of the recipe's heldout_judge",
       nonEmpty("a judge"),
+    )
+    .option(
+      "--seed <n>",
+      "training seed instead of the recipe's training.seed (to see how much a result owes to it)",
+      integer(0),
     )
     .addHelpText(
       "after",
@@ -115,14 +121,14 @@ function where(recipeFile: string | undefined, options: TeachOptions): TeachPlan
       throw new UsageError(`--resume ${options.resume}: not a teach run folder (no ${RESOLVED_RECIPE})`);
     if (recipeFile)
       throw new UsageError("give a recipe or --resume, not both: a resumed run keeps its own recipe");
-    if (options.generator || options.judge || options.heldoutJudge)
+    if (options.generator || options.judge || options.heldoutJudge || options.seed !== undefined)
       throw new UsageError(
-        "--generator, --judge and --heldout-judge start a new run; a resumed run keeps its own models",
+        "--generator, --judge, --heldout-judge and --seed start a new run; a resumed run keeps its own models and seed",
       );
     return { source: file, recipeDir: out, resolved: loadRecipeFile(file), out, resume: true };
   }
   if (!recipeFile) throw new UsageError("teach needs a recipe file (or --resume RUN_FOLDER)");
-  const resolved = withModels(loadRecipeFile(recipeFile), options);
+  const resolved = withOverrides(loadRecipeFile(recipeFile), options);
   const name = resolved.recipe.name ?? "teach";
   const out = resolve(options.out ?? newRunDir(options.runs, name.replace(/[^\w.-]+/g, "-")));
   if (existsSync(join(out, RESOLVED_RECIPE))) {
@@ -156,17 +162,19 @@ const TurnedDown = z.object({
 });
 
 /**
- * The recipe with --generator / --judge / --heldout-judge in place of its own (written to the run folder's
- * recipe.yaml, so the run records the models it used). The held-out judge must be another model than the
- * training judge.
+ * The recipe with --generator / --judge / --heldout-judge / --seed in place of its own (written to the run
+ * folder's recipe.yaml, so the run records the models and seed it used). The held-out judge must be another
+ * model than the training judge.
  */
-export function withModels(
+export function withOverrides(
   resolved: ResolvedRecipe,
-  options: { generator?: string; judge?: string; heldoutJudge?: string },
+  options: { generator?: string; judge?: string; heldoutJudge?: string; seed?: number },
 ): ResolvedRecipe {
-  const generator = options.generator ?? resolved.recipe.generator;
-  const judge = options.judge ?? resolved.recipe.judge;
-  const heldout = options.heldoutJudge ?? resolved.recipe.heldout_judge;
+  const { recipe } = resolved;
+  const generator = options.generator ?? recipe.generator;
+  const judge = options.judge ?? recipe.judge;
+  const heldout = options.heldoutJudge ?? recipe.heldout_judge;
   checkHeldoutJudge(judge, heldout);
-  return { ...resolved, recipe: { ...resolved.recipe, generator, judge, heldout_judge: heldout } };
+  const training = { ...recipe.training, seed: options.seed ?? recipe.training.seed };
+  return { ...resolved, recipe: { ...recipe, generator, judge, heldout_judge: heldout, training } };
 }
