@@ -1,6 +1,6 @@
 /** What the app reads back about a taught LoRA from its run folder: how it was taught (its recipe). */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
 
@@ -21,8 +21,10 @@ const HowTaught = z.object({
 });
 type HowTaught = z.infer<typeof HowTaught>;
 
+/** How the LoRA at `path` (a teach run folder, or the LoRA file in one) was taught; {} where unknown. */
 function howTaught(path: string | undefined): HowTaught {
-  const recipe = path ? join(path, "recipe.yaml") : undefined;
+  const run = path?.endsWith(".safetensors") ? dirname(path) : path;
+  const recipe = run ? join(run, "recipe.yaml") : undefined;
   if (!recipe || !existsSync(recipe)) return {};
   try {
     const parsed = HowTaught.safeParse(parse(readFileSync(recipe, "utf8")));

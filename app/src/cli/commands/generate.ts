@@ -3,14 +3,20 @@ import type { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { runEngineJob } from "../engine-job.js";
 import { integer, nonEmpty, number } from "../options.js";
-import { trainedGuidance, trainedResolution, trainedScale } from "../../runs/lora.js";
+import {
+  trainedGenerator,
+  trainedGuidance,
+  trainedResolution,
+  trainedScale,
+  trainedSteps,
+} from "../../runs/lora.js";
 
-interface GenerateOptions {
+export interface GenerateOptions {
   prompt: string;
   n: number;
   seed: number;
-  numInferenceSteps: number;
-  generator: string;
+  numInferenceSteps?: number;
+  generator?: string;
   lora?: string;
   loraScale?: number;
   guidanceScale?: number;
@@ -24,8 +30,16 @@ export function generateCommand(context: CliContext): Command {
     .requiredOption("--prompt <text>", "the text prompt", nonEmpty("a prompt"))
     .option("--n <count>", "number of images", integer(1, 10_000), 16)
     .option("--seed <seed>", "seed of the noises", integer(0), 0)
-    .option("--num-inference-steps <steps>", "sampling steps", integer(1, 1000), 1)
-    .option("--generator <name>", "generator preset or folder", nonEmpty("a generator"), "scenes-generator")
+    .option(
+      "--num-inference-steps <steps>",
+      "sampling steps (default: the steps the LoRA was taught with, else 1)",
+      integer(1, 1000),
+    )
+    .option(
+      "--generator <name>",
+      `generator preset or folder (default: the one the LoRA was taught on, else ${DEFAULT_GENERATOR})`,
+      nonEmpty("a generator"),
+    )
     .option("--lora <path>", "a taught LoRA: a teach run folder or its pytorch_lora_weights.safetensors")
     .option("--lora-scale <s>", "adapter scale (default: the scale it was trained at, else 1)", number)
     .option(
@@ -43,20 +57,31 @@ export function generateCommand(context: CliContext): Command {
     .requiredOption("--out <dir>", "output folder (also holds run.json and events.jsonl)")
     .action(async (options: GenerateOptions, self: Command) => {
       const console = context.consoleFor(self);
-      const out = resolve(options.out);
-      const params = {
-        prompt: options.prompt,
-        n: options.n,
-        seed: options.seed,
-        num_inference_steps: options.numInferenceSteps,
-        generator: options.generator,
-        lora: options.lora ? resolve(options.lora) : null,
-        lora_scale: options.loraScale ?? trainedScale(options.lora) ?? 1,
-        guidance_scale: options.guidanceScale ?? trainedGuidance(options.lora) ?? null,
-        resolution_px: options.size ?? trainedResolution(options.lora) ?? null,
-        out_dir: out,
-      };
-      const result = await runEngineJob(console, "generate", params, { runDir: out });
+      const params = generateParams(options);
+      const result = await runEngineJob(console, "generate", params, { runDir: params.out_dir });
       console.result(`wrote ${result.count} images to ${result.out_dir} (grid: ${result.grid})`);
     });
+}
+
+const DEFAULT_GENERATOR = "scenes-generator";
+
+/**
+ * The engine's generate parameters. A taught LoRA is used as it was taught, unless told otherwise: on its
+ * generator, at its sampling steps, scale, guidance and size (a LoRA taught at 2 steps may do nothing at 1).
+ */
+export function generateParams(options: GenerateOptions) {
+  const lora = options.lora;
+  const taught = <T>(read: (run: string) => T | undefined): T | undefined => (lora ? read(lora) : undefined);
+  return {
+    prompt: options.prompt,
+    n: options.n,
+    seed: options.seed,
+    num_inference_steps: options.numInferenceSteps ?? taught(trainedSteps) ?? 1,
+    generator: options.generator ?? taught(trainedGenerator) ?? DEFAULT_GENERATOR,
+    lora: lora ? resolve(lora) : null,
+    lora_scale: options.loraScale ?? trainedScale(lora) ?? 1,
+    guidance_scale: options.guidanceScale ?? trainedGuidance(lora) ?? null,
+    resolution_px: options.size ?? trainedResolution(lora) ?? null,
+    out_dir: resolve(options.out),
+  };
 }
