@@ -190,6 +190,19 @@ def test_palette_records_of_generated_images_follow_their_pixels() -> None:
         assert record["question"].endswith("?") and record["source"] == "generated"
 
 
+def test_a_loras_pool_images_are_drawn_at_the_steps_it_was_taught_with(tmp_path: Path) -> None:
+    from dualproc_engine.world.judge_generated import recipe_steps
+
+    run = tmp_path / "line-weight"
+    run.mkdir()
+    (run / "recipe.yaml").write_text("training:\n  num_inference_steps: 2\n")
+    assert recipe_steps(str(run)) == 2
+    assert recipe_steps(str(run / "pytorch_lora_weights.safetensors")) == 2  # the LoRA file of the run
+    (run / "recipe.yaml").write_text("training:\n  max_train_steps: 3\n")
+    assert recipe_steps(str(run)) == 1
+    assert recipe_steps(str(tmp_path)) == 1  # no recipe: a bare LoRA file's folder
+
+
 def test_a_palette_loras_images_are_asked_about_its_recipes_strip(tmp_path: Path) -> None:
     """A pool image made through a palette LoRA is asked about the strip its recipe taught, answered by its
     pixels: a wash in none of the strip's colours is a No there (the hack its judge took for a Yes)."""
@@ -205,6 +218,7 @@ def test_a_palette_loras_images_are_asked_about_its_recipes_strip(tmp_path: Path
         f"    visual_prompt: {{kind: palette, colors: {strip}}}\n"
     )
     assert recipe_palette(str(run)) == strip
+    assert recipe_palette(str(run / "pytorch_lora_weights.safetensors")) == strip  # the LoRA file of the run
     assert recipe_palette(str(tmp_path)) is None  # no recipe.yaml: a LoRA file's folder
     (run / "recipe.yaml").write_text("questions:\n  - question: Is the sky blue?\n")
     assert recipe_palette(str(run)) is None  # a recipe without a palette question

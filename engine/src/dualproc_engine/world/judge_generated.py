@@ -101,8 +101,10 @@ def build_pool(
             kind: sample_scenes(seed * 1_000 + 2 * k + j, half, kind=kind)
             for j, kind in enumerate(("landscape", "lineart"))
         }
+        steps = 1 if lora is None else recipe_steps(lora)
         for kind, kind_scenes in captions.items():
-            batch = generate_images(gen, [s.caption for s in kind_scenes], seed=seed * 100_000 + k * 10_000)
+            prompts = [s.caption for s in kind_scenes]
+            batch = generate_images(gen, prompts, seed=seed * 100_000 + k * 10_000, num_inference_steps=steps)
             for m in measure(batch, kind):
                 scenes.append(measured_scene(m, kind, seed, len(scenes)))
                 if strip is not None:
@@ -122,16 +124,26 @@ def recipe_palette(lora: str) -> list[str] | None:
     Why: a palette LoRA's hack is a picture its judge takes for the recipe's strip, so the pool asks each of
     its images about that strip too (`palette_records`), answered by the pixels; neither the nearest named
     palette nor a random one need be that strip."""
-    import yaml
-
-    recipe = Path(lora) / "recipe.yaml"
-    if not recipe.is_file():
-        return None
-    for question in yaml.safe_load(recipe.read_text()).get("questions") or []:
+    for question in run_recipe(lora).get("questions") or []:
         prompt = question.get("visual_prompt") or {}
         if prompt.get("kind") == "palette" and prompt.get("colors"):
             return [str(c) for c in prompt["colors"]]
     return None
+
+
+def recipe_steps(lora: str) -> int:
+    """The sampling steps a teach run's LoRA was taught with (1 where its recipe is not known): a LoRA taught
+    at 2 steps may draw nothing of what it learned at 1, and the pool is to hold what it does draw."""
+    return int((run_recipe(lora).get("training") or {}).get("num_inference_steps") or 1)
+
+
+def run_recipe(lora: str) -> dict[str, Any]:
+    """The resolved recipe of the teach run holding `lora` (its folder or the LoRA file in it); {} if none."""
+    import yaml
+
+    folder = Path(lora).parent if str(lora).endswith(".safetensors") else Path(lora)
+    recipe = folder / "recipe.yaml"
+    return (yaml.safe_load(recipe.read_text()) or {}) if recipe.is_file() else {}
 
 
 def pool_sources(base: int, loras: Sequence[str]) -> list[Source]:
