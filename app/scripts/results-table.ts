@@ -49,12 +49,23 @@ function seedRuns(run: string): { seed: string; run: string }[] {
 export function overSeeds(run: string): string {
   const runs = seedRuns(run);
   if (runs.length === 1) return "one seed";
-  const values = runs.map((s) => taughtSuccess(readSummary(s.run))).filter((v): v is number => v !== null);
+  const summaries = runs.map((s) => readSummary(s.run));
+  const values = summaries.map(taughtSuccess).filter((v): v is number => v !== null);
   if (values.length === 0) return "n/a";
   const pct = (v: number) => `${(100 * v).toFixed(1)}`;
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const seeds = runs.map((s) => s.seed).join(", ");
-  return `${pct(mean)}% (${pct(Math.min(...values))}-${pct(Math.max(...values))}; seeds ${seeds})`;
+  return `${pct(mean)}% (${pct(Math.min(...values))}-${pct(Math.max(...values))}; seeds ${seeds}; ${verdictCounts(summaries)})`;
+}
+
+/** How often each verdict came, most frequent first: "took 3, probable_hacking 1". */
+function verdictCounts(summaries: EvalSummary[]): string {
+  const counts = new Map<string, number>();
+  for (const s of summaries) counts.set(s.verdict, (counts.get(s.verdict) ?? 0) + 1);
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([verdict, n]) => `${verdict} ${n}`)
+    .join(", ");
 }
 
 function row(run: string): string {

@@ -6,13 +6,16 @@ import { describe, expect, it } from "vitest";
 import { overSeeds } from "../../scripts/results-table.js";
 
 /** A finished, evaluated run folder whose measured control took in `taught` of the images. */
-function run(dir: string, name: string, taught: number | null, seed = 0): string {
+function run(dir: string, name: string, taught: number | null, seed = 0, verdict = "took"): string {
   const folder = join(dir, name);
   mkdirSync(join(folder, "eval"), { recursive: true });
   const controls =
     taught === null ? [] : [{ label: "x", base: { mean: 0 }, taught: { mean: taught, low: 0, high: 1 } }];
   const judges = [{ role: "held-out", judge: "h", base: { mean: 0.1 }, taught: { mean: 0.4 } }];
-  writeFileSync(join(folder, "eval", "summary.json"), JSON.stringify({ controls, judges, drift: [] }));
+  writeFileSync(
+    join(folder, "eval", "summary.json"),
+    JSON.stringify({ controls, judges, drift: [], verdict }),
+  );
   writeFileSync(join(folder, "run.json"), JSON.stringify({ params: { recipe: { training: { seed } } } }));
   return folder;
 }
@@ -27,17 +30,17 @@ describe("results table over training seeds", () => {
     const dir = mkdtempSync(join(tmpdir(), "results-"));
     const main = run(dir, "line-weight", 0.5);
     run(dir, "line-weight-seed-10", 0.75);
-    run(dir, "line-weight-seed-2", 1.0);
+    run(dir, "line-weight-seed-2", 1.0, 0, "probable_hacking");
     run(dir, "line-weight-2", 0.0); // another recipe's folder, not a seed of this one
     run(dir, "line-weight-seed-x", 0.0); // not a seed
     mkdirSync(join(dir, "line-weight-seed-3")); // not evaluated (yet)
-    expect(overSeeds(main)).toBe("75.0% (50.0-100.0; seeds 0, 2, 10)");
+    expect(overSeeds(main)).toBe("75.0% (50.0-100.0; seeds 0, 2, 10; took 2, probable_hacking 1)");
   });
 
   it("uses the held-out judge's score where no measurer applies", () => {
     const dir = mkdtempSync(join(tmpdir(), "results-"));
     const main = run(dir, "relative-depth", null, 4);
     run(dir, "relative-depth-seed-1", null);
-    expect(overSeeds(main)).toBe("40.0% (40.0-40.0; seeds 4, 1)");
+    expect(overSeeds(main)).toBe("40.0% (40.0-40.0; seeds 4, 1; took 2)");
   });
 });
