@@ -33,7 +33,7 @@ function taughtSuccess(summary: EvalSummary): number | null {
   return summary.judges.find((j) => j.role === "held-out")?.taught?.mean ?? null;
 }
 
-/** The run and its siblings taught at other training seeds (RUN-seed-N, evaluated), in seed order. */
+/** The run, then its siblings taught at other training seeds (RUN-seed-N, evaluated) by seed. */
 function seedRuns(run: string): { seed: string; run: string }[] {
   const prefix = `${basename(run)}-seed-`;
   const siblings = readdirSync(dirname(run))
