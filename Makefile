@@ -38,7 +38,7 @@ build: $(STAMPS)/build
 # A candidate judge pair or generator is checked the same way: make results JUDGE=DIR HELDOUT_JUDGE=DIR
 # GENERATOR=DIR (docs/judge.md, docs/generator.md); RESULTS=DIR puts the runs elsewhere than out/results.
 # SEEDS="1 2 3" also teaches each recipe at those training seeds (RESULTS/RECIPE-seed-N; the recipes' own is 0),
-# and the table gives the taught success over all of them, since one training seed can be 10-20 points off.
+# and the table gives the taught success over all of them, since two training seeds can be 25 points apart.
 RESULTS ?= out/results
 SEEDS ?=
 RESULT_RECIPES = horizon-30 palette-colours line-weight relative-depth composition attribute-night
