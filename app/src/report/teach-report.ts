@@ -68,8 +68,9 @@ function reportMarkdown(runDir: string, recipe: TeachRecipe, rows: MetricRow[]):
     "",
     recipe.description ?? "",
     "",
-    `Generator \`${recipe.generator}\`, judge \`${recipe.judge}\`; ${recipe.prompts.length} training prompt(s), ` +
-      `${recipe.eval.prompts.length} evaluation prompt(s), ${rows.length} logged step(s).`,
+    `Generator \`${recipe.generator}\`, judge \`${recipe.judge}\`, training seed ${recipe.training.seed}; ` +
+      `${recipe.prompts.length} training prompt(s), ${recipe.eval.prompts.length} evaluation prompt(s), ` +
+      `${rows.length} logged step(s).`,
     "",
     "| question | wanted answer | weight | first score | last score |",
     "|---|---|---|---|---|",

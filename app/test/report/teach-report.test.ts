@@ -33,6 +33,15 @@ describe("the teach report", () => {
     const dir = mkdtempSync(join(tmpdir(), "report-"));
     const report = readFileSync(writeTeachReport(dir, recipe), "utf8");
     expect(report).toContain("0 logged step(s)");
+    expect(report).toContain("training seed 0;");
+  });
+
+  it("names the training seed, so runs of one recipe at several seeds can be told apart", () => {
+    const dir = mkdtempSync(join(tmpdir(), "report-"));
+    const seeded = teachRecipe(
+      parseRecipe("prompts: [a landscape]\nquestions: [{ question: Is it night? }]\ntraining: { seed: 3 }\n"),
+    );
+    expect(readFileSync(writeTeachReport(dir, seeded), "utf8")).toContain("training seed 3;");
     expect(readFileSync(join(dir, "score-curve.svg"), "utf8")).toContain("no data yet");
   });
 });
