@@ -20,8 +20,8 @@ runs:
 If the oracle's LoRA reaches the measured target, the generator can draw strokes of that width and the judge
 is what fails. At 1 step it does not (docs/results.md, twenty-third session): every variant tried reached its
 own reading of 2 px with textures the measurer reads otherwise, so a miss here says the oracle was hacked, not
-that no judge could teach the control. With the recipe as it is now (4 sampling steps and the colour term) it
-reaches 31.2%, the judge 62.5%.
+that no judge could teach the control. With the twenty-third session's recipe (4 sampling steps, the colour
+term, one phrasing) it reaches 31.2%, the judge 62.5%.
 """
 
 from __future__ import annotations
