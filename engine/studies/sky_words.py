@@ -7,7 +7,7 @@ the four pictures of one noise are (mean absolute difference, 0-255), and how co
 the picture (the sky, at any horizon the generator draws) is for each kind: the spread of a pixel's three
 channels, averaged, beside the same for renders of the scenes whose own sky is of that kind. If the words
 made the sky, a picture said to be day would be about as colourful as a rendered day sky, and unlike the
-overcast picture of the same noise.
+overcast picture of the same noise. Also printed: how far apart the text encoder puts the four captions.
 
     cd engine && python studies/sky_words.py --n 100
 """
@@ -71,6 +71,11 @@ def main() -> None:
     print(f"{len(kept)} of {len(scenes)} captions with a sky phrase found; {args.steps} step(s)")
     gen = load_generator(args.generator)
     drawn = {k: generate_images(gen, [sw[k] for _, sw in kept], 0, args.steps) for k in KINDS}
+    embeds = {k: gen.encode_prompt([sw[k] for _, sw in kept]) for k in KINDS}
+    print("text encoder: mean distance between the two captions' token embeddings (L2; an embedding's norm")
+    print(f"is {embeds['day'].norm(dim=-1).mean():.2f}):")
+    for a, b in itertools.combinations(KINDS, 2):
+        print(f"  {a} / {b}: {(embeds[a] - embeds[b]).norm(dim=-1).mean():.2f}")
     print("mean absolute difference between the pictures of one noise (0-255):")
     for a, b in itertools.combinations(KINDS, 2):
         print(f"  {a} / {b}: {255 * (drawn[a] - drawn[b]).abs().mean():.1f}")
