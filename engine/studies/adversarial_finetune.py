@@ -64,7 +64,9 @@ def wrong_caption(scene: Any, rng: random.Random, band_swaps: bool) -> str | Non
     if scene.kind != "landscape":
         return None
     options = []
-    swaps = sky_swaps(scene.caption, scene.sky) if scene.sky else None
+    # Each other kind's phrase drawn at random: always its first phrase would let the critic tell a wrong
+    # caption by the phrase alone, without looking at the sky.
+    swaps = sky_swaps(scene.caption, scene.sky, rng) if scene.sky else None
     if swaps:
         options += [swaps[k] for k in KINDS if k != scene.sky]
     named = named_band(scene) if band_swaps else None
@@ -72,7 +74,7 @@ def wrong_caption(scene: Any, rng: random.Random, band_swaps: bool) -> str | Non
         band, phrase = named
         at = scene.caption.lower().index(phrase)
         options += [
-            scene.caption[:at] + HORIZON_PHRASES[other][0] + scene.caption[at + len(phrase) :]
+            scene.caption[:at] + rng.choice(HORIZON_PHRASES[other]) + scene.caption[at + len(phrase) :]
             for other in HORIZON_PHRASES
             if other != band
         ]

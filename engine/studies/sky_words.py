@@ -16,19 +16,24 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import random
 
 import torch
 
 KINDS = ("day", "sunset", "night", "overcast")
 
 
-def sky_swaps(caption: str, kind: str) -> dict[str, str] | None:
-    """The caption with its sky phrase (of kind `kind`) swapped for one of each kind; None if it has none."""
+def sky_swaps(caption: str, kind: str, rng: random.Random | None = None) -> dict[str, str] | None:
+    """The caption with its sky phrase (of kind `kind`) swapped for one of each kind (each kind's first
+    phrase, or with `rng` one drawn at random); None if it has none."""
     from dualproc_engine.world.captions import SKY_NOUNS, SKY_PHRASES
 
+    def choose(options: list[str]) -> str:
+        return rng.choice(options) if rng else options[0]
+
     for table, pick in (
-        (SKY_PHRASES, lambda k: next(p for p, needs in SKY_PHRASES[k] if needs is None)),
-        (SKY_NOUNS, lambda k: SKY_NOUNS[k][0]),
+        (SKY_PHRASES, lambda k: choose([p for p, needs in SKY_PHRASES[k] if needs is None])),
+        (SKY_NOUNS, lambda k: choose(SKY_NOUNS[k])),
     ):
         phrases = [p if isinstance(p, str) else p[0] for p in table[kind]]
         lower = caption.lower()
