@@ -9,10 +9,13 @@ caption, with the critic also shown renders under a wrong caption (their sky phr
 horizon band phrase, swapped) as fakes, so that it must read those words; an anchor (mean squared distance to
 the frozen shipped student's picture from the same noise and steps) keeps the layout. Every step draws a
 fresh batch of renders (half landscapes, half line art) and a sampler of 1, 2 or 4 steps in turn; the
-gradient goes through the last sampling step only, as in the teach loop. Checkpoints of the EMA weights are
-pipeline folders that every generator command takes:
+gradient goes through the last sampling step only, as in the teach loop; `--critic-warmup N` first trains the
+critic alone for N steps, against the shipped generator's pictures. At the end it prints how often the
+critic prefers a held-out render's own sky phrase (`critic_reads_sky.json`). Checkpoints of the EMA weights
+are pipeline folders that every generator command takes (results: docs/generator.md, "A caption-reading
+critic"):
 
-    cd engine && python studies/adversarial_finetune.py --out ../runs/adversarial [--steps 300]
+    cd engine && python studies/adversarial_finetune.py --out ../runs/adversarial --critic-warmup 600
     python studies/sky_words.py --generator ../runs/adversarial/step300
     python -m dualproc_engine.generators.evaluate --generator ../runs/adversarial/step300 --out DIR --n 100
 """
