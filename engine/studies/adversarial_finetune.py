@@ -58,9 +58,12 @@ class CaptionCritic(nn.Module):
         return self.score(h).squeeze(1) + (self.words(ids) * h).sum(1)
 
 
-def wrong_caption(scene: Any, rng: random.Random, band_swaps: bool) -> str | None:
+def wrong_caption(
+    scene: Any, rng: random.Random, band_swaps: bool, first_phrases: bool = False
+) -> str | None:
     """The scene's caption with its sky phrase (or, with `band_swaps`, its horizon band phrase) swapped for
-    another kind's; None when it names neither (line art, captions without a sky phrase)."""
+    another kind's; None when it names neither (line art, captions without a sky phrase). `first_phrases`
+    swaps in each sky kind's first phrase instead of one drawn at random (runs (a) and (b) of the docs)."""
     from dualproc_engine.world.captions import HORIZON_PHRASES
     from dualproc_engine.world.horizon_noise import named_band
 
@@ -69,7 +72,7 @@ def wrong_caption(scene: Any, rng: random.Random, band_swaps: bool) -> str | Non
     options = []
     # Each other kind's phrase drawn at random: always its first phrase would let the critic tell a wrong
     # caption by the phrase alone, without looking at the sky.
-    swaps = sky_swaps(scene.caption, scene.sky, rng) if scene.sky else None
+    swaps = sky_swaps(scene.caption, scene.sky, None if first_phrases else rng) if scene.sky else None
     if swaps:
         options += [swaps[k] for k in KINDS if k != scene.sky]
     named = named_band(scene) if band_swaps else None
@@ -122,6 +125,11 @@ def main() -> None:
     p.add_argument("--mismatch", type=float, default=1.0, help="weight of renders under a wrong caption")
     p.add_argument("--band-swaps", action="store_true", help="also swap horizon band phrases")
     p.add_argument(
+        "--first-phrases",
+        action="store_true",
+        help="wrong captions take each sky kind's first phrase (a shortcut for the critic; docs' runs a, b)",
+    )
+    p.add_argument(
         "--critic-warmup", type=int, default=0, help="steps training the critic alone before the generator"
     )
     p.add_argument("--ema", type=float, default=0.99)
@@ -148,7 +156,7 @@ def main() -> None:
             scenes = sample_scenes(10_000 + 100_000 * a.seed + step - 1, a.batch)
             real = render(scenes)
             ids = gen.tokenize([s.caption for s in scenes])
-            wrong = [wrong_caption(s, rng, a.band_swaps) for s in scenes]
+            wrong = [wrong_caption(s, rng, a.band_swaps, a.first_phrases) for s in scenes]
             has_wrong = torch.tensor([w is not None for w in wrong])
             wrong_ids = gen.tokenize([w or s.caption for w, s in zip(wrong, scenes, strict=True)])
             noise = torch.randn(len(scenes), *gen.make_noise(1, 0).shape[1:])
@@ -167,8 +175,9 @@ def main() -> None:
             c_loss.backward()
             c_opt.step()
             if warm:
-                if step == 0:
-                    print("after the critic's warm-up:", critic_reads_sky(critic, gen), flush=True)
+                if step % 300 == 0:  # how the critic's read of the sky grows
+                    done = step + a.critic_warmup
+                    print(f"after {done} warm-up steps:", critic_reads_sky(critic, gen), flush=True)
                 continue
             adversarial = -critic(fake, ids).mean()
             anchor = (fake - anchor_images).square().mean()
