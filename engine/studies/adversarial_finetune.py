@@ -87,9 +87,16 @@ def wrong_caption(
     return rng.choice(options) if options else None
 
 
-def critic_reads_sky(critic: CaptionCritic, gen: Any, n: int = 200) -> dict[str, float]:
-    """On held-out renders, how often the critic scores a scene under its own sky phrase above the same
-    caption with the sky phrase of another kind, for each (own kind, other kind): does it read the sky?"""
+def critic_reads_sky(critic: CaptionCritic, gen: Any, n: int = 200) -> dict[str, dict[str, float]]:
+    """Does the critic read the sky? On held-out renders, each caption written with each kind's sky phrase:
+
+    - "own phrase preferred": for each (own kind, other kind), the share of scenes of the own kind that the
+      critic scores higher under their own phrase than under the other kind's. A per-phrase bias of the
+      critic (one phrase scored higher whatever the picture) moves this, so it is not the whole story;
+    - "picture-side AUC": for each two kinds k and o, how often a k scene's preference for k's phrase over
+      o's (the score difference) is larger than an o scene's (0.5: the picture does not matter). This is
+      what the generator's gradient feels: how the score for its caption changes with the picture.
+    """
     from dualproc_engine.generators.evaluate import HELDOUT_SEED
     from dualproc_engine.world.render import render
     from dualproc_engine.world.scene import sample_scenes
@@ -100,13 +107,18 @@ def critic_reads_sky(critic: CaptionCritic, gen: Any, n: int = 200) -> dict[str,
     images = render([s for s, _ in kept])
     with torch.no_grad():
         scores = {k: critic(images, gen.tokenize([sw[k] for _, sw in kept])) for k in KINDS}
-    out = {}
+    rows = {k: [i for i, (s, _) in enumerate(kept) if s.sky == k] for k in KINDS}
+    preferred, auc = {}, {}
     for own in KINDS:
-        rows = [i for i, (s, _) in enumerate(kept) if s.sky == own]
         for other in KINDS:
-            if other != own and rows:
-                out[f"{own} over {other}"] = float((scores[own][rows] > scores[other][rows]).float().mean())
-    return out
+            if other == own or not rows[own] or not rows[other]:
+                continue
+            diff = scores[own] - scores[other]
+            preferred[f"{own} over {other}"] = float((diff[rows[own]] > 0).float().mean())
+            if own < other:
+                pairs = diff[rows[own]][:, None] > diff[rows[other]][None, :]
+                auc[f"{own} / {other}"] = float(pairs.float().mean())
+    return {"own phrase preferred": preferred, "picture-side AUC": auc}
 
 
 def main() -> None:
@@ -177,7 +189,8 @@ def main() -> None:
             if warm:
                 if step % 300 == 0:  # how the critic's read of the sky grows
                     done = step + a.critic_warmup
-                    print(f"after {done} warm-up steps:", critic_reads_sky(critic, gen), flush=True)
+                    reads = critic_reads_sky(critic, gen)["picture-side AUC"]
+                    print(f"after {done} warm-up steps, picture-side AUC:", reads, flush=True)
                 continue
             adversarial = -critic(fake, ids).mean()
             anchor = (fake - anchor_images).square().mean()
@@ -210,9 +223,10 @@ def main() -> None:
                 pipe.save_pretrained(out / f"step{step}")
     reads = critic_reads_sky(critic, gen)
     (out / "critic_reads_sky.json").write_text(json.dumps(reads, indent=2) + "\n")
-    print("the critic prefers a held-out render's own sky phrase (share of renders):")
-    for pair, share in reads.items():
-        print(f"  {pair}: {share:.2f}")
+    for measure, values in reads.items():
+        print(f"the critic's read of the sky, {measure}:")
+        for pair, value in values.items():
+            print(f"  {pair}: {value:.2f}")
 
 
 if __name__ == "__main__":
