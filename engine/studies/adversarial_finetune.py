@@ -5,8 +5,8 @@ an x0 (regression) loss a caption's picture at high noise is the mean of every p
 and the mean of many coloured day skies is about as grey as an overcast one. Adversarial distillation (ADD,
 as SDXL-Turbo was made) answers regression to the mean with a critic that tells real pictures from drawn
 ones. Here the shipped student is fine-tuned (UNet and text encoder) against a critic conditioned on the
-caption, with the critic also shown renders under a wrong caption (their sky phrase, and optionally their
-horizon band phrase, swapped) as fakes, so that it must read those words; an anchor (mean squared distance to
+caption, with the critic also shown renders under a wrong caption (their sky phrase swapped for another
+kind's) as fakes, so that it must read those words; an anchor (mean squared distance to
 the frozen shipped student's picture from the same noise and steps) keeps the layout. Every step draws a
 fresh batch of renders (half landscapes, half line art) and a sampler of 1, 2 or 4 steps in turn; the
 gradient goes through the last sampling step only, as in the teach loop; `--critic-warmup N` first trains the
@@ -58,33 +58,16 @@ class CaptionCritic(nn.Module):
         return self.score(h).squeeze(1) + (self.words(ids) * h).sum(1)
 
 
-def wrong_caption(
-    scene: Any, rng: random.Random, band_swaps: bool, first_phrases: bool = False
-) -> str | None:
-    """The scene's caption with its sky phrase (or, with `band_swaps`, its horizon band phrase) swapped for
-    another kind's; None when it names neither (line art, captions without a sky phrase). `first_phrases`
-    swaps in each sky kind's first phrase instead of one drawn at random (runs (a) and (b) of the docs)."""
-    from dualproc_engine.world.captions import HORIZON_PHRASES
-    from dualproc_engine.world.horizon_noise import named_band
-
-    if scene.kind != "landscape":
+def wrong_caption(scene: Any, rng: random.Random, first_phrases: bool = False) -> str | None:
+    """The scene's caption with its sky phrase swapped for another kind's; None when it has none (line art,
+    captions without a sky phrase). `first_phrases` swaps in each sky kind's first phrase instead of one
+    drawn at random (runs (a) and (b) of the docs)."""
+    if scene.kind != "landscape" or not scene.sky:
         return None
-    options = []
     # Each other kind's phrase drawn at random: always its first phrase would let the critic tell a wrong
     # caption by the phrase alone, without looking at the sky.
-    swaps = sky_swaps(scene.caption, scene.sky, None if first_phrases else rng) if scene.sky else None
-    if swaps:
-        options += [swaps[k] for k in KINDS if k != scene.sky]
-    named = named_band(scene) if band_swaps else None
-    if named is not None:
-        band, phrase = named
-        at = scene.caption.lower().index(phrase)
-        options += [
-            scene.caption[:at] + rng.choice(HORIZON_PHRASES[other]) + scene.caption[at + len(phrase) :]
-            for other in HORIZON_PHRASES
-            if other != band
-        ]
-    return rng.choice(options) if options else None
+    swaps = sky_swaps(scene.caption, scene.sky, None if first_phrases else rng)
+    return rng.choice([swaps[k] for k in KINDS if k != scene.sky]) if swaps else None
 
 
 def critic_reads_sky(critic: CaptionCritic, gen: Any, n: int = 200) -> dict[str, dict[str, float]]:
@@ -135,7 +118,6 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=1e-4, help="generator learning rate (Adam, betas 0, 0.99)")
     p.add_argument("--critic-lr", type=float, default=2e-4)
     p.add_argument("--mismatch", type=float, default=1.0, help="weight of renders under a wrong caption")
-    p.add_argument("--band-swaps", action="store_true", help="also swap horizon band phrases")
     p.add_argument(
         "--first-phrases",
         action="store_true",
@@ -168,7 +150,7 @@ def main() -> None:
             scenes = sample_scenes(10_000 + 100_000 * a.seed + step - 1, a.batch)
             real = render(scenes)
             ids = gen.tokenize([s.caption for s in scenes])
-            wrong = [wrong_caption(s, rng, a.band_swaps, a.first_phrases) for s in scenes]
+            wrong = [wrong_caption(s, rng, a.first_phrases) for s in scenes]
             has_wrong = torch.tensor([w is not None for w in wrong])
             wrong_ids = gen.tokenize([w or s.caption for w, s in zip(wrong, scenes, strict=True)])
             noise = torch.randn(len(scenes), *gen.make_noise(1, 0).shape[1:])
