@@ -10,12 +10,15 @@ kind's) as fakes, so that it must read those words; an anchor (mean squared dist
 the frozen shipped student's picture from the same noise and steps) keeps the layout. Every step draws a
 fresh batch of renders (half landscapes, half line art) and a sampler of 1, 2 or 4 steps in turn; the
 gradient goes through the last sampling step only, as in the teach loop; `--critic-warmup N` first trains the
-critic alone for N steps, against the shipped generator's pictures. At the end it prints how often the
-critic prefers a held-out render's own sky phrase (`critic_reads_sky.json`). Checkpoints of the EMA weights
-are pipeline folders that every generator command takes (results: docs/generator.md, "A caption-reading
-critic"):
+critic alone for N steps, against the shipped generator's pictures; `--colour-moments` gives the critic each
+band of rows' colour moments beside its conv features (a strided conv net alone hardly tells a pale sky from a
+clear one); `--band-swaps` also swaps horizon band phrases in the wrong captions. At the end it prints how
+often the critic prefers a held-out render's own sky phrase (`critic_reads_sky.json`). Checkpoints of the EMA
+weights are pipeline folders that every generator command takes (results: docs/generator.md, "A
+caption-reading critic" and "Colour moments in the critic"):
 
-    cd engine && python studies/adversarial_finetune.py --out ../runs/adversarial --critic-warmup 600
+    cd engine && python studies/adversarial_finetune.py --out ../runs/adversarial --critic-warmup 1200 \
+        --colour-moments
     python studies/sky_words.py --generator ../runs/adversarial/step300
     python -m dualproc_engine.generators.evaluate --generator ../runs/adversarial/step300 --out DIR --n 100
 """
@@ -38,11 +41,27 @@ from torch import Tensor, nn
 SN = nn.utils.spectral_norm
 
 
+ROW_BANDS = 8
+
+
+def colour_moments(images: Tensor) -> Tensor:
+    """Per band of rows (8 bands, top to bottom): the mean of each channel, its spread, and the mean chroma
+    (a pixel's largest channel minus its smallest): [B, 8 * 7]. A pale sky and a clear one differ in these
+    (renders' day skies have about four times the chroma of overcast ones) while a strided conv net's
+    features, pooled with everything else, hardly part them (docs/generator.md)."""
+    bands = images.unflatten(2, (ROW_BANDS, -1)).transpose(1, 2).flatten(3)  # [B, 8, 3, rows * width]
+    chroma = bands.amax(2) - bands.amin(2)
+    return torch.cat([bands.mean(3), bands.std(3), chroma.mean(2, keepdim=True)], 2).flatten(1)
+
+
 class CaptionCritic(nn.Module):
     """A projection critic: a strided conv net's features, scored alone and against a bag of the caption's
-    words (its own embedding of the generator's word-level tokens, so it keys on words such as "clear")."""
+    words (its own embedding of the generator's word-level tokens, so it keys on words such as "clear").
+    With `colour_moments` the features also take the rows' colour moments (`colour_moments`)."""
 
-    def __init__(self, vocab: int, pad_id: int, width: int = 32, features: int = 256):
+    def __init__(
+        self, vocab: int, pad_id: int, width: int = 32, features: int = 256, colour_moments: bool = False
+    ):
         super().__init__()
         w = width
         layers: list[nn.Module] = [SN(nn.Conv2d(3, w, 3, 1, 1)), nn.LeakyReLU(0.2)]
@@ -50,24 +69,40 @@ class CaptionCritic(nn.Module):
             layers += [SN(nn.Conv2d(c_in, c_out, 4, 2, 1)), nn.LeakyReLU(0.2)]
         self.body = nn.Sequential(*layers)
         self.features = SN(nn.Linear(4 * w * 16, features))
+        self.moments = SN(nn.Linear(ROW_BANDS * 7, features)) if colour_moments else None
         self.score = SN(nn.Linear(features, 1))
         self.words = nn.EmbeddingBag(vocab, features, mode="mean", padding_idx=pad_id)
 
     def forward(self, images: Tensor, ids: Tensor) -> Tensor:
-        h = F.leaky_relu(self.features(self.body(images * 2 - 1).flatten(1)), 0.2)
+        h = self.features(self.body(images * 2 - 1).flatten(1))
+        if self.moments is not None:
+            h = h + self.moments(colour_moments(images) * 4)  # x4: the moments of [0, 1] pixels are small
+        h = F.leaky_relu(h, 0.2)
         return self.score(h).squeeze(1) + (self.words(ids) * h).sum(1)
 
 
-def wrong_caption(scene: Any, rng: random.Random, first_phrases: bool = False) -> str | None:
-    """The scene's caption with its sky phrase swapped for another kind's; None when it has none (line art,
-    captions without a sky phrase). `first_phrases` swaps in each sky kind's first phrase instead of one
+def wrong_caption(
+    scene: Any, rng: random.Random, first_phrases: bool = False, band_swaps: bool = False
+) -> str | None:
+    """The scene's caption with its sky phrase swapped for another kind's (with `band_swaps`, or its horizon
+    band phrase for another band's: one of the swaps drawn at random); None when it has none (line art,
+    captions without such a phrase). `first_phrases` swaps in each sky kind's first phrase instead of one
     drawn at random (runs (a) and (b) of the docs)."""
-    if scene.kind != "landscape" or not scene.sky:
+    from dualproc_engine.world.captions import HORIZON_PHRASES
+    from dualproc_engine.world.horizon_noise import named_band, swap_band_phrase
+
+    if scene.kind != "landscape":
         return None
     # Each other kind's phrase drawn at random: always its first phrase would let the critic tell a wrong
     # caption by the phrase alone, without looking at the sky.
-    swaps = sky_swaps(scene.caption, scene.sky, None if first_phrases else rng)
-    return rng.choice([swaps[k] for k in KINDS if k != scene.sky]) if swaps else None
+    swaps = sky_swaps(scene.caption, scene.sky, None if first_phrases else rng) if scene.sky else None
+    options = [swaps[k] for k in KINDS if k != scene.sky] if swaps else []
+    named = named_band(scene) if band_swaps else None
+    if named is not None:
+        band, phrase = named
+        others = [b for b in HORIZON_PHRASES if b != band]
+        options += [swap_band_phrase(scene.caption, phrase, rng.choice(HORIZON_PHRASES[b])) for b in others]
+    return rng.choice(options) if options else None
 
 
 def critic_reads_sky(critic: CaptionCritic, gen: Any, n: int = 200) -> dict[str, dict[str, float]]:
@@ -124,7 +159,17 @@ def main() -> None:
         help="wrong captions take each sky kind's first phrase (a shortcut for the critic; docs' runs a, b)",
     )
     p.add_argument(
+        "--band-swaps",
+        action="store_true",
+        help="wrong captions may also have their horizon band phrase swapped for another band's",
+    )
+    p.add_argument(
         "--critic-warmup", type=int, default=0, help="steps training the critic alone before the generator"
+    )
+    p.add_argument(
+        "--colour-moments",
+        action="store_true",
+        help="the critic also sees each band of rows' colour moments (mean, spread, chroma)",
     )
     p.add_argument("--ema", type=float, default=0.99)
     p.add_argument("--seed", type=int, default=11)
@@ -138,7 +183,7 @@ def main() -> None:
     base.text_encoder.requires_grad_(False)
     trained = nn.ModuleDict({"unet": gen.unet, "text_encoder": gen.text_encoder})
     ema = copy.deepcopy(trained).requires_grad_(False)
-    critic = CaptionCritic(len(gen.tokenizer), gen.tokenizer.pad_token_id)
+    critic = CaptionCritic(len(gen.tokenizer), gen.tokenizer.pad_token_id, colour_moments=a.colour_moments)
     g_opt = torch.optim.Adam(trained.parameters(), lr=a.lr, betas=(0.0, 0.99))
     c_opt = torch.optim.Adam(critic.parameters(), lr=a.critic_lr, betas=(0.0, 0.99))
     out = Path(a.out)
@@ -150,7 +195,7 @@ def main() -> None:
             scenes = sample_scenes(10_000 + 100_000 * a.seed + step - 1, a.batch)
             real = render(scenes)
             ids = gen.tokenize([s.caption for s in scenes])
-            wrong = [wrong_caption(s, rng, a.first_phrases) for s in scenes]
+            wrong = [wrong_caption(s, rng, a.first_phrases, a.band_swaps) for s in scenes]
             has_wrong = torch.tensor([w is not None for w in wrong])
             wrong_ids = gen.tokenize([w or s.caption for w, s in zip(wrong, scenes, strict=True)])
             noise = torch.randn(len(scenes), *gen.make_noise(1, 0).shape[1:])

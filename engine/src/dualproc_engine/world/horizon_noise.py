@@ -84,6 +84,12 @@ def names_band(scene: SceneAttributes) -> bool:
     return named_band(scene) is not None
 
 
+def swap_band_phrase(caption: str, phrase: str, new_phrase: str) -> str:
+    """The caption with its band phrase (`phrase`, lower-case, as `named_band` found it) replaced."""
+    at = caption.lower().index(phrase)
+    return caption[:at] + new_phrase + caption[at + len(phrase) :]
+
+
 def pair_specs(scenes: Sequence[SceneAttributes], every_band: bool) -> list[PairSpec]:
     """The pairs to draw: one per scene, the step at the horizon of those whose caption names a band; with
     `every_band`, such a scene also in the other two bands from the same noise (its band phrase swapped, its
@@ -102,11 +108,10 @@ def pair_specs(scenes: Sequence[SceneAttributes], every_band: bool) -> list[Pair
             continue
         lo, hi = BANDS[band]
         place = min(max((scene.horizon - lo) / (hi - lo), 0.0), 1.0)
-        at = scene.caption.lower().index(phrase)
         for other in BANDS:
             if other != band:
                 other_lo, other_hi = BANDS[other]
-                caption = scene.caption[:at] + HORIZON_PHRASES[other][0] + scene.caption[at + len(phrase) :]
+                caption = swap_band_phrase(scene.caption, phrase, HORIZON_PHRASES[other][0])
                 specs.append(PairSpec(i, caption, other_lo + place * (other_hi - other_lo), scene.sky))
     return specs
 
