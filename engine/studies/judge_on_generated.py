@@ -1,12 +1,12 @@
 """Does the judge hold on the generator's own images? Labels come from the app's measurers, not the judge.
 
-A pool of generated images (world/judge_generated.py): captions of fresh scenes drawn by the shipped
-generator, by itself ("base") and through taught LoRAs (each `--lora NAME=RUN_FOLDER` at scales 0.5 and 1).
-The measurers read each image; the QA records ask about what they read (horizon line and band, sky, time of
-day, stroke width), and the red-line and stroke questions are No on images where they find no horizon or
-no stroke. With `--palette`, palette strips are asked too, answered by the pixels (the image's own main
-colours, the nearest named palette and one other; world/judge_generated.palette_records). Each judge
-answers in its own phrasings; accuracy counts P(Yes) > 0.5 as Yes.
+A pool of generated images (world/judge_generated.py): captions of fresh scenes drawn by the shipped generator
+(or `--generator`), by itself ("base") and through taught LoRAs (each `--lora NAME=RUN_FOLDER` at scales 0.5
+and 1). The measurers read each image; the QA records ask about what they read (horizon line and band, sky,
+time of day, stroke width), and the red-line and stroke questions are No on images where they find no horizon
+or no stroke. With `--palette`, palette strips are asked too, answered by the pixels (the image's own main
+colours, the nearest named palette and one other; world/judge_generated.palette_records). Each judge answers
+in its own phrasings; accuracy counts P(Yes) > 0.5 as Yes.
 
     cd engine && python studies/judge_on_generated.py --pool ../runs/eval-pool.pt --n 256 \\
         --lora horizon-70=../runs/horizon-70 --lora line-weight-4=../runs/line-weight-4
@@ -43,6 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pool", required=True, help="pool file (built if missing)")
     parser.add_argument("--n", type=int, default=256, help="images per source when building")
+    parser.add_argument("--generator", default="scenes-generator", help="preset name or pipeline folder")
     parser.add_argument("--lora", action="append", default=[], help="NAME=RUN_FOLDER of a taught LoRA")
     parser.add_argument("--judges", default="scenes-judge,scenes-judge-heldout")
     parser.add_argument("--splits", default="", help="phrasing split per judge, comma separated")
@@ -53,7 +54,14 @@ def main() -> None:
     torch.set_num_threads(1)
     if not Path(args.pool).is_file():
         sources = pool_sources(2, args.lora)
-        build_pool(args.pool, sources, args.n, POOL_SEED, on_progress=lambda d, n: print(f"source {d}/{n}"))
+        build_pool(
+            args.pool,
+            sources,
+            args.n,
+            POOL_SEED,
+            generator=args.generator,
+            on_progress=lambda d, n: print(f"source {d}/{n}"),
+        )
     pool = load_pool(args.pool)
     images = pool_images(pool)
     judges = args.judges.split(",")
