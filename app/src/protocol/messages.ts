@@ -178,6 +178,14 @@ export const TrainJudgeParams = z
       .describe(
         "Share of rendered palette questions asked again of the scene repainted in some of the strip's colours (default 0).",
       ),
+    tiled_palette_share: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe(
+        "Share of plain rendered palette questions asked again with the swatches tiled over the image (overlay layout tiles) (default 0).",
+      ),
     attacked_palette_share: z
       .number()
       .min(0)

@@ -23,8 +23,16 @@ export const HorizonOverlay = z.strictObject({
   mode: overlayMode,
 });
 export const PaletteOverlay = z.strictObject({
-  kind: z.literal("palette").describe("A strip of colour swatches along the bottom."),
+  kind: z
+    .literal("palette")
+    .describe("Colour swatches: a strip along the bottom, or small strips tiled over the image."),
   colors: z.array(hexColor).min(1).max(12).describe("The swatch colours, left to right."),
+  layout: z
+    .enum(["band", "tiles"])
+    .optional()
+    .describe(
+      "band (default): one strip along the bottom; tiles: a small strip in each cell of a 4 x 4 grid.",
+    ),
   mode: overlayMode,
 });
 export const StrokeOverlay = z.strictObject({

@@ -222,6 +222,7 @@ def train_judge(
     max_share: float | None = None,
     word_dropout: float | None = None,
     recolored_palette_share: float | None = None,
+    tiled_palette_share: float | None = None,
     attacked_palette_share: float | None = None,
     family_weights: dict[str, float] | None = None,
     reporter: Reporter | None = None,
@@ -247,6 +248,8 @@ def train_judge(
         overrides["word_dropout"] = word_dropout
     if recolored_palette_share is not None:
         overrides["recolored_palette_share"] = recolored_palette_share
+    if tiled_palette_share is not None:
+        overrides["tiled_palette_share"] = tiled_palette_share
     if attacked_palette_share is not None:
         overrides["attacked_palette_share"] = attacked_palette_share
     if family_weights:

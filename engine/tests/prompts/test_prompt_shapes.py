@@ -71,6 +71,27 @@ def test_palette_swatches_hold_the_spec_colours(size, plain):
 
 
 @pytest.mark.parametrize("size", [64, 128])
+def test_tiled_palette_puts_a_small_strip_at_the_centre_of_every_cell(size, plain):
+    """Layout "tiles": in each of the 4 x 4 cells, k swatches of 1/32 of the side, left to right, centred on
+    the cell's centre; the rest of the image untouched."""
+    colors = ["#aabbcc", "#123456", "#ff8000", "#00ff7f", "#7f007f"]
+    base = plain(size)
+    out = apply_overlay(base, {"kind": "palette", "colors": colors, "layout": "tiles"})
+    side, cell, k = size // 32, size // 4, len(colors)
+    changed = (out != base).any(dim=1)[0]
+    assert int(changed.sum()) <= 16 * k * side * side and int(changed.sum()) >= 16 * k * side * side * 0.9
+    for r in range(4):
+        for c in range(4):
+            y0 = r * cell + (cell - side) // 2
+            x0 = c * cell + (cell - k * side) // 2
+            for i, hex_color in enumerate(colors):
+                swatch = out[0, :, y0 : y0 + side, x0 + i * side : x0 + (i + 1) * side]
+                expected = torch.tensor(hex_to_rgb(hex_color)).view(3, 1, 1).expand_as(swatch)
+                torch.testing.assert_close(swatch, expected)
+    assert not changed[: (cell - side) // 2].any() and not changed[:, : (cell - k * side) // 2].any()
+
+
+@pytest.mark.parametrize("size", [64, 128])
 @pytest.mark.parametrize("width_px", [1.0, 2.5, 4.0])
 def test_stroke_sample_has_the_scaled_width_on_a_white_band(size, width_px, plain):
     spec = {"kind": "stroke", "width_px": width_px}

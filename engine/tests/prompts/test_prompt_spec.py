@@ -9,6 +9,7 @@ from dualproc_engine.prompts.spec import HorizonSpec, LayoutSpec, PointsSpec
 FORMS = [
     {"kind": "horizon", "y": 0.35},
     {"kind": "palette", "colors": ["#aabbcc", "#112233"]},
+    {"kind": "palette", "colors": ["#aabbcc", "#112233"], "layout": "tiles"},
     {"kind": "stroke", "width_px": 3},
     {"kind": "points", "a": [0.2, 0.7], "b": [0.6, 0.4]},
     {"kind": "layout", "boxes": [{"box": [0.1, 0.2, 0.5, 0.9], "label": "tree"}]},
@@ -68,6 +69,10 @@ BAD = [
     ),
     ({"kind": "palette", "colors": []}, "overlay.colors: expected a list of 1 to 16 colours"),
     ({"kind": "palette", "colors": "#aabbcc"}, "overlay.colors: expected a list"),
+    (
+        {"kind": "palette", "colors": ["#aabbcc"], "layout": "grid"},
+        "overlay.layout: expected 'band' or 'tiles'",
+    ),
     ({"kind": "palette", "colors": ["#aabbcc", "#12345"]}, r"overlay.colors\[1\]: expected a colour"),
     ({"kind": "stroke"}, "overlay.width_px: required for kind 'stroke'"),
     ({"kind": "stroke", "width_px": 3, "curve": 2}, r"overlay.curve: expected a number in \[0, 1\]"),

@@ -17,6 +17,7 @@ from dualproc_engine.world.qa.sky import TIME_OF_DAY
 
 VARIANTS = {
     "horizon_band": set(BANDS),
+    "palette_match": {"band", "tiles"},
     "relative_depth": {"closer", "farther"},
     "object_count": {"one", "many"},
     "sky": set(SKY_KINDS),

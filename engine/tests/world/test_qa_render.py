@@ -177,3 +177,22 @@ def test_recolored_palette_records_are_repainted_in_strip_colours_and_answered_b
         assert float(gap.max()) <= recolor["texture"] + 1e-5
     plain = scenes_qa(34, 96, "train", families=["palette_match"])
     assert [r for r in data.records if r["params"]["perturbation"] != "recolored"] == plain.records
+
+
+def test_tiled_palette_records_use_the_tiles_wording_and_the_whole_picture():
+    """Palette records asked again with the swatches tiled over the image: the tiles overlay, the same
+    phrasing's tiles wording, and an answer the whole picture's pixels agree with; the rest unchanged."""
+    from dualproc_engine.world.judge_data import scenes_qa
+    from dualproc_engine.world.qa.palette import visible_fit, visible_truth
+    from dualproc_engine.world.qa.phrasings import phrase
+
+    data = scenes_qa(35, 64, "train", families=["palette_match"], tiled_palette_share=1.0)
+    tiled = [r for r in data.records if r["overlay"].get("layout") == "tiles"]
+    plain = scenes_qa(35, 64, "train", families=["palette_match"]).records
+    assert [r for r in data.records if r["overlay"].get("layout") != "tiles"] == plain
+    assert len(tiled) >= 0.8 * len(plain) and {r["answer"] for r in tiled} == {"Yes", "No"}
+    for record in tiled:
+        assert record["question"] == phrase("palette_match", record["phrasing"], "tiles", {})
+        assert "bottom" not in record["question"] and "strip" not in record["question"]
+        fit = visible_fit(data.images[record["scene_index"]], record["params"]["colors"], band_frac=0.0)
+        assert visible_truth(fit) is (record["answer"] == "Yes")

@@ -9,7 +9,7 @@ from .composite import composite
 from .horizon import horizon_layer
 from .layer import Layer
 from .layout import Box, layout_layer
-from .palette import palette_layer
+from .palette import palette_layer, palette_tiles_layer
 from .points import default_points, points_layer
 from .spec import HorizonSpec, LayoutSpec, OverlaySpec, PaletteSpec, PointsSpec, StrokeSpec, parse_overlay
 from .stroke import stroke_layer
@@ -29,6 +29,8 @@ def overlay_layer(spec: OverlaySpec, height: int, width: int, device: torch.devi
         )
     if isinstance(spec, PaletteSpec):
         colors = [hex_to_rgb(c) for c in spec.colors]
+        if spec.layout == "tiles":
+            return palette_tiles_layer(height, width, colors, device=device)
         return palette_layer(height, width, colors, band_frac=spec.band_frac, device=device)
     if isinstance(spec, StrokeSpec):
         return stroke_layer(

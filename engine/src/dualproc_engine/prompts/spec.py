@@ -1,7 +1,7 @@
 """Overlay specs: the JSON forms that cross the protocol, parsed into validated dataclasses.
 
     {"kind": "horizon", "y": 0.35}
-    {"kind": "palette", "colors": ["#aabbcc", ...]}
+    {"kind": "palette", "colors": ["#aabbcc", ...], "layout": "band" | "tiles"}
     {"kind": "stroke", "width_px": 3}
     {"kind": "points", "a": [x, y], "b": [x, y]}
     {"kind": "layout", "boxes": [{"box": [x0, y0, x1, y1], "label": "tree"}]}
@@ -39,6 +39,7 @@ DEFAULT_OPACITY = 0.5
 LABEL_PATTERN = re.compile(r"^[A-Za-z0-9 \-]{1,16}$")
 """What the bitmap font can draw, at most 16 characters (longer labels overflow a 64 px box anyway)."""
 MAX_COLORS = 16
+PALETTE_LAYOUTS = ("band", "tiles")
 MAX_BOXES = 16
 
 
@@ -111,11 +112,13 @@ class HorizonSpec(_Spec):
 
 @dataclass(frozen=True, kw_only=True)
 class PaletteSpec(_Spec):
-    """Swatches of `colors`, left to right, in a band of `band_frac` of the height at the bottom."""
+    """Swatches of `colors`, left to right: in a band of `band_frac` of the height at the bottom (layout
+    "band"), or as a small strip in each cell of a 4 x 4 grid over the image (layout "tiles")."""
 
     kind: ClassVar[str] = "palette"
     colors: tuple[str, ...]
     band_frac: float = 0.125
+    layout: str = "band"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -123,6 +126,8 @@ class PaletteSpec(_Spec):
             raise _fail("colors", f"a list of 1 to {MAX_COLORS} colours '#rrggbb'", self.colors)
         self._set("colors", tuple(_color(f"colors[{i}]", c) for i, c in enumerate(self.colors)))
         self._set("band_frac", _number("band_frac", self.band_frac, 0, 0.5, open_lo=True))
+        if self.layout not in PALETTE_LAYOUTS:
+            raise _fail("layout", "'band' or 'tiles'", self.layout)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -66,13 +66,15 @@ def scenes_qa(
     size_px: int = 64,
     painted_palette_share: float = 0.0,
     recolored_palette_share: float = 0.0,
+    tiled_palette_share: float = 0.0,
 ) -> QABatch:
     """Render `n_scenes` scenes drawn from `seed` (both kinds) and make their QA records; with
     `painted_palette_share`, also that share of the palette Nos again with strip colours painted in
     (qa.painted_negatives); with `recolored_palette_share`, that share of the palette records again with the
-    scene repainted in some of the strip's colours (qa.recolored_records)."""
+    scene repainted in some of the strip's colours (qa.recolored_records); with `tiled_palette_share`, that
+    share of the plain palette records again with the swatches tiled over the image (qa.tiled_records)."""
     from .qa import agree_with_pixels, kinds_in_sight, make_qa
-    from .qa.palette import painted_negatives, recolored_records
+    from .qa.palette import painted_negatives, recolored_records, tiled_records
     from .render import render_full
     from .scene import sample_scenes
 
@@ -88,6 +90,9 @@ def scenes_qa(
         rng = random.Random(f"{seed}/recolored")
         plain = [r for r in records if r.get("params", {}).get("perturbation") != "painted"]
         records += recolored_records(plain, rendering.images, recolored_palette_share, rng)
+    if tiled_palette_share > 0:
+        rng = random.Random(f"{seed}/tiled")
+        records += tiled_records(records, rendering.images, tiled_palette_share, rng)
     in_sight = [kinds_in_sight(scene.to_dict()) for scene in rendering.scenes]
     return QABatch(images=rendering.images, records=records, kinds_in_sight=in_sight)
 

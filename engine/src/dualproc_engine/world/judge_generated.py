@@ -322,7 +322,7 @@ def palette_records(pool: Mapping[str, Any], seed: int, phrasing_split: str) -> 
             records.append(
                 {
                     "family": "palette_match",
-                    "question": phrase("palette_match", phrasing, None, {}),
+                    "question": phrase("palette_match", phrasing, "band", {}),
                     "answer": "Yes" if truth else "No",
                     "overlay": overlay_to_dict(PaletteSpec(colors=tuple(strip))),
                     "margin": round(adherence, 2),

@@ -86,6 +86,12 @@ class TrainJudgeConfig:
         default=0.0,
         metadata={"help": "share of palette records asked again of the scene repainted in strip colours"},
     )
+    tiled_palette_share: float = field(
+        default=0.0,
+        metadata={
+            "help": "share of plain palette records asked again with the swatches tiled over the image"
+        },
+    )
     attacked_palette_share: float = field(
         default=0.0,
         metadata={
@@ -156,7 +162,7 @@ class TrainJudgeConfig:
             raise ValueError("attacked_palette_share: must be in [0, 1]")
         if self.attack_steps < 1:
             raise ValueError("attack_steps: must be at least 1")
-        for name in ("painted_palette_share", "recolored_palette_share"):
+        for name in ("painted_palette_share", "recolored_palette_share", "tiled_palette_share"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name}: must be in [0, 1]")
         check_family_weights(self.family_weights)
@@ -356,6 +362,18 @@ def aux_loss(
 
 
 # -- generated images labelled by the measurers ---------------------------------------------------------
+class PoolImages:
+    """A pool's images by row, converted to [0, 1] one at a time when asked for (`pool[i]`)."""
+
+    def __init__(self, pool: dict[str, Any]):
+        self.pool = pool
+
+    def __getitem__(self, row: int) -> torch.Tensor:
+        from .judge_generated import pool_images
+
+        return pool_images(self.pool, [row])[0]
+
+
 class GeneratedData:
     """The generated pool's images and QA records (world/judge_generated.py), drawn half Yes, half No."""
 
@@ -371,10 +389,15 @@ class GeneratedData:
     @classmethod
     def load(cls, cfg: TrainJudgeConfig) -> GeneratedData:
         from .judge_generated import load_pool, palette_records, pool_records
+        from .qa.palette import tiled_records
 
         pool = load_pool(cfg.generated_pool)
         records = pool_records(pool["scenes"], cfg.seed, cfg.phrasing_split)
-        records += palette_records(pool, cfg.seed, cfg.phrasing_split)
+        palette = palette_records(pool, cfg.seed, cfg.phrasing_split)
+        records += palette
+        if cfg.tiled_palette_share > 0:
+            rng = random.Random(f"{cfg.seed}/generated/tiled")
+            records += tiled_records(palette, PoolImages(pool), cfg.tiled_palette_share, rng)
         return cls(pool, records, cfg.seed)
 
     def draw(self, step: int, n: int) -> list[dict[str, Any]]:
@@ -546,6 +569,7 @@ def train_judge(
                 per_scene=PER_SCENE,
                 painted_palette_share=cfg.painted_palette_share,
                 recolored_palette_share=cfg.recolored_palette_share,
+                tiled_palette_share=cfg.tiled_palette_share,
             )
         assert chunk is not None
         n_generated = round(cfg.generated_share * cfg.train_batch_size) if generated else 0
@@ -695,6 +719,12 @@ def main(argv: list[str] | None = None) -> None:
         help="share of palette records asked again of the scene repainted in strip colours",
     )
     parser.add_argument(
+        "--tiled-palette-share",
+        type=float,
+        default=0.0,
+        help="share of plain palette records asked again with the swatches tiled over the image",
+    )
+    parser.add_argument(
         "--attacked-palette-share",
         type=float,
         default=0.0,
@@ -725,6 +755,7 @@ def main(argv: list[str] | None = None) -> None:
         family_weights=parse_family_weights(args.family_weight),
         word_dropout=args.word_dropout,
         recolored_palette_share=args.recolored_palette_share,
+        tiled_palette_share=args.tiled_palette_share,
         attacked_palette_share=args.attacked_palette_share,
         attack_steps=args.attack_steps,
         aux_object_kinds=args.aux_object_kinds,

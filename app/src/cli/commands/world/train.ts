@@ -86,6 +86,11 @@ export function trainJudgeCommand(context: CliContext): Command {
       numberBetween(0, 1),
     )
     .option(
+      "--tiled-palette-share <share>",
+      "share of plain rendered palette questions asked again with the swatches tiled over the image (palette overlay layout tiles), answered by the pixels of the whole picture (default 0)",
+      numberBetween(0, 1),
+    )
+    .option(
       "--attacked-palette-share <share>",
       "palette pictures added to each batch, as a share of it, after a few gradient steps of a smooth colour field towards the answer the judge should not give, then answered again by their pixels (default 0)",
       numberBetween(0, 1),
@@ -107,6 +112,7 @@ export function trainJudgeCommand(context: CliContext): Command {
           maxShare?: number;
           wordDropout?: number;
           recoloredPaletteShare?: number;
+          tiledPaletteShare?: number;
           attackedPaletteShare?: number;
           familyWeight?: Record<string, number>;
         },
@@ -128,6 +134,9 @@ export function trainJudgeCommand(context: CliContext): Command {
           ...(options.wordDropout !== undefined ? { word_dropout: options.wordDropout } : {}),
           ...(options.recoloredPaletteShare !== undefined
             ? { recolored_palette_share: options.recoloredPaletteShare }
+            : {}),
+          ...(options.tiledPaletteShare !== undefined
+            ? { tiled_palette_share: options.tiledPaletteShare }
             : {}),
           ...(options.attackedPaletteShare !== undefined
             ? { attacked_palette_share: options.attackedPaletteShare }

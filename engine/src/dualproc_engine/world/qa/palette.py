@@ -1,4 +1,5 @@
-"""palette_match: does the palette strip at the bottom show the scene's palette?"""
+"""palette_match: does the palette strip at the bottom (or the swatches tiled over the image) show the scene's
+palette?"""
 
 from __future__ import annotations
 
@@ -175,6 +176,7 @@ def sample_palette_match(scene: Scene, rng: random.Random, want: bool) -> Ask | 
     return ask(
         palette_truth(scene, strip),
         want,
+        variant="band",
         overlay=overlay_to_dict(PaletteSpec(colors=tuple(strip))),
         margin=palette_mismatch(colors, strip),
         margin_unit="ciede2000",
@@ -195,6 +197,41 @@ def agree_with_pixels(records: list[dict[str, Any]], images: Any) -> list[dict[s
             record = {**record, "params": {**record["params"], "visible_adherence": round(fit.adherence, 2)}}
         kept.append(record)
     return kept
+
+
+def tiled_records(
+    records: list[dict[str, Any]], images: Any, share: float, rng: random.Random
+) -> list[dict[str, Any]]:
+    """For a `share` of the plain palette records (not painted or recoloured), a copy asked with the
+    swatches tiled over the image (overlay layout "tiles", the same phrasing's "tiles" wording), answered by
+    the pixels of the whole picture (`visible_truth`; with tiles no rows are hidden under a strip) and kept
+    where that answer is the record's.
+
+    Why: a tiny judge compares a bottom strip mostly with the colours next to it, and palette LoRAs paint
+    exactly there (docs/judge.md); with a small strip in every cell of the image, every part of it is next
+    to the swatches."""
+    from .phrasings import phrase
+
+    out = []
+    for record in records:
+        params = record.get("params", {})
+        if record["family"] != "palette_match" or "paint" in params or "recolor" in params:
+            continue
+        if rng.random() >= share:
+            continue
+        fit = visible_fit(images[record["scene_index"]], params["colors"], band_frac=0.0)
+        if visible_truth(fit) != (record["answer"] == "Yes"):
+            continue
+        overlay = overlay_to_dict(PaletteSpec(colors=tuple(params["colors"]), layout="tiles"))
+        out.append(
+            {
+                **record,
+                "question": phrase("palette_match", record["phrasing"], "tiles", {}),
+                "overlay": overlay,
+                "params": {**params, "visible_adherence": round(fit.adherence, 2), "layout": "tiles"},
+            }
+        )
+    return out
 
 
 def paint_strip_band(image: Any, colors: Sequence[str], top_frac: float, height_frac: float) -> Any:

@@ -78,16 +78,44 @@ PHRASINGS: dict[str, tuple[Phrasing, ...]] = {
             "low": "Is the line between sky and ground in the lower part of the image?",
         },
     ),
+    # "band": the swatches in a strip along the bottom; "tiles": in small strips all over the image
     "palette_match": (
-        "Does the image use the colours in the strip at the bottom?",
-        "Is the image painted with the palette shown at the bottom?",
-        "Do the swatches at the bottom match the colours of the image?",
-        "Is the colour palette at the bottom the one this image uses?",
-        "Are the image's colours the same as the swatches in the bottom strip?",
-        "Does the bottom strip show this image's colour palette?",
-        "Is this picture coloured with exactly the palette in the strip below?",
-        "Do the colour swatches along the bottom match the picture?",
-        "Was this image made with the palette shown in the bottom band?",
+        {
+            "band": "Does the image use the colours in the strip at the bottom?",
+            "tiles": "Does the image use the colours of the swatches?",
+        },
+        {
+            "band": "Is the image painted with the palette shown at the bottom?",
+            "tiles": "Is the image painted with the palette of the swatches?",
+        },
+        {
+            "band": "Do the swatches at the bottom match the colours of the image?",
+            "tiles": "Do the swatches match the colours of the image?",
+        },
+        {
+            "band": "Is the colour palette at the bottom the one this image uses?",
+            "tiles": "Is the colour palette of the swatches the one this image uses?",
+        },
+        {
+            "band": "Are the image's colours the same as the swatches in the bottom strip?",
+            "tiles": "Are the image's colours the same as the swatches?",
+        },
+        {
+            "band": "Does the bottom strip show this image's colour palette?",
+            "tiles": "Do the swatches show this image's colour palette?",
+        },
+        {
+            "band": "Is this picture coloured with exactly the palette in the strip below?",
+            "tiles": "Is this picture coloured with exactly the palette of the swatches?",
+        },
+        {
+            "band": "Do the colour swatches along the bottom match the picture?",
+            "tiles": "Do the colour swatches match the picture?",
+        },
+        {
+            "band": "Was this image made with the palette shown in the bottom band?",
+            "tiles": "Was this image made with the palette of the swatches?",
+        },
     ),
     "stroke_width": (
         "Are the lines in the drawing as thick as the sample stroke at the bottom?",
