@@ -9,6 +9,7 @@ by how the wrong strips were made (one or two swatches swapped for near misses, 
 
     cd engine && python studies/palette_probe.py --stages 3 --steps 600 --out /tmp/palette-s3.json
     cd engine && python studies/palette_probe.py --stages 2 --steps 600 --out /tmp/palette-s2.json
+    cd engine && python studies/palette_probe.py --palette-layout tiles --steps 600 --out /tmp/tiles.json
 
 `--family` trains on another QA family alone the same way (e.g. object_presence), to ask whether the
 architecture can learn it at all when nothing else competes for the steps; `--split heldout` uses the
@@ -63,6 +64,12 @@ def main() -> None:
     parser.add_argument("--family", default="palette_match", help="the QA family to train on alone")
     parser.add_argument("--split", default="train", choices=["train", "heldout"], help="phrasings asked")
     parser.add_argument("--init-from", default=None, help="a trained judge's folder to start from")
+    parser.add_argument(
+        "--palette-layout",
+        default="band",
+        choices=["band", "tiles"],
+        help="palette_match only: the strip at the bottom, or the swatches tiled over the image",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", required=True, help="JSON file for the accuracy history")
     args = parser.parse_args()
@@ -85,20 +92,37 @@ def main() -> None:
     optimizer = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.98), weight_decay=0.01)
 
     families = [args.family]
-    validation = scenes_qa(
-        SEED_BASES["validation"] + args.seed, 240, args.split, per_scene=1, families=families
+    tiled = 1.0 if args.palette_layout == "tiles" else 0.0
+
+    def asked(batch):  # with tiles, only the tiled copies (each answered by the whole picture)
+        if tiled:
+            batch.records = [r for r in batch.records if r["params"].get("layout") == "tiles"]
+        return batch
+
+    validation = asked(
+        scenes_qa(
+            SEED_BASES["validation"] + args.seed,
+            240,
+            args.split,
+            per_scene=1,
+            families=families,
+            tiled_palette_share=tiled,
+        )
     )
     val_images = record_images(validation.images, validation.records)
     history, started, chunk = [], time.monotonic(), None
     rng = random.Random(args.seed)
     for step in range(args.steps):
         if step % 4 == 0:
-            chunk = scenes_qa(
-                SEED_BASES["train"] * (args.seed + 1) + step // 4,
-                96,
-                args.split,
-                per_scene=2,
-                families=families,
+            chunk = asked(
+                scenes_qa(
+                    SEED_BASES["train"] * (args.seed + 1) + step // 4,
+                    96,
+                    args.split,
+                    per_scene=2,
+                    families=families,
+                    tiled_palette_share=tiled,
+                )
             )
         assert chunk is not None
         yes = [r for r in chunk.records if r["answer"] == "Yes"]

@@ -129,7 +129,12 @@ def test_word_dropout_replaces_words_with_one_the_judge_does_not_know() -> None:
 def test_palette_question_shares_must_be_shares() -> None:
     from dualproc_engine.world.train_judge import TrainJudgeConfig
 
-    for name in ("painted_palette_share", "recolored_palette_share", "attacked_palette_share"):
+    for name in (
+        "painted_palette_share",
+        "recolored_palette_share",
+        "tiled_palette_share",
+        "attacked_palette_share",
+    ):
         with pytest.raises(ValueError, match=name):
             TrainJudgeConfig(**{name: 1.5})
         with pytest.raises(ValueError, match=name):
@@ -235,6 +240,21 @@ def test_scenes_qa_knows_which_kinds_each_scene_shows() -> None:
         for r in batch.records
     )
     assert any(not all(k.values()) for k in batch.kinds_in_sight)  # absent kinds are there too
+
+
+def test_the_evaluation_counts_tiled_palette_questions_apart() -> None:
+    from dualproc_engine.judges.evaluate import accuracy_by_family
+
+    records = [
+        {"family": "palette_match", "answer": "Yes", "overlay": {"kind": "palette", "colors": ["#000000"]}},
+        {"family": "palette_match", "answer": "Yes", "overlay": {"kind": "palette", "layout": "tiles"}},
+        {"family": "sky", "answer": "No", "overlay": None},
+    ]
+    assert accuracy_by_family([0.9, 0.1, 0.2], records) == {
+        "palette_match": 1.0,
+        "palette_match (tiles)": 0.0,
+        "sky": 1.0,
+    }
 
 
 def test_expected_calibration_error() -> None:

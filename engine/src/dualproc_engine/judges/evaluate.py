@@ -108,10 +108,16 @@ def p_yes(
     return out
 
 
+def family_key(record: dict[str, Any]) -> str:
+    """The record's family, with palette questions asked with tiled swatches counted apart."""
+    tiled = (record.get("overlay") or {}).get("layout") == "tiles"
+    return f"{record['family']} (tiles)" if tiled else record["family"]
+
+
 def accuracy_by_family(probs: Sequence[float], records: Sequence[dict[str, Any]]) -> dict[str, float]:
     hits: dict[str, list[bool]] = {}
     for p, r in zip(probs, records, strict=True):
-        hits.setdefault(r["family"], []).append((p > 0.5) == (r["answer"] == "Yes"))
+        hits.setdefault(family_key(r), []).append((p > 0.5) == (r["answer"] == "Yes"))
     return {f: sum(h) / len(h) for f, h in sorted(hits.items())}
 
 
@@ -122,13 +128,18 @@ def evaluate_judge(
     seed: int = 0,
     degradations: Sequence[str] = DEGRADATIONS,
     out_dir: str | Path | None = None,
+    tiled_palette_share: float = 0.0,
 ) -> dict[str, Any]:
-    """Accuracy per family on clean and degraded images, ECE, and (with out_dir) report.json + a plot."""
+    """Accuracy per family on clean and degraded images, ECE, and (with out_dir) report.json + a plot; with
+    `tiled_palette_share`, that share of the palette questions asked again with tiled swatches, counted as
+    their own family ("palette_match (tiles)") and in the overall accuracy and ECE."""
     from ..world.judge_data import SEED_BASES, record_images, scenes_qa
     from .embedded import load_judge
 
     scorer = load_judge(judge)
-    data = scenes_qa(SEED_BASES["evaluation"] + seed, n_scenes, phrasing_split)
+    data = scenes_qa(
+        SEED_BASES["evaluation"] + seed, n_scenes, phrasing_split, tiled_palette_share=tiled_palette_share
+    )
     records = data.records
     is_yes = [r["answer"] == "Yes" for r in records]
     conditions: dict[str, list[float]] = {
@@ -144,7 +155,7 @@ def evaluate_judge(
         "scene_seed": SEED_BASES["evaluation"] + seed,
         "n_scenes": n_scenes,
         "records_per_family": {
-            f: sum(r["family"] == f for r in records) for f in sorted({r["family"] for r in records})
+            f: sum(family_key(r) == f for r in records) for f in sorted({family_key(r) for r in records})
         },
         "accuracy": {name: accuracy_by_family(probs, records) for name, probs in conditions.items()},
         "overall_accuracy": {
@@ -190,10 +201,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n-scenes", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="folder for report.json and reliability.png")
+    parser.add_argument(
+        "--tiled-palette-share",
+        type=float,
+        default=0.0,
+        help="share of palette questions asked again with the swatches tiled over the image",
+    )
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    report = evaluate_judge(args.judge, args.phrasing_split, args.n_scenes, args.seed, out_dir=args.out)
+    report = evaluate_judge(
+        args.judge,
+        args.phrasing_split,
+        args.n_scenes,
+        args.seed,
+        out_dir=args.out,
+        tiled_palette_share=args.tiled_palette_share,
+    )
     print(markdown_table(report))
 
 
