@@ -89,6 +89,11 @@ def test_tiled_palette_puts_a_small_strip_at_the_centre_of_every_cell(size, plai
                 expected = torch.tensor(hex_to_rgb(hex_color)).view(3, 1, 1).expand_as(swatch)
                 torch.testing.assert_close(swatch, expected)
     assert not changed[: (cell - side) // 2].any() and not changed[:, : (cell - k * side) // 2].any()
+    many = [f"#{i:02x}{i:02x}{i:02x}" for i in range(0, 240, 15)]  # 16 colours: narrower, never overlapping
+    alpha = alpha_of({"kind": "palette", "colors": many, "layout": "tiles"}, size)
+    assert float(alpha.max()) <= 1.0 + 1e-6 and float(alpha.sum()) == pytest.approx(
+        16 * 16 * (size / 64) ** 2
+    )
 
 
 @pytest.mark.parametrize("size", [64, 128])

@@ -50,8 +50,9 @@ def palette_tiles_layer(
     *,
     device: torch.device | None = None,
 ) -> Layer:
-    """The swatches as a small strip (k squares of TILE_SWATCH_FRAC of the side, left to right) at the
-    centre of each cell of a TILE_GRID x TILE_GRID grid, covering about 9% of the image for five colours.
+    """The swatches as a small strip (k squares of TILE_SWATCH_FRAC of the side, narrower where k of them
+    would not fit in a cell, left to right) at the centre of each cell of a TILE_GRID x TILE_GRID grid,
+    covering about 9% of the image for five colours.
 
     Why: with the strip at the bottom a judge must compare colours across the whole picture, and a tiny one
     weighs the colours next to the strip most (docs/judge.md, "palette locality"); with a strip in every
@@ -59,9 +60,9 @@ def palette_tiles_layer(
     if not colors:
         raise ValueError("palette: needs at least one colour")
     xs, ys = pixel_centres(height, width, device)
-    side = TILE_SWATCH_FRAC * min(height, width)
     k = len(colors)
     cell_h, cell_w = height / TILE_GRID, width / TILE_GRID
+    side = min(TILE_SWATCH_FRAC * min(height, width), cell_w / k)  # many colours: narrower, within the cell
     rows = torch.stack(
         [
             interval_coverage(ys, (r + 0.5) * cell_h - side / 2, (r + 0.5) * cell_h + side / 2)
