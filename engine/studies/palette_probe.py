@@ -96,7 +96,7 @@ def main() -> None:
 
     def asked(batch):  # with tiles, only the tiled copies (each answered by the whole picture)
         if tiled:
-            batch.records = [r for r in batch.records if r["params"].get("layout") == "tiles"]
+            batch.records = [r for r in batch.records if r["overlay"].get("layout") == "tiles"]
         return batch
 
     validation = asked(

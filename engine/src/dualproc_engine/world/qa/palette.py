@@ -228,7 +228,7 @@ def tiled_records(
                 **record,
                 "question": phrase("palette_match", record["phrasing"], "tiles", {}),
                 "overlay": overlay,
-                "params": {**params, "visible_adherence": round(fit.adherence, 2), "layout": "tiles"},
+                "params": {**params, "visible_adherence": round(fit.adherence, 2)},
             }
         )
     return out
