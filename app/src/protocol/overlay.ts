@@ -12,6 +12,11 @@ export const hexColor = z
   .string()
   .regex(/^#[0-9a-fA-F]{6}$/, "expected a colour like #aabbcc")
   .describe("An sRGB colour as #rrggbb.");
+/** The most swatches a palette visual prompt may have (the engine's `prompts.spec.MAX_COLORS`). */
+export const MAX_PALETTE_COLORS = 12;
+/** The widest sample stroke, in px at 64 px (the engine's bound; a test keeps the two equal). */
+export const MAX_STROKE_PX = 16;
+
 export const overlayMode = z
   .enum(["blend", "paste"])
   .optional()
@@ -26,7 +31,7 @@ export const PaletteOverlay = z.strictObject({
   kind: z
     .literal("palette")
     .describe("Colour swatches: a strip along the bottom, or small strips tiled over the image."),
-  colors: z.array(hexColor).min(1).max(12).describe("The swatch colours, left to right."),
+  colors: z.array(hexColor).min(1).max(MAX_PALETTE_COLORS).describe("The swatch colours, left to right."),
   layout: z
     .enum(["band", "tiles"])
     .optional()
@@ -37,7 +42,11 @@ export const PaletteOverlay = z.strictObject({
 });
 export const StrokeOverlay = z.strictObject({
   kind: z.literal("stroke").describe("A sample stroke of the wanted line width along the bottom."),
-  width_px: z.number().gt(0).max(64).describe("Stroke width in pixels at 64 px, scaled with the image."),
+  width_px: z
+    .number()
+    .gt(0)
+    .max(MAX_STROKE_PX)
+    .describe("Stroke width in pixels at 64 px, scaled with the image."),
   mode: overlayMode,
 });
 export const PointsOverlay = z.strictObject({
@@ -52,7 +61,12 @@ export const LayoutOverlay = z.strictObject({
     .array(
       z.strictObject({
         box: z.tuple([fraction, fraction, fraction, fraction]).describe("[x0, y0, x1, y1] as fractions."),
-        label: z.string().min(1).max(24).describe("Short label drawn in the box."),
+        label: z
+          .string()
+          .min(1)
+          .max(16)
+          .regex(/^[A-Za-z0-9 -]+$/, "letters, digits, spaces and '-' only (what the label font draws)")
+          .describe("Short label drawn in the box: up to 16 letters, digits, spaces or '-'."),
       }),
     )
     .min(1)

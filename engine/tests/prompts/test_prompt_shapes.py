@@ -9,6 +9,7 @@ from dualproc_engine.prompts import apply_overlay, overlay_layer, parse_overlay
 from dualproc_engine.prompts.color import hex_to_rgb
 from dualproc_engine.prompts.layout import BOX_COLORS
 from dualproc_engine.prompts.points import POINT_COLORS
+from dualproc_engine.prompts.spec import MAX_COLORS
 from dualproc_engine.prompts.stroke import STROKE_SPAN, stroke_band_height
 
 RED = torch.tensor([1.0, 0.0, 0.0])
@@ -89,11 +90,11 @@ def test_tiled_palette_puts_a_small_strip_at_the_centre_of_every_cell(size, plai
                 expected = torch.tensor(hex_to_rgb(hex_color)).view(3, 1, 1).expand_as(swatch)
                 torch.testing.assert_close(swatch, expected)
     assert not changed[: (cell - side) // 2].any() and not changed[:, : (cell - k * side) // 2].any()
-    many = [f"#{i:02x}{i:02x}{i:02x}" for i in range(0, 240, 15)]  # 16 colours: narrower, never overlapping
+    k = MAX_COLORS  # as many as allowed: narrower swatches filling the cell's width, never overlapping
+    many = [f"#{i:02x}{i:02x}{i:02x}" for i in range(0, 15 * k, 15)]
     alpha = alpha_of({"kind": "palette", "colors": many, "layout": "tiles"}, size)
-    assert float(alpha.max()) <= 1.0 + 1e-6 and float(alpha.sum()) == pytest.approx(
-        16 * 16 * (size / 64) ** 2
-    )
+    narrow = min(2.0, 16 / k) * size / 64
+    assert float(alpha.max()) <= 1.0 + 1e-6 and float(alpha.sum()) == pytest.approx(16 * k * narrow**2)
 
 
 @pytest.mark.parametrize("size", [64, 128])

@@ -67,7 +67,7 @@ BAD = [
         {"kind": "horizon", "y": 0.5, "mode": "blend", "opacity": 0},
         r"overlay.opacity: expected a number in \(0, 1\]",
     ),
-    ({"kind": "palette", "colors": []}, "overlay.colors: expected a list of 1 to 16 colours"),
+    ({"kind": "palette", "colors": []}, "overlay.colors: expected a list of 1 to 12 colours"),
     ({"kind": "palette", "colors": "#aabbcc"}, "overlay.colors: expected a list"),
     (
         {"kind": "palette", "colors": ["#aabbcc"], "layout": "grid"},

@@ -1,5 +1,6 @@
 /** One question of the recipe: its text, wanted answer, weight, and visual prompt with its parameters. */
 import { useState } from "preact/hooks";
+import { MAX_PALETTE_COLORS } from "../../../src/protocol/overlay.js";
 import { api, ApiFailure } from "../api.js";
 import { PAIRED_KINDS, VISUAL_DEFAULTS, type QuestionDraft, type VisualDraft } from "../recipe-draft.js";
 import { VisualPromptCanvas } from "./VisualPromptCanvas.js";
@@ -208,7 +209,7 @@ function VisualParameters({ visual, onChange }: { visual: VisualDraft; onChange:
                 )}
               </span>
             ))}
-            {visual.colors.length < 12 && (
+            {visual.colors.length < MAX_PALETTE_COLORS && (
               <button
                 type="button"
                 class="quiet"

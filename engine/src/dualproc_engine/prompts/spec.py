@@ -38,7 +38,7 @@ Mode = Literal["paste", "blend"]
 DEFAULT_OPACITY = 0.5
 LABEL_PATTERN = re.compile(r"^[A-Za-z0-9 \-]{1,16}$")
 """What the bitmap font can draw, at most 16 characters (longer labels overflow a 64 px box anyway)."""
-MAX_COLORS = 16
+MAX_COLORS = 12
 PALETTE_LAYOUTS = ("band", "tiles")
 MAX_BOXES = 16
 
