@@ -41,6 +41,22 @@ describe("measureHorizon", () => {
     expect(Math.abs(low!.horizon - 0.88)).toBeLessThan(0.03);
   });
 
+  it("reads a thin line drawn across the sky as a line, not the horizon, at any size", () => {
+    // a LoRA taught with the red-line prompt can learn to draw a dark line where the red one goes
+    for (const size of [64, 128]) {
+      for (const [i, thick] of [1, 2, 3].entries()) {
+        const img = randomLandscape(size, 0.72, 0, 11 + i);
+        const top = Math.round(0.3 * size);
+        for (let y = top; y < top + (thick * size) / 64; y++) {
+          img.data.fill(35, y * size * 3, (y + 1) * size * 3);
+        }
+        const r = measureHorizon(img);
+        expect(r, `size ${size}, ${thick} px`).not.toBeNull();
+        expect(Math.abs(r!.horizon - 0.72), `size ${size}, ${thick} px`).toBeLessThan(0.015);
+      }
+    }
+  });
+
   it("finds no horizon in a blank image and a weak one in line art", () => {
     const blank = paint(64, 64, () => [240, 240, 235], []);
     expect(measureHorizon(blank)).toBeNull();

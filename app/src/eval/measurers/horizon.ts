@@ -49,7 +49,40 @@ export type HorizonOptions = {
   /** Thickness at 64 px below which a band under a candidate is not ground, and its colour step. */
   bandAt64?: number;
   bandEdge?: number;
+  /**
+   * Horizontal lines up to this thick (px at 64 px) are removed before anything else: a horizon is where
+   * one region meets another, not a line drawn across the picture. 0 keeps them.
+   */
+  lineAt64?: number;
 };
+
+/**
+ * The image with horizontal lines up to `thickness` rows thick taken out: each channel of each column
+ * replaced by its running median over 2 * thickness + 1 rows. A median keeps a step between two regions
+ * exactly (a horizon, the top of a tree) and removes a thinner band, so that a dark line drawn across the
+ * sky (a LoRA imitating the red line of the horizon prompt) is neither read as the horizon nor hides the
+ * real one below it, which the sky test would otherwise discount for having an edge above it.
+ */
+export function withoutThinLines(lab: LabImage, thickness: number): LabImage {
+  const { width: w, height: h, data } = lab;
+  const k = Math.floor(thickness);
+  if (k < 1) return lab;
+  const out = new Float32Array(data.length);
+  const window = new Float32Array(2 * k + 1);
+  for (let x = 0; x < w; x++) {
+    for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < h; y++) {
+        const lo = Math.max(0, y - k);
+        const hi = Math.min(h - 1, y + k);
+        const n = hi - lo + 1;
+        for (let j = 0; j < n; j++) window[j] = data[((lo + j) * w + x) * 3 + c] as number;
+        const sorted = window.subarray(0, n).sort();
+        out[(y * w + x) * 3 + c] = sorted[n >> 1] as number;
+      }
+    }
+  }
+  return { width: w, height: h, data: out };
+}
 
 /** Isotropic gradient magnitude (CIE76 per pixel, central differences) of the lightly smoothed image. */
 export function gradientMagnitude(lab: LabImage, sigma: number): Float32Array {
@@ -305,7 +338,7 @@ export const HORIZON_BORDER = 0.05;
 export function measureHorizon(img: RGBImage, opts: HorizonOptions = {}): HorizonResult | null {
   const { width: w, height: h } = img;
   const scale = h / 64;
-  const lab = imageToLab(img);
+  const lab = withoutThinLines(imageToLab(img), (opts.lineAt64 ?? 3) * scale);
   const smooth = blurInterleaved(
     lab.data,
     w,
