@@ -68,16 +68,20 @@ export function withoutThinLines(lab: LabImage, thickness: number): LabImage {
   const k = Math.floor(thickness);
   if (k < 1) return lab;
   const out = new Float32Array(data.length);
-  const window = new Float32Array(2 * k + 1);
+  const window = new Float64Array(2 * k + 1);
   for (let x = 0; x < w; x++) {
     for (let c = 0; c < 3; c++) {
       for (let y = 0; y < h; y++) {
         const lo = Math.max(0, y - k);
-        const hi = Math.min(h - 1, y + k);
-        const n = hi - lo + 1;
-        for (let j = 0; j < n; j++) window[j] = data[((lo + j) * w + x) * 3 + c] as number;
-        const sorted = window.subarray(0, n).sort();
-        out[(y * w + x) * 3 + c] = sorted[n >> 1] as number;
+        const n = Math.min(h - 1, y + k) - lo + 1;
+        // insertion sort of a handful of values: far cheaper than a typed-array sort per pixel
+        for (let j = 0; j < n; j++) {
+          const v = data[((lo + j) * w + x) * 3 + c] as number;
+          let i = j;
+          for (; i > 0 && (window[i - 1] as number) > v; i--) window[i] = window[i - 1] as number;
+          window[i] = v;
+        }
+        out[(y * w + x) * 3 + c] = window[n >> 1] as number;
       }
     }
   }
