@@ -4,6 +4,7 @@ the app lets a user write is one the engine draws, and one just past the app's b
 Both sides check overlays (the engine is also a library), so the bounds live twice; this test keeps them
 equal, since a recipe the app accepts and the engine then refuses fails only once a job has started."""
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -43,7 +44,7 @@ def _overlay_schemas(kind: str) -> list[dict[str, Any]]:
 
 
 def _with(kind: str, **changes: Any) -> dict[str, Any]:
-    return {**json.loads(json.dumps(BASE[kind])), **changes}
+    return {**copy.deepcopy(BASE[kind]), **changes}
 
 
 def _box(label: str) -> dict[str, Any]:
