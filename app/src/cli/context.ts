@@ -44,15 +44,26 @@ function usageLine(command: Command, text: string): string {
     .split("\n")
     .join(" ");
   const path = commandPath(command);
-  if (/unknown command/.test(message)) {
+  const unknown = /unknown command '([^']+)'/.exec(message)?.[1];
+  if (unknown !== undefined) {
     const allowed = command.commands.map((c) => c.name()).join(", ");
-    return `${path}: ${message} (commands: ${allowed}; see '${path} --help')`;
+    const nested = nestedCommandsNamed(command, unknown).map((c) => `'${commandPath(c)}'`);
+    const hint = nested.length > 0 ? ` (did you mean ${nested.join(" or ")}?)` : "";
+    return `${path}: ${message}${hint} (commands: ${allowed}; see '${path} --help')`;
   }
   if (/unknown option/.test(message)) {
     const allowed = command.options.map((o) => o.long ?? o.short).join(", ");
     return `${path}: ${message} (options: ${allowed}, --help)`;
   }
   return `${path}: ${message} (see '${path} --help')`;
+}
+
+/** Commands below `command`'s own (a level or more down) named `name`: `measure` is `world measure`. */
+export function nestedCommandsNamed(command: Command, name: string): Command[] {
+  return command.commands.flatMap((child) => [
+    ...child.commands.filter((c) => c.name() === name),
+    ...nestedCommandsNamed(child, name),
+  ]);
 }
 
 export function commandPath(command: Command): string {

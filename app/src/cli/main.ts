@@ -55,11 +55,32 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   }
   process.exitCode = undefined;
   try {
-    await program.parseAsync(argv, { from: "user" });
+    await program.parseAsync(withoutHelpAfterUnknownCommand(program, argv), { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
   } catch (error) {
     return reportError(error, io);
   }
+}
+
+/**
+ * `dualproc measure --help` would print the root's help and exit 0, as if `measure` existed: where a word
+ * names no command of a group (the root, `world`, `bench`, `recipe`), drop the help flags so that commander
+ * reports the unknown command (with the nested one it may mean).
+ */
+export function withoutHelpAfterUnknownCommand(program: Command, argv: string[]): string[] {
+  let group = program;
+  for (const [i, word] of argv.entries()) {
+    if (word.startsWith("-")) return argv;
+    const next = group.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!next) {
+      const isGroup = group.commands.length > 0 && group.registeredArguments.length === 0;
+      const help = (arg: string) => arg === "--help" || arg === "-h";
+      return isGroup ? [...argv.slice(0, i + 1), ...argv.slice(i + 1).filter((arg) => !help(arg))] : argv;
+    }
+    if (next.commands.length === 0) return argv;
+    group = next;
+  }
+  return argv;
 }
 
 function reportError(error: unknown, io: CliIO): number {

@@ -53,6 +53,22 @@ describe("the CLI's conventions (in-process)", () => {
     );
   });
 
+  it("an unknown command that names a nested one says which it may mean, with or without --help", async () => {
+    for (const argv of [["measure"], ["measure", "a.png", "--help"], ["train-judge", "-h"]]) {
+      const io = capture();
+      expect(await main(argv, io)).toBe(2);
+      const line = io.stderr().trim();
+      expect(line.split("\n")).toHaveLength(1);
+      expect(line).toContain(`unknown command '${argv[0]}'`);
+      expect(line).toContain(`did you mean 'dualproc world ${argv[0]}'?`);
+      expect(io.stdout()).toBe("");
+    }
+    const nested = capture();
+    expect(await main(["world", "check", "--help"], nested)).toBe(2);
+    expect(nested.stderr()).toMatch(/^dualproc world: unknown command 'check'/);
+    expect(nested.stdout()).toBe("");
+  });
+
   it("an unknown flag exits 2 with one line naming the allowed flags", async () => {
     const io = capture();
     expect(await main(["world", "render", "--out", "x", "--colour", "red"], io)).toBe(2);
