@@ -12,22 +12,41 @@ type Schema = {
   const?: unknown;
 };
 
-export function recipeFieldLines(schema: unknown): string[] {
+/**
+ * `otherDefaults`: defaults that replace the schema's in some cases, by field path, each with the case it
+ * holds in (the embedded generator's training settings, generator-defaults.ts).
+ */
+export function recipeFieldLines(
+  schema: unknown,
+  otherDefaults: Record<string, { value: unknown; when: string }> = {},
+): string[] {
   const lines: string[] = [];
-  walk(schema as Schema, "", lines);
+  walk(schema as Schema, "", lines, otherDefaults);
   return lines;
 }
 
-function walk(schema: Schema, path: string, lines: string[]): void {
+function walk(
+  schema: Schema,
+  path: string,
+  lines: string[],
+  otherDefaults: Record<string, { value: unknown; when: string }>,
+): void {
   for (const [key, child] of Object.entries(schema.properties ?? {})) {
     const field = path ? `${path}.${key}` : key;
-    const fallback = child.default === undefined ? "" : ` (default ${JSON.stringify(child.default)})`;
+    const other = otherDefaults[field];
+    const when = other ? `; ${JSON.stringify(other.value)} ${other.when}` : "";
+    const fallback = child.default === undefined ? "" : ` (default ${JSON.stringify(child.default)}${when})`;
     lines.push(
       `${field}  ${typeName(child)}${fallback}  ${child.description ?? describeAlternatives(child)}`,
     );
     for (const object of objectsWithin(child)) {
       const kind = object.properties?.kind?.const;
-      walk(object, kind === undefined ? field : `${field}{kind=${JSON.stringify(kind)}}`, lines);
+      walk(
+        object,
+        kind === undefined ? field : `${field}{kind=${JSON.stringify(kind)}}`,
+        lines,
+        otherDefaults,
+      );
     }
   }
 }

@@ -7,6 +7,7 @@ import { dirname, resolve } from "node:path";
 import { LineCounter, parseDocument, stringify, isMap, isScalar, visit, Scalar, type Document } from "yaml";
 import type { z } from "zod";
 import { RecipeError } from "./errors.js";
+import { withGeneratorDefaults } from "./generator-defaults.js";
 import { resolvePaletteImages } from "./palette-image.js";
 import { Recipe, type TeachRecipe } from "./schema.js";
 import { askedQuestions, type SlottedPrompt } from "./slot-questions.js";
@@ -27,9 +28,13 @@ export interface ResolvedRecipe {
   questions: TeachRecipe["questions"];
 }
 
-export function loadRecipeFile(path: string): ResolvedRecipe {
+/**
+ * A recipe file, read and resolved. `generator` (teach's --generator) replaces the recipe's own before the
+ * defaults are filled in, since the training defaults follow the generator (generator-defaults.ts).
+ */
+export function loadRecipeFile(path: string, generator?: string): ResolvedRecipe {
   if (!existsSync(path)) throw new RecipeError(`${path}: no such recipe file`);
-  return parseRecipeIn(readFileSync(path, "utf8"), dirname(resolve(path)), path);
+  return parseRecipeIn(readFileSync(path, "utf8"), dirname(resolve(path)), path, generator);
 }
 
 /**
@@ -37,8 +42,13 @@ export function loadRecipeFile(path: string): ResolvedRecipe {
  * image paths made absolute, so the resolved recipe a run folder keeps still finds its images when the run
  * is resumed or evaluated from there.
  */
-export function parseRecipeIn(text: string, baseDir: string, source: string): ResolvedRecipe {
-  const parsed = readRecipe(text, source);
+export function parseRecipeIn(
+  text: string,
+  baseDir: string,
+  source: string,
+  generator?: string,
+): ResolvedRecipe {
+  const parsed = readRecipe(text, source, generator);
   checkReferencedFiles(parsed, baseDir, source);
   const recipe = absoluteImagePaths(resolvePaletteImages(parsed, baseDir, source), baseDir);
   // expanded only now: the questions the engine asks carry the palette read from the picture and the
@@ -60,7 +70,7 @@ export function parseRecipe(text: string, source = "recipe"): ResolvedRecipe {
 }
 
 /** The recipe's text parsed and checked, every default filled in; prompts and questions not yet expanded. */
-function readRecipe(text: string, source: string): Recipe {
+function readRecipe(text: string, source: string, generator?: string): Recipe {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
   const syntax = doc.errors[0];
@@ -72,7 +82,7 @@ function readRecipe(text: string, source: string): Recipe {
     );
   }
   checkTextCutByComment(doc, text, lines, source);
-  const data: unknown = doc.toJS();
+  const data = withGeneratorDefaults(doc.toJS(), generator);
   const parsed = Recipe.safeParse(data);
   if (!parsed.success) throw new RecipeError(describeRecipeIssue(parsed.error, data, doc, lines, source));
   checkWeights(parsed.data, source);

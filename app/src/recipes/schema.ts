@@ -114,7 +114,10 @@ const evaluation = z
       .array(z.number())
       .min(1)
       .default([0, 5])
-      .describe("Adapter scales to compare; 0 is the base generator."),
+      .describe(
+        "Adapter scales of the evaluation grids drawn while teaching; 0 is the base generator. Without it: " +
+          "0 and training.lora_scale.",
+      ),
   })
   .describe("How the taught control is evaluated.");
 
@@ -271,7 +274,10 @@ const training = z
     max_nan_steps: z.number().int().min(1).default(5).describe("Stop after this many steps with a NaN loss."),
     seed: z.number().int().min(0).default(0).describe("Seed of the whole run."),
   })
-  .describe("Training settings (defaults follow the paper's code).");
+  .describe(
+    "Training settings (defaults follow the paper's code; with the embedded scenes-generator, the ones " +
+      "its library recipes use).",
+  );
 
 export const Recipe = z
   .strictObject({

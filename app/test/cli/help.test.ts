@@ -124,7 +124,7 @@ describe("the CLI's conventions (in-process)", () => {
   it("-q silences the summary but not the result", async () => {
     const io = capture();
     expect(await main(["recipe", "check", "../recipes/horizon-low.yaml", "-q"], io)).toBe(0);
-    expect(io.stdout()).toContain("max_train_steps: 200");
+    expect(io.stdout()).toContain("max_train_steps: 150");
     expect(io.stderr()).toBe("");
   });
 });

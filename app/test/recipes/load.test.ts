@@ -32,8 +32,8 @@ describe("recipe loading", () => {
     expect(prompts).toContain("a night landscape with a house");
     expect(evalPrompts).toEqual(["a snowy landscape with a person", "a sandy desert at dusk"]);
     expect(recipe.questions[0]!.answer).toBe("Yes");
-    expect(recipe.training.lora_rank).toBe(16);
-    expect(recipe.training.learning_rate).toBe(1e-4);
+    expect(recipe.training.learning_rate).toBe(1e-3); // its own
+    expect(recipe.training.max_grad_norm).toBe(1); // a default
   });
 
   it("writes the resolved recipe back as YAML that loads to the same recipe", () => {

@@ -5,6 +5,7 @@ import { loadRecipeFile, resolvedRecipeYaml } from "../../recipes/load.js";
 import { Recipe } from "../../recipes/schema.js";
 import type { CliContext } from "../context.js";
 import { recipeFieldLines } from "../../recipes/fields.js";
+import { SCENES_FIELD_DEFAULTS } from "../../recipes/generator-defaults.js";
 import { QuestionHelperError, questionsYaml, suggestQuestions } from "../../recipes/question-helper.js";
 import { isAskedOf } from "../../recipes/slot-questions.js";
 import { UsageError } from "../errors.js";
@@ -54,7 +55,9 @@ export function recipeCommand(context: CliContext): Command {
       .action((_options: object, command: Command) => {
         context
           .consoleFor(command)
-          .result(recipeFieldLines(z.toJSONSchema(Recipe, { io: "input" })).join("\n"));
+          .result(
+            recipeFieldLines(z.toJSONSchema(Recipe, { io: "input" }), SCENES_FIELD_DEFAULTS).join("\n"),
+          );
       }),
   );
   recipe.addCommand(

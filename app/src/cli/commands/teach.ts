@@ -128,7 +128,7 @@ function where(recipeFile: string | undefined, options: TeachOptions): TeachPlan
     return { source: file, recipeDir: out, resolved: loadRecipeFile(file), out, resume: true };
   }
   if (!recipeFile) throw new UsageError("teach needs a recipe file (or --resume RUN_FOLDER)");
-  const resolved = withOverrides(loadRecipeFile(recipeFile), options);
+  const resolved = withOverrides(loadRecipeFile(recipeFile, options.generator), options);
   const name = resolved.recipe.name ?? "teach";
   const out = resolve(options.out ?? newRunDir(options.runs, name.replace(/[^\w.-]+/g, "-")));
   if (existsSync(join(out, RESOLVED_RECIPE))) {
