@@ -18,6 +18,7 @@ from .errors import JobCancelled, UserError
 from .local_models import find_local, hf_cache_dir
 from .presets import PRESETS
 from .reporting import Reporter
+from .unknown_words import as_unknown
 
 OPTIONAL_PACKAGES = (
     "numpy",
@@ -169,10 +170,16 @@ def ask(
 ) -> dict[str, Any]:
     """The judge's probability of `answer` to `question` for each image (after drawing `overlay`), and the
     question as the judge was asked it (a Scenes judge: in its own words)."""
-    from .judges.ask import ask_files, asked_as
+    from .judges.ask import ask_files, asked_as, unknown_question_words
 
     answers = ask_files(images, question, answer=answer, overlay=overlay, judge=judge)
-    return {"answers": answers, "asked_as": asked_as(question, judge)}
+    asked = asked_as(question, judge)
+    if unknown := unknown_question_words(asked, judge):
+        (reporter or Reporter()).log(
+            "warning",
+            f"the judge reads {as_unknown(unknown)}: its answer is a guess",
+        )
+    return {"answers": answers, "asked_as": asked}
 
 
 def generate(
@@ -204,6 +211,7 @@ def generate(
         lora_scale=lora_scale,
         guidance_scale=guidance_scale,
         resolution_px=resolution_px,
+        on_warning=lambda message: reporter.log("warning", message),
     )
     reporter.artifact(result["grid"], "grid", f"{n} images of {prompt!r}")
     return result

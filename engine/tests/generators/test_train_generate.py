@@ -64,6 +64,16 @@ def test_generate_files_writes_pngs_and_a_grid(tiny_generator, tmp_path):
     assert Image.open(again["grid"]).tobytes() == Image.open(result["grid"]).tobytes()
 
 
+def test_generate_files_names_the_prompts_words_the_generator_does_not_know(tiny_generator, tmp_path):
+    tiny_generator.pipeline.save_pretrained(tmp_path / "pipe")
+    warnings: list[str] = []
+    for prompt in ["a lake at dusk", "a cat on a sofa at dusk"]:
+        generate_files(
+            prompt, 1, 0, str(tmp_path / "out"), 1, str(tmp_path / "pipe"), on_warning=warnings.append
+        )
+    assert warnings == ["the generator reads 'cat', 'sofa' as unknown words (not in its vocabulary)"]
+
+
 def test_generate_and_ask_load_their_models_on_the_device_teach_picks(tiny_generator, tmp_path, monkeypatch):
     # a GPU when there is one (the CPU here): `generate` and `ask` used to leave every model on the CPU
     from dualproc_engine.judges import ask

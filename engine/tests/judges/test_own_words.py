@@ -11,6 +11,7 @@ from dualproc_engine.judges.embedded import EmbeddedJudge
 from dualproc_engine.local_models import embedded_weights_dir
 from dualproc_engine.teach.config import Question
 from dualproc_engine.teach.questions import QuestionSet
+from dualproc_engine.unknown_words import unknown_words
 
 TRAIN_WORDS = "Is the red line aligned with the horizon?"
 HELDOUT_WORDS = "Is the red line drawn at the height of the horizon?"
@@ -43,7 +44,7 @@ def test_question_set_asks_in_the_judges_own_words(heldout_judge) -> None:  # no
     torch.testing.assert_close(asked, own)
     assert not torch.allclose(asked[:, 0], written[:, 0])  # the training words are other tokens to it
     # the warning about unknown words looks at what the judge is asked: the first question is in its words now
-    assert questions.unknown_question_words() == [1]
+    assert [bool(unknown_words(heldout_judge.tokenizer, q)) for q in questions.asked_as] == [False, True]
 
 
 def test_ask_files_asks_in_the_judges_own_words(tiny_heldout_judge_dir: Path, tmp_path: Path) -> None:
@@ -59,6 +60,31 @@ def test_ask_files_asks_in_the_judges_own_words(tiny_heldout_judge_dir: Path, tm
     train_words = ask_files([path], TRAIN_WORDS, judge=folder)
     own_words = ask_files([path], HELDOUT_WORDS, judge=folder)
     assert train_words == own_words
+
+
+def test_ask_warns_about_the_words_the_judge_does_not_know(
+    tiny_heldout_judge_dir: Path, tmp_path: Path
+) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from dualproc_engine.api import ask
+    from dualproc_engine.reporting import Reporter
+
+    class Logs(Reporter):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lines: list[tuple[str, str]] = []
+
+        def on_log(self, level: str, message: str) -> None:
+            self.lines.append((level, message))
+
+    path = str(tmp_path / "a.png")
+    Image.fromarray((np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)).save(path)
+    logs = Logs()
+    ask([path], TRAIN_WORDS, judge=str(tiny_heldout_judge_dir), reporter=logs)  # asked in its own words
+    ask([path], "Is the zebra on the red line?", judge=str(tiny_heldout_judge_dir), reporter=logs)
+    assert logs.lines == [("warning", "the judge reads 'zebra' as an unknown word: its answer is a guess")]
 
 
 @needs_shipped

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..unknown_words import as_unknown, unknown_words
 from .guidance import set_guidance
 from .load import load_generator
 
@@ -88,12 +89,14 @@ def generate_files(
     lora_scale: float = 1.0,
     guidance_scale: float | None = None,
     resolution_px: int | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Write `n` images of `prompt` as 000000.png ... and grid.png into `out_dir`; returns paths and count.
 
     `lora` (a LoRA file or a teach run folder) is fused into the generator's weights at `lora_scale`, so
     generation costs what the base generator costs. `resolution_px`: the images' side where the family can
-    draw other sizes (None: the model's own).
+    draw other sizes (None: the model's own). `on_warning` hears about words of the prompt the generator does
+    not know (an embedded Scenes generator draws something else for them).
     """
     from ..errors import UserError
 
@@ -114,6 +117,8 @@ def generate_files(
     set_guidance(gen, guidance_scale, "guidance_scale")
     if lora is not None:
         fuse_lora(gen, lora, lora_scale, generator)
+    if on_warning and (unknown := unknown_words(getattr(gen, "tokenizer", None), prompt)):
+        on_warning(f"the generator reads {as_unknown(unknown)} (not in its vocabulary)")
 
     def chunk_done(done: int) -> None:
         if on_progress:

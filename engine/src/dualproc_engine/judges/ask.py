@@ -31,6 +31,13 @@ def asked_as(question: str, judge: str) -> str:
     return in_own_words(get_judge(judge), question)
 
 
+def unknown_question_words(question: str, judge: str) -> list[str]:
+    """The words of `question` (as the judge is asked it) that judge `judge` reads as unknown."""
+    from ..unknown_words import unknown_words
+
+    return unknown_words(getattr(get_judge(judge), "tokenizer", None), question)
+
+
 def ask_files(
     paths: Sequence[str],
     question: str,

@@ -29,6 +29,7 @@ import torch
 from ..errors import JobCancelled, UserError
 from ..generators.guidance import set_guidance
 from ..reporting import Reporter
+from ..unknown_words import as_unknown, unknown_words
 from . import adapters, memory
 from .checkpoint import list_checkpoints, load_checkpoint, read_state, save_checkpoint
 from .config import TeachConfig, parse_recipe
@@ -364,19 +365,17 @@ def _warn_about_inputs(
     cfg: TeachConfig, gen: Any, questions: QuestionSet, device: torch.device, reporter: Reporter
 ) -> None:
     """Things that are allowed but probably not meant: said once, as warnings, before training."""
-    for i in questions.unknown_question_words():
-        # quoted: with `when` or a {slot} the engine's question list is longer than the recipe's
-        reporter.log(
-            "warning",
-            f"question {questions.questions[i]!r}: the judge does not know some of its words "
-            "(they read as unknown)",
-        )
-    tokenizer = getattr(gen, "tokenizer", None)
-    unk = getattr(tokenizer, "unk_token_id", None)
-    if tokenizer is not None and unk is not None:
-        for p in cfg.prompts + cfg.eval_prompts:
-            if unk in tokenizer(p)["input_ids"]:
-                reporter.log("warning", f"prompt {p!r}: the generator does not know some of its words")
+    judge_tokenizer = getattr(questions.judge, "tokenizer", None)
+    for recipe_words, asked in dict.fromkeys(zip(questions.questions, questions.asked_as, strict=True)):
+        # what the judge is asked (a Scenes question in its own words), named as the recipe wrote it
+        if unknown := unknown_words(judge_tokenizer, asked):
+            reporter.log(
+                "warning",
+                f"question {recipe_words!r}: the judge reads {as_unknown(unknown)}",
+            )
+    for p in dict.fromkeys(cfg.prompts + cfg.eval_prompts):
+        if unknown := unknown_words(getattr(gen, "tokenizer", None), p):
+            reporter.log("warning", f"prompt {p!r}: the generator reads {as_unknown(unknown)}")
     with torch.no_grad():
         side = gen.decode(gen.make_noise(1, 0)).shape[-1]
     if side != cfg.training.resolution_px:

@@ -162,14 +162,6 @@ class QuestionSet:
             [[a is None or p in a for a in self.asked_of] for p in prompts], dtype=torch.bool
         ).reshape(len(prompts), len(self.asked_of))
 
-    def unknown_question_words(self) -> list[int]:
-        """Indices of questions with words the judge's tokenizer maps to its unknown token (a warning)."""
-        tokenizer = getattr(self.judge, "tokenizer", None)
-        unk = getattr(tokenizer, "unk_token_id", None)
-        if tokenizer is None or unk is None:
-            return []
-        return [i for i, q in enumerate(self.asked_as) if unk in tokenizer(q)["input_ids"]]
-
     def views(self, images: Tensor) -> list[Tensor]:
         """Each group's view of the batch: the images with that group's visual prompt composited."""
         return [g.overlay(images) if g.overlay is not None else images for g in self.groups]
