@@ -99,7 +99,12 @@ export const GenerateRequest = z.strictObject({
   lora_scale: z.number().min(0).max(20).default(1),
 });
 export type GenerateRequest = z.input<typeof GenerateRequest>;
-export const Generated = z.strictObject({ images: z.array(z.string()), grid: z.string() });
+export const Generated = z.strictObject({
+  images: z.array(z.string()),
+  grid: z.string(),
+  /** What the engine warned about, e.g. words of the prompt the generator does not know. */
+  warnings: z.array(z.string()),
+});
 
 export const ReviewItem = z.strictObject({
   key: z.string(),

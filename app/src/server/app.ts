@@ -207,7 +207,7 @@ export function studioApp(deps: StudioDeps): Hono {
       throw new RequestError(`run ${body.run} has no LoRA yet`, 409);
     const lora = body.run === null ? null : store.dir(body.run);
     const output = tools.newOutput();
-    const result = await tools.run("generate", {
+    const { result, warnings } = await tools.runWithWarnings("generate", {
       prompt: body.prompt,
       n: body.n,
       seed: body.seed,
@@ -226,7 +226,7 @@ export function studioApp(deps: StudioDeps): Hono {
     const images = readdirSync(result.out_dir)
       .filter((f) => /^\d+\.png$/.test(f))
       .sort();
-    return c.json({ images: images.map(url), grid: url("grid.png") });
+    return c.json({ images: images.map(url), grid: url("grid.png"), warnings });
   });
 
   app.get("/api/generated/:name/:file", (c) => {

@@ -29,6 +29,21 @@ export class Tools {
     return worker.run(kind, params);
   }
 
+  /** The job's result and the warnings the engine logged on the way (a prompt's unknown words, say). */
+  async runWithWarnings<K extends JobKind>(
+    kind: K,
+    params: ParamsOf<K>,
+  ): Promise<{ result: ResultOf<K>; warnings: string[] }> {
+    const warnings: string[] = [];
+    const worker = await this.alive();
+    const result = await worker.run(kind, params, {
+      onEvent: (event) => {
+        if (event.type === "log" && event.level === "warning") warnings.push(event.message);
+      },
+    });
+    return { result, warnings };
+  }
+
   async close(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;

@@ -50,7 +50,7 @@ function studio() {
     app.request(path, { ...init, headers: { ...auth, ...(init.headers as Record<string, string>) } });
   const post = (path: string, body: unknown, method = "POST") =>
     request(path, { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  return { root, app, request, post, trainer, store };
+  return { root, app, request, post, trainer, store, tools: deps.tools };
 }
 
 const RECIPE = `name: tiny
@@ -143,6 +143,26 @@ describe("recipes and runs", () => {
     expect((await request("/api/runs/no-such-run")).status).toBe(404);
     expect((await request("/api/nothing")).status).toBe(404);
   });
+});
+
+describe("drawing (the real engine)", () => {
+  const { post, request, tools } = studio();
+  afterAll(() => tools.close());
+
+  it("draws a prompt and passes on the words of it the generator does not know", async () => {
+    const known = (await (
+      await post("/api/generate", { prompt: "a sunny landscape with trees", n: 1, seed: 0 })
+    ).json()) as { images: string[]; warnings: string[] };
+    expect(known.images).toHaveLength(1);
+    expect(known.warnings).toEqual([]);
+    expect((await request(known.images[0]!)).headers.get("content-type")).toBe("image/png");
+    const unknown = (await (
+      await post("/api/generate", { prompt: "a sunny landscape with a zebra", n: 1, seed: 0 })
+    ).json()) as { warnings: string[] };
+    expect(unknown.warnings).toEqual([
+      "the generator reads 'zebra' as an unknown word (not in its vocabulary)",
+    ]);
+  }, 120_000);
 });
 
 describe("uploads and files", () => {

@@ -7,6 +7,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { RunSummary } from "../../../src/protocol/studio.js";
 import { timeLeft } from "../../../src/runs/time-left.js";
 import { api, ApiFailure, runFile } from "../api.js";
+import { Warnings } from "../components/Warnings.js";
 import { runById, useLive } from "../live.js";
 import { onLink } from "../router.js";
 
@@ -225,6 +226,7 @@ function TryPanel({ run }: { run: RunSummary }) {
   const [grid, setGrid] = useState<{ off: string; on: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [warnings, setWarnings] = useState<string[]>([]);
   const generate = async () => {
     setBusy(true);
     setError(null);
@@ -235,6 +237,7 @@ function TryPanel({ run }: { run: RunSummary }) {
         api.generate({ ...request, lora_scale: scale }),
       ]);
       setGrid({ off: off.grid, on: on.grid });
+      setWarnings([...new Set([...off.warnings, ...on.warnings])]);
     } catch (e) {
       setError(message(e));
     } finally {
@@ -279,6 +282,7 @@ function TryPanel({ run }: { run: RunSummary }) {
           {error}
         </p>
       )}
+      <Warnings warnings={warnings} testId="try-warning" />
       {grid && (
         <div class="panels">
           <figure>

@@ -6,6 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, ApiFailure } from "../api.js";
 import { AdvancedTraining } from "../components/AdvancedTraining.js";
 import { QuestionEditor } from "../components/QuestionEditor.js";
+import { Warnings } from "../components/Warnings.js";
 import { navigate } from "../router.js";
 import {
   blankDraft,
@@ -49,6 +50,7 @@ export function TeachView() {
   });
   const [preview, setPreview] = useState<string | null>(null);
   const [previewing, setPreviewing] = useState(false);
+  const [previewWarnings, setPreviewWarnings] = useState<string[]>([]);
   const [check, setCheck] = useState<Check>(null);
   const [evalSeeds, setEvalSeeds] = useState(16);
   const [error, setError] = useState<string | null>(null);
@@ -115,6 +117,7 @@ export function TeachView() {
         generator: draft.generator,
       });
       setPreview(result.images[0] ?? null);
+      setPreviewWarnings(result.warnings);
     } catch (e) {
       setError(message(e));
     } finally {
@@ -181,6 +184,7 @@ export function TeachView() {
           models={models}
           preview={preview}
           previewing={previewing}
+          previewWarnings={previewWarnings}
           onPreview={() => void drawPreview()}
         />
       )}
@@ -225,10 +229,11 @@ interface FormProps {
   models: { generators: string[]; judges: string[] };
   preview: string | null;
   previewing: boolean;
+  previewWarnings: string[];
   onPreview: () => void;
 }
 
-function DraftForm({ draft, update, models, preview, previewing, onPreview }: FormProps) {
+function DraftForm({ draft, update, models, preview, previewing, previewWarnings, onPreview }: FormProps) {
   const modelSelect = (
     label: string,
     value: string,
@@ -321,6 +326,7 @@ function DraftForm({ draft, update, models, preview, previewing, onPreview }: Fo
         </button>
         <span class="muted">the first training prompt, seed 0, without a LoRA</span>
       </div>
+      <Warnings warnings={previewWarnings} testId="preview-warning" />
 
       {draft.questions.map((q, i) => (
         <QuestionEditor
