@@ -44,3 +44,14 @@ class Reporter:
     def on_metric(self, name: str, value: float, step: int | None) -> None: ...
     def on_artifact(self, path: str, kind: str, description: str | None) -> None: ...
     def on_log(self, level: str, message: str) -> None: ...
+
+
+class LogRecorder(Reporter):
+    """A reporter that keeps the job's log lines as (level, message): warnings as data for library use."""
+
+    def __init__(self, should_stop: Callable[[], bool] | None = None):
+        super().__init__(should_stop)
+        self.lines: list[tuple[str, str]] = []
+
+    def on_log(self, level: str, message: str) -> None:
+        self.lines.append((level, message))

@@ -26,10 +26,11 @@ import pytest
 import torch
 
 from dualproc_engine.errors import ModelMissingError
+from dualproc_engine.reporting import LogRecorder
 from dualproc_engine.teach import adapters
 from dualproc_engine.teach.loop import teach
 
-from .tiny import BrightnessJudge, Logs, base_state, hub_snapshot, randomise_lora, sample, save_tiny
+from .tiny import BrightnessJudge, base_state, hub_snapshot, randomise_lora, sample, save_tiny
 
 CPU = torch.device("cpu")
 
@@ -145,7 +146,7 @@ class GeneratorFamilyContract:
         gen = self.new_generator(pipelines[self.taught_variant], self.taught_variant)
         before = base_state(self.base_modules(gen))
         out = tmp_path_factory.mktemp("teach")
-        logs = Logs()
+        logs = LogRecorder()
         extra = {} if self.preserve_prompts is None else {"preserve_prompts": self.preserve_prompts}
         teach(self.recipe, out, generator=gen, judge=BrightnessJudge(), reporter=logs, **extra)
         return gen, out, before, logs

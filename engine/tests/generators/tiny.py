@@ -10,8 +10,6 @@ from typing import Any
 
 import torch
 
-from dualproc_engine.reporting import Reporter
-
 WORDS = ("a", "red", "house", "in", "desert", "at", "night", "sunset")
 """Whole words the tiny tokenizers know (the test prompts' words); other words are spelled out."""
 
@@ -119,17 +117,6 @@ class BrightnessJudge:
         z = 20.0 * (images.mean(dim=(1, 2, 3)) - 0.8)
         cols = [torch.nn.functional.logsigmoid(z if a == "Yes" else -z) for a in answers]
         return torch.stack(cols, dim=1)
-
-
-class Logs(Reporter):
-    """A reporter that keeps its log lines as (level, message)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[tuple[str, str]] = []
-
-    def on_log(self, level: str, message: str) -> None:
-        self.lines.append((level, message))
 
 
 def randomise_lora(gen: Any, seed: int) -> None:

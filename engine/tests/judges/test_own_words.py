@@ -69,19 +69,11 @@ def test_ask_warns_about_the_words_the_judge_does_not_know(
     from PIL import Image
 
     from dualproc_engine.api import ask
-    from dualproc_engine.reporting import Reporter
-
-    class Logs(Reporter):
-        def __init__(self) -> None:
-            super().__init__()
-            self.lines: list[tuple[str, str]] = []
-
-        def on_log(self, level: str, message: str) -> None:
-            self.lines.append((level, message))
+    from dualproc_engine.reporting import LogRecorder
 
     path = str(tmp_path / "a.png")
     Image.fromarray((np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)).save(path)
-    logs = Logs()
+    logs = LogRecorder()
     ask([path], TRAIN_WORDS, judge=str(tiny_heldout_judge_dir), reporter=logs)  # asked in its own words
     ask([path], "Is the zebra on the red line?", judge=str(tiny_heldout_judge_dir), reporter=logs)
     assert logs.lines == [("warning", "the judge reads 'zebra' as an unknown word: its answer is a guess")]

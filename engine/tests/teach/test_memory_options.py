@@ -12,18 +12,9 @@ from conftest import recipe
 from safetensors.torch import load_file
 
 from dualproc_engine.errors import UserError
-from dualproc_engine.reporting import Reporter
+from dualproc_engine.reporting import LogRecorder
 from dualproc_engine.teach import memory
 from dualproc_engine.teach.loop import teach
-
-
-class Logs(Reporter):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[tuple[str, str]] = []
-
-    def log(self, level: str, message: str) -> None:
-        self.lines.append((level, message))
 
 
 def test_judge_device_is_checked_in_one_line():
@@ -68,7 +59,7 @@ def test_a_run_with_every_option_trains_as_one_without(make_generator, tiny_judg
     plain = recipe(max_train_steps=2)
     saving = recipe(max_train_steps=2, judge_device="cpu", vae_tiling=True, offload_text_encoders=True)
     teach(plain, tmp_path / "plain", generator=make_generator(), judge=tiny_judge)
-    logs = Logs()
+    logs = LogRecorder()
     teach(saving, tmp_path / "saving", generator=make_generator(), judge=tiny_judge, reporter=logs)
     a = load_file(str(tmp_path / "plain" / "pytorch_lora_weights.safetensors"))
     b = load_file(str(tmp_path / "saving" / "pytorch_lora_weights.safetensors"))
