@@ -87,7 +87,7 @@ export interface DriftSummary {
   floor: Interval | null;
 }
 
-export type Verdict = "took" | "probable_hacking" | "no_gain" | "unverified";
+export type Verdict = "took" | "probable_hacking" | "inconclusive" | "no_gain" | "unverified";
 
 export interface EvalSummary {
   taught_scale: number;
@@ -382,8 +382,26 @@ function judgeVerdict(
       controls.length > 0 ? successText(rose as ControlSummary[]) : heldOutText(rose as JudgeSummary[]);
     return { verdict: "took", text: `${gain}, and ${what} ${confirm} it: the control took${howFar}.` };
   }
+  // a gain whose interval reaches 5 points but does not clear them is too few pairs to tell, not hacking
+  const unclear = evidence.filter((e) => e.difference !== null && e.difference.high >= LEAST_GAIN);
+  if (unclear.length > 0) {
+    return {
+      verdict: "inconclusive",
+      text:
+        `${gain}; ${what} saw a gain that may or may not reach the 5 points a gain must clear ` +
+        `(${unclear.map(gainText).join("; ")}): too few image pairs to tell; evaluate on more seeds ` +
+        `(dualproc eval RUN --seeds 64).`,
+    };
+  }
   return {
     verdict: "probable_hacking",
     text: `${gain}, but ${what} saw no clear gain of 5 points or more: the generator probably learned to please the training judge rather than to follow the control (judge hacking).`,
   };
+}
+
+/** "horizon at 30% ...: +7.3 points (95% interval 3.5 to 11.2)", or a held-out judge's name for a label. */
+function gainText(e: ControlSummary | JudgeSummary): string {
+  const name = "label" in e ? e.label : e.judge;
+  const d = e.difference!;
+  return `${name}: ${d.mean >= 0 ? "+" : ""}${pct(d.mean)} points (95% interval ${pct(d.low)} to ${pct(d.high)})`;
 }

@@ -147,6 +147,18 @@ describe("summarise", () => {
     expect(s.verdict_text).toContain(`; ${palette!.label} in 100.0% of the held-out images`);
   });
 
+  it("says too few pairs to tell, not hacking, when the held-out gain's interval reaches 5 points", () => {
+    // one taught image of eight has its horizon at 30%: +12.5 points, an interval from 0 to about 37.5
+    const measured = (scale: number, seed: number) => ({ horizon: scale && seed === 10 ? 0.3 : 0.6 });
+    const s = summarise(inputs({ training: rises, heldout: flat, measured, pixel: varied }));
+    const target = s.controls.find((c) => c.wanted)!;
+    expect(target.difference!.low).toBeLessThanOrEqual(0.05);
+    expect(target.difference!.high).toBeGreaterThanOrEqual(0.05);
+    expect(s.verdict).toBe("inconclusive");
+    expect(s.verdict_text).toMatch(/rose by 50\.0 points.*may or may not reach the 5 points.*\+12\.5 points/);
+    expect(s.verdict_text).toContain("dualproc eval RUN --seeds 64");
+  });
+
   it("rests the verdict on the recipe's own target, not on a contrast asked No beside it", () => {
     const stroke = (width_px: number) => ({ kind: "stroke", width_px });
     const questions = [
