@@ -1,9 +1,9 @@
 /**
  * Training settings that follow the generator a recipe teaches. The schema's defaults are the paper's, for
  * the real families (512 px and up, AdamW 5e-5, rank 16 at scale 5, one image a step); on the embedded
- * Scenes generator, a 64 px model, those settings teach nothing in 200 steps (horizon-low, with them: 21.9%
- * of held-out images at 70%, every scene a pink wash that only the training judge took for a low horizon;
- * with these: 90.6%; docs/recipes.md). A recipe's own values always win; only keys it leaves out are filled.
+ * Scenes generator, a 64 px model, they teach next to nothing (horizon-30's red-line question with no
+ * training section: 4.2% of held-out images at 30% with them, 97.9% with these; docs/teach.md). A recipe's
+ * own values always win; only keys it leaves out are filled.
  */
 
 /** The embedded generator's preset name (also the recipe's default generator). */
