@@ -4,6 +4,7 @@
  * form does not show (a library recipe's eval scales, checkpointing, ...) as it was.
  */
 import { parse, stringify } from "yaml";
+import { SCENES_TRAINING_DEFAULTS } from "../../src/recipes/generator-defaults.js";
 
 export type Point = [number, number];
 
@@ -85,13 +86,14 @@ export function blankDraft(): Draft {
         pairWeight: 0,
       },
     ],
+    // the embedded generator's, as a recipe that names none gets them (and every library recipe sets)
     training: {
-      max_train_steps: 100,
-      learning_rate: 1e-3,
-      lora_rank: 8,
-      lora_scale: 1,
-      train_batch_size: 4,
-      resolution_px: 64,
+      max_train_steps: SCENES_TRAINING_DEFAULTS.max_train_steps,
+      learning_rate: SCENES_TRAINING_DEFAULTS.learning_rate,
+      lora_rank: SCENES_TRAINING_DEFAULTS.lora_rank,
+      lora_scale: SCENES_TRAINING_DEFAULTS.lora_scale,
+      train_batch_size: SCENES_TRAINING_DEFAULTS.train_batch_size,
+      resolution_px: SCENES_TRAINING_DEFAULTS.resolution_px,
     },
     base: {
       eval: { seeds: [100, 101, 102, 103], lora_scales: [0, 1] },
