@@ -6,8 +6,26 @@
  * own values always win; only keys it leaves out are filled.
  */
 
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
 /** The embedded generator's preset name (also the recipe's default generator). */
 export const SCENES_GENERATOR = "scenes-generator";
+
+/**
+ * Whether `generator` draws the Scenes world: the preset, or a folder holding a Scenes pipeline (a
+ * `world train-generator` run's final/, a candidate for the preset). Such a generator gets these defaults,
+ * and only its evaluation has Scenes renders as its floor (eval-floor.ts).
+ */
+export function drawsScenes(generator: string): boolean {
+  if (generator === SCENES_GENERATOR) return true;
+  try {
+    const index = JSON.parse(readFileSync(join(generator, "model_index.json"), "utf8")) as unknown;
+    return (index as { _class_name?: unknown })._class_name === "ScenesPipeline";
+  } catch {
+    return false; // a preset or repo id of another family, or no such folder
+  }
+}
 
 /** What every library recipe for the embedded generator sets (horizon-30.yaml and the rest). */
 export const SCENES_TRAINING_DEFAULTS = {
@@ -42,7 +60,8 @@ const isFields = (value: unknown): value is Fields =>
 export function withGeneratorDefaults(data: unknown, generator?: string): unknown {
   if (!isFields(data)) return data;
   const recipe: Fields = generator === undefined ? { ...data } : { ...data, generator };
-  const embedded = (recipe.generator ?? SCENES_GENERATOR) === SCENES_GENERATOR;
+  const named = recipe.generator ?? SCENES_GENERATOR;
+  const embedded = typeof named === "string" && drawsScenes(named);
   if (embedded && (recipe.training === undefined || isFields(recipe.training)))
     recipe.training = { ...SCENES_TRAINING_DEFAULTS, ...(recipe.training ?? {}) };
   const scale = isFields(recipe.training) ? recipe.training.lora_scale : undefined;

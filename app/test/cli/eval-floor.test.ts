@@ -2,15 +2,11 @@
  * The judge check for visual prompts no measurer reads: Scenes questions in the recipe's words about scenes
  * with their own points drawn, answered by the world, asked of the real shipped judge.
  */
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  checkJudgesOnQa,
-  drawsScenes,
-  questionsWithSceneAnswers,
-} from "../../src/cli/commands/eval-floor.js";
+import { checkJudgesOnQa, questionsWithSceneAnswers } from "../../src/cli/commands/eval-floor.js";
 import { openEngineWorker } from "../../src/cli/engine-job.js";
 import { Console } from "../../src/cli/io.js";
 import type { TeachRecipe } from "../../src/recipes/schema.js";
@@ -18,22 +14,6 @@ import { capture } from "./capture.js";
 
 const question = (text: string, answer: string, visual_prompt: unknown) =>
   ({ question: text, answer, visual_prompt, weight: 1 }) as unknown as TeachRecipe["questions"][number];
-
-describe("drawsScenes", () => {
-  it("is the Scenes preset or a folder of a Scenes pipeline, not another family or a missing folder", () => {
-    const dir = mkdtempSync(join(tmpdir(), "draws-scenes-"));
-    const folder = (name: string, className: string) => {
-      mkdirSync(join(dir, name));
-      writeFileSync(join(dir, name, "model_index.json"), JSON.stringify({ _class_name: className }));
-      return join(dir, name);
-    };
-    expect(drawsScenes("scenes-generator")).toBe(true);
-    expect(drawsScenes(folder("candidate", "ScenesPipeline"))).toBe(true);
-    expect(drawsScenes(folder("flux", "FluxPipeline"))).toBe(false);
-    expect(drawsScenes("sdxl-turbo")).toBe(false);
-    expect(drawsScenes(join(dir, "missing"))).toBe(false);
-  });
-});
 
 describe("questionsWithSceneAnswers", () => {
   it("takes yes/no questions about points, a layout or (plain) what a landscape shows, once each", () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadRecipeFile, parseRecipe, RecipeError } from "../../src/recipes/load.js";
-import { SCENES_TRAINING_DEFAULTS } from "../../src/recipes/generator-defaults.js";
+import { drawsScenes, SCENES_TRAINING_DEFAULTS } from "../../src/recipes/generator-defaults.js";
 
 const QUESTIONS = `
 prompts: "a sunny landscape with trees"
@@ -56,9 +56,32 @@ describe("training defaults that follow the generator", () => {
     expect(loadRecipeFile(file).recipe.training.learning_rate).toBe(5e-5);
   });
 
+  it("a folder holding a Scenes pipeline (a candidate generator) gets the embedded defaults too", () => {
+    const dir = mkdtempSync(join(tmpdir(), "candidate-"));
+    writeFileSync(join(dir, "model_index.json"), JSON.stringify({ _class_name: "ScenesPipeline" }));
+    const { recipe } = parseRecipe(`generator: ${dir}\n` + QUESTIONS);
+    expect(recipe.training).toMatchObject(SCENES_TRAINING_DEFAULTS);
+  });
+
   it("leaves a training or eval section that is not a mapping for validation to report", () => {
     for (const tail of ["training: fast\n", "eval: [1, 2]\n", "training: { lora_scale: -1 }\n"]) {
       expect(() => parseRecipe(QUESTIONS + tail, "r.yaml")).toThrow(RecipeError);
     }
+  });
+});
+
+describe("drawsScenes", () => {
+  it("is the Scenes preset or a folder of a Scenes pipeline, not another family or a missing folder", () => {
+    const dir = mkdtempSync(join(tmpdir(), "draws-scenes-"));
+    const folder = (name: string, className: string) => {
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, "model_index.json"), JSON.stringify({ _class_name: className }));
+      return join(dir, name);
+    };
+    expect(drawsScenes("scenes-generator")).toBe(true);
+    expect(drawsScenes(folder("candidate", "ScenesPipeline"))).toBe(true);
+    expect(drawsScenes(folder("flux", "FluxPipeline"))).toBe(false);
+    expect(drawsScenes("sdxl-turbo")).toBe(false);
+    expect(drawsScenes(join(dir, "missing"))).toBe(false);
   });
 });

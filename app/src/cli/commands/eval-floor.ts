@@ -23,6 +23,7 @@ import { judgeCheck, type JudgeCheck } from "../../eval/judge-check.js";
 import { distinctLabel } from "../../eval/summary.js";
 import type { EngineWorker } from "../../engine/worker.js";
 import type { Overlay } from "../../protocol/overlay.js";
+import { drawsScenes } from "../../recipes/generator-defaults.js";
 import type { TeachRecipe } from "../../recipes/schema.js";
 import { openEngineWorker, runEngineJob } from "../engine-job.js";
 import { Console } from "../io.js";
@@ -64,20 +65,6 @@ export function startFloor(
     await done.catch(() => undefined);
   };
   return { done, stop };
-}
-
-/**
- * Whether `generator` draws the Scenes world: the preset, or a folder holding a Scenes pipeline (a
- * `world train-generator` run's final/, a candidate for the preset). Only then are Scenes renders its floor.
- */
-export function drawsScenes(generator: string): boolean {
-  if (generator === "scenes-generator") return true;
-  try {
-    const index = JSON.parse(readFileSync(join(generator, "model_index.json"), "utf8")) as unknown;
-    return (index as { _class_name?: unknown })._class_name === "ScenesPipeline";
-  } catch {
-    return false; // a preset or repo id of another family, or no such folder
-  }
 }
 
 async function measureFloor(
