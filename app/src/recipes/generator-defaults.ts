@@ -6,26 +6,8 @@
  * own values always win; only keys it leaves out are filled.
  */
 
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-
 /** The embedded generator's preset name (also the recipe's default generator). */
 export const SCENES_GENERATOR = "scenes-generator";
-
-/**
- * Whether `generator` draws the Scenes world: the preset, or a folder holding a Scenes pipeline (a
- * `world train-generator` run's final/, a candidate for the preset). Such a generator gets these defaults,
- * and only its evaluation has Scenes renders as its floor (eval-floor.ts).
- */
-export function drawsScenes(generator: string): boolean {
-  if (generator === SCENES_GENERATOR) return true;
-  try {
-    const index = JSON.parse(readFileSync(join(generator, "model_index.json"), "utf8")) as unknown;
-    return (index as { _class_name?: unknown })._class_name === "ScenesPipeline";
-  } catch {
-    return false; // a preset or repo id of another family, or no such folder
-  }
-}
 
 /** What every library recipe for the embedded generator sets (horizon-30.yaml and the rest). */
 export const SCENES_TRAINING_DEFAULTS = {
@@ -55,9 +37,14 @@ const isFields = (value: unknown): value is Fields =>
  * The recipe's data (parsed YAML, not yet validated) with the defaults of the generator it will teach
  * (`generator`, e.g. teach's --generator, in place of its own) filled in where it names none, and the
  * evaluation grids at the scale the LoRA is trained at when it names no `eval.lora_scales`. Anything that is
- * not a mapping is left for validation to report.
+ * not a mapping is left for validation to report. `drawsScenes` (draws-scenes.ts; passed in, since it reads
+ * the disk and the studio's page uses this module too) says whether a generator gets the Scenes defaults.
  */
-export function withGeneratorDefaults(data: unknown, generator?: string): unknown {
+export function withGeneratorDefaults(
+  data: unknown,
+  generator: string | undefined,
+  drawsScenes: (generator: string) => boolean,
+): unknown {
   if (!isFields(data)) return data;
   const recipe: Fields = generator === undefined ? { ...data } : { ...data, generator };
   const named = recipe.generator ?? SCENES_GENERATOR;

@@ -7,6 +7,7 @@ import { dirname, resolve } from "node:path";
 import { LineCounter, parseDocument, stringify, isMap, isScalar, visit, Scalar, type Document } from "yaml";
 import type { z } from "zod";
 import { RecipeError } from "./errors.js";
+import { drawsScenes } from "./draws-scenes.js";
 import { withGeneratorDefaults } from "./generator-defaults.js";
 import { resolvePaletteImages } from "./palette-image.js";
 import { Recipe, type TeachRecipe } from "./schema.js";
@@ -82,7 +83,7 @@ function readRecipe(text: string, source: string, generator?: string): Recipe {
     );
   }
   checkTextCutByComment(doc, text, lines, source);
-  const data = withGeneratorDefaults(doc.toJS(), generator);
+  const data = withGeneratorDefaults(doc.toJS(), generator, drawsScenes);
   const parsed = Recipe.safeParse(data);
   if (!parsed.success) throw new RecipeError(describeRecipeIssue(parsed.error, data, doc, lines, source));
   checkWeights(parsed.data, source);

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadRecipeFile, parseRecipe, RecipeError } from "../../src/recipes/load.js";
-import { drawsScenes, SCENES_TRAINING_DEFAULTS } from "../../src/recipes/generator-defaults.js";
+import { drawsScenes } from "../../src/recipes/draws-scenes.js";
+import { SCENES_TRAINING_DEFAULTS } from "../../src/recipes/generator-defaults.js";
 
 const QUESTIONS = `
 prompts: "a sunny landscape with trees"

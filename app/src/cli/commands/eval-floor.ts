@@ -23,7 +23,7 @@ import { judgeCheck, type JudgeCheck } from "../../eval/judge-check.js";
 import { distinctLabel } from "../../eval/summary.js";
 import type { EngineWorker } from "../../engine/worker.js";
 import type { Overlay } from "../../protocol/overlay.js";
-import { drawsScenes } from "../../recipes/generator-defaults.js";
+import { drawsScenes } from "../../recipes/draws-scenes.js";
 import type { TeachRecipe } from "../../recipes/schema.js";
 import { openEngineWorker, runEngineJob } from "../engine-job.js";
 import { Console } from "../io.js";
