@@ -15,16 +15,18 @@ def unknown_words(tokenizer: Any, text: str) -> list[str]:
     """The words of `text` that `tokenizer` maps to its unknown token, in order, each once (whatever its
     case); [] when it has none (or no unknown token at all)."""
     unk = getattr(tokenizer, "unk_token_id", None)
-    if tokenizer is None or unk is None or unk not in tokenizer(text)["input_ids"]:
+    if tokenizer is None or unk is None:
         return []
-    try:  # a fast tokenizer says which characters each token came from
+    try:  # a fast tokenizer says which characters each token came from, in the one pass
         encoded = tokenizer(text, return_offsets_mapping=True, add_special_tokens=False)
         spans = [
             text[a:b]
             for i, (a, b) in zip(encoded["input_ids"], encoded["offset_mapping"], strict=True)
             if i == unk
         ]
-    except NotImplementedError:  # a slow one does not: ask about each word on its own
+    except NotImplementedError:  # a slow one does not: ask about each word on its own, if any is unknown
+        if unk not in tokenizer(text)["input_ids"]:
+            return []
         words = re.findall(r"\w+", text)
         spans = [w for w in words if unk in tokenizer(w, add_special_tokens=False)["input_ids"]]
     seen: dict[str, str] = {}
