@@ -87,7 +87,8 @@ export interface DriftSummary {
   floor: Interval | null;
 }
 
-export type Verdict = "took" | "probable_hacking" | "inconclusive" | "no_gain" | "unverified";
+export type Verdict =
+  "took" | "took_in_part" | "probable_hacking" | "inconclusive" | "no_gain" | "unverified";
 
 export interface EvalSummary {
   taught_scale: number;
@@ -153,7 +154,7 @@ export function summarise(inputs: EvalInputs): EvalSummary {
   const diversity = diversityOf(inputs, pairs);
   const judgeChecks = inputs.judgeChecks ?? [];
   const { verdict, text } = judgeVerdict(judges, controls, judgeChecks);
-  const cost = verdict === "took" ? driftText(drift) : "";
+  const cost = verdict === "took" || verdict === "took_in_part" ? driftText(drift) : "";
   return {
     taught_scale: taughtScale,
     prompts: [...new Set(result.images.map((i) => i.prompt))],
@@ -268,11 +269,26 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}`;
  * confirming control: " in 60.4% of the held-out images (...; 0.0% without the LoRA)"; several: each by name.
  */
 function successText(rose: ControlSummary[]): string {
-  const one = (c: ControlSummary) =>
-    `${pct(c.taught!.mean)}% of the held-out images (95% interval ${pct(c.taught!.low)} to ${pct(c.taught!.high)}; ` +
-    `${pct(c.base!.mean)}% without the LoRA)`;
-  if (rose.length === 1) return ` in ${one(rose[0]!)}`;
-  return `: ${rose.map((c) => `${c.label} in ${one(c)}`).join("; ")}`;
+  if (rose.length === 1) return ` in ${inImages(rose[0]!)}`;
+  return `: ${rose.map(tookText).join("; ")}`;
+}
+
+const inImages = (c: ControlSummary) =>
+  `${pct(c.taught!.mean)}% of the held-out images (95% interval ${pct(c.taught!.low)} to ${pct(c.taught!.high)}; ` +
+  `${pct(c.base!.mean)}% without the LoRA)`;
+
+/** "horizon at 30% ... in 100.0% of the held-out images (...)". */
+const tookText = (c: ControlSummary) => `${c.label} in ${inImages(c)}`;
+
+/**
+ * The share of held-out images a control must reach with the LoRA to count as met without a clear rise (the
+ * issue's target for the measured controls): a second target that the untaught images already meet cannot
+ * rise, and has not failed.
+ */
+export const MET_RATE = 0.9;
+
+function meets(c: ControlSummary): boolean {
+  return c.taught !== null && c.taught.mean >= MET_RATE;
 }
 
 /**
@@ -377,6 +393,17 @@ function judgeVerdict(
   const rose = evidence.filter((e) => clearlyAbove(e.difference, LEAST_GAIN));
   const what = controls.length > 0 ? "the measurers" : "the held-out judge";
   const confirm = controls.length > 0 ? "confirm" : "confirms";
+  // a recipe that states several targets (a line at 70% and "a low horizon") took only where each did: the
+  // looser one met by noise with a line near the bottom is not the control asked for
+  const short = controls.length > 0 ? targets.filter((c) => !rose.includes(c) && !meets(c)) : [];
+  if (rose.length > 0 && short.length > 0) {
+    return {
+      verdict: "took_in_part",
+      text:
+        `${gain}, and the measurers confirm part of it: ${(rose as ControlSummary[]).map(tookText).join("; ")}; ` +
+        `but not ${short.map(gainText).join("; ")}: the control took only in part.`,
+    };
+  }
   if (rose.length > 0) {
     const howFar =
       controls.length > 0 ? successText(rose as ControlSummary[]) : heldOutText(rose as JudgeSummary[]);

@@ -22,6 +22,7 @@ export interface EvalReportInputs {
 
 const VERDICT_TITLE: Record<EvalSummary["verdict"], string> = {
   took: "The control took",
+  took_in_part: "The control took only in part",
   probable_hacking: "Probable judge hacking",
   inconclusive: "Too few pairs to tell",
   no_gain: "No gain",
@@ -234,7 +235,7 @@ function inlinePng(path: string): string {
 const STYLE = `body{font:15px/1.45 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
 th{background:#f3f3f3}td.sub{padding-left:2em}.swatch{display:inline-block;width:1em;height:1em;margin-right:.4em;vertical-align:-.15em;border:1px solid #888}.verdict{padding:1em;border-radius:6px;margin:1em 0}.took{background:#e3f6e3}
-.probable_hacking{background:#fde2e2}.no_gain,.unverified,.inconclusive{background:#f3f0dd}
+.probable_hacking{background:#fde2e2}.no_gain,.unverified,.inconclusive,.took_in_part{background:#f3f0dd}
 figure{margin:0 0 1.2em}img{image-rendering:pixelated;max-width:100%;min-width:min(100%,480px)}figcaption{font-size:13px}`;
 
 export function evalHtml(inputs: EvalReportInputs): string {

@@ -147,6 +147,35 @@ describe("summarise", () => {
     expect(s.verdict_text).toContain(`; ${palette!.label} in 100.0% of the held-out images`);
   });
 
+  it("says the control took only in part when one of the recipe's targets rose and another did not", () => {
+    const questions = [
+      QUESTIONS[0]!,
+      { question: "Palette?", visual_prompt: { kind: "palette", colors: ["#336699"] } },
+    ];
+    const swatch = { hex: "#336699", lab: hexToLab("#336699"), weight: 1 };
+    const red = { ...swatch, hex: "#ff0000", lab: hexToLab("#ff0000") };
+    // the horizon moves to the line; the palette stays red, or was the strip's all along
+    const stays = (palette: typeof swatch) => (scale: number) => ({
+      horizon: scale ? 0.31 : 0.6,
+      palette: [palette],
+    });
+    const part = summarise(
+      inputs({ training: rises, heldout: flat, measured: stays(red), pixel: varied, questions }),
+    );
+    expect(part.verdict).toBe("took_in_part");
+    const [horizon, palette] = part.controls;
+    expect(part.verdict_text).toContain(
+      `confirm part of it: ${horizon!.label} in 100.0% of the held-out images`,
+    );
+    expect(part.verdict_text).toContain(`but not ${palette!.label}: +0.0 points`);
+    // a target the untaught images already meet cannot rise, and has not failed
+    const whole = summarise(
+      inputs({ training: rises, heldout: flat, measured: stays(swatch), pixel: varied, questions }),
+    );
+    expect(whole.controls[1]!.taught!.mean).toBe(1);
+    expect(whole.verdict).toBe("took");
+  });
+
   it("says too few pairs to tell, not hacking, when the held-out gain's interval reaches 5 points", () => {
     // one taught image of eight has its horizon at 30%: +12.5 points, an interval from 0 to about 37.5
     const measured = (scale: number, seed: number) => ({ horizon: scale && seed === 10 ? 0.3 : 0.6 });
