@@ -236,39 +236,3 @@ def test_a_palette_loras_images_are_asked_about_its_recipes_strip(tmp_path: Path
     }
     assert asked[0] == "No"
     assert asked.get(1, "Yes") == "Yes"  # in the strip's colours: a Yes, or unasked where it is the nearest
-
-
-def test_a_horizon_loras_images_are_asked_about_its_recipes_line(tmp_path: Path) -> None:
-    """A pool image made through a horizon LoRA is asked about the red line its recipe taught, answered by the
-    measured horizon: a picture whose horizon lies far from the line (or has none) is a No exactly there."""
-    from dualproc_engine.world.judge_generated import recipe_line, recipe_line_records
-
-    run = tmp_path / "horizon-run"
-    run.mkdir()
-    (run / "recipe.yaml").write_text(
-        "questions:\n  - question: Is the horizon low?\n"
-        "  - question: Is the red line at 0.3 aligned with the horizon?\n    answer: No\n"
-        "    visual_prompt: {kind: horizon, y: 0.3}\n"
-        "  - question: Is the red line aligned with the horizon?\n    answer: Yes\n"
-        "    visual_prompt: {kind: horizon, y: 0.7}\n"
-    )
-    line = recipe_line(str(run))
-    assert line is not None and line["kind"] == "horizon" and line["y"] == pytest.approx(0.7)  # the Yes one
-    (run / "recipe.yaml").write_text("questions:\n  - question: Is the sky blue?\n")
-    assert recipe_line(str(run)) is None
-
-    line = {"kind": "horizon", "y": 0.7, "tilt_deg": 0.0, "width_px": 2.0, "color": "#ff0000"}
-    readings = [
-        _measurement(horizon=0.08, horizon_confidence=0.9),  # the hack: a horizon near the top
-        _measurement(horizon=0.701, horizon_confidence=0.9),  # taught: on the line
-        _measurement(),  # no horizon at all
-        _measurement(horizon=0.72, horizon_confidence=0.9),  # a near miss: no sure answer
-        _measurement(horizon=0.08, horizon_confidence=0.1),  # read without confidence: no answer
-    ]
-    scenes = [{**measured_scene(m, "landscape", 7, i), "recipe_line": line} for i, m in enumerate(readings)]
-    scenes.append(measured_scene(_measurement(horizon=0.08, horizon_confidence=0.9), "landscape", 7, 5))
-    records = recipe_line_records(scenes, seed=0, phrasing_split="train")
-    assert {r["scene_index"]: r["answer"] for r in records} == {0: "No", 1: "Yes", 2: "No"}
-    assert all(r["overlay"] == line and r["family"] == "horizon_line" for r in records)
-    in_pool = [r for r in pool_records(scenes, seed=0, phrasing_split="train") if r["params"].get("recipe")]
-    assert len(in_pool) == 3 and all(r["source"] == "generated" for r in in_pool)

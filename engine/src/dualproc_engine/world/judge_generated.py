@@ -13,9 +13,6 @@ and through taught LoRAs, with answers the measurers decide (they share no code 
   thick as the sample?" is No for any sample; where it reads strokes wider than `STROKE_MAX_PX` (a blob, or
   a 3-4 px stroke it overestimates; at 2 px it is right 97% of the time), it is No for samples of 2 px and
   thinner. These are the answers a hacked image must get.
-- an image drawn through a LoRA whose recipe asked about a red line (horizon-30, horizon-low) is asked about
-  that very line too, answered by the measured horizon (`recipe_line_records`): the hack its judge took for a
-  Yes is a No exactly where it fooled it.
 
 `build_pool` writes the images and their measurements once (pool.pt); `pool_records` makes QA records for
 them with the same phrasings and record format as `qa.make_qa`, so training and evaluation treat them like
@@ -94,11 +91,11 @@ def build_pool(
     names: list[str] = []
     for k, (name, lora, scale) in enumerate(sources):
         gen = load_generator(generator)
-        strip = line = None
+        strip = None
         if lora is not None:
             load_checked_lora(gen, lora, generator)
             gen.set_lora_scale(scale)
-            strip, line = recipe_palette(lora), recipe_line(lora)
+            strip = recipe_palette(lora)
         half = n_per_source // 2
         captions = {
             kind: sample_scenes(seed * 1_000 + 2 * k + j, half, kind=kind)
@@ -112,8 +109,6 @@ def build_pool(
                 scenes.append(measured_scene(m, kind, seed, len(scenes)))
                 if strip is not None:
                     scenes[-1]["recipe_palette"] = strip
-                if line is not None and kind == "landscape":
-                    scenes[-1]["recipe_line"] = line
                 names.append(name)
             images.append((batch * 255).round().to(torch.uint8))
         if on_progress:
@@ -133,26 +128,6 @@ def recipe_palette(lora: str) -> list[str] | None:
         prompt = question.get("visual_prompt") or {}
         if prompt.get("kind") == "palette" and prompt.get("colors"):
             return [str(c) for c in prompt["colors"]]
-    return None
-
-
-def recipe_line(lora: str) -> dict[str, Any] | None:
-    """The red line a teach run's recipe wants on the horizon (its first horizon visual prompt asked with the
-    answer Yes) as an overlay dict, if any.
-
-    Why: a horizon LoRA's hack is a picture its judge takes for a horizon on that line (horizon-low at seed 1:
-    a washed-out picture whose measured horizon is near the top), and the pool's own line questions are asked
-    near the measured horizon, never at the recipe's line; `recipe_line_records` asks there."""
-    from ..prompts.spec import HorizonSpec, overlay_to_dict, parse_overlay
-
-    for question in run_recipe(lora).get("questions") or []:
-        prompt = question.get("visual_prompt") or {}
-        # YAML reads an unquoted Yes as true
-        wanted = str(question.get("answer", "Yes")).lower() in ("yes", "true")
-        if prompt.get("kind") == "horizon" and wanted:
-            spec = parse_overlay(prompt)
-            assert isinstance(spec, HorizonSpec)
-            return overlay_to_dict(spec)
     return None
 
 
@@ -237,7 +212,6 @@ def pool_records(
     for family, subset in readable.items():
         records += make_qa(subset, seed, [family], per_scene=per_scene, phrasing_split=phrasing_split)
     records += unseen_records(scenes, seed, phrasing_split)
-    records += recipe_line_records(scenes, seed, phrasing_split)
     for record in records:
         record["source"] = "generated"
     return records
@@ -249,6 +223,7 @@ def unseen_records(
     """No-records: a red line anywhere on a landscape without a horizon; any sample stroke on line art
     without a readable stroke; a thin sample stroke on line art read as wider than STROKE_MAX_PX."""
     from ..prompts.spec import HorizonSpec, StrokeSpec, overlay_to_dict
+    from .qa.phrasings import phrase, phrasing_indices, split_of
 
     records = []
     for scene in scenes:
@@ -263,63 +238,23 @@ def unseen_records(
             overlay, params = overlay_to_dict(StrokeSpec(width_px=width)), {"width_px": width}
         else:
             continue
+        phrasing = rng.choice(phrasing_indices(family, phrasing_split))
         records.append(
-            _record(scene, family, False, overlay, {**params, "unseen": True}, phrasing_split, rng)
+            {
+                "family": family,
+                "question": phrase(family, phrasing, None, {}),
+                "answer": "No",
+                "overlay": overlay,
+                "margin": None,
+                "margin_unit": None,
+                "scene_seed": scene["seed"],
+                "scene_index": scene["index"],
+                "phrasing": phrasing,
+                "phrasing_split": split_of(phrasing),
+                "params": {**params, "unseen": True},
+            }
         )
     return records
-
-
-def recipe_line_records(
-    scenes: Sequence[Mapping[str, Any]], seed: int, phrasing_split: str
-) -> list[dict[str, Any]]:
-    """The recipe's red line (`recipe_line`) asked of each image of a horizon LoRA: No where the measurers
-    found no horizon, else Yes or No by the measured horizon as for any line (none where it is a near miss,
-    or where the horizon was read without confidence)."""
-    from .qa.horizon import horizon_line_truth
-
-    records = []
-    for scene in scenes:
-        overlay = scene.get("recipe_line")
-        if overlay is None:
-            continue
-        if scene["horizon_unseen"]:
-            truth: bool | None = False
-        else:
-            truth = None if scene["horizon"] is None else horizon_line_truth(scene, overlay["y"])
-        if truth is None:
-            continue
-        rng = random.Random(f"{seed}/recipe-line/{scene['seed']}/{scene['index']}")
-        params = {"line_y": overlay["y"], "recipe": True}
-        records.append(_record(scene, "horizon_line", truth, dict(overlay), params, phrasing_split, rng))
-    return records
-
-
-def _record(
-    scene: Mapping[str, Any],
-    family: str,
-    truth: bool,
-    overlay: dict[str, Any],
-    params: dict[str, Any],
-    phrasing_split: str,
-    rng: random.Random,
-) -> dict[str, Any]:
-    """A QA record in `qa.make_qa`'s format for a question whose answer the measurers decided outright."""
-    from .qa.phrasings import phrase, phrasing_indices, split_of
-
-    phrasing = rng.choice(phrasing_indices(family, phrasing_split))
-    return {
-        "family": family,
-        "question": phrase(family, phrasing, None, {}),
-        "answer": "Yes" if truth else "No",
-        "overlay": overlay,
-        "margin": None,
-        "margin_unit": None,
-        "scene_seed": scene["seed"],
-        "scene_index": scene["index"],
-        "phrasing": phrasing,
-        "phrasing_split": split_of(phrasing),
-        "params": params,
-    }
 
 
 PALETTE_IMAGES = 4000
