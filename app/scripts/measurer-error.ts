@@ -20,7 +20,8 @@ import {
   shiftColour,
   type ColourShift,
 } from "../src/eval/measurers/degrade.js";
-import { guessKind, measure, paletteDistance } from "../src/eval/measurers/index.js";
+import { isNearer, measureDepths } from "../src/eval/measurers/depth.js";
+import { guessKind, measure, paletteDistance, type Measurement } from "../src/eval/measurers/index.js";
 import type { Lab, RGBImage } from "../src/eval/measurers/types.js";
 import { readImage } from "../src/images/read.js";
 
@@ -38,6 +39,7 @@ const TruthSchema = z.object({
   objects: z.array(
     z.object({
       box: z.tuple([z.number(), z.number(), z.number(), z.number()]),
+      distance: z.number(),
       visible_point: z.tuple([z.number(), z.number()]).nullable(),
     }),
   ),
@@ -152,6 +154,7 @@ const UNITS: Record<string, string> = {
   sky_error: "share wrong",
   objects_missed: "share of large visible objects",
   objects_spurious: "share of measured boxes",
+  depth_order: "share of point pairs wrong",
   kind_error: "share wrong",
 };
 
@@ -195,6 +198,30 @@ function scoreObjects(table: Table, truth: Truth, boxes: number[][], size: numbe
     table.add("objects_spurious", size, cond, truth.objects.some((o) => iou(b, o.box) >= 0.3) ? 0 : 1);
 }
 
+/**
+ * Which of two visible objects is nearer, at their visible points, for the pairs the relative-depth
+ * questions ask about (world/qa/depth.py: points at least 0.1 apart, distances at least 1.5x apart).
+ */
+function scoreDepth(table: Table, truth: Truth, img: RGBImage, m: Measurement, cond: string): void {
+  const seen = truth.objects.filter((o) => o.visible_point !== null);
+  for (const [i, a] of seen.entries())
+    for (const b of seen.slice(i + 1)) {
+      const [pa, pb] = [a.visible_point!, b.visible_point!];
+      const ratio = Math.max(a.distance, b.distance) / Math.min(a.distance, b.distance);
+      if (Math.hypot(pa[0] - pb[0], pa[1] - pb[1]) < 0.1 || ratio < 1.5) continue;
+      if (m.horizon === null || m.horizon_tilt_deg === null) {
+        table.add("depth_order", truth.size_px, cond, null);
+        continue;
+      }
+      const [da, db] = measureDepths(img, { horizon: m.horizon, horizon_tilt_deg: m.horizon_tilt_deg }, [
+        pa,
+        pb,
+      ]);
+      const right = isNearer(pa, da!, pb, db!) === a.distance < b.distance;
+      table.add("depth_order", truth.size_px, cond, right ? 0 : 1);
+    }
+}
+
 function scoreScene(table: Table, truth: Truth, drawn: string[], img: RGBImage, cond: Condition): void {
   const size = truth.size_px;
   const m = measure(img, { kind: truth.kind });
@@ -233,6 +260,7 @@ function scoreScene(table: Table, truth: Truth, drawn: string[], img: RGBImage, 
     );
     if (truth.sky !== null)
       table.add("sky_error", size, cond.name, m.sky === null ? null : m.sky === truth.sky ? 0 : 1);
+    scoreDepth(table, truth, img, m, cond.name);
   }
   if (truth.kind === "lineart" && truth.stroke_width_px !== null) {
     const e = m.stroke_width_px === null ? null : Math.abs(m.stroke_width_px - truth.stroke_width_px);

@@ -3,12 +3,16 @@
  * (a horizon height, a palette, a stroke width) becomes a control with a pass/fail test on a measurement.
  * Tolerances are those of the generator's baseline (docs/generator.md), so the two compare. So does a plain
  * question (no visual prompt) worded as a Scenes question the measurers answer, given its reading (the
- * engine's: world/qa/phrasings.py `scenes_reading`): a sky kind, a time of day, a horizon band.
+ * engine's: world/qa/phrasings.py `scenes_reading`): a sky kind, a time of day, a horizon band. Two points
+ * become a control where their question is worded as a Scenes relative-depth question, which says whether it
+ * asks "closer" or "farther" (depth.ts measures it).
  */
 import type { Overlay } from "../protocol/overlay.js";
 import { ciede2000, hexToLab } from "./measurers/colour.js";
+import { isNearer, measureDepths, type Point } from "./measurers/depth.js";
 import type { Measurement } from "./measurers/index.js";
 import type { SkyKind } from "./measurers/sky.js";
+import type { RGBImage } from "./measurers/types.js";
 
 export const HORIZON_TOLERANCE = 0.03;
 /** Palette adherence (weighted CIEDE2000 from the image's colours to the nearest given colour). */
@@ -28,12 +32,13 @@ export const STROKE_TOLERANCE_PX = 0.5;
 export interface Check {
   /** For people: "adherence <= 10 CIEDE2000". */
   label: string;
-  passes(m: Measurement, widthPx: number): boolean | null;
+  /** `image`: the measured image itself, for the rules a measurement alone cannot decide (depth at points). */
+  passes(m: Measurement, image: RGBImage): boolean | null;
 }
 
 export interface Control extends Check {
   /** The attribute it controls: what drift leaves out. */
-  attribute: "horizon" | "palette" | "stroke" | "sky";
+  attribute: "horizon" | "palette" | "stroke" | "sky" | "depth";
   /** Index of the recipe question that states it. */
   question: number;
   /** What it asks for: the questions with the same target (`targetOf`) state the same control. */
@@ -89,7 +94,13 @@ export function controlsOf(
     if (q.pair_of !== undefined) return; // a way of teaching its palette, measured by the palette's control
     const target = targetOf(q, readings[i] ?? null);
     const control = q.visual_prompt
-      ? promptControl(q.visual_prompt as Overlay | { kind: string }, q.answer ?? "Yes", i, target)
+      ? promptControl(
+          q.visual_prompt as Overlay | { kind: string },
+          q.answer ?? "Yes",
+          i,
+          target,
+          readings[i],
+        )
       : readingControl(readings[i] ?? null, q.answer ?? "Yes", i, target);
     if (control && !targets.has(target)) {
       targets.add(target);
@@ -105,6 +116,9 @@ export function controlsOf(
  */
 export function targetOf(q: QuestionLike, reading: SceneReading | null): string {
   const answer = q.answer ?? "Yes";
+  // two points are asked "closer" or "farther": the question's words say which
+  const relation = depthRelation(q.visual_prompt, reading);
+  if (relation) return JSON.stringify({ visual_prompt: q.visual_prompt, relation, answer });
   if (q.visual_prompt || !reading)
     return wantedTruth(answer) === true
       ? JSON.stringify(q.visual_prompt)
@@ -208,9 +222,10 @@ function promptControl(
   answer: string,
   question: number,
   target: string,
+  reading: SceneReading | null | undefined,
 ): Control | null {
   const wanted = wantedTruth(answer);
-  const control = wanted === null ? null : controlFor(prompt, question, target);
+  const control = wanted === null ? null : controlFor(prompt, question, target, reading ?? null);
   return control && !wanted ? opposite(control) : control;
 }
 
@@ -220,8 +235,8 @@ function opposite(control: Control): Control {
     ...control,
     wanted: false,
     label: `not ${control.label}`,
-    passes: (m, widthPx) => {
-      const outcome = control.passes(m, widthPx);
+    passes: (m, image) => {
+      const outcome = control.passes(m, image);
       return outcome === null ? null : !outcome;
     },
     // its rules and colours say why "at 30%" failed; a "not at 30%" passes by failing any of them
@@ -230,9 +245,26 @@ function opposite(control: Control): Control {
   };
 }
 
-function controlFor(prompt: Overlay | { kind: string }, question: number, target: string): Control | null {
+/**
+ * What a two-point question asks, by its Scenes reading: "closer" (is A nearer than B?) or "farther"; null
+ * for other prompts, and for a wording that is not a Scenes relative-depth phrasing (its relation unknown).
+ */
+function depthRelation(prompt: unknown, reading: SceneReading | null): "closer" | "farther" | null {
+  const points = (prompt as { kind?: string } | null | undefined)?.kind === "points";
+  if (!points || reading?.family !== "relative_depth") return null;
+  return reading.variant === "closer" || reading.variant === "farther" ? reading.variant : null;
+}
+
+function controlFor(
+  prompt: Overlay | { kind: string },
+  question: number,
+  target: string,
+  reading: SceneReading | null,
+): Control | null {
   if (!("kind" in prompt)) return null;
   const p = prompt as Overlay;
+  const relation = depthRelation(p, reading);
+  if (p.kind === "points" && relation) return depthControl(p.a, p.b, relation, question, target);
   if (p.kind === "horizon") {
     return {
       attribute: "horizon",
@@ -278,21 +310,47 @@ function controlFor(prompt: Overlay | { kind: string }, question: number, target
       target,
       wanted: true,
       label: `stroke width ${p.width_px} px at 64 px (+-${STROKE_TOLERANCE_PX})`,
-      passes: (m, widthPx) =>
+      passes: (m, image) =>
         m.stroke_width_px === null
           ? null
-          : Math.abs((m.stroke_width_px * 64) / widthPx - p.width_px) <= STROKE_TOLERANCE_PX,
+          : Math.abs((m.stroke_width_px * 64) / image.width - p.width_px) <= STROKE_TOLERANCE_PX,
       checks: [],
       details: [],
     };
   }
-  return null; // points, layouts and reference images: no measurer applies
+  return null; // points in other words, layouts and reference images: no measurer applies
+}
+
+/** "Is A closer to (farther from) the viewer than B?" measured by ground-plane depth (depth.ts). */
+function depthControl(
+  a: Point,
+  b: Point,
+  relation: "closer" | "farther",
+  question: number,
+  target: string,
+): Control {
+  const [near, far] = relation === "closer" ? [a, b] : [b, a];
+  return {
+    attribute: "depth",
+    question,
+    target,
+    wanted: true,
+    label: `point A ${relation === "closer" ? "nearer" : "farther"} than point B (ground-plane depth)`,
+    passes: (m, image) => {
+      if (m.kind !== "landscape" || m.horizon === null || m.horizon_tilt_deg === null) return null;
+      const line = { horizon: m.horizon, horizon_tilt_deg: m.horizon_tilt_deg };
+      const [dNear, dFar] = measureDepths(image, line, [near, far]);
+      return isNearer(near, dNear!, far, dFar!);
+    },
+    checks: [],
+    details: [],
+  };
 }
 
 /** Passes when every check passes; null when any could not be measured. */
 function allOf(checks: readonly Check[]): Check["passes"] {
-  return (m, widthPx) => {
-    const outcomes = checks.map((c) => c.passes(m, widthPx));
+  return (m, image) => {
+    const outcomes = checks.map((c) => c.passes(m, image));
     return outcomes.includes(null) ? null : outcomes.every(Boolean);
   };
 }

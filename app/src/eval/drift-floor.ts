@@ -13,6 +13,7 @@ import { plainTwin, wantedTruth, type SceneReading } from "./controls.js";
 import { driftRates, type DriftRate } from "./drift.js";
 import { measure, type Measurement } from "./measurers/index.js";
 import type { SkyKind } from "./measurers/sky.js";
+import type { RGBImage } from "./measurers/types.js";
 
 /** The Scenes world paints with 4 to 6 colours; a recipe palette of another size has no rendered twin. */
 const SCENES_PALETTE = (n: number) => n >= 4 && n <= 6;
@@ -75,7 +76,7 @@ export function floorScenes(
 export interface MeasuredRender {
   file: string;
   measurement: Measurement;
-  widthPx: number;
+  image: RGBImage;
 }
 
 /** The renders of a folder `dualproc world render` wrote, in its order, each measured. */
@@ -86,7 +87,7 @@ export function measuredRenders(dir: string): MeasuredRender[] {
     .map((line) => {
       const file = join(dir, (JSON.parse(line) as { file: string }).file);
       const image = readImage(file);
-      return { file, measurement: measure(image), widthPx: image.width };
+      return { file, measurement: measure(image), image };
     });
 }
 
@@ -100,7 +101,7 @@ export function floorRates(
   const pairs = before.map((b, i) => ({
     before: b.measurement,
     after: after[i]!.measurement,
-    widthPx: b.widthPx,
+    widthPx: b.image.width,
   }));
   return driftRates(pairs, controlled);
 }

@@ -18,7 +18,7 @@ export interface DriftCheck {
   /** For people: what counts as a change. */
   label: string;
   /** The attribute a control with this name moves on purpose (then this check is left out). */
-  controlledBy: "horizon" | "palette" | "stroke" | "sky" | null;
+  controlledBy: "horizon" | "palette" | "stroke" | "sky" | "depth" | null;
   /** 1 changed, 0 unchanged, null when either image gives nothing to compare. */
   changed(before: Measurement, after: Measurement, widthPx: number): 0 | 1 | null;
 }
@@ -58,7 +58,8 @@ export const DRIFT_CHECKS: DriftCheck[] = [
   {
     attribute: "objects",
     label: "number of objects found changed",
-    controlledBy: null,
+    // putting something nearer at a point adds, moves or merges objects
+    controlledBy: "depth",
     changed: (a, b) => bit(a.objects.length !== b.objects.length),
   },
   {

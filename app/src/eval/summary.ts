@@ -31,7 +31,7 @@ export interface EvalInputs {
   result: EvaluateResult;
   /** One per image of `result.images`, in order. */
   measurements: Measurement[];
-  /** One per image of `result.images`, in order (for diversity). */
+  /** One per image of `result.images`, in order (for diversity, and the controls that read pixels). */
   pixels: RGBImage[];
   questions: QuestionLike[];
   trainingJudge: string;
@@ -116,8 +116,7 @@ export function summarise(inputs: EvalInputs): EvalSummary {
   const judges = result.judges.map((j) => judgeSummary(j, inputs, pairs));
   const readings = inputs.readings ?? [];
   const controls = controlsOf(inputs.questions, readings).flatMap((control) => {
-    const outcome = (check: Check, i: number) =>
-      check.passes(inputs.measurements[i]!, inputs.pixels[i]!.width);
+    const outcome = (check: Check, i: number) => check.passes(inputs.measurements[i]!, inputs.pixels[i]!);
     // A control asked only of some prompts is measured on their images (none among these: not measured);
     // its target may be stated by several questions (phrasings), each asked of its own prompts.
     const stating = inputs.questions.filter((q, i) => targetOf(q, readings[i] ?? null) === control.target);

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { colourShares, coloursUsed, controlsOf, paletteAdherence } from "../../src/eval/controls.js";
 import { hexToLab } from "../../src/eval/measurers/colour.js";
-import { measurement } from "./fake-measurement.js";
+import { measure } from "../../src/eval/measurers/index.js";
+import { image, measurement } from "./fake-measurement.js";
+import { depthScene } from "./synth.js";
 
 describe("controls from a recipe's visual prompts", () => {
   const controls = controlsOf([
@@ -35,15 +37,15 @@ describe("controls from a recipe's visual prompts", () => {
 
   it("horizon: within 0.03 of the height passes; no horizon found is unmeasured", () => {
     const horizon = controls[0]!;
-    expect(horizon.passes(measurement({ horizon: 0.32 }), 64)).toBe(true);
-    expect(horizon.passes(measurement({ horizon: 0.34 }), 64)).toBe(false);
-    expect(horizon.passes(measurement({ horizon: null }), 64)).toBeNull();
+    expect(horizon.passes(measurement({ horizon: 0.32 }), image(64))).toBe(true);
+    expect(horizon.passes(measurement({ horizon: 0.34 }), image(64))).toBe(false);
+    expect(horizon.passes(measurement({ horizon: null }), image(64))).toBeNull();
   });
 
   it("stroke: widths are compared at 64 px, so a 4 px stroke at 128 px is a 2 px one", () => {
     const stroke = controls[1]!;
-    expect(stroke.passes(measurement({ stroke_width_px: 4 }), 128)).toBe(true);
-    expect(stroke.passes(measurement({ stroke_width_px: 4 }), 64)).toBe(false);
+    expect(stroke.passes(measurement({ stroke_width_px: 4 }), image(128))).toBe(true);
+    expect(stroke.passes(measurement({ stroke_width_px: 4 }), image(64))).toBe(false);
   });
 
   it("palette: an image painted only in given colours adheres (distance 0), another does not", () => {
@@ -55,9 +57,9 @@ describe("controls from a recipe's visual prompts", () => {
       ],
     });
     expect(paletteAdherence(both, ["#336699", "#ffffff"])).toBeCloseTo(0, 6);
-    expect(palette.passes(both, 64)).toBe(true);
+    expect(palette.passes(both, image(64))).toBe(true);
     const red = measurement({ palette: [{ hex: "#ff0000", lab: hexToLab("#ff0000"), weight: 1 }] });
-    expect(palette.passes(red, 64)).toBe(false);
+    expect(palette.passes(red, image(64))).toBe(false);
   });
 
   it("palette: a wash of one given colour adheres but does not use the palette", () => {
@@ -65,7 +67,7 @@ describe("controls from a recipe's visual prompts", () => {
     const wash = measurement(); // all #336699
     expect(paletteAdherence(wash, ["#336699", "#ffffff"])).toBeCloseTo(0, 6);
     expect(coloursUsed(wash, ["#336699", "#ffffff"])).toBe(1);
-    expect(palette.passes(wash, 64)).toBe(false);
+    expect(palette.passes(wash, image(64))).toBe(false);
     const speck = measurement({
       palette: [
         { hex: "#336699", lab: hexToLab("#336699"), weight: 0.97 },
@@ -73,7 +75,7 @@ describe("controls from a recipe's visual prompts", () => {
       ],
     });
     expect(coloursUsed(speck, ["#336699", "#ffffff"])).toBe(1); // 3% is under the 5% share
-    expect(palette.passes(speck, 64)).toBe(false);
+    expect(palette.passes(speck, image(64))).toBe(false);
   });
 
   it("palette: its two rules are checks of their own, so a failure says which rule failed", () => {
@@ -83,7 +85,7 @@ describe("controls from a recipe's visual prompts", () => {
       "2+ of its colours on 5% each",
     ]);
     const wash = measurement(); // all #336699: adheres, one colour
-    expect(palette.checks.map((c) => c.passes(wash, 64))).toEqual([true, false]);
+    expect(palette.checks.map((c) => c.passes(wash, image(64)))).toEqual([true, false]);
     const red = measurement({
       palette: [
         { hex: "#ff0000", lab: hexToLab("#ff0000"), weight: 0.5 },
@@ -91,10 +93,13 @@ describe("controls from a recipe's visual prompts", () => {
         { hex: "#ffffff", lab: hexToLab("#ffffff"), weight: 0.25 },
       ],
     });
-    expect(palette.checks.map((c) => c.passes(red, 64))).toEqual([false, true]);
-    expect(palette.passes(red, 64)).toBe(false);
-    expect(palette.checks.map((c) => c.passes(measurement({ palette: [] }), 64))).toEqual([null, null]);
-    expect(palette.passes(measurement({ palette: [] }), 64)).toBeNull();
+    expect(palette.checks.map((c) => c.passes(red, image(64)))).toEqual([false, true]);
+    expect(palette.passes(red, image(64))).toBe(false);
+    expect(palette.checks.map((c) => c.passes(measurement({ palette: [] }), image(64)))).toEqual([
+      null,
+      null,
+    ]);
+    expect(palette.passes(measurement({ palette: [] }), image(64))).toBeNull();
     expect(controls[0]!.checks).toEqual([]); // a horizon is one rule
   });
 
@@ -107,7 +112,7 @@ describe("controls from a recipe's visual prompts", () => {
         { hex: "#ffffff", lab: hexToLab("#ffffff"), weight: 0.04 },
       ],
     });
-    expect(palette.details.map((c) => c.passes(mostlyBlue, 64))).toEqual([true, false]); // 4% < 5%
+    expect(palette.details.map((c) => c.passes(mostlyBlue, image(64)))).toEqual([true, false]); // 4% < 5%
     // two dominant colours near one given colour add up to its share; a colour near none counts for none
     const shares = colourShares(
       measurement({
@@ -121,7 +126,10 @@ describe("controls from a recipe's visual prompts", () => {
     );
     expect(shares[0]).toBeCloseTo(0.6, 9);
     expect(shares[1]).toBe(0);
-    expect(palette.details.map((c) => c.passes(measurement({ palette: [] }), 64))).toEqual([null, null]);
+    expect(palette.details.map((c) => c.passes(measurement({ palette: [] }), image(64)))).toEqual([
+      null,
+      null,
+    ]);
     expect(controls[0]!.details).toEqual([]);
   });
 
@@ -140,23 +148,23 @@ describe("controls from a recipe's visual prompts", () => {
     ]);
     const [two, notOne] = found;
     const width = (px: number) => measurement({ stroke_width_px: px });
-    expect([two!.passes(width(1), 64), notOne!.passes(width(1), 64)]).toEqual([false, false]);
-    expect([two!.passes(width(2), 64), notOne!.passes(width(2), 64)]).toEqual([true, true]);
-    expect(notOne!.passes(width(4), 64)).toBe(true);
-    expect(notOne!.passes(measurement({ stroke_width_px: null }), 64)).toBeNull();
+    expect([two!.passes(width(1), image(64)), notOne!.passes(width(1), image(64))]).toEqual([false, false]);
+    expect([two!.passes(width(2), image(64)), notOne!.passes(width(2), image(64))]).toEqual([true, true]);
+    expect(notOne!.passes(width(4), image(64))).toBe(true);
+    expect(notOne!.passes(measurement({ stroke_width_px: null }), image(64))).toBeNull();
   });
 
   it("a palette wanted No passes where the palette control fails, with no rules or colours of its own", () => {
     const colors = ["#336699", "#ffffff"];
     const [notPalette] = controlsOf([{ answer: "No", visual_prompt: { kind: "palette", colors } }]);
     const red = measurement({ palette: [{ hex: "#ff0000", lab: hexToLab("#ff0000"), weight: 1 }] });
-    expect(notPalette!.passes(red, 64)).toBe(true);
+    expect(notPalette!.passes(red, image(64))).toBe(true);
     expect([notPalette!.checks, notPalette!.details]).toEqual([[], []]);
   });
 
   it("palette: a one-colour palette needs only that colour", () => {
     const [single] = controlsOf([{ visual_prompt: { kind: "palette", colors: ["#336699"] } }]);
-    expect(single!.passes(measurement(), 64)).toBe(true);
+    expect(single!.passes(measurement(), image(64))).toBe(true);
   });
 });
 
@@ -187,13 +195,13 @@ describe("controls from plain questions the measurers answer (their Scenes readi
       ["horizon", 2, "horizon in the lower third of the height"],
     ]);
     const [isNight, notOvercast, low] = found;
-    expect(isNight!.passes(measurement({ sky: "night" }), 64)).toBe(true);
-    expect(isNight!.passes(measurement({ sky: "sunset" }), 64)).toBe(false);
-    expect(isNight!.passes(measurement({ sky: null }), 64)).toBeNull();
-    expect(notOvercast!.passes(measurement({ sky: "overcast" }), 64)).toBe(false);
-    expect(notOvercast!.passes(measurement({ sky: "day" }), 64)).toBe(true);
-    expect(low!.passes(measurement({ horizon: 0.8 }), 64)).toBe(true);
-    expect(low!.passes(measurement({ horizon: 0.5 }), 64)).toBe(false);
+    expect(isNight!.passes(measurement({ sky: "night" }), image(64))).toBe(true);
+    expect(isNight!.passes(measurement({ sky: "sunset" }), image(64))).toBe(false);
+    expect(isNight!.passes(measurement({ sky: null }), image(64))).toBeNull();
+    expect(notOvercast!.passes(measurement({ sky: "overcast" }), image(64))).toBe(false);
+    expect(notOvercast!.passes(measurement({ sky: "day" }), image(64))).toBe(true);
+    expect(low!.passes(measurement({ horizon: 0.8 }), image(64))).toBe(true);
+    expect(low!.passes(measurement({ horizon: 0.5 }), image(64))).toBe(false);
   });
 
   it("a daytime question passes on a clear or an overcast sky; phrasings of one reading are one control", () => {
@@ -205,12 +213,43 @@ describe("controls from plain questions the measurers answer (their Scenes readi
     expect(found).toHaveLength(1);
     expect(
       ["day", "overcast", "sunset", "night"].map((sky) =>
-        found[0]!.passes(measurement({ sky: sky as "day" }), 64),
+        found[0]!.passes(measurement({ sky: sky as "day" }), image(64)),
       ),
     ).toEqual([true, true, false, false]);
   });
 
   it("without readings (another generator's world) a plain question is no control", () => {
     expect(controlsOf([{ question: "Is it night-time?" }])).toEqual([]);
+  });
+});
+
+describe("controls from two points", () => {
+  const { image: scene, points } = depthScene();
+  const { HOUSE, CANOPY } = points;
+  const ask = (question: string, answer = "Yes") => ({
+    question,
+    answer,
+    visual_prompt: { kind: "points", a: HOUSE, b: CANOPY },
+  });
+  const relation = (variant: string) => ({ family: "relative_depth", variant });
+
+  it("a Scenes relative-depth wording is measured by ground-plane depth, 'closer' or 'farther' as it says", () => {
+    const [closer, farther, notCloser] = [
+      controlsOf([ask("Is point A closer to the viewer than point B?")], [relation("closer")]),
+      controlsOf([ask("Is point A farther from the viewer than point B?")], [relation("farther")]),
+      controlsOf([ask("Is point A closer to the viewer than point B?", "No")], [relation("closer")]),
+    ].map((found) => found[0]!);
+    expect(closer!.attribute).toBe("depth");
+    expect(closer!.label).toBe("point A nearer than point B (ground-plane depth)");
+    const m = measure(scene);
+    expect(closer!.passes(m, scene)).toBe(true); // the near house at A, the far tree at B
+    expect(farther!.passes(m, scene)).toBe(false);
+    expect(notCloser!.passes(m, scene)).toBe(false);
+    expect(closer!.passes(measurement({ horizon: null }), scene)).toBeNull();
+  });
+
+  it("a wording of the user's own says neither 'closer' nor 'farther': no control", () => {
+    expect(controlsOf([ask("Is A in front of B?")], [null])).toEqual([]);
+    expect(controlsOf([ask("Is A in front of B?")])).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 /** Measurements made up for the evaluation tests: a landscape with every field set, overridable. */
 import { hexToLab } from "../../src/eval/measurers/colour.js";
 import type { Measurement } from "../../src/eval/measurers/index.js";
+import { makeImage, type RGBImage } from "../../src/eval/measurers/types.js";
 
 export function measurement(over: Partial<Measurement> = {}): Measurement {
   return {
@@ -17,4 +18,9 @@ export function measurement(over: Partial<Measurement> = {}): Measurement {
     objects: [],
     ...over,
   };
+}
+
+/** A blank square image of the given side: what a rule that reads only the measurement is handed. */
+export function image(side: number): RGBImage {
+  return makeImage(side, side);
 }

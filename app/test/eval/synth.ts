@@ -195,3 +195,38 @@ export function lineArt(size: number, strokePx: number, seed: number): RGBImage 
     segment(8 * s + j(), 56 * s + j(), 52 * s + j(), 44 * s + j(), strokePx, ink),
   ]);
 }
+
+/**
+ * A landscape for the depth measurer, 64 px, horizon at 0.5 (row 32): a house standing near (base at row 58),
+ * a tree far (canopy over a trunk, base at row 38), a mountain behind the horizon, and a person (base at row
+ * 49) in front of the base of a far house (row 42); with a point on each (fractions of the side).
+ */
+export function depthScene() {
+  const horizon = 0.5;
+  const image = landscape({
+    size: 64,
+    horizon,
+    skyTop: [60, 120, 215],
+    skyBottom: [165, 200, 240],
+    groundFar: [70, 140, 60],
+    groundNear: [40, 100, 30],
+    shapes: [
+      triangle(54, 8, 22, 32, [110, 110, 130]), // mountain: its foot is the horizon
+      block(6, 16, 46, 58, [200, 60, 50]), // near house
+      block(27, 35, 27, 33, [30, 170, 60]), // far tree's canopy...
+      block(30, 32, 33, 38, [110, 70, 30]), // ...on its trunk
+      block(40, 48, 34, 42, [230, 200, 90]), // a far house...
+      block(43, 45, 39, 49, [60, 40, 140]), // ...whose base a nearer person hides
+    ],
+  });
+  const at = (x: number, y: number): [number, number] => [x / 64, y / 64];
+  const points = {
+    HOUSE: at(11, 52),
+    CANOPY: at(31, 29),
+    MOUNTAIN: at(54, 28),
+    SKY_POINT: at(20, 10),
+    FAR_HOUSE: at(44, 36),
+    PERSON: at(44, 46),
+  };
+  return { image, horizon, points };
+}

@@ -75,15 +75,16 @@ async function measureFloor(
   signal: AbortSignal,
 ): Promise<Floor | undefined> {
   if (!drawsScenes(recipe.generator)) return undefined; // the renders are of its world
-  // a plain question (no visual prompt) counts by what it asks in the Scenes world, which the engine reads
-  const plain = recipe.questions.some((q) => !q.visual_prompt);
+  // a plain question (no visual prompt) counts by what it asks in the Scenes world, which the engine reads; so
+  // does a two-point question ("closer" or "farther")
+  const read = recipe.questions.some((q) => !q.visual_prompt || q.visual_prompt.kind === "points");
   const unmeasured = questionsWithSceneAnswers(recipe.questions);
-  if (!plain && !floorScenes(recipe.questions) && unmeasured.length === 0) return undefined;
+  if (!read && !floorScenes(recipe.questions) && unmeasured.length === 0) return undefined;
   const worker = await openEngineWorker(console); // one start for all of its jobs
   const job = { signal, worker };
   try {
     const questions = recipe.questions.map((q) => q.question);
-    const { readings } = plain
+    const { readings } = read
       ? await runEngineJob(console, "readings", { questions }, { label: "readings", ...job })
       : { readings: questions.map(() => null) };
     const floor = floorScenes(recipe.questions, readings);
@@ -149,7 +150,7 @@ async function checkJudges(
       answer: q.answer,
       overlay: (q.visual_prompt ?? null) as Overlay | null,
     };
-    const truths = renders.map((r) => control.passes(r.measurement, r.widthPx));
+    const truths = renders.map((r) => control.passes(r.measurement, r.image));
     const label = distinctLabel(q, recipe.questions);
     checks.push(
       ...(await askEveryJudge(

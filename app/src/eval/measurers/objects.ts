@@ -31,7 +31,7 @@ export type ObjectOptions = {
   splitByColour?: boolean;
 };
 
-type Line = { horizon: number; horizon_tilt_deg: number };
+export type Line = { horizon: number; horizon_tilt_deg: number };
 
 function toObject(c: Component, w: number, h: number, onHorizon: boolean): MeasuredObject {
   return {
@@ -66,17 +66,26 @@ function threshold(m: BackgroundModel): number {
   return Math.max(12, 3 * m.spread);
 }
 
-/** Objects in a landscape with the given horizon line. */
-export function measureLandscapeObjects(
-  img: RGBImage,
-  line: Line,
-  opts: ObjectOptions = {},
-): MeasuredObject[] {
+/** The horizon line's height in pixels at column x (a pixel's centre is x + 0.5) of a w x h image. */
+export function horizonRow(line: Line, w: number, h: number): (x: number) => number {
+  const slope = Math.tan((line.horizon_tilt_deg * Math.PI) / 180);
+  return (x) => line.horizon * h + slope * (x + 0.5 - w / 2);
+}
+
+/** Rows within this many pixels of the horizon line are its antialiased blend: neither sky nor ground. */
+export function lineMargin(h: number): number {
+  return 1.5 * (h / 64);
+}
+
+/**
+ * The object pixels of a landscape with the given horizon line (1: object, 0: background), with the image in
+ * smoothed CIELAB that decided them.
+ */
+export function landscapeObjectMask(img: RGBImage, line: Line): { mask: Uint8Array; lab: LabImage } {
   const { width: w, height: h } = img;
   const lab = smoothedLab(img);
-  const slope = Math.tan((line.horizon_tilt_deg * Math.PI) / 180);
-  const yLine = (x: number): number => line.horizon * h + slope * (x + 0.5 - w / 2);
-  const margin = 1.5 * (h / 64);
+  const yLine = horizonRow(line, w, h);
+  const margin = lineMargin(h);
   const sky = new Uint8Array(w * h);
   const ground = new Uint8Array(w * h);
   for (let y = 0; y < h; y++) {
@@ -110,6 +119,19 @@ export function measureLandscapeObjects(
       if (score > 1) mask[i] = 1;
     }
   }
+  return { mask, lab };
+}
+
+/** Objects in a landscape with the given horizon line. */
+export function measureLandscapeObjects(
+  img: RGBImage,
+  line: Line,
+  opts: ObjectOptions = {},
+): MeasuredObject[] {
+  const { width: w, height: h } = img;
+  const { mask, lab } = landscapeObjectMask(img, line);
+  const yLine = horizonRow(line, w, h);
+  const margin = lineMargin(h);
   const minPx = (opts.minArea ?? 0.003) * w * h;
   // Split the object mask by colour, so that objects of different colours that touch or overlap (a
   // tree in front of a house) come out as separate boxes.
