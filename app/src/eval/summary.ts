@@ -419,9 +419,12 @@ function judgeVerdict(
         `(dualproc eval RUN --seeds 64).`,
     };
   }
+  // a target the LoRA clearly took away (every image before, none after) says more than "no gain"
+  const fell = evidence.filter((e) => e.difference !== null && e.difference.high < -LEAST_GAIN);
+  const fall = fell.length > 0 ? `, and a clear fall (${fell.map(gainText).join("; ")})` : "";
   return {
     verdict: "probable_hacking",
-    text: `${gain}, but ${what} saw no clear gain of 5 points or more: the generator probably learned to please the training judge rather than to follow the control (judge hacking).`,
+    text: `${gain}, but ${what} saw no clear gain of 5 points or more${fall}: the generator probably learned to please the training judge rather than to follow the control (judge hacking).`,
   };
 }
 

@@ -59,12 +59,22 @@ const flat = (_scale: number, seed: number) => 0.4 + (seed % 2) * 0.2;
 const varied = (_scale: number, seed: number) => seed * 10;
 
 describe("summarise", () => {
+  it("names a measured target the LoRA took away: a clear fall, not just no gain", () => {
+    // the horizon at 30% in every untaught image and in none of the taught ones
+    const measured = (scale: number) => ({ horizon: scale ? 0.6 : 0.3 });
+    const s = summarise(inputs({ training: rises, heldout: flat, measured, pixel: varied }));
+    expect(s.verdict).toBe("probable_hacking");
+    expect(s.verdict_text).toMatch(
+      /saw no clear gain of 5 points or more, and a clear fall \(horizon at 30% of the height \(\+-0\.03\): -100\.0 points \(95% interval -100\.0 to -100\.0\)\): the generator/,
+    );
+  });
+
   it("flags judge hacking when only the training judge's score rises", () => {
     const s = summarise(
       inputs({ training: rises, heldout: flat, measured: () => ({ horizon: 0.6 }), pixel: varied }),
     );
     expect(s.verdict).toBe("probable_hacking");
-    expect(s.verdict_text).toMatch(/rose by 50\.0 points.*measurers saw no clear gain/);
+    expect(s.verdict_text).toMatch(/rose by 50\.0 points.*measurers saw no clear gain of 5 points or more:/);
     expect(s.pairs).toBe(8);
     const [training, heldout] = s.judges;
     expect(training!.role).toBe("training");
