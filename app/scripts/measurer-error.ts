@@ -20,7 +20,7 @@ import {
   shiftColour,
   type ColourShift,
 } from "../src/eval/measurers/degrade.js";
-import { isNearer, measureDepths } from "../src/eval/measurers/depth.js";
+import { comparePoints } from "../src/eval/measurers/depth.js";
 import { guessKind, measure, paletteDistance, type Measurement } from "../src/eval/measurers/index.js";
 import type { Lab, RGBImage } from "../src/eval/measurers/types.js";
 import { readImage } from "../src/images/read.js";
@@ -209,15 +209,12 @@ function scoreDepth(table: Table, truth: Truth, img: RGBImage, m: Measurement, c
       const [pa, pb] = [a.visible_point!, b.visible_point!];
       const ratio = Math.max(a.distance, b.distance) / Math.min(a.distance, b.distance);
       if (Math.hypot(pa[0] - pb[0], pa[1] - pb[1]) < 0.1 || ratio < 1.5) continue;
-      if (m.horizon === null || m.horizon_tilt_deg === null) {
+      const compared = comparePoints(img, m, pa, pb);
+      if (!compared) {
         table.add("depth_order", truth.size_px, cond, null);
         continue;
       }
-      const [da, db] = measureDepths(img, { horizon: m.horizon, horizon_tilt_deg: m.horizon_tilt_deg }, [
-        pa,
-        pb,
-      ]);
-      const right = isNearer(pa, da!, pb, db!) === a.distance < b.distance;
+      const right = compared.aNearer === a.distance < b.distance;
       table.add("depth_order", truth.size_px, cond, right ? 0 : 1);
     }
 }

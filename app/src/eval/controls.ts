@@ -9,7 +9,7 @@
  */
 import type { Overlay } from "../protocol/overlay.js";
 import { ciede2000, hexToLab } from "./measurers/colour.js";
-import { isNearer, measureDepths, type Point } from "./measurers/depth.js";
+import { comparePoints, type Point } from "./measurers/depth.js";
 import type { Measurement } from "./measurers/index.js";
 import type { SkyKind } from "./measurers/sky.js";
 import type { RGBImage } from "./measurers/types.js";
@@ -336,12 +336,7 @@ function depthControl(
     target,
     wanted: true,
     label: `point A ${relation === "closer" ? "nearer" : "farther"} than point B (ground-plane depth)`,
-    passes: (m, image) => {
-      if (m.kind !== "landscape" || m.horizon === null || m.horizon_tilt_deg === null) return null;
-      const line = { horizon: m.horizon, horizon_tilt_deg: m.horizon_tilt_deg };
-      const [dNear, dFar] = measureDepths(image, line, [near, far]);
-      return isNearer(near, dNear!, far, dFar!);
-    },
+    passes: (m, image) => comparePoints(image, m, near, far)?.aNearer ?? null,
     checks: [],
     details: [],
   };

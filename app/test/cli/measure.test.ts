@@ -43,4 +43,31 @@ describe("dualproc world measure", () => {
     expect(lines[1]!.horizon).toBeCloseTo(16 / 64, 2);
     expect(io.err).toBe(`warning: ${files[1]}: not a PNG or JPEG file\n`);
   });
+
+  it("--points adds the depth at A and B, as the evaluation measures relative depth", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "measure-"));
+    const file = join(dir, "a.png");
+    writeFileSync(file, landscapePng(40));
+    const depthAt = async (points: string) => {
+      const { io, cli } = capture();
+      expect(await main(["world", "measure", file, "--points", points], cli)).toBe(0);
+      return (JSON.parse(io.out) as { depth: { a: number | null; b: number | null; a_nearer: boolean } })
+        .depth;
+    };
+    // A on the ground near the bottom, B in the sky: A is nearer, B infinitely far (null)
+    const low = await depthAt("0.5,0.9,0.5,0.2");
+    expect(low.a_nearer).toBe(true);
+    expect(low.a).toBeCloseTo((1 - 40 / 64) / (0.9 - 40 / 64), 1);
+    expect(low.b).toBeNull();
+    expect((await depthAt("0.5,0.2,0.5,0.9")).a_nearer).toBe(false);
+    // two ground points: the lower one is the nearer
+    expect((await depthAt("0.2,0.95,0.8,0.7")).a_nearer).toBe(true);
+  });
+
+  it("refuses --points that are not four fractions, before reading any image", async () => {
+    const { io, cli } = capture();
+    expect(await main(["world", "measure", "missing.png", "--points", "0.1,0.2"], cli)).not.toBe(0);
+    expect(io.err).toMatch(/four numbers/);
+    expect(io.out).toBe("");
+  });
 });

@@ -12,6 +12,7 @@
  *
  * Depths compare only in order ("is A nearer than B?"); their scale means nothing on its own.
  */
+import type { Measurement } from "./index.js";
 import { horizonRow, landscapeObjectMask, lineMargin, type Line } from "./objects.js";
 import type { RGBImage } from "./types.js";
 
@@ -66,4 +67,22 @@ export function isNearer(a: Point, depthA: number, b: Point, depthB: number): bo
   if (depthA === Infinity) return false; // the sky is nearer than nothing, even another patch of sky
   const tie = Math.max(depthA, depthB) / Math.min(depthA, depthB) <= TIE_RATIO;
   return tie ? a[1] > b[1] : depthA < depthB;
+}
+
+/**
+ * Points A and B of a measured image: their depths and whether A is the nearer; null where the image is no
+ * landscape with a horizon found (nothing to stand on).
+ */
+export function comparePoints(
+  img: RGBImage,
+  m: Pick<Measurement, "kind" | "horizon" | "horizon_tilt_deg">,
+  a: Point,
+  b: Point,
+): { depthA: number; depthB: number; aNearer: boolean } | null {
+  if (m.kind !== "landscape" || m.horizon === null || m.horizon_tilt_deg === null) return null;
+  const [depthA, depthB] = measureDepths(img, { horizon: m.horizon, horizon_tilt_deg: m.horizon_tilt_deg }, [
+    a,
+    b,
+  ]);
+  return { depthA: depthA!, depthB: depthB!, aNearer: isNearer(a, depthA!, b, depthB!) };
 }

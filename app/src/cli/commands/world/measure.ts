@@ -1,28 +1,52 @@
 import type { Command } from "commander";
-import { measure } from "../../../eval/measurers/index.js";
+import { comparePoints, type Point } from "../../../eval/measurers/depth.js";
+import { measure, type Measurement } from "../../../eval/measurers/index.js";
+import type { RGBImage } from "../../../eval/measurers/types.js";
 import { ImageReadError, readImage } from "../../../images/read.js";
 import type { CliContext } from "../../context.js";
 import { choice } from "../../options.js";
+import { parseOverlayArg } from "../../overlay-arg.js";
 
 const KINDS = ["landscape", "lineart"] as const;
+
+interface MeasureOptions {
+  kind?: (typeof KINDS)[number];
+  points?: { a: Point; b: Point };
+}
+
+/** `--points XA,YA,XB,YB`, as `ask --overlay points:...` takes them. */
+function pointsArg(text: string): { a: Point; b: Point } {
+  const overlay = parseOverlayArg(`points:${text}`);
+  if (overlay.kind !== "points") throw new Error("unreachable: a points overlay");
+  return { a: overlay.a, b: overlay.b };
+}
 
 export function measureCommand(context: CliContext): Command {
   return context
     .command("measure", "estimate horizon, palette, stroke width, sky and objects from images (no learning)")
     .argument("<images...>", "PNG or JPEG files")
     .option("--kind <kind>", "scene kind, if known: landscape, lineart (default: guessed)", choice(KINDS))
+    .option(
+      "--points <xa,ya,xb,yb>",
+      "also the depth of what is seen at points A and B (fractions of the side), and which is nearer",
+      pointsArg,
+    )
     .addHelpText(
       "after",
       "\nPrints one JSON object per image (fields as in docs/world-contract.md, plus confidences).\n" +
+        "With --points, `depth` is {a, b, a_nearer}: ground-plane depths as the evaluation measures relative\n" +
+        "depth (null where the point shows the sky or what stands behind the horizon), or null without a horizon.\n" +
         "The measurers share no code with the renderer: they are the independent check on generated images.",
     )
-    .action((images: string[], options: { kind?: (typeof KINDS)[number] }, self: Command) => {
+    .action((images: string[], options: MeasureOptions, self: Command) => {
       const console = context.consoleFor(self);
       let failures = 0;
       for (const file of images) {
         try {
-          const measured = measure(readImage(file), options.kind ? { kind: options.kind } : {});
-          console.result(JSON.stringify({ file, ...measured }));
+          const image = readImage(file);
+          const measured = measure(image, options.kind ? { kind: options.kind } : {});
+          const depth = options.points ? { depth: depthOf(image, measured, options.points) } : {};
+          console.result(JSON.stringify({ file, ...measured, ...depth }));
         } catch (error) {
           if (!(error instanceof ImageReadError)) throw error;
           console.warn(error.message);
@@ -31,4 +55,11 @@ export function measureCommand(context: CliContext): Command {
       }
       if (failures > 0) process.exitCode = 1;
     });
+}
+
+/** Depths at A and B (null: infinitely far) and whether A is nearer; null where no horizon was found. */
+function depthOf(image: RGBImage, m: Measurement, { a, b }: { a: Point; b: Point }) {
+  const compared = comparePoints(image, m, a, b);
+  const finite = (d: number) => (Number.isFinite(d) ? d : null);
+  return compared && { a: finite(compared.depthA), b: finite(compared.depthB), a_nearer: compared.aNearer };
 }
