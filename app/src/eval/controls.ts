@@ -10,6 +10,7 @@
 import type { Overlay } from "../protocol/overlay.js";
 import { ciede2000, hexToLab } from "./measurers/colour.js";
 import { comparePoints, type Point } from "./measurers/depth.js";
+import { boxCoverage, LAYOUT_COVERAGE, type Box } from "./measurers/layout.js";
 import type { Measurement } from "./measurers/index.js";
 import type { SkyKind } from "./measurers/sky.js";
 import type { RGBImage } from "./measurers/types.js";
@@ -38,7 +39,7 @@ export interface Check {
 
 export interface Control extends Check {
   /** The attribute it controls: what drift leaves out. */
-  attribute: "horizon" | "palette" | "stroke" | "sky" | "depth";
+  attribute: "horizon" | "palette" | "stroke" | "sky" | "depth" | "layout";
   /** Index of the recipe question that states it. */
   question: number;
   /** What it asks for: the questions with the same target (`targetOf`) state the same control. */
@@ -265,6 +266,7 @@ function controlFor(
   const p = prompt as Overlay;
   const relation = depthRelation(p, reading);
   if (p.kind === "points" && relation) return depthControl(p.a, p.b, relation, question, target);
+  if (p.kind === "layout") return layoutControl(p.boxes, question, target);
   if (p.kind === "horizon") {
     return {
       attribute: "horizon",
@@ -318,7 +320,28 @@ function controlFor(
       details: [],
     };
   }
-  return null; // points in other words, layouts and reference images: no measurer applies
+  return null; // points in other words and reference images: no measurer applies
+}
+
+/** "Does the image follow the layout?" measured as something standing in each box (its kind not read). */
+function layoutControl(boxes: readonly { box: Box }[], question: number, target: string): Control {
+  return {
+    attribute: "layout",
+    question,
+    target,
+    wanted: true,
+    label: `an object in each of the ${boxes.length} boxes (${100 * LAYOUT_COVERAGE}% covered; kinds not read)`,
+    passes: (m, image) => {
+      const coverage = boxCoverage(
+        image,
+        m,
+        boxes.map((b) => b.box),
+      );
+      return coverage && coverage.every((c) => c >= LAYOUT_COVERAGE);
+    },
+    checks: [],
+    details: [],
+  };
 }
 
 /** "Is A closer to (farther from) the viewer than B?" measured by ground-plane depth (depth.ts). */

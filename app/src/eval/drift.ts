@@ -17,8 +17,8 @@ export interface DriftCheck {
   attribute: string;
   /** For people: what counts as a change. */
   label: string;
-  /** The attribute a control with this name moves on purpose (then this check is left out). */
-  controlledBy: "horizon" | "palette" | "stroke" | "sky" | "depth" | null;
+  /** The attributes whose controls move it on purpose (with any of them, this check is left out). */
+  controlledBy: readonly string[];
   /** 1 changed, 0 unchanged, null when either image gives nothing to compare. */
   changed(before: Measurement, after: Measurement, widthPx: number): 0 | 1 | null;
 }
@@ -29,7 +29,7 @@ export const DRIFT_CHECKS: DriftCheck[] = [
   {
     attribute: "horizon",
     label: `horizon moved by more than ${DRIFT_THRESHOLDS.horizon} of the height`,
-    controlledBy: "horizon",
+    controlledBy: ["horizon"],
     changed: (a, b) =>
       a.horizon === null || b.horizon === null
         ? null
@@ -38,13 +38,13 @@ export const DRIFT_CHECKS: DriftCheck[] = [
   {
     attribute: "sky",
     label: "sky kind (day, sunset, night, overcast) changed",
-    controlledBy: "sky",
+    controlledBy: ["sky"],
     changed: (a, b) => (a.sky === null || b.sky === null ? null : bit(a.sky !== b.sky)),
   },
   {
     attribute: "palette",
     label: `palette distance above ${DRIFT_THRESHOLDS.palette} CIEDE2000`,
-    controlledBy: "palette",
+    controlledBy: ["palette"],
     changed: (a, b) =>
       a.palette.length === 0 || b.palette.length === 0
         ? null
@@ -58,14 +58,14 @@ export const DRIFT_CHECKS: DriftCheck[] = [
   {
     attribute: "objects",
     label: "number of objects found changed",
-    // putting something nearer at a point adds, moves or merges objects
-    controlledBy: "depth",
+    // putting something nearer at a point, or objects in boxes, adds, moves or merges objects
+    controlledBy: ["depth", "layout"],
     changed: (a, b) => bit(a.objects.length !== b.objects.length),
   },
   {
     attribute: "stroke",
     label: `stroke width changed by more than ${DRIFT_THRESHOLDS.stroke_px} px at 64 px`,
-    controlledBy: "stroke",
+    controlledBy: ["stroke"],
     changed: (a, b, widthPx) =>
       a.stroke_width_px === null || b.stroke_width_px === null
         ? null
@@ -89,7 +89,7 @@ export interface DriftRate {
 
 /** Each drift check's rate over the pairs, leaving out the checks of the attributes a control moves. */
 export function driftRates(pairs: readonly MeasuredPair[], controlled: ReadonlySet<string>): DriftRate[] {
-  return DRIFT_CHECKS.filter((d) => !d.controlledBy || !controlled.has(d.controlledBy)).map((d) => {
+  return DRIFT_CHECKS.filter((d) => !d.controlledBy.some((a) => controlled.has(a))).map((d) => {
     const changed = pairs
       .map((p) => d.changed(p.before, p.after, p.widthPx))
       .filter((v): v is 0 | 1 => v !== null);

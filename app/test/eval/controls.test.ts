@@ -3,7 +3,7 @@ import { colourShares, coloursUsed, controlsOf, paletteAdherence } from "../../s
 import { hexToLab } from "../../src/eval/measurers/colour.js";
 import { measure } from "../../src/eval/measurers/index.js";
 import { image, measurement } from "./fake-measurement.js";
-import { depthScene } from "./synth.js";
+import { objectsScene } from "./synth.js";
 
 describe("controls from a recipe's visual prompts", () => {
   const controls = controlsOf([
@@ -224,7 +224,7 @@ describe("controls from plain questions the measurers answer (their Scenes readi
 });
 
 describe("controls from two points", () => {
-  const { image: scene, points } = depthScene();
+  const { image: scene, points } = objectsScene();
   const { HOUSE, CANOPY } = points;
   const ask = (question: string, answer = "Yes") => ({
     question,

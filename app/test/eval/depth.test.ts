@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { isNearer, measureDepths, type Point } from "../../src/eval/measurers/depth.js";
 import { measure } from "../../src/eval/measurers/index.js";
-import { depthScene } from "./synth.js";
+import { objectsScene } from "./synth.js";
 
-const { image: scene, horizon: H, points } = depthScene();
+const { image: scene, horizon: H, points } = objectsScene();
 const { HOUSE, CANOPY, MOUNTAIN, SKY_POINT, FAR_HOUSE, PERSON } = points;
 const line = { horizon: H, horizon_tilt_deg: 0 };
 const at = (x: number, y: number): Point => [x / 64, y / 64];

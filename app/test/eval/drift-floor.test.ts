@@ -39,7 +39,7 @@ describe("floorScenes", () => {
     expect(floorScenes([{ answer: "No", visual_prompt: { kind: "horizon", y: 0.5 } }])).toBeNull();
   });
 
-  it("has nothing to render for questions no measurer checks", () => {
+  it("has nothing to render for points or a layout: the world renders no twin with them set", () => {
     expect(floorScenes([{ visual_prompt: { kind: "points", points: [[0.1, 0.2]] } }, {}])).toBeNull();
   });
 

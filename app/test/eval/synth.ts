@@ -197,11 +197,12 @@ export function lineArt(size: number, strokePx: number, seed: number): RGBImage 
 }
 
 /**
- * A landscape for the depth measurer, 64 px, horizon at 0.5 (row 32): a house standing near (base at row 58),
- * a tree far (canopy over a trunk, base at row 38), a mountain behind the horizon, and a person (base at row
- * 49) in front of the base of a far house (row 42); with a point on each (fractions of the side).
+ * A landscape with objects for the depth and layout measurers, 64 px, horizon at 0.5 (row 32): a house
+ * standing near (base at row 58), a tree far (canopy over a trunk, base at row 38), a mountain behind the
+ * horizon, and a person (base at row 49) in front of the base of a far house (row 42); with a point on each
+ * (fractions of the side).
  */
-export function depthScene() {
+export function objectsScene() {
   const horizon = 0.5;
   const image = landscape({
     size: 64,
