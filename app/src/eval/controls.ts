@@ -5,7 +5,8 @@
  * question (no visual prompt) worded as a Scenes question the measurers answer, given its reading (the
  * engine's: world/qa/phrasings.py `scenes_reading`): a sky kind, a time of day, a horizon band. Two points
  * become a control where their question is worded as a Scenes relative-depth question, which says whether it
- * asks "closer" or "farther" (depth.ts measures it).
+ * asks "closer" or "farther" (depth.ts measures it); a layout's boxes, by whether something stands in each
+ * (layout.ts; which thing is not read).
  */
 import type { Overlay } from "../protocol/overlay.js";
 import { ciede2000, hexToLab } from "./measurers/colour.js";
