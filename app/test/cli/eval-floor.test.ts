@@ -6,7 +6,11 @@ import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkJudgesOnQa, questionsWithSceneAnswers } from "../../src/cli/commands/eval-floor.js";
+import {
+  checkJudgesOnQa,
+  needsReadings,
+  questionsWithSceneAnswers,
+} from "../../src/cli/commands/eval-floor.js";
 import { openEngineWorker } from "../../src/cli/engine-job.js";
 import { Console } from "../../src/cli/io.js";
 import type { TeachRecipe } from "../../src/recipes/schema.js";
@@ -32,6 +36,21 @@ describe("questionsWithSceneAnswers", () => {
       ["Does the image follow the layout drawn on it?", "No", ["layout_match"]],
       ["Is it night-time?", "Yes", ["horizon_band", "sky", "time_of_day"]],
     ]);
+  });
+});
+
+describe("needsReadings", () => {
+  it("reads a plain question or two points (closer or farther), not a line, a palette or a layout", () => {
+    const points = { kind: "points", a: [0.2, 0.5], b: [0.7, 0.5] };
+    expect(needsReadings([question("Is it night-time?", "Yes", undefined)])).toBe(true);
+    expect(needsReadings([question("Is point A closer to the viewer than point B?", "Yes", points)])).toBe(
+      true,
+    );
+    const drawn = [
+      question("Is the red line aligned with the horizon?", "Yes", { kind: "horizon", y: 0.3 }),
+      question("Does the image follow the layout drawn on it?", "Yes", { kind: "layout", boxes: [] }),
+    ];
+    expect(needsReadings(drawn)).toBe(false);
   });
 });
 

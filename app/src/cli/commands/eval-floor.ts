@@ -75,9 +75,7 @@ async function measureFloor(
   signal: AbortSignal,
 ): Promise<Floor | undefined> {
   if (!drawsScenes(recipe.generator)) return undefined; // the renders are of its world
-  // a plain question (no visual prompt) counts by what it asks in the Scenes world, which the engine reads; so
-  // does a two-point question ("closer" or "farther")
-  const read = recipe.questions.some((q) => !q.visual_prompt || q.visual_prompt.kind === "points");
+  const read = needsReadings(recipe.questions);
   const unmeasured = questionsWithSceneAnswers(recipe.questions);
   if (!read && !floorScenes(recipe.questions) && unmeasured.length === 0) return undefined;
   const worker = await openEngineWorker(console); // one start for all of its jobs
@@ -103,6 +101,14 @@ async function measureFloor(
   } finally {
     await worker.close();
   }
+}
+
+/**
+ * Whether the engine must read what the questions ask in the Scenes world: a plain question (no visual
+ * prompt) counts by its reading, and so does a two-point question ("closer" or "farther").
+ */
+export function needsReadings(questions: readonly { visual_prompt?: { kind: string } | null }[]): boolean {
+  return questions.some((q) => !q.visual_prompt || q.visual_prompt.kind === "points");
 }
 
 /** The floor's scenes without and with the control set, rendered and measured. */
