@@ -18,7 +18,14 @@ export interface EvalReportInputs {
   recipe: TeachRecipe;
   summary: EvalSummary;
   grids: string[];
+  /** What the measurers read of a depth or layout control, drawn (report/measured-sheet.ts); none if absent. */
+  measured?: string;
 }
+
+const MEASURED_NOTE =
+  "What the measurers read, image by image: per prompt a row without the LoRA and a row with it, a column per " +
+  "seed; the measured horizon in yellow, points A (red) and B (blue) or the layout's boxes (white); framed " +
+  "green where the control passes, grey where it fails, unframed where nothing could be measured.";
 
 const VERDICT_TITLE: Record<EvalSummary["verdict"], string> = {
   took: "The control took",
@@ -202,6 +209,15 @@ export function evalMarkdown(inputs: EvalReportInputs): string {
   inputs.grids.forEach((g, i) =>
     lines.push(`${s.prompts[i] ?? `prompt ${i}`}:`, "", `![](${relative(evalDir, g)})`, ""),
   );
+  if (inputs.measured)
+    lines.push(
+      "## What the measurers read",
+      "",
+      MEASURED_NOTE,
+      "",
+      `![](${relative(evalDir, inputs.measured)})`,
+      "",
+    );
   return lines.join("\n");
 }
 
@@ -253,6 +269,11 @@ export function evalHtml(inputs: EvalReportInputs): string {
         `<figure><img alt="grid ${i}" src="${inlinePng(g)}"><figcaption>${escapeHtml(s.prompts[i] ?? "")}</figcaption></figure>`,
     ),
   ];
+  if (inputs.measured)
+    parts.push(
+      `<h2>What the measurers read</h2><p>${escapeHtml(MEASURED_NOTE)}</p>`,
+      `<figure><img alt="what the measurers read" src="${inlinePng(inputs.measured)}"></figure>`,
+    );
   for (const { title, note, table } of tables(s))
     parts.push(`<h2>${escapeHtml(title)}</h2><p>${escapeHtml(note)}</p>`, htmlTable(table));
   const metrics = readMetrics(runDir);

@@ -97,6 +97,24 @@ describe("the evaluation report", () => {
     expect(html).not.toMatch(/(src|href)="https?:/);
     expect(html).toContain("Is the &lt;red&gt; line on it?");
     expect(html).toContain("a lake &amp; a tree");
+    expect(md).not.toContain("## What the measurers read");
+  });
+
+  it("shows what the measurers read where the evaluation drew it (a depth or layout control)", () => {
+    const run = mkdtempSync(join(tmpdir(), "eval-report-"));
+    const evalDir = join(run, "eval");
+    mkdirSync(evalDir, { recursive: true });
+    const measured = join(evalDir, "measured.png");
+    writeFileSync(measured, PNG.sync.write(new PNG({ width: 4, height: 2 })));
+    const html = readFileSync(
+      writeEvalReport({ runDir: run, evalDir, recipe, summary, grids: [], measured }),
+      "utf8",
+    );
+    const md = readFileSync(join(evalDir, "report.md"), "utf8");
+    expect(md).toContain("## What the measurers read");
+    expect(md).toContain("![](measured.png)");
+    expect(html).toContain("<h2>What the measurers read</h2>");
+    expect(html).toContain('alt="what the measurers read" src="data:image/png;base64,');
   });
 
   it("says in which words a judge was asked where they were not the recipe's", () => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { measure } from "../../eval/measurers/index.js";
@@ -7,6 +7,7 @@ import { readImage } from "../../images/read.js";
 import { loadRecipeFile, teachRecipe } from "../../recipes/load.js";
 import type { TeachRecipe } from "../../recipes/schema.js";
 import { writeEvalReport } from "../../report/eval-report.js";
+import { controlSheet } from "../../report/measured-sheet.js";
 import { LORA_FILE, trainedScale } from "../../runs/lora.js";
 import type { CliContext } from "../context.js";
 import { runEngineJob, type EngineJobOptions } from "../engine-job.js";
@@ -130,7 +131,24 @@ export async function evaluateRun(
     // question become a control
     readings: floorResult?.readings,
   });
-  const report = writeEvalReport({ runDir: run, evalDir: out, recipe, summary, grids: result.grids });
+  const sheet = controlSheet({
+    questions: recipe.questions,
+    readings: floorResult?.readings ?? [],
+    images: result.images,
+    measurements,
+    pixels,
+    taughtScale: scale,
+  });
+  const measured = sheet ? join(out, "measured.png") : undefined;
+  if (sheet && measured) writeFileSync(measured, sheet);
+  const report = writeEvalReport({
+    runDir: run,
+    evalDir: out,
+    recipe,
+    summary,
+    grids: result.grids,
+    measured,
+  });
   console.result(`verdict: ${summary.verdict_text}`);
   console.result(`eval report: ${report}`);
   return summary;
