@@ -64,6 +64,21 @@ describe("dualproc world measure", () => {
     expect((await depthAt("0.2,0.95,0.8,0.7")).a_nearer).toBe(true);
   });
 
+  it("--box (repeatable) adds how much of each box objects cover, as the evaluation measures a layout", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "measure-"));
+    const file = join(dir, "a.png");
+    writeFileSync(file, landscapePng(40)); // sky over grass, nothing standing anywhere
+    const { io, cli } = capture();
+    expect(
+      await main(["world", "measure", file, "--box", "0.1,0.7,0.4,0.9", "--box", "0.5,0.1,0.9,0.3"], cli),
+    ).toBe(0);
+    const { layout } = JSON.parse(io.out) as { layout: { coverage: number[]; followed: boolean } };
+    expect(layout).toEqual({ coverage: [0, 0], followed: false });
+    const bad = capture();
+    expect(await main(["world", "measure", file, "--box", "0.5,0.1,0.4,0.3"], bad.cli)).not.toBe(0);
+    expect(bad.io.err).toMatch(/four fractions X0,Y0,X1,Y1 from 0 to 1, with X0 < X1/);
+  });
+
   it("refuses --points that are not four fractions, before reading any image", async () => {
     const { io, cli } = capture();
     expect(await main(["world", "measure", "missing.png", "--points", "0.1,0.2"], cli)).not.toBe(0);

@@ -1,6 +1,7 @@
-import type { Command } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 import { comparePoints, type Point } from "../../../eval/measurers/depth.js";
 import { measure, type Measurement } from "../../../eval/measurers/index.js";
+import { boxCoverage, LAYOUT_COVERAGE, type Box } from "../../../eval/measurers/layout.js";
 import type { RGBImage } from "../../../eval/measurers/types.js";
 import { ImageReadError, readImage } from "../../../images/read.js";
 import type { CliContext } from "../../context.js";
@@ -12,6 +13,7 @@ const KINDS = ["landscape", "lineart"] as const;
 interface MeasureOptions {
   kind?: (typeof KINDS)[number];
   points?: { a: Point; b: Point };
+  box?: Box[];
 }
 
 /** `--points XA,YA,XB,YB`, as `ask --overlay points:...` takes them. */
@@ -19,6 +21,17 @@ function pointsArg(text: string): { a: Point; b: Point } {
   const overlay = parseOverlayArg(`points:${text}`);
   if (overlay.kind !== "points") throw new Error("unreachable: a points overlay");
   return { a: overlay.a, b: overlay.b };
+}
+
+/** `--box X0,Y0,X1,Y1`, repeatable: the boxes of a layout, as fractions of the side. */
+function boxArg(text: string, boxes: Box[] = []): Box[] {
+  const v = text.split(",").map((x) => (x.trim() === "" ? NaN : Number(x)));
+  const fractions = v.length === 4 && v.every((x) => x >= 0 && x <= 1);
+  if (!fractions || !(v[0]! < v[2]! && v[1]! < v[3]!))
+    throw new InvalidArgumentError(
+      "expected four fractions X0,Y0,X1,Y1 from 0 to 1, with X0 < X1 and Y0 < Y1",
+    );
+  return [...boxes, [v[0]!, v[1]!, v[2]!, v[3]!]];
 }
 
 export function measureCommand(context: CliContext): Command {
@@ -31,11 +44,19 @@ export function measureCommand(context: CliContext): Command {
       "also the depth of what is seen at points A and B (fractions of the side), and which is nearer",
       pointsArg,
     )
+    .option(
+      "--box <x0,y0,x1,y1>",
+      "also how much of this box (fractions of the side) objects cover, as the evaluation measures a layout; " +
+        "repeat for each box",
+      boxArg,
+    )
     .addHelpText(
       "after",
       "\nPrints one JSON object per image (fields as in docs/world-contract.md, plus confidences).\n" +
         "With --points, `depth` is {a, b, a_nearer}: ground-plane depths as the evaluation measures relative\n" +
         "depth (null where the point shows the sky or what stands behind the horizon), or null without a horizon.\n" +
+        `With --box, \`layout\` is {coverage, followed}: the share of each box objects cover, and whether every\n` +
+        `box is covered to ${100 * LAYOUT_COVERAGE}% (what stands there is not read); null without a horizon.\n` +
         "The measurers share no code with the renderer: they are the independent check on generated images.",
     )
     .action((images: string[], options: MeasureOptions, self: Command) => {
@@ -46,7 +67,8 @@ export function measureCommand(context: CliContext): Command {
           const image = readImage(file);
           const measured = measure(image, options.kind ? { kind: options.kind } : {});
           const depth = options.points ? { depth: depthOf(image, measured, options.points) } : {};
-          console.result(JSON.stringify({ file, ...measured, ...depth }));
+          const layout = options.box ? { layout: layoutOf(image, measured, options.box) } : {};
+          console.result(JSON.stringify({ file, ...measured, ...depth, ...layout }));
         } catch (error) {
           if (!(error instanceof ImageReadError)) throw error;
           console.warn(error.message);
@@ -62,4 +84,10 @@ function depthOf(image: RGBImage, m: Measurement, { a, b }: { a: Point; b: Point
   const compared = comparePoints(image, m, a, b);
   const finite = (d: number) => (Number.isFinite(d) ? d : null);
   return compared && { a: finite(compared.depthA), b: finite(compared.depthB), a_nearer: compared.aNearer };
+}
+
+/** The share of each box objects cover, and whether all are covered enough; null where no horizon was found. */
+function layoutOf(image: RGBImage, m: Measurement, boxes: Box[]) {
+  const coverage = boxCoverage(image, m, boxes);
+  return coverage && { coverage, followed: coverage.every((c) => c >= LAYOUT_COVERAGE) };
 }
