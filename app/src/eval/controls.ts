@@ -325,21 +325,15 @@ function controlFor(
 }
 
 /** "Does the image follow the layout?" measured as something standing in each box (its kind not read). */
-function layoutControl(boxes: readonly { box: Box }[], question: number, target: string): Control {
+function layoutControl(layout: readonly { box: Box }[], question: number, target: string): Control {
+  const boxes = layout.map((b) => b.box);
   return {
     attribute: "layout",
     question,
     target,
     wanted: true,
     label: `an object in each of the ${boxes.length} boxes (${100 * LAYOUT_COVERAGE}% covered; kinds not read)`,
-    passes: (m, image) => {
-      const coverage = boxCoverage(
-        image,
-        m,
-        boxes.map((b) => b.box),
-      );
-      return coverage && coverage.every((c) => c >= LAYOUT_COVERAGE);
-    },
+    passes: (m, image) => boxCoverage(image, m, boxes)?.every((c) => c >= LAYOUT_COVERAGE) ?? null,
     checks: [],
     details: [],
   };

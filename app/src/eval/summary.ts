@@ -116,7 +116,13 @@ export function summarise(inputs: EvalInputs): EvalSummary {
   const judges = result.judges.map((j) => judgeSummary(j, inputs, pairs));
   const readings = inputs.readings ?? [];
   const controls = controlsOf(inputs.questions, readings).flatMap((control) => {
-    const outcome = (check: Check, i: number) => check.passes(inputs.measurements[i]!, inputs.pixels[i]!);
+    // each rule judges each image once: the rules that read pixels (depth, layout) cost a measurement each
+    const judged = new Map<Check, Map<number, boolean | null>>();
+    const outcome = (check: Check, i: number) => {
+      const row = judged.get(check) ?? judged.set(check, new Map()).get(check)!;
+      if (!row.has(i)) row.set(i, check.passes(inputs.measurements[i]!, inputs.pixels[i]!));
+      return row.get(i)!;
+    };
     // A control asked only of some prompts is measured on their images (none among these: not measured);
     // its target may be stated by several questions (phrasings), each asked of its own prompts.
     const stating = inputs.questions.filter((q, i) => targetOf(q, readings[i] ?? null) === control.target);

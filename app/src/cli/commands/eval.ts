@@ -139,8 +139,11 @@ export async function evaluateRun(
     pixels,
     taughtScale: scale,
   });
-  const measured = sheet ? join(out, "measured.png") : undefined;
-  if (sheet && measured) writeFileSync(measured, sheet);
+  let measured: string | undefined;
+  if (sheet) {
+    measured = join(out, "measured.png");
+    writeFileSync(measured, sheet);
+  }
   const report = writeEvalReport({
     runDir: run,
     evalDir: out,
