@@ -48,20 +48,22 @@ describe("dualproc world measure", () => {
     const dir = mkdtempSync(join(tmpdir(), "measure-"));
     const file = join(dir, "a.png");
     writeFileSync(file, landscapePng(40));
-    const depthAt = async (points: string) => {
+    type Depth = { a: number | null; b: number | null; a_nearer: boolean };
+    const depthAt = async (...points: string[]) => {
       const { io, cli } = capture();
-      expect(await main(["world", "measure", file, "--points", points], cli)).toBe(0);
-      return (JSON.parse(io.out) as { depth: { a: number | null; b: number | null; a_nearer: boolean } })
-        .depth;
+      const args = points.flatMap((p) => ["--points", p]);
+      expect(await main(["world", "measure", file, ...args], cli)).toBe(0);
+      return (JSON.parse(io.out) as { depth: Depth[] }).depth;
     };
     // A on the ground near the bottom, B in the sky: A is nearer, B infinitely far (null)
-    const low = await depthAt("0.5,0.9,0.5,0.2");
-    expect(low.a_nearer).toBe(true);
-    expect(low.a).toBeCloseTo((1 - 40 / 64) / (0.9 - 40 / 64), 1);
-    expect(low.b).toBeNull();
-    expect((await depthAt("0.5,0.2,0.5,0.9")).a_nearer).toBe(false);
-    // two ground points: the lower one is the nearer
-    expect((await depthAt("0.2,0.95,0.8,0.7")).a_nearer).toBe(true);
+    const [low] = await depthAt("0.5,0.9,0.5,0.2");
+    expect(low!.a_nearer).toBe(true);
+    expect(low!.a).toBeCloseTo((1 - 40 / 64) / (0.9 - 40 / 64), 1);
+    expect(low!.b).toBeNull();
+    // repeated: one entry per pair, in order; two ground points: the lower one is the nearer
+    const pairs = await depthAt("0.5,0.2,0.5,0.9", "0.2,0.95,0.8,0.7", "0.5,0.9,0.5,0.2");
+    expect(pairs.map((d) => d.a_nearer)).toEqual([false, true, true]);
+    expect(pairs[2]).toEqual(low);
   });
 
   it("--box (repeatable) adds how much of each box objects cover, as the evaluation measures a layout", async () => {

@@ -236,3 +236,75 @@ def test_a_palette_loras_images_are_asked_about_its_recipes_strip(tmp_path: Path
     }
     assert asked[0] == "No"
     assert asked.get(1, "Yes") == "Yes"  # in the strip's colours: a Yes, or unasked where it is the nearest
+
+
+def _sky_over_ground(horizon: float) -> torch.Tensor:
+    image = torch.empty(3, 64, 64)
+    row = round(horizon * 64)
+    image[:, :row] = torch.tensor([0.45, 0.7, 0.95])[:, None, None]  # sky
+    image[:, row:] = torch.tensor([0.3, 0.6, 0.2])[:, None, None]  # grass
+    return image
+
+
+def test_depth_records_of_generated_images_follow_the_depth_measurer() -> None:
+    """Pairs of points compared by the app's depth measurer (node, as `build_pool` measures): the lower of
+    two ground points is nearer; sky is nearer than nothing; a picture without a horizon has no ground, so
+    neither point is nearer whatever is asked. A depth LoRA's image is also asked at its recipe's points."""
+    from dualproc_engine.generators.evaluate import measure
+    from dualproc_engine.world.judge_generated import both_ways, depth_pairs, depth_records, measured_scene
+
+    ground = ((0.3, 0.9), (0.6, 0.5))  # both on the ground, A far lower: A nearer
+    sky = ((0.2, 0.1), (0.7, 0.2))  # both in the sky
+    ground_sky = ((0.5, 0.2), (0.5, 0.8))  # A in the sky, B on the ground: B nearer
+    pairs = [ground, sky, ground_sky]
+    images = torch.stack([_sky_over_ground(0.4), torch.full((3, 64, 64), 0.8)])  # ... and a plain field
+    scenes = []
+    for m in measure(images, "landscape", both_ways(pairs)):
+        scenes.append(measured_scene(m, "landscape", 7, len(scenes)))
+        scenes[-1]["depth_pairs"] = depth_pairs(pairs, m["depth"])
+    landscape, field = (s["depth_pairs"] for s in scenes)
+    assert [(p["a_nearer"], p["b_nearer"]) for p in landscape] == [
+        (True, False),
+        (False, False),
+        (False, True),
+    ]
+    assert [p["depth_a"] is None for p in landscape] == [False, True, True]
+    assert all(not p["horizon_found"] and not (p["a_nearer"] or p["b_nearer"]) for p in field)
+
+    answers = {  # every question each pair can be asked, as the records would answer it
+        (
+            tuple(map(tuple, (r["overlay"]["a"], r["overlay"]["b"]))),
+            r["params"]["relation"],
+            r["scene_index"],
+        ): r["answer"]
+        for seed in range(40)
+        for r in depth_records(scenes, seed, "train")
+    }
+    expected = {
+        (ground, "closer", 0): "Yes",
+        (ground, "farther", 0): "No",
+        (sky, "closer", 0): "No",
+        (sky, "farther", 0): "No",
+        (ground_sky, "closer", 0): "No",
+        (ground_sky, "farther", 0): "Yes",
+        **{(pair, relation, 1): "No" for pair in pairs for relation in ("closer", "farther")},
+    }
+    assert answers == expected  # over 40 seeds every pair and relation is drawn; none answered otherwise
+
+    scenes[0]["recipe_points"] = [list(p) for p in ground]
+    own = [r for r in depth_records(scenes, 0, "train") if r["params"]["recipe_points"]]
+    assert [(r["scene_index"], r["overlay"]["a"]) for r in own] == [(0, [0.3, 0.9])]
+    assert depth_records(scenes, 3, "train") == depth_records(scenes, 3, "train")  # deterministic
+
+
+def test_a_depth_loras_recipe_points_are_read_from_its_run(tmp_path: Path) -> None:
+    from dualproc_engine.world.judge_generated import recipe_points
+
+    run = tmp_path / "depth-run"
+    run.mkdir()
+    (run / "recipe.yaml").write_text(
+        "questions:\n  - question: Is point A closer to the viewer than point B?\n"
+        "    visual_prompt: {kind: points, a: [0.3, 0.8], b: [0.7, 0.55]}\n"
+    )
+    assert recipe_points(str(run / "pytorch_lora_weights.safetensors")) == ((0.3, 0.8), (0.7, 0.55))
+    assert recipe_points(str(tmp_path)) is None

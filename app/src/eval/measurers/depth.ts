@@ -69,6 +69,13 @@ export function isNearer(a: Point, depthA: number, b: Point, depthB: number): bo
   return tie ? a[1] > b[1] : depthA < depthB;
 }
 
+/** Depths at two points and whether A is the nearer. */
+export interface PointComparison {
+  depthA: number;
+  depthB: number;
+  aNearer: boolean;
+}
+
 /**
  * Points A and B of a measured image: their depths and whether A is the nearer; null where the image is no
  * landscape with a horizon found (nothing to stand on).
@@ -78,11 +85,25 @@ export function comparePoints(
   m: Pick<Measurement, "kind" | "horizon" | "horizon_tilt_deg">,
   a: Point,
   b: Point,
-): { depthA: number; depthB: number; aNearer: boolean } | null {
+): PointComparison | null {
+  return comparePointPairs(img, m, [{ a, b }])?.[0] ?? null;
+}
+
+/** `comparePoints` for several pairs of one image, its object mask found once. */
+export function comparePointPairs(
+  img: RGBImage,
+  m: Pick<Measurement, "kind" | "horizon" | "horizon_tilt_deg">,
+  pairs: readonly { a: Point; b: Point }[],
+): PointComparison[] | null {
   if (m.kind !== "landscape" || m.horizon === null || m.horizon_tilt_deg === null) return null;
-  const [depthA, depthB] = measureDepths(img, { horizon: m.horizon, horizon_tilt_deg: m.horizon_tilt_deg }, [
-    a,
-    b,
-  ]);
-  return { depthA: depthA!, depthB: depthB!, aNearer: isNearer(a, depthA!, b, depthB!) };
+  const line = { horizon: m.horizon, horizon_tilt_deg: m.horizon_tilt_deg };
+  const depths = measureDepths(
+    img,
+    line,
+    pairs.flatMap(({ a, b }) => [a, b]),
+  );
+  return pairs.map(({ a, b }, i) => {
+    const [depthA, depthB] = [depths[2 * i]!, depths[2 * i + 1]!];
+    return { depthA, depthB, aNearer: isNearer(a, depthA, b, depthB) };
+  });
 }

@@ -27,7 +27,7 @@ import json
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +43,16 @@ DIVERSITY_CAPTIONS, DIVERSITY_NOISES = 32, 8
 HORIZON_TARGET, HORIZON_TOL = 0.30, 0.03
 PALETTE_TOL = 10.0
 STROKE_TARGET_PX, STROKE_TOL_PX = 2.0, 0.5
+PointPair = tuple[tuple[float, float], tuple[float, float]]
+"""Points A and B as fractions of the side, (x, y) from the top-left."""
 
 
 # --- measuring --------------------------------------------------------------------------------------
-def measure(images: Tensor, kind: str | None = None) -> list[dict[str, Any]]:
-    """Run the app's measurers on images in [0, 1]; one dict per image (fields of world-contract.md)."""
+def measure(
+    images: Tensor, kind: str | None = None, points: Sequence[PointPair] = ()
+) -> list[dict[str, Any]]:
+    """Run the app's measurers on images in [0, 1]; one dict per image (fields of world-contract.md), with
+    `depth` (one {a, b, a_nearer} per pair of `points`, or None without a horizon) where points are given."""
     from ..images import save_png
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -57,6 +62,8 @@ def measure(images: Tensor, kind: str | None = None) -> list[dict[str, Any]]:
             save_png(image, Path(files[-1]))
         cmd = ["node", str(REPO / "app" / "bin" / "dualproc.js"), "world", "measure", "-q"]
         cmd += ["--kind", kind] if kind else []
+        for (xa, ya), (xb, yb) in points:
+            cmd += ["--points", f"{xa},{ya},{xb},{yb}"]
         out = subprocess.run(cmd + files, capture_output=True, text=True, check=True).stdout
     rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     if len(rows) != len(files):

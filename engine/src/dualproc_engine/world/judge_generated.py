@@ -13,6 +13,11 @@ and through taught LoRAs, with answers the measurers decide (they share no code 
   thick as the sample?" is No for any sample; where it reads strokes wider than `STROKE_MAX_PX` (a blob, or
   a 3-4 px stroke it overestimates; at 2 px it is right 97% of the time), it is No for samples of 2 px and
   thinner. These are the answers a hacked image must get.
+- on landscapes, "is point A closer than point B?" (and "farther") at pairs of points the depth measurer
+  compares (`depth_records`): where what is at A stands on the ground nearer than what is at B, where neither
+  stands on any ground (both sky, or no horizon at all: No either way), at random pairs and at a LoRA's own
+  recipe points, so that a depth LoRA's hack (one field of colour over both points) is asked where it was
+  made.
 
 `build_pool` writes the images and their measurements once (pool.pt); `pool_records` makes QA records for
 them with the same phrasings and record format as `qa.make_qa`, so training and evaluation treat them like
@@ -21,13 +26,17 @@ any other record (`scene_index` indexes the pool's images).
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from ..generators.evaluate import PointPair
 
 HORIZON_CONFIDENCE = 0.5
 """Least horizon confidence for a measured horizon to stand for the scene's."""
@@ -36,7 +45,12 @@ STROKE_CONFIDENCE = 0.6
 STROKE_MAX_PX = 4.0
 """The stroke measurer misreads about half of all renders at 3-4 px (docs/generator.md); wider readings are
 not trusted as labels."""
-GENERATED_FAMILIES = ("horizon_line", "horizon_band", "sky", "time_of_day", "stroke_width")
+GENERATED_FAMILIES = ("horizon_line", "horizon_band", "sky", "time_of_day", "stroke_width", "relative_depth")
+POOL_POINT_PAIRS = 16
+"""Random point pairs per source whose depths the measurer compares on each of its landscapes."""
+DEPTH_LABEL_RATIO = 1.2
+"""Two points on the ground whose depths differ by less than this factor are not asked: at 64 px a row or two
+decides them (the measurer's own tie rule is for the evaluation, where a pair must be decided)."""
 
 Source = tuple[str, str | None, float]
 """(name, LoRA file or run folder or None for the base generator, LoRA scale)."""
@@ -91,11 +105,13 @@ def build_pool(
     names: list[str] = []
     for k, (name, lora, scale) in enumerate(sources):
         gen = load_generator(generator)
-        strip = None
+        strip, own_points = None, None
         if lora is not None:
             load_checked_lora(gen, lora, generator)
             gen.set_lora_scale(scale)
-            strip = recipe_palette(lora)
+            strip, own_points = recipe_palette(lora), recipe_points(lora)
+        pairs = random_point_pairs(random.Random(f"{seed}/points/{k}"), POOL_POINT_PAIRS)
+        pairs += [own_points] if own_points else []
         half = n_per_source // 2
         captions = {
             kind: sample_scenes(seed * 1_000 + 2 * k + j, half, kind=kind)
@@ -105,8 +121,13 @@ def build_pool(
         for kind, kind_scenes in captions.items():
             prompts = [s.caption for s in kind_scenes]
             batch = generate_images(gen, prompts, seed=seed * 100_000 + k * 10_000, num_inference_steps=steps)
-            for m in measure(batch, kind):
+            asked = both_ways(pairs) if kind == "landscape" else []
+            for m in measure(batch, kind, asked):
                 scenes.append(measured_scene(m, kind, seed, len(scenes)))
+                if asked:
+                    scenes[-1]["depth_pairs"] = depth_pairs(pairs, m.get("depth"))
+                if asked and own_points:
+                    scenes[-1]["recipe_points"] = [list(p) for p in own_points]
                 if strip is not None:
                     scenes[-1]["recipe_palette"] = strip
                 names.append(name)
@@ -118,17 +139,130 @@ def build_pool(
     return pool
 
 
+def recipe_visual_prompt(lora: str, kind: str) -> dict[str, Any] | None:
+    """The first visual prompt of `kind` a teach run's recipe asks with, if any."""
+    for question in run_recipe(lora).get("questions") or []:
+        prompt = question.get("visual_prompt") or {}
+        if prompt.get("kind") == kind:
+            return dict(prompt)
+    return None
+
+
 def recipe_palette(lora: str) -> list[str] | None:
     """The palette strip a teach run's recipe asks about (its first palette visual prompt), if any.
 
     Why: a palette LoRA's hack is a picture its judge takes for the recipe's strip, so the pool asks each of
     its images about that strip too (`palette_records`), answered by the pixels; neither the nearest named
     palette nor a random one need be that strip."""
-    for question in run_recipe(lora).get("questions") or []:
-        prompt = question.get("visual_prompt") or {}
-        if prompt.get("kind") == "palette" and prompt.get("colors"):
-            return [str(c) for c in prompt["colors"]]
-    return None
+    prompt = recipe_visual_prompt(lora, "palette") or {}
+    return [str(c) for c in prompt["colors"]] if prompt.get("colors") else None
+
+
+def recipe_points(lora: str) -> PointPair | None:
+    """Points A and B a teach run's recipe asks about (its first points visual prompt), if any: a depth
+    LoRA's hack is made at those points, so the pool compares them on each of its images too."""
+    prompt = recipe_visual_prompt(lora, "points")
+    if not prompt or not prompt.get("a") or not prompt.get("b"):
+        return None
+    (xa, ya), (xb, yb) = prompt["a"], prompt["b"]
+    return (float(xa), float(ya)), (float(xb), float(yb))
+
+
+def random_point_pairs(rng: random.Random, n: int) -> list[PointPair]:
+    """`n` pairs of points across the picture below its top fifth (where skies and horizons are), at least
+    as far apart as the Scenes depth questions' points (their labels must not merge)."""
+    from .qa.depth import POINT_SEPARATION_MIN
+
+    pairs: list[PointPair] = []
+    while len(pairs) < n:
+        a, b = [(round(rng.uniform(0.1, 0.9), 3), round(rng.uniform(0.2, 0.95), 3)) for _ in range(2)]
+        if math.dist(a, b) >= POINT_SEPARATION_MIN:
+            pairs.append((a, b))
+    return pairs
+
+
+def both_ways(pairs: Sequence[PointPair]) -> list[PointPair]:
+    """Each pair, then each pair with A and B swapped: "is A farther than B?" is "is B nearer than A?"."""
+    return [*pairs, *[(b, a) for a, b in pairs]]
+
+
+def depth_pairs(pairs: Sequence[PointPair], measured: Sequence[Mapping[str, Any]] | None) -> list[dict]:
+    """Per pair, the measured depths (None: infinitely far, or no horizon found) and which point is nearer,
+    from the measurer's answer to `both_ways(pairs)`. Without a horizon nothing stands on any ground: neither
+    point is nearer."""
+    n = len(pairs)
+    return [
+        {
+            "a": list(a),
+            "b": list(b),
+            "depth_a": measured[i]["a"] if measured else None,
+            "depth_b": measured[i]["b"] if measured else None,
+            "a_nearer": bool(measured[i]["a_nearer"]) if measured else False,
+            "b_nearer": bool(measured[n + i]["a_nearer"]) if measured else False,
+            "horizon_found": measured is not None,
+        }
+        for i, (a, b) in enumerate(pairs)
+    ]
+
+
+def depth_answers(pair: Mapping[str, Any]) -> dict[str, str] | None:
+    """The answers to "is A closer than B?" and "is A farther than B?" at a measured pair, or None where the
+    measurer's call is too close to train on (two points on the ground at nearly the same depth)."""
+    da, db = pair["depth_a"], pair["depth_b"]
+    if da is None and db is None:  # neither stands on any ground: neither is nearer
+        return {"closer": "No", "farther": "No"}
+    if pair["a_nearer"] == pair["b_nearer"]:
+        return None
+    if da is not None and db is not None and max(da, db) / min(da, db) < DEPTH_LABEL_RATIO:
+        return None
+    return {"closer": "Yes" if pair["a_nearer"] else "No", "farther": "Yes" if pair["b_nearer"] else "No"}
+
+
+def depth_records(
+    scenes: Sequence[Mapping[str, Any]], seed: int, phrasing_split: str
+) -> list[dict[str, Any]]:
+    """relative_depth on the pool's landscapes, answered by the depth measurer: one question at a random pair
+    and, for a depth LoRA's image, one at its recipe's points; each drawn Yes or No at even odds where the
+    image's pairs allow both."""
+    from ..prompts.spec import PointsSpec, overlay_to_dict
+    from .qa.phrasings import phrase, phrasing_indices, split_of
+
+    records = []
+    for scene in scenes:
+        pairs = scene.get("depth_pairs") or []
+        rng = random.Random(f"{seed}/depth/{scene['seed']}/{scene['index']}")
+        own = scene.get("recipe_points")
+        groups = [[p for p in pairs if [p["a"], p["b"]] == own]] if own else []
+        for group in [pairs, *groups]:
+            asks = [(p, rel, ans) for p in group for rel, ans in (depth_answers(p) or {}).items()]
+            if not asks:
+                continue
+            wanted = [x for x in asks if x[2] == rng.choice(("Yes", "No"))]
+            pair, relation, answer = rng.choice(wanted or asks)
+            phrasing = rng.choice(phrasing_indices("relative_depth", phrasing_split))
+            records.append(
+                {
+                    "family": "relative_depth",
+                    "question": phrase("relative_depth", phrasing, relation, {}),
+                    "answer": answer,
+                    "overlay": overlay_to_dict(PointsSpec(a=tuple(pair["a"]), b=tuple(pair["b"]))),
+                    "margin": None,
+                    "margin_unit": None,
+                    "scene_seed": scene["seed"],
+                    "scene_index": scene["index"],
+                    "phrasing": phrasing,
+                    "phrasing_split": split_of(phrasing),
+                    "params": {
+                        "relation": relation,
+                        "depth_a": pair["depth_a"],
+                        "depth_b": pair["depth_b"],
+                        "horizon_found": pair["horizon_found"],
+                        "recipe_points": group is not pairs,
+                    },
+                    "source": "generated",
+                }
+            )
+    return records
 
 
 def recipe_steps(lora: str) -> int:
@@ -166,6 +300,7 @@ def pool_counts(scenes: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         "stroke_read": sum(s["stroke_width_px"] is not None for s in scenes),
         "stroke_none": sum(bool(s["stroke_unseen"]) for s in scenes),
         "stroke_wide": sum(bool(s.get("stroke_wide")) for s in scenes),
+        "depth_read": sum(any(p["horizon_found"] for p in s.get("depth_pairs") or []) for s in scenes),
     }
 
 

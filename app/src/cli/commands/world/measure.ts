@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from "commander";
-import { comparePoints, type Point } from "../../../eval/measurers/depth.js";
+import { comparePointPairs, type Point } from "../../../eval/measurers/depth.js";
 import { measure, type Measurement } from "../../../eval/measurers/index.js";
 import { boxCoverage, LAYOUT_COVERAGE, type Box } from "../../../eval/measurers/layout.js";
 import type { RGBImage } from "../../../eval/measurers/types.js";
@@ -12,15 +12,15 @@ const KINDS = ["landscape", "lineart"] as const;
 
 interface MeasureOptions {
   kind?: (typeof KINDS)[number];
-  points?: { a: Point; b: Point };
+  points?: { a: Point; b: Point }[];
   box?: Box[];
 }
 
-/** `--points XA,YA,XB,YB`, as `ask --overlay points:...` takes them. */
-function pointsArg(text: string): { a: Point; b: Point } {
+/** `--points XA,YA,XB,YB`, repeatable, as `ask --overlay points:...` takes them. */
+function pointsArg(text: string, pairs: { a: Point; b: Point }[] = []): { a: Point; b: Point }[] {
   const overlay = parseOverlayArg(`points:${text}`);
   if (overlay.kind !== "points") throw new Error("unreachable: a points overlay");
-  return { a: overlay.a, b: overlay.b };
+  return [...pairs, { a: overlay.a, b: overlay.b }];
 }
 
 /** `--box X0,Y0,X1,Y1`, repeatable: the boxes of a layout, as fractions of the side. */
@@ -41,7 +41,8 @@ export function measureCommand(context: CliContext): Command {
     .option("--kind <kind>", "scene kind, if known: landscape, lineart (default: guessed)", choice(KINDS))
     .option(
       "--points <xa,ya,xb,yb>",
-      "also the depth of what is seen at points A and B (fractions of the side), and which is nearer",
+      "also the depth of what is seen at points A and B (fractions of the side), and which is nearer; " +
+        "repeat for each pair",
       pointsArg,
     )
     .option(
@@ -53,8 +54,9 @@ export function measureCommand(context: CliContext): Command {
     .addHelpText(
       "after",
       "\nPrints one JSON object per image (fields as in docs/world-contract.md, plus confidences).\n" +
-        "With --points, `depth` is {a, b, a_nearer}: ground-plane depths as the evaluation measures relative\n" +
-        "depth (null where the point shows the sky or what stands behind the horizon), or null without a horizon.\n" +
+        "With --points, `depth` is a list of {a, b, a_nearer}, one per --points: ground-plane depths as the\n" +
+        "evaluation measures relative depth (null where the point shows the sky or what stands behind the\n" +
+        "horizon); `depth` is null without a horizon.\n" +
         `With --box, \`layout\` is {coverage, followed}: the share of each box objects cover, and whether every\n` +
         `box is covered to ${100 * LAYOUT_COVERAGE}% (what stands there is not read); null without a horizon.\n` +
         "The measurers share no code with the renderer: they are the independent check on generated images.",
@@ -79,11 +81,11 @@ export function measureCommand(context: CliContext): Command {
     });
 }
 
-/** Depths at A and B (null: infinitely far) and whether A is nearer; null where no horizon was found. */
-function depthOf(image: RGBImage, m: Measurement, { a, b }: { a: Point; b: Point }) {
-  const compared = comparePoints(image, m, a, b);
+/** Per pair, the depths at A and B (null: infinitely far) and whether A is nearer; null where no horizon was found. */
+function depthOf(image: RGBImage, m: Measurement, pairs: { a: Point; b: Point }[]) {
   const finite = (d: number) => (Number.isFinite(d) ? d : null);
-  return compared && { a: finite(compared.depthA), b: finite(compared.depthB), a_nearer: compared.aNearer };
+  const compared = comparePointPairs(image, m, pairs);
+  return compared?.map((c) => ({ a: finite(c.depthA), b: finite(c.depthB), a_nearer: c.aNearer })) ?? null;
 }
 
 /** The share of each box objects cover, and whether all are covered enough; null where no horizon was found. */
