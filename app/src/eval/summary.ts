@@ -370,17 +370,24 @@ function judgeVerdict(
   const training = judges.find((j) => j.role === "training");
   const heldOut = judges.filter((j) => j.role === "held-out");
   const rise = training?.difference;
-  if (!training || !clearlyAbove(rise ?? null, LEAST_GAIN)) {
+  // a recipe's own targets decide; its contrasts (a wanted "No" beside a wanted "Yes") only sharpen them:
+  // moving off "1 px" is no line weight of 2 px
+  const targets = controls.some((c) => c.wanted) ? controls.filter((c) => c.wanted) : controls;
+  const evidence = targets.length > 0 ? targets : heldOut;
+  // the measurers outrank the judges: a control they see take has taken, however little the training judge's
+  // own score moved (a regulariser can hold it under 5 points while the picture follows the control)
+  const judgeRose = clearlyAbove(rise ?? null, LEAST_GAIN);
+  const measuredRose = targets.some((c) => clearlyAbove(c.difference, LEAST_GAIN));
+  if (!training || !(judgeRose || measuredRose)) {
     return {
       verdict: "no_gain",
       text: "The training judge's own score did not clearly rise (by at least 5 points) with the LoRA: the control did not take.",
     };
   }
-  const gain = `The training judge's score rose by ${pct(rise!.mean)} points (95% interval ${pct(rise!.low)} to ${pct(rise!.high)})`;
-  // a recipe's own targets decide; its contrasts (a wanted "No" beside a wanted "Yes") only sharpen them:
-  // moving off "1 px" is no line weight of 2 px
-  const targets = controls.some((c) => c.wanted) ? controls.filter((c) => c.wanted) : controls;
-  const evidence = targets.length > 0 ? targets : heldOut;
+  const interval = `${pct(rise!.mean)} points (95% interval ${pct(rise!.low)} to ${pct(rise!.high)})`;
+  const gain = judgeRose
+    ? `The training judge's score rose by ${interval}`
+    : `The training judge's own score rose by ${interval}, not clearly the 5 points a gain must clear`;
   // a held-out judge that cannot tell right answers from wrong ones on scenes whose answer is known checks
   // nothing: with no measurer, its rise would not confirm the control, nor its flat score show hacking
   if (controls.length === 0 && heldOut.length > 0 && heldOut.every((j) => blindOnEvery(j.judge, checks))) {
@@ -398,6 +405,7 @@ function judgeVerdict(
   const rose = evidence.filter((e) => clearlyAbove(e.difference, LEAST_GAIN));
   const what = controls.length > 0 ? "the measurers" : "the held-out judge";
   const confirm = controls.length > 0 ? "confirm" : "confirms";
+  const link = judgeRose ? `, and ${what} ${confirm}` : `, but ${what} show`;
   // a recipe that states several targets (a line at 70% and "a low horizon") took only where each did: the
   // looser one met by noise with a line near the bottom is not the control asked for
   const short = controls.length > 0 ? targets.filter((c) => !rose.includes(c) && !meets(c)) : [];
@@ -405,14 +413,14 @@ function judgeVerdict(
     return {
       verdict: "took_in_part",
       text:
-        `${gain}, and the measurers confirm part of it: ${(rose as ControlSummary[]).map(tookText).join("; ")}; ` +
+        `${gain}${link} part of it: ${(rose as ControlSummary[]).map(tookText).join("; ")}; ` +
         `but not ${short.map(gainText).join("; ")}: the control took only in part.`,
     };
   }
   if (rose.length > 0) {
     const howFar =
       controls.length > 0 ? successText(rose as ControlSummary[]) : heldOutText(rose as JudgeSummary[]);
-    return { verdict: "took", text: `${gain}, and ${what} ${confirm} it: the control took${howFar}.` };
+    return { verdict: "took", text: `${gain}${link} it: the control took${howFar}.` };
   }
   // a gain whose interval reaches 5 points but does not clear them is too few pairs to tell, not hacking
   const unclear = evidence.filter((e) => e.difference !== null && e.difference.high >= LEAST_GAIN);

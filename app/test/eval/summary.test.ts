@@ -111,6 +111,21 @@ describe("summarise", () => {
     );
   });
 
+  it("lets the measurers decide when the training judge's own score rose by less than 5 points", () => {
+    const measured = (scale: number) => ({ horizon: scale ? 0.31 : 0.6 });
+    const little = (scale: number, seed: number) => (scale ? 0.33 : 0.3) + (seed % 3) * 0.01;
+    const s = summarise(inputs({ training: little, heldout: flat, measured, pixel: varied }));
+    expect(s.judges[0]!.difference!.high).toBeLessThan(0.05);
+    expect(s.verdict).toBe("took");
+    expect(s.verdict_text).toMatch(
+      /^The training judge's own score rose by 3\.0 points .*, not clearly the 5 points a gain must clear, but the measurers show it: the control took in 100\.0% of the held-out images/,
+    );
+    const unmoved = summarise(
+      inputs({ training: little, heldout: flat, measured: () => ({ horizon: 0.6 }), pixel: varied }),
+    );
+    expect(unmoved.verdict).toBe("no_gain"); // neither the judge nor the measurers: nothing took
+  });
+
   it("rates each rule of a palette control on its own: which one the LoRA met and which it missed", () => {
     const strip = ["#336699", "#ffffff"];
     const questions = [{ question: "Palette?", visual_prompt: { kind: "palette", colors: strip } }];
