@@ -155,6 +155,13 @@ export const TrainJudgeParams = z
       .lt(1)
       .optional()
       .describe("Share of each batch drawn from the generated pools (default 0.3)."),
+    generated_families: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe(
+        "Question families the generated pools are asked (e.g. relative_depth); default every family they can answer.",
+      ),
     learning_rate: z.number().gt(0).max(1).optional().describe("Peak AdamW learning rate."),
     max_share: z
       .number()

@@ -226,6 +226,7 @@ def train_judge(
     init_from: str | None = None,
     generated_pools: list[str] | None = None,
     generated_share: float | None = None,
+    generated_families: list[str] | None = None,
     learning_rate: float | None = None,
     max_share: float | None = None,
     word_dropout: float | None = None,
@@ -248,6 +249,8 @@ def train_judge(
         overrides["generated_pool"] = ",".join(str(_input_file(p)) for p in generated_pools)
     if generated_share is not None:
         overrides["generated_share"] = generated_share
+    if generated_families:
+        overrides["generated_families"] = ",".join(_known_family_names(generated_families))
     if learning_rate is not None:
         overrides["learning_rate"] = learning_rate
     if max_share is not None:
@@ -385,6 +388,17 @@ def _output_folder(out_dir: str) -> Path:
     if out.exists() and not out.is_dir():
         raise UserError(f"out_dir {out} exists and is not a folder")
     return out
+
+
+def _known_family_names(families: list[str]) -> list[str]:
+    """Question families, refused in one line where one is not a Scenes QA family (a user's mistake)."""
+    from .world.train_judge import check_families
+
+    try:
+        check_families(families)
+    except ValueError as e:
+        raise UserError(f"generated_families: {e}") from None
+    return list(families)
 
 
 def _known_families(weights: dict[str, float]) -> dict[str, float]:

@@ -335,3 +335,9 @@ def test_the_job_passes_family_weights_on_and_refuses_unknown_families(
         api.train_judge(str(tmp_path / "j"), max_train_steps=1, family_weights={"relative_dept": 10.0})
     with pytest.raises(UserError, match="sky must be > 0"):
         api.train_judge(str(tmp_path / "j"), max_train_steps=1, family_weights={"sky": -1.0})
+    api.train_judge(str(tmp_path / "j"), max_train_steps=1, generated_families=["relative_depth", "sky"])
+    assert seen["generated_families"] == "relative_depth,sky"
+    with pytest.raises(
+        UserError, match="generated_families: unknown question family depth; known: horizon_line"
+    ):
+        api.train_judge(str(tmp_path / "j"), max_train_steps=1, generated_families=["depth"])

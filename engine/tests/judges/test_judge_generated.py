@@ -103,6 +103,15 @@ def test_fine_tuning_from_a_judge_with_a_generated_pool(tiny_judge_dir: Path, tm
     drawn = data.draw(step=0, n=8)
     assert [r["answer"] for r in drawn] == ["Yes", "No"] * 4
     assert data.images_for(drawn).shape == (8, 3, 64, 64)
+    assert len(data.families) > 1
+    # asked one family only, the pool leaves the judge's answers to the others alone
+    only_sky = GeneratedData.load(
+        TrainJudgeConfig(generated_pool=cfg.generated_pool, generated_families="sky")
+    )
+    assert only_sky.families == ["sky"]
+    assert {r["family"] for r in only_sky.draw(step=0, n=16)} == {"sky"}
+    with pytest.raises(ValueError, match="generated_families: unknown question family skies"):
+        TrainJudgeConfig(generated_families="sky,skies")
 
     summary = train_judge(
         tmp_path / "tuned",

@@ -124,6 +124,13 @@ class TrainJudgeConfig:
     generated_share: float = field(
         default=0.3, metadata={"help": "share of each batch from the generated pool"}
     )
+    generated_families: str = field(
+        default="",
+        metadata={
+            "help": "question families the generated pool is asked, comma separated; empty: every family it "
+            "can answer (a fine-tune for one family leaves the judge's answers to the others as they were)"
+        },
+    )
     aux_object_kinds: str = field(
         default="",
         metadata={
@@ -166,6 +173,10 @@ class TrainJudgeConfig:
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name}: must be in [0, 1]")
         check_family_weights(self.family_weights)
+        try:
+            check_families(self.generated_families.split(",") if self.generated_families else [])
+        except ValueError as e:
+            raise ValueError(f"generated_families: {e}") from None
         if self.aux_object_kinds not in OBJECT_KIND_MODES:
             raise ValueError(
                 f"aux_object_kinds: expected one of {OBJECT_KIND_MODES}, got {self.aux_object_kinds!r}"
@@ -184,15 +195,21 @@ def learning_rate_at(step: int, cfg: TrainJudgeConfig) -> float:
     return cfg.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
 
-def check_family_weights(weights: dict[str, float]) -> None:
-    """ValueError, in one line, where a family is not a Scenes QA family or its factor is not above 0."""
+def check_families(families: list[str]) -> None:
+    """ValueError, in one line, where a family is not a Scenes QA family."""
     from .qa import FAMILIES
 
-    unknown = sorted(set(weights) - set(FAMILIES))
+    unknown = sorted(set(families) - set(FAMILIES))
     if unknown:
-        raise ValueError(
-            f"family_weights: unknown question family {', '.join(unknown)}; known: {', '.join(FAMILIES)}"
-        )
+        raise ValueError(f"unknown question family {', '.join(unknown)}; known: {', '.join(FAMILIES)}")
+
+
+def check_family_weights(weights: dict[str, float]) -> None:
+    """ValueError, in one line, where a family is not a Scenes QA family or its factor is not above 0."""
+    try:
+        check_families(list(weights))
+    except ValueError as e:
+        raise ValueError(f"family_weights: {e}") from None
     for family, weight in weights.items():
         if not weight > 0:
             raise ValueError(f"family_weights: {family} must be > 0, got {weight}")
@@ -399,6 +416,9 @@ class GeneratedData:
         if cfg.tiled_palette_share > 0:
             rng = random.Random(f"{cfg.seed}/generated/tiled")
             records += tiled_records(palette, PoolImages(pool), cfg.tiled_palette_share, rng)
+        if cfg.generated_families:
+            asked = set(cfg.generated_families.split(","))
+            records = [r for r in records if r["family"] in asked]
         return cls(pool, records, cfg.seed)
 
     def draw(self, step: int, n: int) -> list[dict[str, Any]]:
@@ -693,6 +713,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--init-from", default="", help="judge folder to fine-tune instead of a new judge")
     parser.add_argument("--generated-pool", default="", help="pool files of measured generated images (a,b)")
     parser.add_argument("--generated-share", type=float, default=0.3, help="batch share from the pool")
+    parser.add_argument(
+        "--generated-families", default="", help="families the pool is asked, comma separated (default: all)"
+    )
     parser.add_argument("--learning-rate", type=float, default=5e-4)
     parser.add_argument("--warmup-steps", type=int, default=100)
     parser.add_argument("--curriculum-frac", type=float, default=0.3)
@@ -749,6 +772,7 @@ def main(argv: list[str] | None = None) -> None:
         init_from=args.init_from,
         generated_pool=args.generated_pool,
         generated_share=args.generated_share,
+        generated_families=args.generated_families,
         learning_rate=args.learning_rate,
         warmup_steps=args.warmup_steps,
         curriculum_frac=args.curriculum_frac,

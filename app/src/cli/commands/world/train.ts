@@ -69,6 +69,11 @@ export function trainJudgeCommand(context: CliContext): Command {
       "share of each batch from the generated pools",
       numberBetween(0, 0.99),
     )
+    .option(
+      "--generated-families <families>",
+      "ask the generated pools only these question families, comma separated, e.g. relative_depth (default: every family they can answer), so a fine-tune for one family leaves the others as they were",
+      (value: string) => value.split(",").map((f) => f.trim()),
+    )
     .option("--learning-rate <lr>", "peak AdamW learning rate (default 5e-4)", numberBetween(1e-7, 1))
     .option(
       "--max-share <share>",
@@ -108,6 +113,7 @@ export function trainJudgeCommand(context: CliContext): Command {
           initFrom?: string;
           generatedPool?: string[];
           generatedShare?: number;
+          generatedFamilies?: string[];
           learningRate?: number;
           maxShare?: number;
           wordDropout?: number;
@@ -129,6 +135,7 @@ export function trainJudgeCommand(context: CliContext): Command {
           ...(options.initFrom ? { init_from: resolve(options.initFrom) } : {}),
           ...(options.generatedPool ? { generated_pools: options.generatedPool } : {}),
           ...(options.generatedShare !== undefined ? { generated_share: options.generatedShare } : {}),
+          ...(options.generatedFamilies ? { generated_families: options.generatedFamilies } : {}),
           ...(options.learningRate !== undefined ? { learning_rate: options.learningRate } : {}),
           ...(options.maxShare !== undefined ? { max_share: options.maxShare } : {}),
           ...(options.wordDropout !== undefined ? { word_dropout: options.wordDropout } : {}),
