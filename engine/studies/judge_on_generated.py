@@ -4,9 +4,11 @@ A pool of generated images (world/judge_generated.py): captions of fresh scenes 
 (or `--generator`), by itself ("base") and through taught LoRAs (each `--lora NAME=RUN_FOLDER` at scales 0.5
 and 1). The measurers read each image; the QA records ask about what they read (horizon line and band, sky,
 time of day, stroke width), and the red-line and stroke questions are No on images where they find no horizon
-or no stroke. With `--palette`, palette strips are asked too, answered by the pixels (the image's own main
-colours, the nearest named palette and one other; world/judge_generated.palette_records). Each judge answers
-in its own phrasings; accuracy counts P(Yes) > 0.5 as Yes.
+or no stroke; on landscapes, relative depth at pairs of points the depth measurer compares (pools built since
+the thirty-third session; world/judge_generated.depth_records). With `--palette`, palette strips are asked
+too, answered by the pixels (the image's own main colours, the nearest named palette and one other;
+world/judge_generated.palette_records). Each judge answers in its own phrasings; accuracy counts P(Yes) >
+0.5 as Yes.
 
     cd engine && python studies/judge_on_generated.py --pool ../runs/eval-pool.pt --n 256 \\
         --lora horizon-70=../runs/horizon-70 --lora line-weight-4=../runs/line-weight-4
@@ -33,6 +35,7 @@ def main() -> None:
     from dualproc_engine.world.judge_data import record_images
     from dualproc_engine.world.judge_generated import (
         build_pool,
+        depth_records,
         load_pool,
         palette_records,
         pool_images,
@@ -69,6 +72,7 @@ def main() -> None:
     results = {}
     for name, split in zip(judges, splits, strict=True):
         records = pool_records(pool["scenes"], POOL_SEED, split)
+        records += depth_records(pool["scenes"], POOL_SEED, split)
         if args.palette:
             records += palette_records(pool, POOL_SEED, split)
         judge = load_judge(name)
