@@ -225,7 +225,7 @@ def depth_records(
     and, for a depth LoRA's image, one at its recipe's points; each drawn Yes or No at even odds where the
     image's pairs allow both."""
     from ..prompts.spec import PointsSpec, overlay_to_dict
-    from .qa.phrasings import phrase, phrasing_indices, split_of
+    from .qa.phrasings import phrasing_indices
 
     records = []
     for scene in scenes:
@@ -239,30 +239,52 @@ def depth_records(
                 continue
             wanted = [x for x in asks if x[2] == rng.choice(("Yes", "No"))]
             pair, relation, answer = rng.choice(wanted or asks)
-            phrasing = rng.choice(phrasing_indices("relative_depth", phrasing_split))
             records.append(
-                {
-                    "family": "relative_depth",
-                    "question": phrase("relative_depth", phrasing, relation, {}),
-                    "answer": answer,
-                    "overlay": overlay_to_dict(PointsSpec(a=tuple(pair["a"]), b=tuple(pair["b"]))),
-                    "margin": None,
-                    "margin_unit": None,
-                    "scene_seed": scene["seed"],
-                    "scene_index": scene["index"],
-                    "phrasing": phrasing,
-                    "phrasing_split": split_of(phrasing),
-                    "params": {
+                pool_record(
+                    "relative_depth",
+                    rng.choice(phrasing_indices("relative_depth", phrasing_split)),
+                    relation,
+                    answer,
+                    overlay_to_dict(PointsSpec(a=tuple(pair["a"]), b=tuple(pair["b"]))),
+                    scene,
+                    {
                         "relation": relation,
                         "depth_a": pair["depth_a"],
                         "depth_b": pair["depth_b"],
                         "horizon_found": pair["horizon_found"],
                         "recipe_points": group is not pairs,
                     },
-                    "source": "generated",
-                }
+                )
             )
     return records
+
+
+def pool_record(
+    family: str,
+    phrasing: int,
+    variant: str | None,
+    answer: str,
+    overlay: dict[str, Any],
+    scene: Mapping[str, Any],
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    """A QA record about a pool image whose answer a measurer gave, in `qa.make_qa`'s format."""
+    from .qa.phrasings import phrase, split_of
+
+    return {
+        "family": family,
+        "question": phrase(family, phrasing, variant, {}),
+        "answer": answer,
+        "overlay": overlay,
+        "margin": None,
+        "margin_unit": None,
+        "scene_seed": scene["seed"],
+        "scene_index": scene["index"],
+        "phrasing": phrasing,
+        "phrasing_split": split_of(phrasing),
+        "params": params,
+        "source": "generated",
+    }
 
 
 def recipe_steps(lora: str) -> int:
@@ -358,7 +380,7 @@ def unseen_records(
     """No-records: a red line anywhere on a landscape without a horizon; any sample stroke on line art
     without a readable stroke; a thin sample stroke on line art read as wider than STROKE_MAX_PX."""
     from ..prompts.spec import HorizonSpec, StrokeSpec, overlay_to_dict
-    from .qa.phrasings import phrase, phrasing_indices, split_of
+    from .qa.phrasings import phrasing_indices
 
     records = []
     for scene in scenes:
@@ -374,21 +396,7 @@ def unseen_records(
         else:
             continue
         phrasing = rng.choice(phrasing_indices(family, phrasing_split))
-        records.append(
-            {
-                "family": family,
-                "question": phrase(family, phrasing, None, {}),
-                "answer": "No",
-                "overlay": overlay,
-                "margin": None,
-                "margin_unit": None,
-                "scene_seed": scene["seed"],
-                "scene_index": scene["index"],
-                "phrasing": phrasing,
-                "phrasing_split": split_of(phrasing),
-                "params": {**params, "unseen": True},
-            }
-        )
+        records.append(pool_record(family, phrasing, None, "No", overlay, scene, {**params, "unseen": True}))
     return records
 
 
