@@ -167,6 +167,7 @@ describe("teach, then generate with the taught LoRA", () => {
     expect(pool.io.out).toContain(`12 images in ${poolFile}`);
     const counts = JSON.parse(pool.io.out.trim().split("\n").at(-1)!) as Record<string, number>;
     expect(Object.keys(counts).sort()).toEqual([
+      "depth_read",
       "horizon_none",
       "horizon_read",
       "sky_read",
@@ -175,6 +176,7 @@ describe("teach, then generate with the taught LoRA", () => {
       "stroke_wide",
     ]);
     expect(counts.horizon_read! + counts.horizon_none!).toBeLessThanOrEqual(6); // 6 landscape captions
+    expect(counts.depth_read).toBeLessThanOrEqual(6); // point pairs compared where a landscape has a horizon
     // seven engine jobs end to end (teach, its evaluation with the drift floor's renders, generate, a pool):
     // 30-50 s on 2 idle cores, over a minute when the machine is shared; the limit only guards against a hang
   }, 180_000);
