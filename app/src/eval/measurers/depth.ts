@@ -13,7 +13,7 @@
  * Depths compare only in order ("is A nearer than B?"); their scale means nothing on its own.
  */
 import type { Measurement } from "./index.js";
-import { horizonRow, landscapeObjectMask, lineMargin, type Line } from "./objects.js";
+import { horizonRow, landscapeLine, landscapeObjectMask, lineMargin, type Line } from "./objects.js";
 import type { RGBImage } from "./types.js";
 
 /** A point as fractions of the image side, [x, y] from the top-left (the visual prompts' convention). */
@@ -95,8 +95,8 @@ export function comparePointPairs(
   m: Pick<Measurement, "kind" | "horizon" | "horizon_tilt_deg">,
   pairs: readonly { a: Point; b: Point }[],
 ): PointComparison[] | null {
-  if (m.kind !== "landscape" || m.horizon === null || m.horizon_tilt_deg === null) return null;
-  const line = { horizon: m.horizon, horizon_tilt_deg: m.horizon_tilt_deg };
+  const line = landscapeLine(m);
+  if (!line) return null;
   const depths = measureDepths(
     img,
     line,

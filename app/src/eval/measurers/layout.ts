@@ -8,7 +8,7 @@
  * fail, and 17% of those with two labels swapped fail (the kinds are not read).
  */
 import type { Measurement } from "./index.js";
-import { landscapeObjectMask } from "./objects.js";
+import { landscapeLine, landscapeObjectMask } from "./objects.js";
 import type { RGBImage } from "./types.js";
 
 /** [x0, y0, x1, y1] as fractions of the image side. */
@@ -23,9 +23,10 @@ export function boxCoverage(
   m: Pick<Measurement, "kind" | "horizon" | "horizon_tilt_deg">,
   boxes: readonly Box[],
 ): number[] | null {
-  if (m.kind !== "landscape" || m.horizon === null || m.horizon_tilt_deg === null) return null;
+  const line = landscapeLine(m);
+  if (!line) return null;
   const { width: w, height: h } = img;
-  const { mask } = landscapeObjectMask(img, { horizon: m.horizon, horizon_tilt_deg: m.horizon_tilt_deg });
+  const { mask } = landscapeObjectMask(img, line);
   return boxes.map(([x0, y0, x1, y1]) => {
     let covered = 0;
     let total = 0;

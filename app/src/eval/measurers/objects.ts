@@ -33,6 +33,16 @@ export type ObjectOptions = {
 
 export type Line = { horizon: number; horizon_tilt_deg: number };
 
+/** The horizon of a measured landscape, or null where the image is no landscape with a horizon found. */
+export function landscapeLine(m: {
+  kind: string;
+  horizon: number | null;
+  horizon_tilt_deg: number | null;
+}): Line | null {
+  if (m.kind !== "landscape" || m.horizon === null || m.horizon_tilt_deg === null) return null;
+  return { horizon: m.horizon, horizon_tilt_deg: m.horizon_tilt_deg };
+}
+
 function toObject(c: Component, w: number, h: number, onHorizon: boolean): MeasuredObject {
   return {
     box: [c.box[0] / w, c.box[1] / h, c.box[2] / w, c.box[3] / h],
