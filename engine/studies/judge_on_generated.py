@@ -5,7 +5,9 @@ A pool of generated images (world/judge_generated.py): captions of fresh scenes 
 and 1). The measurers read each image; the QA records ask about what they read (horizon line and band, sky,
 time of day, stroke width), and the red-line and stroke questions are No on images where they find no horizon
 or no stroke; on landscapes, relative depth at pairs of points the depth measurer compares (pools built since
-the thirty-third session; world/judge_generated.depth_records). With `--palette`, palette strips are asked
+the thirty-third session; world/judge_generated.depth_records); on a stroke LoRA's line art, the stroke
+width read loosely, counted apart as "stroke_width (stroke LoRA)" (pools built since the thirty-fourth
+session; world/judge_generated.stroke_records). With `--palette`, palette strips are asked
 too, answered by the pixels (the image's own main colours, the nearest named palette and one other;
 world/judge_generated.palette_records). Each judge answers in its own phrasings; accuracy counts P(Yes) >
 0.5 as Yes.
@@ -41,6 +43,7 @@ def main() -> None:
         pool_images,
         pool_records,
         pool_sources,
+        stroke_records,
     )
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -73,6 +76,7 @@ def main() -> None:
     for name, split in zip(judges, splits, strict=True):
         records = pool_records(pool["scenes"], POOL_SEED, split)
         records += depth_records(pool["scenes"], POOL_SEED, split)
+        records += stroke_records(pool["scenes"], POOL_SEED, split)
         if args.palette:
             records += palette_records(pool, POOL_SEED, split)
         judge = load_judge(name)

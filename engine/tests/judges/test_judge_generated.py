@@ -317,3 +317,52 @@ def test_a_depth_loras_recipe_points_are_read_from_its_run(tmp_path: Path) -> No
     )
     assert recipe_points(str(run / "pytorch_lora_weights.safetensors")) == ((0.3, 0.8), (0.7, 0.55))
     assert recipe_points(str(tmp_path)) is None
+
+
+def test_a_stroke_loras_tangles_are_asked_at_their_loose_reading_and_near_misses() -> None:
+    from dualproc_engine.judges.evaluate import family_key
+    from dualproc_engine.world.judge_generated import STROKE_NEAR_MISS_PX, STROKE_SAME_PX, stroke_records
+
+    readings = [1.2, 1.45, 1.9, 2.1, 2.45, 3.0]
+    scenes = [
+        measured_scene(_measurement(stroke_width_px=w, stroke_confidence=0.35), "lineart", 7, i)
+        for i, w in enumerate(readings)
+    ]
+    assert all(s["stroke_width_px"] is None for s in scenes)  # below STROKE_CONFIDENCE: no confident record
+    assert [s["stroke_loose_px"] for s in scenes] == pytest.approx(readings)
+    assert stroke_records(scenes, 0, "train") == []  # not a stroke LoRA's images: not asked
+    for scene in scenes:
+        scene["recipe_stroke_px"] = 2.0
+    faint = measured_scene(_measurement(stroke_width_px=2.0, stroke_confidence=0.1), "lineart", 7, 9)
+    assert faint["stroke_loose_px"] is None  # too unsure even for a LoRA's tangle
+
+    seen: set[tuple[bool, str]] = set()
+    for seed in range(30):
+        for r in stroke_records(scenes, seed, "train"):
+            read, width = r["params"]["read_px"], r["overlay"]["width_px"]
+            assert r["family"] == "stroke_width" and family_key(r) == "stroke_width (stroke LoRA)"
+            off = abs(width - read)
+            if r["answer"] == "Yes":
+                assert off <= (STROKE_SAME_PX if r["params"]["recipe_width"] else 1e-3)
+            else:
+                assert off >= STROKE_NEAR_MISS_PX[0] - 1e-3
+            if r["params"]["recipe_width"]:
+                assert r["overlay"] == {"kind": "stroke", "width_px": 2.0}  # as the recipe asks
+            seen.add((r["params"]["recipe_width"], r["answer"]))
+    assert seen == {(False, "Yes"), (False, "No"), (True, "Yes"), (True, "No")}
+    records = stroke_records(scenes, 0, "train")
+    own = {r["scene_index"]: r["answer"] for r in records if r["params"]["recipe_width"]}
+    assert own == {0: "No", 2: "Yes", 3: "Yes", 5: "No"}  # 1.45 and 2.45: between, not asked
+
+
+def test_a_stroke_loras_recipe_width_is_read_from_its_run(tmp_path: Path) -> None:
+    from dualproc_engine.world.judge_generated import recipe_stroke
+
+    run = tmp_path / "stroke-run"
+    run.mkdir()
+    (run / "recipe.yaml").write_text(
+        "questions:\n  - question: Are the lines in the drawing as thick as the sample stroke?\n"
+        "    visual_prompt: {kind: stroke, width_px: 2.5}\n"
+    )
+    assert recipe_stroke(str(run)) == 2.5
+    assert recipe_stroke(str(tmp_path)) is None

@@ -109,9 +109,13 @@ def p_yes(
 
 
 def family_key(record: dict[str, Any]) -> str:
-    """The record's family, with palette questions asked with tiled swatches counted apart."""
-    tiled = (record.get("overlay") or {}).get("layout") == "tiles"
-    return f"{record['family']} (tiles)" if tiled else record["family"]
+    """The record's family, with palette questions asked with tiled swatches, and stroke questions about a
+    stroke LoRA's loosely read line art (world/judge_generated.stroke_records), counted apart."""
+    if (record.get("overlay") or {}).get("layout") == "tiles":
+        return f"{record['family']} (tiles)"
+    if (record.get("params") or {}).get("read_px") is not None:
+        return f"{record['family']} (stroke LoRA)"
+    return record["family"]
 
 
 def accuracy_by_family(probs: Sequence[float], records: Sequence[dict[str, Any]]) -> dict[str, float]:

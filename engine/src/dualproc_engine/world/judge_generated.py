@@ -13,6 +13,12 @@ and through taught LoRAs, with answers the measurers decide (they share no code 
   thick as the sample?" is No for any sample; where it reads strokes wider than `STROKE_MAX_PX` (a blob, or
   a 3-4 px stroke it overestimates; at 2 px it is right 97% of the time), it is No for samples of 2 px and
   thinner. These are the answers a hacked image must get.
+- on the line art of a stroke LoRA (one whose recipe asks a stroke), the stroke width the measurer reads at
+  lower confidence too (`STROKE_LOOSE_CONFIDENCE`: a tangle of strokes has no one width, and the measurer
+  reads its thinnest), asked at that width (Yes), at a near miss 0.6-1.5 px off (No), and at the recipe's
+  own width (`stroke_records`): the shipped judges said Yes to a 2 px sample on every tangle a line-weight
+  LoRA drew, 1 px strokes and 3 px alike, since the renders' near misses are a pixel off and their strokes
+  are clean.
 - on landscapes, "is point A closer than point B?" (and "farther") at pairs of points the depth measurer
   compares (`depth_records`): where what is at A stands on the ground nearer than what is at B, where neither
   stands on any ground (both sky, or no horizon at all: No either way), at random pairs and at a LoRA's own
@@ -45,6 +51,12 @@ STROKE_CONFIDENCE = 0.6
 STROKE_MAX_PX = 4.0
 """The stroke measurer misreads about half of all renders at 3-4 px (docs/generator.md); wider readings are
 not trusted as labels."""
+STROKE_LOOSE_CONFIDENCE = 0.25
+"""Least stroke confidence for a stroke LoRA's image (`stroke_records`): its tangles read at 0.28-0.7."""
+STROKE_SAME_PX = 0.3
+"""A stroke read within this of a sample is as thick as it (`stroke_records`; the evaluation passes 0.5)."""
+STROKE_NEAR_MISS_PX = (0.6, 1.5)
+"""How far off a near-miss sample is: past the evaluation's 0.5 px, below the renders' 1 px near misses."""
 GENERATED_FAMILIES = ("horizon_line", "horizon_band", "sky", "time_of_day", "stroke_width", "relative_depth")
 POOL_POINT_PAIRS = 16
 """Random point pairs per source whose depths the measurer compares on each of its landscapes."""
@@ -82,7 +94,15 @@ def measured_scene(measurement: Mapping[str, Any], kind: str, seed: int, index: 
         "stroke_width_px": float(stroke) if stroke is not None and stroke_ok else None,
         "stroke_unseen": kind == "lineart" and stroke is None,
         "stroke_wide": kind == "lineart" and stroke is not None and stroke > STROKE_MAX_PX,
+        "stroke_loose_px": float(stroke) if stroke is not None and stroke_loose(measurement, kind) else None,
     }
+
+
+def stroke_loose(measurement: Mapping[str, Any], kind: str) -> bool:
+    """Is there a stroke reading good enough for `stroke_records` (less sure than STROKE_CONFIDENCE)?"""
+    stroke = measurement.get("stroke_width_px")
+    confident = (measurement.get("stroke_confidence") or 0) >= STROKE_LOOSE_CONFIDENCE
+    return kind == "lineart" and stroke is not None and confident and stroke <= STROKE_MAX_PX
 
 
 def build_pool(
@@ -105,11 +125,11 @@ def build_pool(
     names: list[str] = []
     for k, (name, lora, scale) in enumerate(sources):
         gen = load_generator(generator)
-        strip, own_points = None, None
+        strip, own_points, own_stroke = None, None, None
         if lora is not None:
             load_checked_lora(gen, lora, generator)
             gen.set_lora_scale(scale)
-            strip, own_points = recipe_palette(lora), recipe_points(lora)
+            strip, own_points, own_stroke = recipe_palette(lora), recipe_points(lora), recipe_stroke(lora)
         pairs = random_point_pairs(random.Random(f"{seed}/points/{k}"), POOL_POINT_PAIRS)
         pairs += [own_points] if own_points else []
         half = n_per_source // 2
@@ -130,6 +150,8 @@ def build_pool(
                     scenes[-1]["recipe_points"] = [list(p) for p in own_points]
                 if strip is not None:
                     scenes[-1]["recipe_palette"] = strip
+                if own_stroke is not None and kind == "lineart":
+                    scenes[-1]["recipe_stroke_px"] = own_stroke
                 names.append(name)
             images.append((batch * 255).round().to(torch.uint8))
         if on_progress:
@@ -166,6 +188,12 @@ def recipe_points(lora: str) -> PointPair | None:
         return None
     (xa, ya), (xb, yb) = prompt["a"], prompt["b"]
     return (float(xa), float(ya)), (float(xb), float(yb))
+
+
+def recipe_stroke(lora: str) -> float | None:
+    """The sample stroke width a teach run's recipe asks about (its first stroke visual prompt), if any."""
+    prompt = recipe_visual_prompt(lora, "stroke") or {}
+    return float(prompt["width_px"]) if prompt.get("width_px") is not None else None
 
 
 def random_point_pairs(rng: random.Random, n: int) -> list[PointPair]:
@@ -259,6 +287,50 @@ def depth_records(
     return records
 
 
+def stroke_records(
+    scenes: Sequence[Mapping[str, Any]], seed: int, phrasing_split: str
+) -> list[dict[str, Any]]:
+    """stroke_width on a stroke LoRA's line art whose stroke the measurer reads loosely (`stroke_loose_px`):
+    one question at that width (Yes) or at a near miss (No), at even odds, and one at the LoRA's recipe
+    width, Yes where the reading is within STROKE_SAME_PX of it, No where it is a near miss or farther, not
+    asked between."""
+    from ..prompts.spec import StrokeSpec, overlay_to_dict
+    from .qa.phrasings import phrasing_indices
+    from .qa.stroke import STROKE_RANGE_PX
+
+    records = []
+    for scene in scenes:
+        read, own = scene.get("stroke_loose_px"), scene.get("recipe_stroke_px")
+        if read is None or own is None:
+            continue
+        rng = random.Random(f"{seed}/stroke/{scene['seed']}/{scene['index']}")
+        asks = []
+        if rng.random() < 0.5:
+            asks.append((read, "Yes", round(rng.uniform(0.2, 0.6), 2) if rng.random() < 0.5 else 0.0))
+        else:
+            off = rng.uniform(*STROKE_NEAR_MISS_PX) * rng.choice((-1, 1))
+            if not STROKE_RANGE_PX[0] <= read + off <= STROKE_RANGE_PX[1]:
+                off = -off
+            asks.append((read + off, "No", round(rng.uniform(0.2, 0.6), 2) if rng.random() < 0.5 else 0.0))
+        off_own = abs(read - own)
+        if off_own <= STROKE_SAME_PX or off_own >= STROKE_NEAR_MISS_PX[0]:
+            asks.append((own, "Yes" if off_own <= STROKE_SAME_PX else "No", 0.0))  # as the recipe draws it
+        for k, (width, answer, curve) in enumerate(asks):
+            width = round(width, 3)
+            records.append(
+                pool_record(
+                    "stroke_width",
+                    rng.choice(phrasing_indices("stroke_width", phrasing_split)),
+                    None,
+                    answer,
+                    overlay_to_dict(StrokeSpec(width_px=width, curve=curve)),
+                    scene,
+                    {"width_px": width, "curve": curve, "read_px": round(read, 3), "recipe_width": k == 1},
+                )
+            )
+    return records
+
+
 def pool_record(
     family: str,
     phrasing: int,
@@ -322,6 +394,9 @@ def pool_counts(scenes: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         "stroke_read": sum(s["stroke_width_px"] is not None for s in scenes),
         "stroke_none": sum(bool(s["stroke_unseen"]) for s in scenes),
         "stroke_wide": sum(bool(s.get("stroke_wide")) for s in scenes),
+        "stroke_loose_lora": sum(
+            s.get("stroke_loose_px") is not None and s.get("recipe_stroke_px") is not None for s in scenes
+        ),
         "depth_read": sum(any(p["horizon_found"] for p in s.get("depth_pairs") or []) for s in scenes),
     }
 

@@ -405,12 +405,13 @@ class GeneratedData:
 
     @classmethod
     def load(cls, cfg: TrainJudgeConfig) -> GeneratedData:
-        from .judge_generated import depth_records, load_pool, palette_records, pool_records
+        from .judge_generated import depth_records, load_pool, palette_records, pool_records, stroke_records
         from .qa.palette import tiled_records
 
         pool = load_pool(cfg.generated_pool)
         records = pool_records(pool["scenes"], cfg.seed, cfg.phrasing_split)
         records += depth_records(pool["scenes"], cfg.seed, cfg.phrasing_split)
+        records += stroke_records(pool["scenes"], cfg.seed, cfg.phrasing_split)
         palette = palette_records(pool, cfg.seed, cfg.phrasing_split)
         records += palette
         if cfg.tiled_palette_share > 0:
