@@ -33,7 +33,12 @@ JUDGE_SPLITS = {"scenes-judge": "train", "scenes-judge-heldout": "heldout"}
 
 def main() -> None:
     from dualproc_engine.judges.embedded import load_judge
-    from dualproc_engine.judges.evaluate import accuracy_by_family, expected_calibration_error, p_yes
+    from dualproc_engine.judges.evaluate import (
+        accuracy_by_family,
+        expected_calibration_error,
+        family_key,
+        p_yes,
+    )
     from dualproc_engine.world.judge_data import record_images
     from dualproc_engine.world.judge_generated import (
         build_pool,
@@ -86,7 +91,7 @@ def main() -> None:
         for g in ("base", "taught"):
             keep = [i for i, x in enumerate(group) if x == g]
             row[g] = accuracy_by_family([probs[i] for i in keep], [records[i] for i in keep])
-            row[g + "_n"] = {f: sum(records[i]["family"] == f for i in keep) for f in row[g]}
+            row[g + "_n"] = {f: sum(family_key(records[i]) == f for i in keep) for f in row[g]}
         row["all"] = accuracy_by_family(probs, records)
         row["ece"] = expected_calibration_error(probs, [r["answer"] == "Yes" for r in records])
         results[name] = row
