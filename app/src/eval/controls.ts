@@ -12,7 +12,7 @@ import type { Overlay } from "../protocol/overlay.js";
 import { ciede2000, hexToLab } from "./measurers/colour.js";
 import { comparePoints, type Point } from "./measurers/depth.js";
 import { boxCoverage, LAYOUT_COVERAGE, type Box } from "./measurers/layout.js";
-import type { Measurement } from "./measurers/index.js";
+import type { Measurement, SceneKind } from "./measurers/index.js";
 import type { SkyKind } from "./measurers/sky.js";
 import type { RGBImage } from "./measurers/types.js";
 
@@ -229,6 +229,16 @@ function promptControl(
   const wanted = wantedTruth(answer);
   const control = wanted === null ? null : controlFor(prompt, question, target, reading ?? null);
   return control && !wanted ? opposite(control) : control;
+}
+
+/**
+ * The kind of picture a control's measurer reads (the measurers guess each image's kind from its pixels): a
+ * stroke width is read on line art only, a horizon, a sky, depth and a layout on landscapes only; a palette
+ * on either (null).
+ */
+export function kindRead(attribute: Control["attribute"]): SceneKind | null {
+  if (attribute === "stroke") return "lineart";
+  return attribute === "palette" ? null : "landscape";
 }
 
 /** The control that passes where `control` fails (unmeasured stays unmeasured). */

@@ -9,11 +9,11 @@ import type { ResultOf } from "../protocol/messages.js";
 type EvaluateResult = ResultOf<"evaluate">;
 import { bootstrapMean, bootstrapPairedDifference, clearlyAbove, type Interval } from "./bootstrap.js";
 import { isAskedOf } from "../recipes/slot-questions.js";
-import { controlsOf, targetOf, type Check, type SceneReading } from "./controls.js";
+import { controlsOf, kindRead, targetOf, type Check, type SceneReading } from "./controls.js";
 import { pairwiseDistances } from "./diversity.js";
 import { driftRates, type DriftRate } from "./drift.js";
 import { askedAs, type JudgeCheck } from "./judge-check.js";
-import type { Measurement } from "./measurers/index.js";
+import type { Measurement, SceneKind } from "./measurers/index.js";
 import type { RGBImage } from "./measurers/types.js";
 
 export interface QuestionLike {
@@ -67,8 +67,15 @@ export interface ControlSummary extends Change {
   question: string;
   /** The truth its question wants: false for a wanted "No", measured as the opposite (controls.ts). */
   wanted: boolean;
+  /** Image pairs it was measured on. */
+  pairs: number;
   /** Images the measurer could not read (counted as failures), without and with the LoRA. */
   unmeasured: { base: number; taught: number };
+  /**
+   * Of those, the images the measurers took for another kind of picture than the one it is read on (a
+   * drawing taken for a landscape has no stroke width to read); null for a control read on any picture.
+   */
+  other_kind: { reads: SceneKind; base: number; taught: number } | null;
   /** Each of its rules on its own, where it has several (controls.ts `checks`): which one failed. */
   checks: (Change & { label: string })[];
   /** Reported beside the rules (controls.ts `details`): a palette's colours one by one. */
@@ -129,6 +136,10 @@ export function summarise(inputs: EvalInputs): EvalSummary {
     const mine = pairs.filter((p) => stating.some((q) => isAskedOf(q, result.images[p.base]!.prompt)));
     if (mine.length === 0) return [];
     const unread = (side: "base" | "taught") => mine.filter((p) => outcome(control, p[side]) === null).length;
+    const reads = kindRead(control.attribute);
+    const otherKind = (side: "base" | "taught") =>
+      mine.filter((p) => outcome(control, p[side]) === null && inputs.measurements[p[side]]!.kind !== reads)
+        .length;
     // null (unreadable) counts as a failure
     const rate = (check: Check) =>
       change(
@@ -140,7 +151,9 @@ export function summarise(inputs: EvalInputs): EvalSummary {
       label: control.label,
       question: inputs.questions[control.question]!.question,
       wanted: control.wanted,
+      pairs: mine.length,
       unmeasured: { base: unread("base"), taught: unread("taught") },
+      other_kind: reads === null ? null : { reads, base: otherKind("base"), taught: otherKind("taught") },
       ...rate(control),
       checks: control.checks.map((c) => ({ label: c.label, ...rate(c) })),
       details: control.details.map((c) => ({ label: c.label, ...rate(c) })),
@@ -171,7 +184,7 @@ export function summarise(inputs: EvalInputs): EvalSummary {
     diversity,
     judge_checks: judgeChecks,
     verdict,
-    verdict_text: text + cost + blindJudgeText(judgeChecks, controls.length === 0),
+    verdict_text: text + unreadText(controls) + cost + blindJudgeText(judgeChecks, controls.length === 0),
   };
 }
 
@@ -341,6 +354,41 @@ function isBlind(check: JudgeCheck): boolean {
 function blindOnEvery(judge: string, checks: readonly JudgeCheck[]): boolean {
   const mine = checks.filter((c) => c.judge === judge);
   return mine.length > 0 && mine.every(isBlind);
+}
+
+/**
+ * Share of a control's pairs whose image with the LoRA the measurer could not read, from which the verdict
+ * says so: a LoRA that draws what the measurers cannot read looks like one that failed, or like too few
+ * pairs to tell, unless the reason is given.
+ */
+export const UNREAD_NOTED = 0.25;
+
+const READ_WHAT: Record<string, string> = {
+  stroke: "the stroke width",
+  horizon: "a horizon",
+  sky: "the sky",
+  depth: "the depth at the points",
+  layout: "the layout",
+  palette: "the palette",
+};
+const KIND_NAME: Record<SceneKind, string> = { lineart: "line art", landscape: "a landscape" };
+
+/** " The measurers could not read the stroke width on 22 of the 32 images with the LoRA (...)", where it matters. */
+function unreadText(controls: readonly ControlSummary[]): string {
+  return controls
+    .filter((c) => c.pairs > 0 && c.unmeasured.taught >= UNREAD_NOTED * c.pairs)
+    .map((c) => {
+      const what = READ_WHAT[c.attribute] ?? c.label;
+      const other = c.other_kind && c.other_kind.taught > 0 ? c.other_kind : null;
+      const why = other
+        ? `; ${other.taught} of them do not look like ${KIND_NAME[other.reads]} to the measurers, which read ${what} on ${KIND_NAME[other.reads]} only`
+        : "";
+      return (
+        ` The measurers could not read ${what} on ${c.unmeasured.taught} of the ${c.pairs} images with the LoRA ` +
+        `(${c.unmeasured.base} without it)${why}; each counts as a failure.`
+      );
+    })
+    .join("");
 }
 
 /** The held-out judges' own rise, for a control no measurer checks. */

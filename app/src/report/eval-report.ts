@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Interval } from "../eval/bootstrap.js";
 import { PALETTE_MIN_SHARE } from "../eval/controls.js";
-import type { Change, EvalSummary } from "../eval/summary.js";
+import type { Change, ControlSummary, EvalSummary } from "../eval/summary.js";
 import type { TeachRecipe } from "../recipes/schema.js";
 import { lineChartSvg } from "./score-chart.js";
 import { readMetrics, scoreSeries } from "./teach-report.js";
@@ -47,6 +47,15 @@ function points(i: Interval | null): string {
   return `${f(i.mean)} [${f(i.low)}, ${f(i.high)}]`;
 }
 
+/** "2 / 22", and "(not line art: 1 / 22)" where the measurers took some for the other kind of picture. */
+function unreadCell(c: ControlSummary): string {
+  const counts = `${c.unmeasured.base} / ${c.unmeasured.taught}`;
+  const other = c.other_kind;
+  if (!other || other.base + other.taught === 0) return counts;
+  const kind = other.reads === "lineart" ? "line art" : "landscapes";
+  return `${counts} (not ${kind}: ${other.base} / ${other.taught})`;
+}
+
 interface Table {
   head: string[];
   rows: string[][];
@@ -61,7 +70,10 @@ function tables(s: EvalSummary): { title: string; note: string; table: Table }[]
       note:
         s.controls.length === 0
           ? "No question states a measurable target (a horizon height, a palette or a stroke width)."
-          : "Success rate by the measurers (no judge involved); an image the measurer cannot read counts as a failure." +
+          : "Success rate by the measurers (no judge involved); an image the measurer cannot read counts as a failure" +
+            (s.controls.some((c) => c.other_kind && c.other_kind.base + c.other_kind.taught > 0)
+              ? " (in brackets: of those, the images the measurers, which guess each image's kind from its pixels, did not take for the kind they read the control on)."
+              : ".") +
             (s.controls.some((c) => c.checks.length > 0)
               ? " A control made of several rules has each rule's own success rate below it."
               : "") +
@@ -71,7 +83,7 @@ function tables(s: EvalSummary): { title: string; note: string; table: Table }[]
       table: {
         head: ["control", ...scaleHead, "unreadable (without / with)"],
         rows: s.controls.flatMap((c) => [
-          [c.label, ...changeRow(c), `${c.unmeasured.base} / ${c.unmeasured.taught}`],
+          [c.label, ...changeRow(c), unreadCell(c)],
           ...c.checks.map((k) => [`  ${k.label}`, ...changeRow(k), ""]),
           ...c.details.map((k) => [`  ${k.label}`, ...changeRow(k), ""]),
         ]),

@@ -171,12 +171,14 @@ describe("teach, then generate with the taught LoRA", () => {
       "horizon_none",
       "horizon_read",
       "sky_read",
+      "stroke_loose_lora",
       "stroke_none",
       "stroke_read",
       "stroke_wide",
     ]);
     expect(counts.horizon_read! + counts.horizon_none!).toBeLessThanOrEqual(6); // 6 landscape captions
     expect(counts.depth_read).toBeLessThanOrEqual(6); // point pairs compared where a landscape has a horizon
+    expect(counts.stroke_loose_lora).toBe(0); // the LoRA taught here asks no stroke
     // seven engine jobs end to end (teach, its evaluation with the drift floor's renders, generate, a pool):
     // 30-50 s on 2 idle cores, over a minute when the machine is shared; the limit only guards against a hang
   }, 180_000);

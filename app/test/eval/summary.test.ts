@@ -201,6 +201,37 @@ describe("summarise", () => {
     expect(whole.verdict).toBe("took");
   });
 
+  it("says why the measurers could not read many images with the LoRA: drawings taken for landscapes", () => {
+    const questions = [
+      { question: "As thick as the sample?", visual_prompt: { kind: "stroke", width_px: 2 } },
+    ];
+    // without the LoRA: line art with 4 px strokes; with it: two drawings at 2 px, four taken for
+    // landscapes (no stroke read), two line art without a readable stroke
+    const measured = (scale: number, seed: number): Partial<Measurement> => {
+      if (!scale) return { kind: "lineart", stroke_width_px: 4, horizon: null };
+      if (seed < 12) return { kind: "lineart", stroke_width_px: 2, horizon: null };
+      return seed < 16 ? { kind: "landscape" } : { kind: "lineart", stroke_width_px: null, horizon: null };
+    };
+    const s = summarise(inputs({ training: rises, heldout: flat, measured, pixel: varied, questions }));
+    const stroke = s.controls[0]!;
+    expect(stroke.pairs).toBe(8);
+    expect(stroke.unmeasured).toEqual({ base: 0, taught: 6 });
+    expect(stroke.other_kind).toEqual({ reads: "lineart", base: 0, taught: 4 });
+    expect(s.verdict_text).toContain(
+      "The measurers could not read the stroke width on 6 of the 8 images with the LoRA (0 without it); " +
+        "4 of them do not look like line art to the measurers, which read the stroke width on line art only; " +
+        "each counts as a failure.",
+    );
+    // a few unreadable images are not worth a sentence
+    const few = (scale: number, seed: number): Partial<Measurement> =>
+      seed === 10 && scale ? { kind: "landscape" } : { kind: "lineart", stroke_width_px: 2, horizon: null };
+    const quiet = summarise(
+      inputs({ training: rises, heldout: flat, measured: few, pixel: varied, questions }),
+    );
+    expect(quiet.controls[0]!.unmeasured.taught).toBe(1);
+    expect(quiet.verdict_text).not.toContain("could not read");
+  });
+
   it("says too few pairs to tell, not hacking, when the held-out gain's interval reaches 5 points", () => {
     // one taught image of eight has its horizon at 30%: +12.5 points, an interval from 0 to about 37.5
     const measured = (scale: number, seed: number) => ({ horizon: scale && seed === 10 ? 0.3 : 0.6 });

@@ -36,7 +36,9 @@ const summary: EvalSummary = {
       wanted: true,
       label: "horizon at 30% of the height (+-0.03)",
       question: "Is the <red> line on it?",
+      pairs: 16,
       unmeasured: { base: 1, taught: 0 },
+      other_kind: { reads: "landscape", base: 0, taught: 0 },
       checks: [],
       details: [],
       base: at(0.1),
@@ -81,6 +83,18 @@ describe("the evaluation report", () => {
     expect(md).toContain(
       "| scenes-judge | training | 30.0% [25.0, 35.0] | 80.0% [75.0, 85.0] | +50.0 [+45.0, +55.0] |",
     );
+    // the unreadable images the measurers took for another kind of picture are counted apart
+    const otherKind = {
+      ...summary.controls[0]!,
+      other_kind: { reads: "landscape" as const, base: 1, taught: 0 },
+    };
+    const evalDir2 = join(run, "eval-other-kind");
+    mkdirSync(evalDir2);
+    const other = { ...summary, controls: [otherKind] };
+    writeEvalReport({ runDir: run, evalDir: evalDir2, recipe, summary: other, grids: [] });
+    const md2 = readFileSync(join(evalDir2, "report.md"), "utf8");
+    expect(md2).toContain("| +0.0 [-5.0, +5.0] | 1 / 0 (not landscapes: 1 / 0) |");
+    expect(md2).toContain("in brackets: of those, the images the measurers");
     expect(md).toContain("| sky | sky kind changed | 25.0% [20.0, 30.0] |");
     // whether the judge can answer the question at all, on renders whose answer is known
     expect(md).toContain("## Can the judges tell?");
@@ -172,7 +186,9 @@ describe("the evaluation report", () => {
       wanted: true,
       label: "palette #336699 #ffffff (adherence <= 10 CIEDE2000, 2+ of its colours on 5% each)",
       question: "Palette?",
+      pairs: 16,
       unmeasured: { base: 0, taught: 0 },
+      other_kind: null,
       checks: [
         { label: "adherence <= 10 CIEDE2000", base: at(0.2), taught: at(0.9), difference: at(0.7) },
         { label: "2+ of its colours on 5% each", base: at(0.1), taught: at(0.4), difference: at(0.3) },
