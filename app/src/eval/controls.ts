@@ -261,7 +261,7 @@ function opposite(control: Control): Control {
  * What a two-point question asks, by its Scenes reading: "closer" (is A nearer than B?) or "farther"; null
  * for other prompts, and for a wording that is not a Scenes relative-depth phrasing (its relation unknown).
  */
-function depthRelation(prompt: unknown, reading: SceneReading | null): "closer" | "farther" | null {
+export function depthRelation(prompt: unknown, reading: SceneReading | null): "closer" | "farther" | null {
   const points = (prompt as { kind?: string } | null | undefined)?.kind === "points";
   if (!points || reading?.family !== "relative_depth") return null;
   return reading.variant === "closer" || reading.variant === "farther" ? reading.variant : null;

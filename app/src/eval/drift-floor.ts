@@ -1,7 +1,8 @@
 /**
  * The drift floor: how often each drift check fires when only the control acts. On the embedded Scenes
  * world the engine can render a batch of scenes and their exact twins with just the controlled attribute set
- * (the horizon moved to the recipe's height, the strokes at its width, the palette to its colours); the drift
+ * (the horizon moved to the recipe's height, the strokes at its width, the palette to its colours, for two
+ * points the horizons that hide the nearer one lowered below it: `depthTwinHorizon`); the drift
  * checks on those pairs are what a perfect control would show. Objects stand on the horizon, so moving it
  * moves them; the share of sky changes the dominant colours. A taught LoRA's drift is read against this.
  */
@@ -9,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Overlay } from "../protocol/overlay.js";
 import { readImage } from "../images/read.js";
-import { plainTwin, wantedTruth, type SceneReading } from "./controls.js";
+import { depthRelation, plainTwin, wantedTruth, type SceneReading } from "./controls.js";
 import { driftRates, type DriftRate } from "./drift.js";
 import { measure, type Measurement } from "./measurers/index.js";
 import type { SkyKind } from "./measurers/sky.js";
@@ -17,10 +18,25 @@ import type { RGBImage } from "./measurers/types.js";
 
 /** The Scenes world paints with 4 to 6 colours; a recipe palette of another size has no rendered twin. */
 const SCENES_PALETTE = (n: number) => n >= 4 && n <= 6;
+/** The lowest horizon the Scenes world draws (world/attributes.py HORIZON_RANGE). */
+const HORIZON_LOWEST = 0.1;
+
+/**
+ * How far above a relative-depth control's nearer point its twin's horizon must stay for the point to stand on
+ * the ground: a horizon tilted by up to 4 degrees rises by up to 0.035 of the side across half the picture,
+ * and the depth measurer takes the horizon's own blended rows for sky.
+ */
+export const DEPTH_FLOOR_MARGIN = 0.08;
 
 export interface FloorScenes {
   kind: "landscape" | "lineart" | null;
-  fixed: { horizon?: number; stroke_width_px?: number; palette?: string[]; sky?: SkyKind };
+  fixed: {
+    horizon?: number;
+    horizon_max?: number;
+    stroke_width_px?: number;
+    palette?: string[];
+    sky?: SkyKind;
+  };
   /** The attributes the fixes control: their own drift checks are left out. */
   controlled: Set<string>;
 }
@@ -34,7 +50,7 @@ export function floorScenes(
   readings: readonly (SceneReading | null)[] = [],
 ): FloorScenes | null {
   const floor: FloorScenes = { kind: null, fixed: {}, controlled: new Set() };
-  for (const q of questions) {
+  for (const [i, q] of questions.entries()) {
     const p = q.visual_prompt as Overlay | null | undefined;
     // a wanted "No" ("is the line at 50%? No") has no one twin: no single scene is "not at 50%"
     if (!p || !("kind" in p) || wantedTruth(q.answer ?? "Yes") !== true) continue;
@@ -54,6 +70,12 @@ export function floorScenes(
     } else if (p.kind === "palette" && floor.fixed.palette === undefined && SCENES_PALETTE(p.colors.length)) {
       floor.fixed.palette = [...p.colors];
       floor.controlled.add("palette");
+    } else if (p.kind === "points" && floor.fixed.horizon_max === undefined && floor.kind !== "lineart") {
+      const most = depthTwinHorizon(p.a, p.b, depthRelation(p, readings[i] ?? null));
+      if (most === null) continue;
+      floor.fixed.horizon_max = most;
+      floor.kind ??= "landscape";
+      floor.controlled.add("depth");
     }
   }
   // then the plain questions, which a visual prompt's target outranks: a sky kind, a horizon band (landscapes)
@@ -70,6 +92,25 @@ export function floorScenes(
     floor.kind = "landscape";
   }
   return floor.controlled.size > 0 ? floor : null;
+}
+
+/**
+ * The highest horizon at which a relative-depth control holds by ground-plane depth, when lowering the
+ * horizon is how a Scenes twin gets it: the nearer point must stand on the ground, below the horizon, and
+ * lower in the picture than the farther one (on the ground or in the sky above it). The twin keeps every
+ * horizon below that and lowers the others to it: the least change of the scene that makes the control
+ * hold. Null where it cannot (the nearer point is the higher one, or the relation is not known).
+ */
+export function depthTwinHorizon(
+  a: readonly [number, number],
+  b: readonly [number, number],
+  relation: "closer" | "farther" | null,
+): number | null {
+  if (relation === null) return null;
+  const [near, far] = relation === "closer" ? [a, b] : [b, a];
+  if (near[1] <= far[1]) return null;
+  const most = near[1] - DEPTH_FLOOR_MARGIN;
+  return most >= HORIZON_LOWEST ? Math.round(most * 1000) / 1000 : null;
 }
 
 /** A render of the floor, measured. */

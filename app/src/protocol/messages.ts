@@ -36,6 +36,12 @@ export const RenderParams = z
     fixed: z
       .strictObject({
         horizon: z.number().min(0.05).max(0.95).optional(),
+        horizon_max: z
+          .number()
+          .min(0.1)
+          .max(0.95)
+          .optional()
+          .describe("Lowers each horizon above this height to it; the others stay. Landscapes only."),
         stroke_width_px: z.number().gt(0).max(64).optional(),
         palette: z
           .array(hexColor)

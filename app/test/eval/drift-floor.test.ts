@@ -1,6 +1,6 @@
 /** Which counterfactual renders stand for a recipe's controls (the drift floor). */
 import { describe, expect, it } from "vitest";
-import { floorScenes } from "../../src/eval/drift-floor.js";
+import { DEPTH_FLOOR_MARGIN, depthTwinHorizon, floorScenes } from "../../src/eval/drift-floor.js";
 
 describe("floorScenes", () => {
   it("fixes each measurable control's attribute and picks the scene kind it needs", () => {
@@ -39,8 +39,27 @@ describe("floorScenes", () => {
     expect(floorScenes([{ answer: "No", visual_prompt: { kind: "horizon", y: 0.5 } }])).toBeNull();
   });
 
-  it("has nothing to render for points or a layout: the world renders no twin with them set", () => {
+  it("has nothing to render for a layout, nor for points whose relation is unknown", () => {
     expect(floorScenes([{ visual_prompt: { kind: "points", points: [[0.1, 0.2]] } }, {}])).toBeNull();
+    const layout = { kind: "layout", boxes: [{ box: [0.1, 0.1, 0.4, 0.4], label: "tree" }] };
+    expect(floorScenes([{ visual_prompt: layout }], [{ family: "layout_match", variant: null }])).toBeNull();
+    const points = { kind: "points", a: [0.3, 0.8], b: [0.7, 0.55] };
+    expect(floorScenes([{ visual_prompt: points }], [null])).toBeNull();
+  });
+
+  it("renders two points' twin with the horizons that hide the nearer point lowered below it", () => {
+    const points = { kind: "points", a: [0.3, 0.8], b: [0.7, 0.55] };
+    const closer = { family: "relative_depth", variant: "closer" };
+    const floor = floorScenes([{ visual_prompt: points }], [closer])!;
+    expect([floor.kind, [...floor.controlled]]).toEqual(["landscape", ["depth"]]);
+    expect(floor.fixed.horizon_max).toBeCloseTo(0.8 - DEPTH_FLOOR_MARGIN, 6);
+    // "is B farther than A" wants the same; "is A farther" wants the higher point nearer: no horizon does it
+    const swapped = { ...points, a: points.b, b: points.a };
+    const farther = { family: "relative_depth", variant: "farther" };
+    expect(floorScenes([{ visual_prompt: swapped }], [farther])!.fixed).toEqual(floor.fixed);
+    expect(floorScenes([{ visual_prompt: points }], [farther])).toBeNull();
+    expect(depthTwinHorizon([0.5, 0.15], [0.5, 0.1], "closer")).toBeNull(); // no horizon that high is drawn
+    expect(floorScenes([{ answer: "No", visual_prompt: points }], [closer])).toBeNull(); // no one twin
   });
 
   it("renders a plain question's twin by its Scenes reading: the sky kind, or the middle of a horizon band", () => {

@@ -77,13 +77,15 @@ def render_scenes(
 ) -> dict[str, Any]:
     """Render `n` Scenes to `out_dir` (PNGs, attributes.jsonl, contact sheet).
 
-    `fixed` sets attributes (horizon, stroke_width_px, palette, sky) and keeps everything else of each scene
-    as the same seed draws it without them: counterfactual twins of the unfixed batch."""
+    `fixed` sets attributes (horizon, stroke_width_px, palette, sky; horizon_max lowers the horizons above it)
+    and keeps everything else of each scene as the same seed draws it without them: counterfactual twins of
+    the unfixed batch."""
     from .world.dataset import write_dataset
 
     reporter = reporter or Reporter()
     out = _output_folder(out_dir)
-    needs = {"horizon": "landscape", "sky": "landscape", "stroke_width_px": "lineart"}
+    needs = {"sky": "landscape", "stroke_width_px": "lineart"}
+    needs |= {"horizon": "landscape", "horizon_max": "landscape"}
     for name, wanted in needs.items():
         if name in (fixed or {}) and kind != wanted:  # a mix would hold scenes that cannot take it
             raise UserError(f"render: a fixed {name} needs kind {wanted!r}, not {kind!r}")

@@ -177,6 +177,7 @@ def test_every_fixable_attribute_is_documented():
     assert set(FIXABLE) >= {
         "palette",
         "horizon",
+        "horizon_max",
         "horizon_tilt_deg",
         "sky",
         "ground",
@@ -229,3 +230,20 @@ def test_fixing_one_attribute_leaves_the_other_draws_unchanged():
         low = sample_scene(seed, kind="lineart", stroke_width_px=1.5, palette="retro")
         high = sample_scene(seed, kind="lineart", stroke_width_px=1.5, palette="neon")
         assert [o.kind for o in low.objects] == [o.kind for o in high.objects]
+
+
+def test_horizon_max_lowers_only_the_horizons_above_it():
+    """A relative-depth twin: horizons above the bound come down to it, the rest of each scene stays."""
+    bound = 0.5
+    for seed in range(20):
+        plain = sample_scene(seed, kind="landscape")
+        twin = sample_scene(seed, kind="landscape", horizon_max=bound)
+        assert twin.horizon == min(plain.horizon, bound)
+        assert (twin.horizon_tilt_deg, twin.sky, twin.ground, twin.palette) == (
+            plain.horizon_tilt_deg,
+            plain.sky,
+            plain.ground,
+            plain.palette,
+        )
+        if plain.horizon <= bound:
+            assert twin.to_dict() == plain.to_dict()  # nothing to lower: the same scene

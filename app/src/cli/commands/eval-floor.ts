@@ -147,7 +147,9 @@ async function checkJudges(
   job: { signal: AbortSignal; worker: EngineWorker },
 ): Promise<JudgeCheck[]> {
   const checks: JudgeCheck[] = [];
-  for (const control of controlsOf(recipe.questions).filter((c) => rendered.has(c.attribute))) {
+  // two points are checked on Scenes questions whose answer the world knows (checkJudgesOnQa), not here
+  const checked = (c: { attribute: string }) => rendered.has(c.attribute) && c.attribute !== "depth";
+  for (const control of controlsOf(recipe.questions).filter(checked)) {
     const q = recipe.questions[control.question]!;
     // A question that names a slot ("{thing}") is asked of each prompt in its own words; renders have none.
     if (/\{\w+\}/.test(q.question) || /\{\w+\}/.test(q.answer)) continue;

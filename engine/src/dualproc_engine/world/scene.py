@@ -42,6 +42,7 @@ STROKE_RANGE_AT_64 = (1.0, 6.0)
 FIXABLE = (
     "palette",
     "horizon",
+    "horizon_max",
     "horizon_tilt_deg",
     "sky",
     "ground",
@@ -52,7 +53,9 @@ FIXABLE = (
     "caption",
 )
 """Keyword arguments `sample_scenes` accepts as fixed attributes. `object_kinds` asks for exactly these
-kinds of objects, placed at random; `objects` fixes the objects themselves."""
+kinds of objects, placed at random; `objects` fixes the objects themselves. `horizon_max` lowers a landscape's
+horizon to at most this height, where it is higher (a bound, not a value: the twin of a relative-depth control
+moves only the horizons that hide its nearer point)."""
 
 
 def scene_seed(seed: int, index: int) -> int:
@@ -140,6 +143,8 @@ def _landscape(
 ) -> SceneAttributes:
     rng = streams["horizon"]
     horizon = float(fixed["horizon"]) if "horizon" in fixed else round(rng.uniform(*HORIZON_RANGE), 4)
+    if "horizon_max" in fixed:
+        horizon = min(horizon, float(fixed["horizon_max"]))
     rng = streams["tilt"]
     if "horizon_tilt_deg" in fixed:
         tilt = float(fixed["horizon_tilt_deg"])
