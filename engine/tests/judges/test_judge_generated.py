@@ -306,17 +306,20 @@ def test_depth_records_of_generated_images_follow_the_depth_measurer() -> None:
     assert depth_records(scenes, 3, "train") == depth_records(scenes, 3, "train")  # deterministic
 
 
-def test_a_depth_loras_recipe_points_are_read_from_its_run(tmp_path: Path) -> None:
-    from dualproc_engine.world.judge_generated import recipe_points
+def test_a_loras_recipe_points_and_stroke_width_are_read_from_its_run(tmp_path: Path) -> None:
+    from dualproc_engine.world.judge_generated import recipe_points, recipe_stroke
 
-    run = tmp_path / "depth-run"
+    run = tmp_path / "run"
     run.mkdir()
     (run / "recipe.yaml").write_text(
         "questions:\n  - question: Is point A closer to the viewer than point B?\n"
         "    visual_prompt: {kind: points, a: [0.3, 0.8], b: [0.7, 0.55]}\n"
+        "  - question: Are the lines in the drawing as thick as the sample stroke?\n"
+        "    visual_prompt: {kind: stroke, width_px: 2.5}\n"
     )
     assert recipe_points(str(run / "pytorch_lora_weights.safetensors")) == ((0.3, 0.8), (0.7, 0.55))
-    assert recipe_points(str(tmp_path)) is None
+    assert recipe_stroke(str(run)) == 2.5
+    assert recipe_points(str(tmp_path)) is None and recipe_stroke(str(tmp_path)) is None
 
 
 def test_a_stroke_loras_tangles_are_asked_at_their_loose_reading_and_near_misses() -> None:
@@ -353,16 +356,3 @@ def test_a_stroke_loras_tangles_are_asked_at_their_loose_reading_and_near_misses
     records = stroke_records(scenes, 0, "train")
     own = {r["scene_index"]: r["answer"] for r in records if r["params"]["recipe_width"]}
     assert own == {0: "No", 2: "Yes", 3: "Yes", 5: "No"}  # 1.45 and 2.45: between, not asked
-
-
-def test_a_stroke_loras_recipe_width_is_read_from_its_run(tmp_path: Path) -> None:
-    from dualproc_engine.world.judge_generated import recipe_stroke
-
-    run = tmp_path / "stroke-run"
-    run.mkdir()
-    (run / "recipe.yaml").write_text(
-        "questions:\n  - question: Are the lines in the drawing as thick as the sample stroke?\n"
-        "    visual_prompt: {kind: stroke, width_px: 2.5}\n"
-    )
-    assert recipe_stroke(str(run)) == 2.5
-    assert recipe_stroke(str(tmp_path)) is None
