@@ -84,8 +84,12 @@ def render_scenes(
 
     reporter = reporter or Reporter()
     out = _output_folder(out_dir)
-    needs = {"sky": "landscape", "stroke_width_px": "lineart"}
-    needs |= {"horizon": "landscape", "horizon_max": "landscape"}
+    needs = {
+        "horizon": "landscape",
+        "horizon_max": "landscape",
+        "sky": "landscape",
+        "stroke_width_px": "lineart",
+    }
     for name, wanted in needs.items():
         if name in (fixed or {}) and kind != wanted:  # a mix would hold scenes that cannot take it
             raise UserError(f"render: a fixed {name} needs kind {wanted!r}, not {kind!r}")

@@ -94,15 +94,17 @@ def measured_scene(measurement: Mapping[str, Any], kind: str, seed: int, index: 
         "stroke_width_px": float(stroke) if stroke is not None and stroke_ok else None,
         "stroke_unseen": kind == "lineart" and stroke is None,
         "stroke_wide": kind == "lineart" and stroke is not None and stroke > STROKE_MAX_PX,
-        "stroke_loose_px": float(stroke) if stroke is not None and stroke_loose(measurement, kind) else None,
+        "stroke_loose_px": loose_stroke(measurement, kind),
     }
 
 
-def stroke_loose(measurement: Mapping[str, Any], kind: str) -> bool:
-    """Is there a stroke reading good enough for `stroke_records` (less sure than STROKE_CONFIDENCE)?"""
+def loose_stroke(measurement: Mapping[str, Any], kind: str) -> float | None:
+    """The stroke width read well enough for `stroke_records` (less surely than STROKE_CONFIDENCE); None."""
     stroke = measurement.get("stroke_width_px")
     confident = (measurement.get("stroke_confidence") or 0) >= STROKE_LOOSE_CONFIDENCE
-    return kind == "lineart" and stroke is not None and confident and stroke <= STROKE_MAX_PX
+    if kind != "lineart" or stroke is None or not confident or stroke > STROKE_MAX_PX:
+        return None
+    return float(stroke)
 
 
 def build_pool(
@@ -296,7 +298,7 @@ def stroke_records(
     asked between."""
     from ..prompts.spec import StrokeSpec, overlay_to_dict
     from .qa.phrasings import phrasing_indices
-    from .qa.stroke import STROKE_RANGE_PX
+    from .qa.stroke import sample_curve, wrong_width
 
     records = []
     for scene in scenes:
@@ -304,18 +306,17 @@ def stroke_records(
         if read is None or own is None:
             continue
         rng = random.Random(f"{seed}/stroke/{scene['seed']}/{scene['index']}")
-        asks = []
+        asks: list[tuple[float, str, float, bool]] = []  # width, answer, curve, at the recipe's width
         if rng.random() < 0.5:
-            asks.append((read, "Yes", round(rng.uniform(0.2, 0.6), 2) if rng.random() < 0.5 else 0.0))
+            asks.append((read, "Yes", sample_curve(rng), False))
         else:
-            off = rng.uniform(*STROKE_NEAR_MISS_PX) * rng.choice((-1, 1))
-            if not STROKE_RANGE_PX[0] <= read + off <= STROKE_RANGE_PX[1]:
-                off = -off
-            asks.append((read + off, "No", round(rng.uniform(0.2, 0.6), 2) if rng.random() < 0.5 else 0.0))
+            near_miss = wrong_width(read, rng.uniform(*STROKE_NEAR_MISS_PX) * rng.choice((-1, 1)))
+            if near_miss is not None:
+                asks.append((near_miss, "No", sample_curve(rng), False))
         off_own = abs(read - own)
-        if off_own <= STROKE_SAME_PX or off_own >= STROKE_NEAR_MISS_PX[0]:
-            asks.append((own, "Yes" if off_own <= STROKE_SAME_PX else "No", 0.0))  # as the recipe draws it
-        for k, (width, answer, curve) in enumerate(asks):
+        if off_own <= STROKE_SAME_PX or off_own >= STROKE_NEAR_MISS_PX[0]:  # straight, as the recipe asks
+            asks.append((own, "Yes" if off_own <= STROKE_SAME_PX else "No", 0.0, True))
+        for width, answer, curve, at_recipe in asks:
             width = round(width, 3)
             records.append(
                 pool_record(
@@ -325,7 +326,7 @@ def stroke_records(
                     answer,
                     overlay_to_dict(StrokeSpec(width_px=width, curve=curve)),
                     scene,
-                    {"width_px": width, "curve": curve, "read_px": round(read, 3), "recipe_width": k == 1},
+                    {"width_px": width, "curve": curve, "read_px": round(read, 3), "recipe_width": at_recipe},
                 )
             )
     return records

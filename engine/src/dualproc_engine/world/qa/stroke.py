@@ -31,18 +31,30 @@ def stroke_width_truth(scene: Scene, width_px: float) -> bool | None:
     return False if off >= STROKE_HARD_PX[0] else None
 
 
+def wrong_width(true_px: float, off: float) -> float | None:
+    """A sample `off` px from the true width, to the other side where that side leaves STROKE_RANGE_PX; None
+    where neither side is in it."""
+    if not STROKE_RANGE_PX[0] <= true_px + off <= STROKE_RANGE_PX[1]:
+        off = -off
+    width = true_px + off
+    return width if STROKE_RANGE_PX[0] <= width <= STROKE_RANGE_PX[1] else None
+
+
+def sample_curve(rng: random.Random) -> float:
+    """The sample stroke's bend: straight half of the time."""
+    return 0.0 if rng.random() < 0.5 else round(rng.uniform(0.2, 0.6), 2)
+
+
 def sample_stroke_width(scene: Scene, rng: random.Random, want: bool) -> Ask | None:
     true_px = stroke_width_at_64(scene)
     width = true_px
     if not want:
-        off = hard_or_easy(rng, STROKE_HARD_PX, STROKE_EASY_PX) * rng.choice((-1, 1))
-        if not STROKE_RANGE_PX[0] <= true_px + off <= STROKE_RANGE_PX[1]:
-            off = -off
-        width = true_px + off
-        if not STROKE_RANGE_PX[0] <= width <= STROKE_RANGE_PX[1]:
+        wrong = wrong_width(true_px, hard_or_easy(rng, STROKE_HARD_PX, STROKE_EASY_PX) * rng.choice((-1, 1)))
+        if wrong is None:
             return None
+        width = wrong
     width = round(width, 3)
-    curve = 0.0 if rng.random() < 0.5 else round(rng.uniform(0.2, 0.6), 2)
+    curve = sample_curve(rng)
     return ask(
         stroke_width_truth(scene, width),
         want,
