@@ -10,6 +10,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { taughtSuccess } from "../src/eval/seed-comparison.js";
 import type { EvalSummary } from "../src/eval/summary.js";
 import { percent } from "../src/report/eval-report.js";
 
@@ -24,13 +25,6 @@ function readTeachRun(run: string): TeachRun {
 
 function readSummary(run: string): EvalSummary {
   return JSON.parse(readFileSync(join(run, "eval", "summary.json"), "utf8")) as EvalSummary;
-}
-
-/** The measured control's success with the LoRA, else the held-out judge's score (null: neither). */
-function taughtSuccess(summary: EvalSummary): number | null {
-  const measured = summary.controls[0];
-  if (measured) return measured.taught?.mean ?? null;
-  return summary.judges.find((j) => j.role === "held-out")?.taught?.mean ?? null;
 }
 
 /** The run, then its siblings taught at other training seeds (RUN-seed-N, evaluated) by seed. */
@@ -50,7 +44,7 @@ export function overSeeds(run: string): string {
   const runs = seedRuns(run);
   if (runs.length === 1) return "one seed";
   const summaries = runs.map((s) => readSummary(s.run));
-  const values = summaries.map(taughtSuccess).filter((v): v is number => v !== null);
+  const values = summaries.map((s) => taughtSuccess(s)?.value ?? null).filter((v): v is number => v !== null);
   if (values.length === 0) return "n/a";
   const pct = (v: number) => `${(100 * v).toFixed(1)}`;
   const mean = values.reduce((a, b) => a + b, 0) / values.length;

@@ -10,6 +10,7 @@ import { EXIT, UsageError } from "./errors.js";
 import { processIO, type CliIO } from "./io.js";
 import { askCommand } from "./commands/ask.js";
 import { benchCommand } from "./commands/bench.js";
+import { compareCommand } from "./commands/compare.js";
 import { evalCommand } from "./commands/eval.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { generateCommand } from "./commands/generate.js";
@@ -34,6 +35,7 @@ export function buildProgram(io: CliIO): Command {
     .addCommand(teachCommand(context))
     .addCommand(evalCommand(context))
     .addCommand(runsCommand(context))
+    .addCommand(compareCommand(context))
     .addCommand(studioCommand(context))
     .addCommand(askCommand(context))
     .addCommand(generateCommand(context))

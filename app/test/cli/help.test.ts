@@ -49,7 +49,7 @@ describe("the CLI's conventions (in-process)", () => {
     expect(io.stderr().trim().split("\n")).toHaveLength(1);
     expect(io.stderr()).toContain("unknown command 'tech'");
     expect(io.stderr()).toContain(
-      "commands: world, teach, eval, runs, studio, ask, generate, bench, recipe, models, doctor",
+      "commands: world, teach, eval, runs, compare, studio, ask, generate, bench, recipe, models, doctor",
     );
   });
 

@@ -1,0 +1,69 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { z } from "zod";
+import {
+  ComparisonError,
+  compareSeeds,
+  comparisonText,
+  taughtSuccess,
+  type SeedResult,
+} from "../../eval/seed-comparison.js";
+import { readJson } from "../../runs/runs-store.js";
+import type { CliContext } from "../context.js";
+import { UsageError } from "../errors.js";
+
+/** The training seed, from the resolved recipe the run records (run.json's params). */
+const TeachRunJson = z.object({
+  params: z.object({ recipe: z.object({ training: z.object({ seed: z.number().int() }) }) }),
+});
+
+/** The parts of eval/summary.json the comparison reads. */
+const Measured = z.object({
+  controls: z.array(z.object({ label: z.string(), taught: z.object({ mean: z.number() }).nullable() })),
+  judges: z.array(z.object({ role: z.string(), taught: z.object({ mean: z.number() }).nullable() })),
+});
+
+export function compareCommand(context: CliContext): Command {
+  return context
+    .command(
+      "compare",
+      "is one way of teaching a control better than another? runs of A and B paired by training seed",
+    )
+    .argument("<runs...>", "variant A: evaluated teach runs, one per training seed")
+    .requiredOption("--vs <runs...>", "variant B: evaluated teach runs of the same control, one per seed")
+    .option("--json", "print the comparison as JSON")
+    .addHelpText(
+      "after",
+      "\nTwo training seeds of one recipe can be 25 points apart, so one run of each variant says little.\n" +
+        "Teach both at the same seeds (dualproc teach RECIPE --seed N --out DIR), four or more; this pairs the\n" +
+        "runs by seed and gives the mean taught success of each (the first measured control, else the held-out\n" +
+        "judge's score) and of B - A, with 95% bootstrap intervals over the seeds.\n" +
+        "Example: dualproc compare runs/lw-s0 runs/lw-s1 runs/lw-s2 runs/lw-s3 --vs runs/new-s0 runs/new-s1 ...",
+    )
+    .action((runs: string[], options: { vs: string[]; json?: boolean }, self: Command) => {
+      const console = context.consoleFor(self);
+      let comparison;
+      try {
+        comparison = compareSeeds(runs.map(readSeedResult), options.vs.map(readSeedResult));
+      } catch (error) {
+        if (error instanceof ComparisonError) throw new UsageError(error.message);
+        throw error;
+      }
+      console.result(options.json ? JSON.stringify(comparison) : comparisonText(comparison));
+    });
+}
+
+/** One run's training seed and taught success; a `UsageError` names what the folder lacks. */
+function readSeedResult(run: string): SeedResult {
+  if (!existsSync(join(run, "recipe.yaml")))
+    throw new UsageError(`${run}: not a teach run folder (no recipe.yaml)`);
+  const teach = readJson(join(run, "run.json"), TeachRunJson);
+  if (!teach) throw new UsageError(`${run}: its run.json is missing or unreadable (did the run start?)`);
+  const summary = readJson(join(run, "eval", "summary.json"), Measured);
+  if (!summary) throw new UsageError(`${run}: not evaluated yet (dualproc eval ${run})`);
+  const success = taughtSuccess(summary);
+  if (!success)
+    throw new UsageError(`${run}: its evaluation has no measured control and no held-out judge's score`);
+  return { run, seed: teach.params.recipe.training.seed, measure: success.measure, success: success.value };
+}

@@ -1,0 +1,63 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.js";
+import { capture } from "./capture.js";
+
+const LABEL = "stroke width 2 px at 64 px (+-0.5)";
+
+/** A teach run folder at a training seed, evaluated with this taught success (none: not evaluated). */
+function run(root: string, name: string, seed: number, success?: number): string {
+  const dir = join(root, name);
+  mkdirSync(join(dir, "eval"), { recursive: true });
+  writeFileSync(join(dir, "recipe.yaml"), "name: line-weight\n");
+  writeFileSync(join(dir, "run.json"), JSON.stringify({ params: { recipe: { training: { seed } } } }));
+  if (success !== undefined) {
+    const summary = {
+      controls: [{ label: LABEL, taught: { mean: success, low: 0, high: 1, n: 32 } }],
+      judges: [{ role: "held-out", taught: { mean: 0.5, low: 0, high: 1, n: 32 } }],
+    };
+    writeFileSync(join(dir, "eval", "summary.json"), JSON.stringify(summary));
+  }
+  return dir;
+}
+
+describe("dualproc compare", () => {
+  it("pairs A's and B's runs by training seed and says whether B is better", async () => {
+    const root = mkdtempSync(join(tmpdir(), "dualproc-compare-"));
+    const a = [0.5, 0.6, 0.4, 0.55].map((s, seed) => run(root, `a${seed}`, seed, s));
+    const b = [0.7, 0.8, 0.6, 0.75].map((s, seed) => run(root, `b${seed}`, seed, s));
+    const io = capture();
+    expect(await main(["compare", ...a, "--vs", ...b.reverse()], io)).toBe(0);
+    const out = io.stdout();
+    expect(out).toContain(`${LABEL}, taught success by training seed:`);
+    expect(out).toContain("0     50.0%  70.0%  +20.0");
+    expect(out).toMatch(/B - A \+20\.0 \[\+20\.0, \+20\.0\] points/);
+    expect(out).toContain("B is better");
+
+    const json = capture();
+    expect(await main(["compare", ...a, "--vs", ...b, "--json"], json)).toBe(0);
+    expect((JSON.parse(json.stdout()) as { verdict: string }).verdict).toBe("B better");
+  });
+
+  it("says in one line what keeps runs from being compared", async () => {
+    const root = mkdtempSync(join(tmpdir(), "dualproc-compare-"));
+    const a = [run(root, "a0", 0, 0.5), run(root, "a1", 1, 0.6)];
+    const cases: [string[], RegExp][] = [
+      [[...a, "--vs", run(root, "pending", 0)], /pending: not evaluated yet \(dualproc eval .*pending\)/],
+      [[...a, "--vs", root], /not a teach run folder/],
+      [[...a, "--vs", run(root, "b5", 5, 0.5), run(root, "b6", 6, 0.5)], /no training seed is shared/],
+      [
+        [...a, "--vs", run(root, "b0", 0, 0.5), run(root, "b0again", 0, 0.4)],
+        /B has two runs at training seed 0/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const io = capture();
+      expect(await main(["compare", ...args], io)).toBe(2);
+      expect(io.stderr().trim().split("\n")).toHaveLength(1);
+      expect(io.stderr()).toMatch(message);
+    }
+  });
+});
