@@ -86,7 +86,7 @@ function readRecipe(text: string, source: string, generator?: string): Recipe {
   const data = withGeneratorDefaults(doc.toJS(), generator, drawsScenes);
   const parsed = Recipe.safeParse(data);
   if (!parsed.success) throw new RecipeError(describeRecipeIssue(parsed.error, data, doc, lines, source));
-  checkWeights(parsed.data, source);
+  checkConsistency(parsed.data, source);
   return parsed.data;
 }
 
@@ -215,9 +215,20 @@ function position(doc: Document, lines: LineCounter, path: readonly PropertyKey[
   return "1:1";
 }
 
-function checkWeights(recipe: Recipe, source: string): void {
+/** Fields that are valid alone but not together: weights, judges, early stopping. */
+function checkConsistency(recipe: Recipe, source: string): void {
   if (!recipe.questions.some((q) => q.weight > 0)) {
     throw new RecipeError(`${source}: questions: every weight is 0; give at least one question a weight > 0`);
+  }
+  if (recipe.co_judges.includes(recipe.judge) || new Set(recipe.co_judges).size < recipe.co_judges.length) {
+    throw new RecipeError(
+      `${source}: co_judges: each judge may teach once (the training judge is already judge)`,
+    );
+  }
+  if (recipe.heldout_judge !== null && recipe.co_judges.includes(recipe.heldout_judge)) {
+    throw new RecipeError(
+      `${source}: co_judges: ${recipe.heldout_judge} is the held-out judge; a judge that teaches the LoRA cannot check it`,
+    );
   }
   if (recipe.training.early_stopping_patience !== null && recipe.heldout_judge === null) {
     throw new RecipeError(

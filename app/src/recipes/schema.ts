@@ -293,6 +293,14 @@ export const Recipe = z
       .min(1)
       .default("scenes-judge")
       .describe("Training judge: preset, repo id or local path."),
+    co_judges: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        "More training judges (presets, repo ids or local paths): the loss averages each wanted answer's " +
+          "log-probability over `judge` and these, so a picture must satisfy all of them. None may be the " +
+          "heldout_judge, which must stay a judge the LoRA was not taught by.",
+      ),
     heldout_judge: z
       .string()
       .min(1)

@@ -53,6 +53,11 @@ describe("teach with other models", () => {
     expect(() => withOverrides(resolved, { judge: "scenes-judge-heldout" })).toThrow(/is the training judge/);
   });
 
+  it("refuses a held-out judge that teaches as one of the co_judges", () => {
+    const co = parseRecipe(`${RECIPE}co_judges: [other-judge]\n`);
+    expect(() => withOverrides(co, { heldoutJudge: "other-judge" })).toThrow(/is one of the co_judges/);
+  });
+
   it("puts the given training seed in the recipe the run records, and nothing else", () => {
     const other = withOverrides(resolved, { seed: 3 });
     expect(other.recipe.training.seed).toBe(3);

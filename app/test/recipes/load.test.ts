@@ -111,6 +111,18 @@ describe("recipe loading", () => {
     for (const message of cases) expect(message).not.toContain("\n");
   });
 
+  it("takes co-teaching judges, none of them the held-out judge or the training judge again", () => {
+    const ok = parseRecipe("prompts: x\nquestions: [{question: q}]\nco_judges: [other-judge]\n", "r.yaml");
+    expect(ok.recipe.co_judges).toEqual(["other-judge"]);
+    expect(parseRecipe("prompts: x\nquestions: [{question: q}]\n", "r.yaml").recipe.co_judges).toEqual([]);
+    expect(errorOf("prompts: x\nquestions: [{question: q}]\nco_judges: [scenes-judge-heldout]\n")).toMatch(
+      /co_judges: scenes-judge-heldout is the held-out judge; a judge that teaches the LoRA cannot check it/,
+    );
+    expect(errorOf("prompts: x\nquestions: [{question: q}]\nco_judges: [scenes-judge]\n")).toMatch(
+      /each judge may teach once/,
+    );
+  });
+
   it("refuses text that a ' #' would silently cut into a comment, and keeps real comments", () => {
     const cut = errorOf("prompts: x\nquestions:\n  - question: Is the sky #87ceeb or #ffffff?\n");
     expect(cut).toMatch(/^r\.yaml:3:25: "#87ceeb" starts a YAML comment/);

@@ -159,15 +159,15 @@ export async function evaluateRun(
 
 function judgesOf(recipe: TeachRecipe, heldout: string | undefined): string[] {
   const second = heldout ?? recipe.heldout_judge;
-  checkHeldoutJudge(recipe.judge, second);
+  checkHeldoutJudge([recipe.judge, ...recipe.co_judges], second);
   return second === null ? [recipe.judge] : [recipe.judge, second];
 }
 
-/** A held-out judge scores what the training judge was optimised against, so it must be another model. */
-export function checkHeldoutJudge(judge: string, heldout: string | null): void {
-  if (heldout !== null && heldout === judge)
+/** A held-out judge scores what the training judges were optimised against, so it must be another model. */
+export function checkHeldoutJudge(teachers: readonly string[], heldout: string | null): void {
+  if (heldout !== null && teachers.includes(heldout))
     throw new UsageError(
-      `the held-out judge ${heldout} is the training judge; give another with --heldout-judge`,
+      `the held-out judge ${heldout} is ${heldout === teachers[0] ? "the training judge" : "one of the co_judges"}; give another with --heldout-judge`,
     );
 }
 

@@ -164,7 +164,7 @@ const TurnedDown = z.object({
 /**
  * The recipe with --generator / --judge / --heldout-judge / --seed in place of its own (written to the run
  * folder's recipe.yaml, so the run records the models and seed it used). The held-out judge must be another
- * model than the training judge.
+ * model than the training judge and its co_judges.
  */
 export function withOverrides(
   resolved: ResolvedRecipe,
@@ -174,7 +174,7 @@ export function withOverrides(
   const generator = options.generator ?? recipe.generator;
   const judge = options.judge ?? recipe.judge;
   const heldout = options.heldoutJudge ?? recipe.heldout_judge;
-  checkHeldoutJudge(judge, heldout);
+  checkHeldoutJudge([judge, ...recipe.co_judges], heldout);
   const training = { ...recipe.training, seed: options.seed ?? recipe.training.seed };
   return { ...resolved, recipe: { ...recipe, generator, judge, heldout_judge: heldout, training } };
 }

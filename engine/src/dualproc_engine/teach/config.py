@@ -207,6 +207,8 @@ class TeachConfig:
     description: str | None = None
     generator: str = "scenes-generator"
     judge: str = "scenes-judge"
+    co_judges: list[str] = field(default_factory=list)
+    """More training judges: the loss averages each wanted answer's log-probability over `judge` and these."""
     heldout_judge: str | None = "scenes-judge-heldout"
     eval: EvalConfig = field(default_factory=EvalConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
@@ -276,8 +278,24 @@ def parse_recipe(recipe: dict[str, Any]) -> TeachConfig:
     data["eval"] = _build(EvalConfig, evaluation, "eval")
     data["training"] = _build(TrainingConfig, data.get("training") or {}, "training")
     config: TeachConfig = _build(TeachConfig, data, "recipe")
+    _check_co_judges(config)
     if config.training.early_stopping_patience is not None and config.heldout_judge is None:
         raise UserError(
             "training.early_stopping_patience: early stopping watches the held-out judge; set heldout_judge"
         )
     return config
+
+
+def _check_co_judges(config: TeachConfig) -> None:
+    """Co-teaching judges are names, none of them the training judge again or the held-out judge: a judge
+    the LoRA was trained against cannot check it."""
+    co = config.co_judges
+    if not isinstance(co, list) or not all(isinstance(name, str) and name for name in co):
+        raise UserError(f"co_judges: expected a list of judge names, got {co!r}")
+    if config.judge in co or len(set(co)) < len(co):
+        raise UserError("co_judges: each judge may teach once (the training judge is already `judge`)")
+    if config.heldout_judge is not None and config.heldout_judge in co:
+        raise UserError(
+            f"co_judges: {config.heldout_judge!r} is the held-out judge; a judge that teaches the LoRA "
+            "cannot check it: choose another heldout_judge"
+        )

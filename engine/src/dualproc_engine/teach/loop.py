@@ -38,7 +38,7 @@ from .evaluate import Evaluator
 from .objectives import finite_or_none, question_weights
 from .outputs import MetricsLog, save_final_lora
 from .path import PRESERVE_PROMPTS
-from .questions import QuestionSet
+from .questions import QuestionSet, averaged_logprob
 from .step import Run, StepResult, train_step
 
 
@@ -61,6 +61,10 @@ _FREE_ON_RESUME = (
 
 def fingerprint(cfg: TeachConfig) -> str:
     data = dataclasses.asdict(cfg)
+    if not data[
+        "co_judges"
+    ]:  # absent from runs made before co-judges existed: their checkpoints still resume
+        data.pop("co_judges")
     data.pop("eval")
     data.pop("name")
     data.pop("description")
@@ -116,6 +120,12 @@ def teach(
     out.mkdir(parents=True, exist_ok=True)  # only once models and questions are known to be usable
 
     run = build_run(cfg, gen, questions, device, preserve_prompts)
+    if cfg.co_judges:
+        teachers = [questions] + [
+            QuestionSet(adapters.load_judge(name, on_judge, t.judge_quantization), cfg.questions, recipe_dir)
+            for name in cfg.co_judges
+        ]
+        run.judge_logprob = averaged_logprob(teachers)
     params, optimizer = run.params, run.optimizer
 
     rng = random.Random(t.seed)

@@ -243,3 +243,14 @@ def _same_rows(mask: Tensor) -> dict[tuple[bool, ...], Tensor]:
         if any(row):
             groups.setdefault(tuple(row), []).append(i)
     return {pattern: torch.tensor(members) for pattern, members in groups.items()}
+
+
+def averaged_logprob(teachers: Sequence[QuestionSet]) -> Callable[[Tensor, Tensor | None], Tensor]:
+    """(images, asked) -> (B, Q): the mean over several judges of each wanted answer's log-probability (a
+    recipe's `co_judges` beside its `judge`), each judge asked in its own words. A picture must then satisfy
+    every judge, so a texture only one of them mistakes for the control pays less (docs/teach.md)."""
+
+    def logprob(images: Tensor, asked: Tensor | None = None) -> Tensor:
+        return torch.stack([t.logprob(images, asked) for t in teachers]).mean(dim=0)
+
+    return logprob
