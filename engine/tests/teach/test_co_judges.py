@@ -63,3 +63,12 @@ def test_a_run_taught_by_two_judges_differs_from_one_taught_by_one(
     lora = [load_file(str(out / "pytorch_lora_weights.safetensors")) for out in (alone, both)]
     assert lora[0].keys() == lora[1].keys()
     assert any(not torch.equal(lora[0][k], lora[1][k]) for k in lora[0])
+
+
+def test_a_co_judge_that_is_not_there_stops_the_run_before_its_folder_is_made(
+    make_generator, tiny_judge, tmp_path
+) -> None:  # noqa: ANN001
+    out = tmp_path / "run"
+    with pytest.raises(UserError, match="no-such-judge"):
+        teach({**recipe(), "co_judges": ["no-such-judge"]}, out, generator=make_generator(), judge=tiny_judge)
+    assert not out.exists()

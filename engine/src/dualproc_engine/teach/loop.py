@@ -61,9 +61,8 @@ _FREE_ON_RESUME = (
 
 def fingerprint(cfg: TeachConfig) -> str:
     data = dataclasses.asdict(cfg)
-    if not data[
-        "co_judges"
-    ]:  # absent from runs made before co-judges existed: their checkpoints still resume
+    # left out when empty, as in runs made before co-judges existed, so that their checkpoints still resume
+    if not data["co_judges"]:
         data.pop("co_judges")
     data.pop("eval")
     data.pop("name")
@@ -108,6 +107,10 @@ def teach(
     on_judge = memory.judge_device(t.judge_device, device)
     judge = judge if judge is not None else adapters.load_judge(cfg.judge, on_judge, t.judge_quantization)
     questions = QuestionSet(judge, cfg.questions, recipe_dir)
+    co_teachers = [
+        QuestionSet(adapters.load_judge(name, on_judge, t.judge_quantization), cfg.questions, recipe_dir)
+        for name in cfg.co_judges
+    ]
     _warn_about_inputs(cfg, gen, questions, device, reporter)
     watch = None
     if t.early_stopping_patience is not None:
@@ -120,12 +123,8 @@ def teach(
     out.mkdir(parents=True, exist_ok=True)  # only once models and questions are known to be usable
 
     run = build_run(cfg, gen, questions, device, preserve_prompts)
-    if cfg.co_judges:
-        teachers = [questions] + [
-            QuestionSet(adapters.load_judge(name, on_judge, t.judge_quantization), cfg.questions, recipe_dir)
-            for name in cfg.co_judges
-        ]
-        run.judge_logprob = averaged_logprob(teachers)
+    if co_teachers:
+        run.judge_logprob = averaged_logprob([questions, *co_teachers])
     params, optimizer = run.params, run.optimizer
 
     rng = random.Random(t.seed)
