@@ -2,7 +2,8 @@
  * Is one way of teaching a control better than another? Two training seeds of one recipe can be 25 points
  * apart (docs/results.md), so one run of each says little. Given runs of two variants (A and B), one run per
  * training seed, this pairs them by seed and bootstraps the mean of B - A over the seeds: the seeds are what
- * varies between repeats, so they, not the images, are what is resampled. `dualproc compare` prints it.
+ * varies between repeats, so they, not the images, are what is resampled. `dualproc compare` prints it
+ * (cli/commands/compare.ts `comparisonText`).
  */
 import { bootstrapMean, bootstrapPairedDifference, type Interval } from "./bootstrap.js";
 
@@ -93,36 +94,4 @@ function bySeed(results: readonly SeedResult[], side: string): Map<number, numbe
     seeds.set(r.seed, r.success);
   }
   return seeds;
-}
-
-const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
-const points = (v: number) => `${v >= 0 ? "+" : ""}${(100 * v).toFixed(1)}`;
-const interval = (i: Interval, f: (v: number) => string) => `${f(i.mean)} [${f(i.low)}, ${f(i.high)}]`;
-
-/** The comparison as a table by seed and a sentence that says whether B differs from A. */
-export function comparisonText(c: SeedComparison): string {
-  const rows = c.pairs.map((p) => [String(p.seed), pct(p.a), pct(p.b), points(p.b - p.a)]);
-  const table = [["seed", "A", "B", "B - A"], ...rows];
-  const widths = table[0]!.map((_, col) => Math.max(...table.map((row) => row[col]!.length)));
-  const lines = table.map((row) =>
-    row
-      .map((cell, col) => cell.padEnd(widths[col]!))
-      .join("  ")
-      .trimEnd(),
-  );
-  const n = c.pairs.length;
-  const said =
-    c.verdict === "no difference"
-      ? "A and B differ by less than the training seeds' noise: the interval of B - A holds 0."
-      : `${c.verdict === "B better" ? "B" : "A"} is better: the interval of B - A lies ${c.verdict === "B better" ? "above" : "below"} 0.`;
-  const left = [
-    ...(c.unpaired.a.length ? [`A alone at seeds ${c.unpaired.a.join(", ")}`] : []),
-    ...(c.unpaired.b.length ? [`B alone at seeds ${c.unpaired.b.join(", ")}`] : []),
-  ];
-  return [
-    `${c.measure}, taught success by training seed:`,
-    ...lines,
-    `mean over ${n} seeds: A ${interval(c.a, pct)}, B ${interval(c.b, pct)}; B - A ${interval(c.difference, points)} points (95% bootstrap intervals over the seeds)`,
-    said + (left.length ? ` Left out (no partner): ${left.join("; ")}.` : ""),
-  ].join("\n");
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { comparisonText } from "../../src/cli/commands/compare.js";
 import {
   ComparisonError,
   compareSeeds,
-  comparisonText,
   taughtSuccess,
   type SeedResult,
 } from "../../src/eval/seed-comparison.js";

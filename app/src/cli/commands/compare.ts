@@ -2,16 +2,18 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { z } from "zod";
+import type { Interval } from "../../eval/bootstrap.js";
 import {
   ComparisonError,
   compareSeeds,
-  comparisonText,
   taughtSuccess,
+  type SeedComparison,
   type SeedResult,
 } from "../../eval/seed-comparison.js";
 import { readJson } from "../../runs/runs-store.js";
 import type { CliContext } from "../context.js";
 import { UsageError } from "../errors.js";
+import { table } from "../table.js";
 
 /** The training seed, from the resolved recipe the run records (run.json's params). */
 const TeachRunJson = z.object({
@@ -66,4 +68,28 @@ function readSeedResult(run: string): SeedResult {
   if (!success)
     throw new UsageError(`${run}: its evaluation has no measured control and no held-out judge's score`);
   return { run, seed: teach.params.recipe.training.seed, measure: success.measure, success: success.value };
+}
+
+const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+const points = (v: number) => `${v >= 0 ? "+" : ""}${(100 * v).toFixed(1)}`;
+const interval = (i: Interval, f: (v: number) => string) => `${f(i.mean)} [${f(i.low)}, ${f(i.high)}]`;
+
+/** The comparison as a table by seed and a sentence that says whether B differs from A. */
+export function comparisonText(c: SeedComparison): string {
+  const rows = c.pairs.map((p) => [String(p.seed), pct(p.a), pct(p.b), points(p.b - p.a)]);
+  const n = c.pairs.length;
+  const said =
+    c.verdict === "no difference"
+      ? "A and B differ by less than the training seeds' noise: the interval of B - A holds 0."
+      : `${c.verdict === "B better" ? "B" : "A"} is better: the interval of B - A lies ${c.verdict === "B better" ? "above" : "below"} 0.`;
+  const left = [
+    ...(c.unpaired.a.length ? [`A alone at seeds ${c.unpaired.a.join(", ")}`] : []),
+    ...(c.unpaired.b.length ? [`B alone at seeds ${c.unpaired.b.join(", ")}`] : []),
+  ];
+  return [
+    `${c.measure}, taught success by training seed:`,
+    table(["seed", "A", "B", "B - A"], rows),
+    `mean over ${n} seeds: A ${interval(c.a, pct)}, B ${interval(c.b, pct)}; B - A ${interval(c.difference, points)} points (95% bootstrap intervals over the seeds)`,
+    said + (left.length ? ` Left out (no partner): ${left.join("; ")}.` : ""),
+  ].join("\n");
 }
