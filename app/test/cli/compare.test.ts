@@ -17,6 +17,14 @@ function run(root: string, name: string, seed: number, success?: number): string
     const summary = {
       controls: [{ label: LABEL, taught: { mean: success, low: 0, high: 1, n: 32 } }],
       judges: [{ role: "held-out", taught: { mean: 0.5, low: 0, high: 1, n: 32 } }],
+      drift: [
+        {
+          attribute: "palette",
+          label: "palette changed",
+          rate: { mean: success / 2, low: 0, high: 1, n: 32 },
+        },
+        { attribute: "sky", label: "sky kind changed", rate: null }, // not measured: no row
+      ],
     };
     writeFileSync(join(dir, "eval", "summary.json"), JSON.stringify(summary));
   }
@@ -35,6 +43,8 @@ describe("dualproc compare", () => {
     expect(out).toContain("0     50.0%  70.0%  +20.0");
     expect(out).toMatch(/B - A \+20\.0 \[\+20\.0, \+20\.0\] points/);
     expect(out).toContain("B is better");
+    expect(out).toMatch(/palette changed +25\.6% .* +35\.6% .* +\+10\.0 \[\+10\.0, \+10\.0\] +A drifts less/);
+    expect(out).not.toContain("sky kind changed");
 
     const json = capture();
     expect(await main(["compare", ...a, "--vs", ...b, "--json"], json)).toBe(0);

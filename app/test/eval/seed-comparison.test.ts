@@ -9,12 +9,21 @@ import {
 
 const STROKE = "stroke width 2 px at 64 px (+-0.5)";
 
-function runs(name: string, successes: Record<number, number>, measure = STROKE): SeedResult[] {
+const PALETTE = "palette distance above 10 CIEDE2000";
+const OBJECTS = "number of objects found changed";
+
+function runs(
+  name: string,
+  successes: Record<number, number>,
+  measure = STROKE,
+  drift: (seed: number) => { label: string; rate: number }[] = () => [],
+): SeedResult[] {
   return Object.entries(successes).map(([seed, success]) => ({
     run: `${name}-s${seed}`,
     seed: Number(seed),
     measure,
     success,
+    drift: drift(Number(seed)),
   }));
 }
 
@@ -49,6 +58,31 @@ describe("comparing two ways of teaching over training seeds", () => {
     const text = comparisonText(c);
     expect(text).toContain("A alone at seeds 7; B alone at seeds 5");
     expect(text.split("\n")[2]).toBe("0     20.0%  30.0%  +10.0");
+  });
+
+  it("compares each drift check every paired run measured, lower being better", () => {
+    const a = runs("a", { 0: 0.5, 1: 0.6, 2: 0.4, 3: 0.5 }, STROKE, (seed) => [
+      { label: PALETTE, rate: 0.8 + 0.05 * seed },
+      { label: OBJECTS, rate: 0.6 },
+    ]);
+    const b = runs("b", { 0: 0.5, 1: 0.6, 2: 0.4, 3: 0.5 }, STROKE, (seed) => [
+      { label: PALETTE, rate: 0.5 + 0.05 * seed },
+      ...(seed === 2 ? [] : [{ label: OBJECTS, rate: 0.2 }]), // not measured at one seed: left out
+    ]);
+    const c = compareSeeds(a, b);
+    expect(c.verdict).toBe("no difference");
+    expect(c.drift.map((d) => d.label)).toEqual([PALETTE]);
+    expect(c.drift[0]!.difference.mean).toBeCloseTo(-0.3, 12);
+    expect(c.drift[0]!.verdict).toBe("B drifts less");
+    expect(compareSeeds(b, a).drift[0]!.verdict).toBe("A drifts less");
+    const text = comparisonText(c);
+    expect(text).toContain("drift, share of image pairs changed (lower is better");
+    expect(text).toMatch(
+      /palette distance above 10 CIEDE2000 +87\.5% .*57\.5% .* -30\.0 \[-30\.0, -30\.0\] +B drifts less/,
+    );
+    expect(
+      comparisonText(compareSeeds(runs("a", { 0: 0.1, 1: 0.2 }), runs("b", { 0: 0.1, 1: 0.2 }))),
+    ).not.toContain("drift");
   });
 
   it("refuses runs it cannot pair: other controls, a seed twice, fewer than two shared seeds", () => {

@@ -24,6 +24,9 @@ const TeachRunJson = z.object({
 const Measured = z.object({
   controls: z.array(z.object({ label: z.string(), taught: z.object({ mean: z.number() }).nullable() })),
   judges: z.array(z.object({ role: z.string(), taught: z.object({ mean: z.number() }).nullable() })),
+  drift: z
+    .array(z.object({ label: z.string(), rate: z.object({ mean: z.number() }).nullable() }))
+    .default([]),
 });
 
 export function compareCommand(context: CliContext): Command {
@@ -40,7 +43,8 @@ export function compareCommand(context: CliContext): Command {
       "\nTwo training seeds of one recipe can be 25 points apart, so one run of each variant says little.\n" +
         "Teach both at the same seeds (dualproc teach RECIPE --seed N --out DIR), four or more; this pairs the\n" +
         "runs by seed and gives the mean taught success of each (the first measured control, else the held-out\n" +
-        "judge's score) and of B - A, with 95% bootstrap intervals over the seeds.\n" +
+        "judge's score) and of B - A, with 95% bootstrap intervals over the seeds; then the same for each drift\n" +
+        "check (the share of image pairs in which something the control should leave alone changed).\n" +
         "Example: dualproc compare runs/lw-s0 runs/lw-s1 runs/lw-s2 runs/lw-s3 --vs runs/new-s0 runs/new-s1 ...",
     )
     .action((runs: string[], options: { vs: string[]; json?: boolean }, self: Command) => {
@@ -67,14 +71,21 @@ function readSeedResult(run: string): SeedResult {
   const success = taughtSuccess(summary);
   if (!success)
     throw new UsageError(`${run}: its evaluation has no measured control and no held-out judge's score`);
-  return { run, seed: teach.params.recipe.training.seed, measure: success.measure, success: success.value };
+  const drift = summary.drift.flatMap((d) => (d.rate ? [{ label: d.label, rate: d.rate.mean }] : []));
+  return {
+    run,
+    seed: teach.params.recipe.training.seed,
+    measure: success.measure,
+    success: success.value,
+    drift,
+  };
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 const points = (v: number) => `${v >= 0 ? "+" : ""}${(100 * v).toFixed(1)}`;
 const interval = (i: Interval, f: (v: number) => string) => `${f(i.mean)} [${f(i.low)}, ${f(i.high)}]`;
 
-/** The comparison as a table by seed and a sentence that says whether B differs from A. */
+/** The comparison as a table by seed, a sentence that says whether B differs from A, and the drift. */
 export function comparisonText(c: SeedComparison): string {
   const rows = c.pairs.map((p) => [String(p.seed), pct(p.a), pct(p.b), points(p.b - p.a)]);
   const n = c.pairs.length;
@@ -91,5 +102,23 @@ export function comparisonText(c: SeedComparison): string {
     table(["seed", "A", "B", "B - A"], rows),
     `mean over ${n} seeds: A ${interval(c.a, pct)}, B ${interval(c.b, pct)}; B - A ${interval(c.difference, points)} points (95% bootstrap intervals over the seeds)`,
     said + (left.length ? ` Left out (no partner): ${left.join("; ")}.` : ""),
+    ...driftLines(c.drift),
   ].join("\n");
+}
+
+/** The drift checks' means and B - A (lower is better), and which, if any, clears the seeds' noise. */
+function driftLines(drift: SeedComparison["drift"]): string[] {
+  if (drift.length === 0) return [];
+  const rows = drift.map((d) => [
+    d.label,
+    interval(d.a, pct),
+    interval(d.b, pct),
+    interval(d.difference, points),
+    d.verdict,
+  ]);
+  return [
+    "",
+    "drift, share of image pairs changed (lower is better; mean over the seeds, 95% bootstrap intervals):",
+    table(["check", "A", "B", "B - A (points)", "verdict"], rows),
+  ];
 }
