@@ -42,6 +42,7 @@ PRESETS: dict[str, ModelSpec] = _specs(
     ModelSpec("scenes-judge", "embedded", "judge", EMBEDDED),
     ModelSpec("scenes-judge-heldout", "embedded", "judge", EMBEDDED),
     ModelSpec("scenes-judge-depth", "embedded", "judge", EMBEDDED),
+    ModelSpec("scenes-judge-audit", "embedded", "judge", EMBEDDED),
     ModelSpec("qwen2.5-vl-7b", "qwen2.5-vl", "judge", "Qwen/Qwen2.5-VL-7B-Instruct", 19.6),
     ModelSpec("qwen2.5-vl-3b", "qwen2.5-vl", "judge", "Qwen/Qwen2.5-VL-3B-Instruct"),
     ModelSpec("idefics2-8b", "idefics", "judge", "HuggingFaceM4/idefics2-8b", 17.3),

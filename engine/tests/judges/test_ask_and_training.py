@@ -272,7 +272,7 @@ needs_shipped = pytest.mark.skipif(not (SHIPPED / "config.json").is_file(), reas
 def test_shipped_judges_load_and_score() -> None:
     from dualproc_engine.judges.embedded import load_judge
 
-    for name in ("scenes-judge", "scenes-judge-heldout", "scenes-judge-depth"):
+    for name in ("scenes-judge", "scenes-judge-heldout", "scenes-judge-depth", "scenes-judge-audit"):
         judge = load_judge(name)
         p = judge.logprob(
             torch.rand(2, 3, 64, 64), ["Is it night?", "Is the sky overcast?"], ["Yes", "No"]
