@@ -53,6 +53,20 @@ describe("recipe drafts", () => {
     expect(recipe.questions[0]!.visual_prompt).toEqual({ kind: "horizon", y: 0.25 });
   });
 
+  it("shows the co-judges as a comma-separated field and writes the form's list, or none once it is cleared", () => {
+    const draft = draftFromYaml(library("line-weight"));
+    if (typeof draft === "string") throw new Error(draft);
+    expect(draft.co_judges).toBe("scenes-judge-heldout");
+    draft.co_judges = " scenes-judge-depth ,, scenes-judge-heldout ";
+    expect(parseRecipe(draftYaml(draft)).recipe.co_judges).toEqual([
+      "scenes-judge-depth",
+      "scenes-judge-heldout",
+    ]);
+    draft.co_judges = " ";
+    expect(parse(draftYaml(draft))).not.toHaveProperty("co_judges");
+    expect(parseRecipe(draftYaml(draft)).recipe.co_judges).toEqual([]);
+  });
+
   it("keeps a palette question's pair weight, and writes none once the prompt is no palette", () => {
     const draft = draftFromYaml(library("palette-colours"));
     if (typeof draft === "string") throw new Error(draft);

@@ -47,6 +47,8 @@ export interface Draft {
   description: string;
   generator: string;
   judge: string;
+  /** Judges that teach beside `judge` (`co_judges`), comma separated; "" for none. */
+  co_judges: string;
   heldout_judge: string;
   prompts: PromptsDraft;
   evalPrompts: string;
@@ -73,6 +75,7 @@ export function blankDraft(): Draft {
     description: "",
     generator: "scenes-generator",
     judge: "scenes-judge",
+    co_judges: "",
     heldout_judge: "scenes-judge-heldout",
     prompts: { mode: "list", lines: "a sunny landscape with trees\na night landscape with a house" },
     evalPrompts: "a snowy landscape with animals\na grassy meadow at midday",
@@ -156,6 +159,7 @@ export function draftYaml(d: Draft): string {
     description: d.description.trim() || undefined,
     generator: d.generator,
     judge: d.judge,
+    co_judges: coJudges(d.co_judges).length ? coJudges(d.co_judges) : undefined,
     heldout_judge: d.heldout_judge || null,
     prompts: promptsValue(d.prompts),
     questions: d.questions.map((q) => {
@@ -208,6 +212,7 @@ export function draftFromYaml(text: string): Draft | string {
     description: str(r.description, ""),
     generator: str(r.generator, blank.generator),
     judge: str(r.judge, blank.judge),
+    co_judges: Array.isArray(r.co_judges) ? r.co_judges.map(String).join(", ") : "",
     heldout_judge: r.heldout_judge === null ? "" : str(r.heldout_judge, blank.heldout_judge),
     prompts: promptsDraft(r.prompts),
     evalPrompts: evalLines,
@@ -222,6 +227,14 @@ export function draftFromYaml(text: string): Draft | string {
     },
     base: { ...r, eval: evalTemplate ? evaluation : omit(evaluation, "prompts") },
   };
+}
+
+/** The co-judges field as the recipe's list: names split at commas, blanks dropped. */
+export function coJudges(text: string): string[] {
+  return text
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
 }
 
 function omit(record: Record<string, unknown>, key: string): Record<string, unknown> {

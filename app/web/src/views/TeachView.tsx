@@ -267,6 +267,15 @@ function DraftForm({ draft, update, models, preview, previewing, previewWarnings
         </label>
         {modelSelect("Generator", draft.generator, models.generators, (generator) => update({ generator }))}
         {modelSelect("Judge", draft.judge, models.judges, (judge) => update({ judge }))}
+        <label title="Judges that teach beside the judge: each answer's log-probability is averaged over all of them">
+          Co-judges, comma separated
+          <input
+            data-testid="co-judges"
+            value={draft.co_judges}
+            placeholder="none"
+            onInput={(e) => update({ co_judges: e.currentTarget.value })}
+          />
+        </label>
         {modelSelect(
           "Held-out judge",
           draft.heldout_judge,
