@@ -61,7 +61,18 @@ interface Table {
   rows: string[][];
 }
 
-function tables(s: EvalSummary): { title: string; note: string; table: Table }[] {
+/** Who taught the LoRA, where more than one judge did (`co_judges`): their scores are not a check of it. */
+function coTeachingNote(s: EvalSummary, recipe: TeachRecipe): string {
+  const coJudges = recipe.co_judges ?? [];
+  if (coJudges.length === 0) return "";
+  const training = s.judges.find((j) => j.role === "training")?.judge ?? recipe.judge;
+  return (
+    ` The LoRA was taught by ${training} together with ${coJudges.join(", ")} (co_judges: their answers averaged),` +
+    " so of these only the held-out judge checks it independently."
+  );
+}
+
+function tables(s: EvalSummary, recipe: TeachRecipe): { title: string; note: string; table: Table }[] {
   const changeRow = (c: Change) => [percent(c.base), percent(c.taught), points(c.difference)];
   const scaleHead = ["without LoRA", `with LoRA (scale ${s.taught_scale})`, "change (points)"];
   return [
@@ -93,6 +104,7 @@ function tables(s: EvalSummary): { title: string; note: string; table: Table }[]
       title: "Judges",
       note:
         "Probability of the wanted answer, weighted over the recipe's questions; per question below." +
+        coTeachingNote(s, recipe) +
         (s.judges.some((j) => j.questions.some((q) => q.asked_as !== undefined))
           ? ' A Scenes judge is asked a Scenes question in its own words ("asked as"): the held-out judge never saw the training judge\'s phrasings.'
           : "") +
@@ -210,7 +222,7 @@ export function evalMarkdown(inputs: EvalReportInputs): string {
       "Intervals are 95% bootstrap intervals; changes are paired.",
     "",
   ];
-  for (const { title, note, table } of tables(s))
+  for (const { title, note, table } of tables(s, recipe))
     lines.push(`## ${title}`, "", note, "", ...markdownTable(table), "");
   lines.push(
     "## Before and after",
@@ -286,7 +298,7 @@ export function evalHtml(inputs: EvalReportInputs): string {
       `<h2>What the measurers read</h2><p>${escapeHtml(MEASURED_NOTE)}</p>`,
       `<figure><img alt="what the measurers read" src="${inlinePng(inputs.measured)}"></figure>`,
     );
-  for (const { title, note, table } of tables(s))
+  for (const { title, note, table } of tables(s, recipe))
     parts.push(`<h2>${escapeHtml(title)}</h2><p>${escapeHtml(note)}</p>`, htmlTable(table));
   const metrics = readMetrics(runDir);
   if (metrics.length > 0) {

@@ -68,7 +68,7 @@ function reportMarkdown(runDir: string, recipe: TeachRecipe, rows: MetricRow[]):
     "",
     recipe.description ?? "",
     "",
-    `Generator \`${recipe.generator}\`, judge \`${recipe.judge}\`, training seed ${recipe.training.seed}; ` +
+    `Generator \`${recipe.generator}\`, judge \`${recipe.judge}\`${coJudgesText(recipe)}, training seed ${recipe.training.seed}; ` +
       `${recipe.prompts.length} training prompt(s), ${recipe.eval.prompts.length} evaluation prompt(s), ` +
       `${rows.length} logged step(s).`,
     "",
@@ -83,8 +83,15 @@ function reportMarkdown(runDir: string, recipe: TeachRecipe, rows: MetricRow[]):
       return `| ${q.question} | ${q.answer} | ${q.weight} | ${scored[0] ?? "-"} | ${scored.at(-1) ?? "-"} |`;
     }),
     "",
-    "The scores are the training judge's probability of the wanted answer: the least trustworthy number of a",
-    "run, since the generator was optimised against it.",
+    ...((recipe.co_judges ?? []).length === 0
+      ? [
+          "The scores are the training judge's probability of the wanted answer: the least trustworthy number of a",
+          "run, since the generator was optimised against it.",
+        ]
+      : [
+          "The scores are the teaching judges' probability of the wanted answer, the geometric mean over the judge",
+          "and its co-judges (what the loop optimised): the least trustworthy number of a run.",
+        ]),
     "",
     "![loss and scores per step](score-curve.svg)",
     "",
@@ -109,4 +116,10 @@ function gridSection(runDir: string): string[] {
     ...shown.map((file) => `![${file}](grids/${file})`),
     "",
   ];
+}
+
+/** ", co-judges `a`, `b`" where judges teach beside the recipe's judge (`co_judges`), else "". */
+function coJudgesText(recipe: TeachRecipe): string {
+  const names = recipe.co_judges ?? [];
+  return names.length === 0 ? "" : `, co-judges ${names.map((n) => `\`${n}\``).join(", ")}`;
 }

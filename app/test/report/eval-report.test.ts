@@ -159,6 +159,24 @@ describe("the evaluation report", () => {
     expect(readFileSync(join(evalDir, "report.md"), "utf8")).not.toContain("asked as");
   });
 
+  it("says which judges taught together, so a co-judge's opinion is not read as a check", () => {
+    const run = mkdtempSync(join(tmpdir(), "eval-report-"));
+    const evalDir = join(run, "eval");
+    mkdirSync(evalDir, { recursive: true });
+    const coTaught = teachRecipe(
+      parseRecipe(
+        "prompts: [a drawing]\nco_judges: [scenes-judge-heldout]\nheldout_judge: scenes-judge-audit\n" +
+          "questions:\n  - question: Is the <red> line on it?\n",
+      ),
+    );
+    writeEvalReport({ runDir: run, evalDir, recipe: coTaught, summary, grids: [] });
+    const note = "The LoRA was taught by scenes-judge together with scenes-judge-heldout (co_judges";
+    expect(readFileSync(join(evalDir, "report.md"), "utf8")).toContain(note);
+    expect(readFileSync(join(evalDir, "report.html"), "utf8")).toContain(note);
+    writeEvalReport({ runDir: run, evalDir, recipe, summary, grids: [] });
+    expect(readFileSync(join(evalDir, "report.md"), "utf8")).not.toContain("co_judges");
+  });
+
   it("shows what a perfect control drifts next to the LoRA's drift when the floor was measured", () => {
     const run = mkdtempSync(join(tmpdir(), "eval-report-"));
     const evalDir = join(run, "eval");

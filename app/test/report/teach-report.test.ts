@@ -44,6 +44,20 @@ describe("the teach report", () => {
     expect(readFileSync(writeTeachReport(dir, seeded), "utf8")).toContain("training seed 3;");
     expect(readFileSync(join(dir, "score-curve.svg"), "utf8")).toContain("no data yet");
   });
+
+  it("names the co-judges, whose answers the scores average with the judge's", () => {
+    const dir = mkdtempSync(join(tmpdir(), "report-"));
+    const coTaught = teachRecipe(
+      parseRecipe(
+        "prompts: [a drawing]\nco_judges: [scenes-judge-heldout]\nheldout_judge: scenes-judge-audit\n" +
+          "questions: [{ question: Is it night? }]\n",
+      ),
+    );
+    const report = readFileSync(writeTeachReport(dir, coTaught), "utf8");
+    expect(report).toContain("judge `scenes-judge`, co-judges `scenes-judge-heldout`, training seed 0;");
+    expect(report).toContain("the geometric mean over the judge");
+    expect(readFileSync(writeTeachReport(dir, recipe), "utf8")).not.toContain("co-judges");
+  });
 });
 
 describe("the teach report of a run with questions asked of some prompts only", () => {
