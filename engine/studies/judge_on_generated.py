@@ -28,7 +28,7 @@ import torch
 
 POOL_SEED = 12
 """Scene and noise seeds of the evaluation pool (training pools use other seeds; see docs/judge.md)."""
-JUDGE_SPLITS = {"scenes-judge": "train", "scenes-judge-heldout": "heldout"}
+JUDGE_SPLITS = {"scenes-judge": "train", "scenes-judge-heldout": "heldout", "scenes-judge-audit": "all"}
 
 
 def main() -> None:
