@@ -83,7 +83,7 @@ function reportMarkdown(runDir: string, recipe: TeachRecipe, rows: MetricRow[]):
       return `| ${q.question} | ${q.answer} | ${q.weight} | ${scored[0] ?? "-"} | ${scored.at(-1) ?? "-"} |`;
     }),
     "",
-    ...((recipe.co_judges ?? []).length === 0
+    ...(coJudgesText(recipe) === ""
       ? [
           "The scores are the training judge's probability of the wanted answer: the least trustworthy number of a",
           "run, since the generator was optimised against it.",

@@ -153,13 +153,14 @@ export const PAIRED_KINDS = new Set<VisualDraft["kind"]>(["palette", "palette_fr
 
 /** The recipe the draft stands for, as YAML. */
 export function draftYaml(d: Draft): string {
+  const co = coJudges(d.co_judges);
   const recipe: Record<string, unknown> = {
     ...d.base,
     name: d.name.trim() || undefined,
     description: d.description.trim() || undefined,
     generator: d.generator,
     judge: d.judge,
-    co_judges: coJudges(d.co_judges).length ? coJudges(d.co_judges) : undefined,
+    co_judges: co.length ? co : undefined,
     heldout_judge: d.heldout_judge || null,
     prompts: promptsValue(d.prompts),
     questions: d.questions.map((q) => {

@@ -1,7 +1,8 @@
-"""The shipped audit judge (`scenes-judge-audit`): a third Scenes judge, trained from scratch on every Scenes
-phrasing with pools of the generator's own pictures, that only ever evaluates. A recipe taught by both other
-Scenes judges together (`co_judges`, line-weight) is checked by it, so it must read the recipe's stroke
-question in either judge's words and tell a sample stroke of the drawing's width from a wider one."""
+"""The shipped audit judge (`scenes-judge-audit`): an embedded Scenes judge trained apart from the others,
+from scratch on every Scenes phrasing with pools of the generator's own pictures, that only ever evaluates.
+A recipe taught by both other Scenes judges together (`co_judges`, line-weight) is checked by it, so it must
+read the recipe's stroke question in either judge's words and tell a sample stroke of the drawing's width
+from a wider one."""
 
 from __future__ import annotations
 
