@@ -8,9 +8,33 @@
  */
 import { bootstrapMean, bootstrapMeanOfGroups, type Interval } from "./bootstrap.js";
 
+/**
+ * What a judge is to a run: the training judge and its co-judges taught the LoRA (their scores are not a check
+ * of it), the held-out judge did not.
+ */
+export type JudgeRole = "training" | "co-judge" | "held-out";
+
+export interface RoledJudge {
+  judge: string;
+  role: JudgeRole;
+}
+
+/** The judges an evaluation asks, in order: the training judge, its co-judges, then the held-out judge if any. */
+export function judgeRoles(
+  training: string,
+  coJudges: readonly string[],
+  heldOut: string | null,
+): RoledJudge[] {
+  return [
+    { judge: training, role: "training" },
+    ...coJudges.map((judge) => ({ judge, role: "co-judge" as const })),
+    ...(heldOut === null ? [] : [{ judge: heldOut, role: "held-out" as const }]),
+  ];
+}
+
 export interface JudgeCheck {
   judge: string;
-  role: "training" | "held-out";
+  role: JudgeRole;
   question: string;
   /** The question as this judge was asked it, where other words than the recipe's (a Scenes judge's own). */
   asked_as?: string;
@@ -28,7 +52,7 @@ export interface JudgeCheck {
 
 export interface JudgeAnswers {
   judge: string;
-  role: "training" | "held-out";
+  role: JudgeRole;
   question: string;
   asked_as?: string;
   /**

@@ -12,7 +12,7 @@ import { isAskedOf } from "../recipes/slot-questions.js";
 import { controlsOf, kindRead, targetOf, type Check, type SceneReading } from "./controls.js";
 import { pairwiseDistances } from "./diversity.js";
 import { driftRates, type DriftRate } from "./drift.js";
-import { askedAs, type JudgeCheck } from "./judge-check.js";
+import { askedAs, type JudgeCheck, type JudgeRole } from "./judge-check.js";
 import type { Measurement, SceneKind } from "./measurers/index.js";
 import type { RGBImage } from "./measurers/types.js";
 
@@ -35,6 +35,8 @@ export interface EvalInputs {
   pixels: RGBImage[];
   questions: QuestionLike[];
   trainingJudge: string;
+  /** The judges that taught beside the training judge (`co_judges`): scored, but no check of the LoRA. */
+  coJudges?: readonly string[];
   taughtScale: number;
   /** The drift of a perfect control, measured on counterfactual renders (drift-floor.ts); none if absent. */
   driftFloor?: DriftRate[];
@@ -56,7 +58,7 @@ export interface Change {
 
 export interface JudgeSummary extends Change {
   judge: string;
-  role: "training" | "held-out";
+  role: JudgeRole;
   /** Per recipe question; `asked_as` where this judge was asked it in other words (its own, a Scenes judge). */
   questions: (Change & { question: string; asked_as?: string })[];
 }
@@ -229,7 +231,12 @@ function judgeSummary(j: EvaluateResult["judges"][number], inputs: EvalInputs, p
   };
   return {
     judge: j.judge,
-    role: j.judge === inputs.trainingJudge ? "training" : "held-out",
+    role:
+      j.judge === inputs.trainingJudge
+        ? "training"
+        : (inputs.coJudges ?? []).includes(j.judge)
+          ? "co-judge"
+          : "held-out",
     ...pairedChange(pairs, overall),
     questions: inputs.questions.map((q, k) => ({
       question: distinctLabel(q, inputs.questions),
@@ -327,23 +334,29 @@ function driftText(drift: readonly DriftSummary[]): string {
 
 /**
  * A judge no better than chance on renders whose answer is known (judge-check.ts) tells the reader why: a
- * training judge that cannot see the control cannot have taught it by seeing it, and a held-out judge that is
- * the only check (no measurer applies) cannot check it.
+ * training judge or co-judge that cannot see the control cannot have taught it by seeing it, and a held-out
+ * judge that is the only check (no measurer applies) cannot check it.
  */
 function blindJudgeText(checks: readonly JudgeCheck[], heldOutIsTheCheck: boolean): string {
-  const blind = checks.filter((c) => (c.role === "training" || heldOutIsTheCheck) && isBlind(c));
+  const blind = checks.filter((c) => (c.role !== "held-out" || heldOutIsTheCheck) && isBlind(c));
   return blind
     .map(
       (c) =>
-        ` On rendered scenes whose answer is known, the ${c.role} judge ${c.judge} was right in ` +
+        ` On rendered scenes whose answer is known, the ${ROLE_NAMES[c.role]} ${c.judge} was right in ` +
         `${pct(c.right!.mean)}% (95% interval ${pct(c.right!.low)} to ${pct(c.right!.high)}; chance is 50%) ` +
         `when asked "${c.question}"${c.asked_as === undefined ? "" : ` (in its own words: "${c.asked_as}")`}: ` +
-        (c.role === "training"
-          ? "it cannot tell right answers from wrong ones here, so it cannot teach this control by seeing it."
-          : "it cannot tell right answers from wrong ones here, so its score cannot check this control."),
+        (c.role === "held-out"
+          ? "it cannot tell right answers from wrong ones here, so its score cannot check this control."
+          : "it cannot tell right answers from wrong ones here, so it cannot teach this control by seeing it."),
     )
     .join("");
 }
+
+const ROLE_NAMES: Record<JudgeRole, string> = {
+  training: "training judge",
+  "co-judge": "co-judge",
+  "held-out": "held-out judge",
+};
 
 /** Whether a check on scenes whose answer is known reaches down to chance (no score: not known). */
 function isBlind(check: JudgeCheck): boolean {

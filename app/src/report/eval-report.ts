@@ -67,8 +67,8 @@ function coTeachingNote(s: EvalSummary, recipe: TeachRecipe): string {
   if (coJudges.length === 0) return "";
   const training = s.judges.find((j) => j.role === "training")?.judge ?? recipe.judge;
   return (
-    ` The LoRA was taught by ${training} together with ${coJudges.join(", ")} (co_judges: their answers averaged),` +
-    " so of these only the held-out judge checks it independently."
+    ` The LoRA was taught by ${training} together with ${coJudges.join(", ")} (co_judges: their answers averaged):` +
+    " the co-judges' rows show what each of them saw, and of these only the held-out judge checks it independently."
   );
 }
 

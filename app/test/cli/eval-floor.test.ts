@@ -13,6 +13,7 @@ import {
 } from "../../src/cli/commands/eval-floor.js";
 import { openEngineWorker } from "../../src/cli/engine-job.js";
 import { Console } from "../../src/cli/io.js";
+import { judgeRoles } from "../../src/eval/judge-check.js";
 import type { TeachRecipe } from "../../src/recipes/schema.js";
 import { capture } from "./capture.js";
 
@@ -60,11 +61,12 @@ describe("checkJudgesOnQa", () => {
     const worker = await openEngineWorker(console);
     const dir = mkdtempSync(join(tmpdir(), "eval-floor-"));
     const signal = new AbortController().signal;
+    const alone = judgeRoles("scenes-judge", [], null);
     try {
       const [depth] = questionsWithSceneAnswers([
         question("Is point A closer to the viewer than point B?", "Yes", { kind: "points" }),
       ]);
-      const [check] = await checkJudgesOnQa(console, depth!, ["scenes-judge"], join(dir, "a"), {
+      const [check] = await checkJudgesOnQa(console, depth!, alone, join(dir, "a"), {
         signal,
         worker,
       });
@@ -75,17 +77,17 @@ describe("checkJudgesOnQa", () => {
       expect(readdirSync(join(dir, "a", "qa"))).toHaveLength(check!.renders.pass + check!.renders.fail);
       expect(readdirSync(join(dir, "a")).filter((f) => f.endsWith(".png"))).toEqual([]);
       const unknown = { ...depth!, question: "Is the thing at A nearer than the thing at B?" };
-      expect(
-        await checkJudgesOnQa(console, unknown, ["scenes-judge"], join(dir, "b"), { signal, worker }),
-      ).toEqual([]);
+      expect(await checkJudgesOnQa(console, unknown, alone, join(dir, "b"), { signal, worker })).toEqual([]);
 
-      // a plain question: the scenes as rendered, asked of both judges (the held-out one in its own words)
+      // a plain question: the scenes as rendered, asked of every judge in its role (the held-out one in its
+      // own words; the audit judge knows every phrasing)
       const [night] = questionsWithSceneAnswers([question("Is it night-time?", "Yes", undefined)]);
-      const judges = ["scenes-judge", "scenes-judge-heldout"];
+      const judges = judgeRoles("scenes-judge", ["scenes-judge-audit"], "scenes-judge-heldout");
       const checks = await checkJudgesOnQa(console, night!, judges, join(dir, "c"), { signal, worker });
-      expect(checks.map((c) => [c.judge, c.asked_as])).toEqual([
-        ["scenes-judge", undefined],
-        ["scenes-judge-heldout", "Does this take place at night?"],
+      expect(checks.map((c) => [c.judge, c.role, c.asked_as])).toEqual([
+        ["scenes-judge", "training", undefined],
+        ["scenes-judge-audit", "co-judge", undefined],
+        ["scenes-judge-heldout", "held-out", "Does this take place at night?"],
       ]);
       for (const c of checks) {
         expect(c.renders.pass).toBeGreaterThanOrEqual(10);

@@ -84,6 +84,49 @@ describe("summarise", () => {
     expect(s.controls[0]!.taught!.mean).toBe(0);
   });
 
+  it("scores a co-judge as one of the teachers: its rise is no check, its blindness says why", () => {
+    // no measurer reads two points: the judges are all the evidence there is
+    const points = [{ question: "Is point A closer to the viewer than point B?" }];
+    const given = inputs({
+      training: rises,
+      heldout: flat,
+      measured: () => ({}),
+      pixel: varied,
+      questions: points,
+    });
+    const [training, heldout] = given.result.judges;
+    const coJudge = { ...training!, judge: "scenes-judge-audit" };
+    const s = summarise({
+      ...given,
+      result: { ...given.result, judges: [training!, coJudge, heldout!] },
+      coJudges: ["scenes-judge-audit"],
+      judgeChecks: [
+        {
+          judge: "scenes-judge-audit",
+          role: "co-judge",
+          question: points[0]!.question,
+          renders: { pass: 48, fail: 48 },
+          on_pass: null,
+          on_fail: null,
+          right: { mean: 0.45, low: 0.35, high: 0.55, n: 96 },
+        },
+      ],
+    });
+    expect(s.judges.map((j) => j.role)).toEqual(["training", "co-judge", "held-out"]);
+    // the co-judge rose with the training judge, the held-out judge did not: that is no confirmation
+    expect(s.verdict).toBe("probable_hacking");
+    expect(s.verdict_text).toContain(
+      "the co-judge scenes-judge-audit was right in 45.0% (95% interval 35.0 to 55.0; chance is 50%)",
+    );
+    expect(s.verdict_text).toMatch(/so it cannot teach this control by seeing it\.$/);
+    // read as a held-out judge (no coJudges given), the same rise would have confirmed the control
+    const misread = summarise({
+      ...given,
+      result: { ...given.result, judges: [training!, coJudge, heldout!] },
+    });
+    expect(misread.verdict).toBe("took");
+  });
+
   it("keeps how a judge was asked each question where it was not the recipe's words", () => {
     const given = inputs({ training: rises, heldout: flat, measured: () => ({}), pixel: varied });
     const [training, heldout] = given.result.judges;

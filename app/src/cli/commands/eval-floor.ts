@@ -19,7 +19,7 @@ import {
   type FloorScenes,
   type MeasuredRender,
 } from "../../eval/drift-floor.js";
-import { judgeCheck, type JudgeCheck } from "../../eval/judge-check.js";
+import { judgeCheck, type JudgeCheck, type RoledJudge } from "../../eval/judge-check.js";
 import { distinctLabel } from "../../eval/summary.js";
 import type { EngineWorker } from "../../engine/worker.js";
 import type { Overlay } from "../../protocol/overlay.js";
@@ -44,12 +44,12 @@ const FLOOR_SEED = 1_000_030; // a held-out scene seed (engine: generators/evalu
 /**
  * Start the floor beside the evaluation: `done` resolves with it (undefined where there is none: not the
  * embedded Scenes generator, or no measurable question); `stop` cancels it and waits until its worker is gone.
- * `judges`: the training judge first, then the held-out one if any.
+ * `judges`: the training judge first, its co-judges, then the held-out one if any.
  */
 export function startFloor(
   console: Console,
   recipe: TeachRecipe,
-  judges: readonly string[],
+  judges: readonly RoledJudge[],
   out: string,
   outer: AbortSignal | undefined,
 ): { done: Promise<Floor | undefined>; stop: () => Promise<void> } {
@@ -70,7 +70,7 @@ export function startFloor(
 async function measureFloor(
   console: Console,
   recipe: TeachRecipe,
-  judges: readonly string[],
+  judges: readonly RoledJudge[],
   out: string,
   signal: AbortSignal,
 ): Promise<Floor | undefined> {
@@ -142,7 +142,7 @@ async function checkJudges(
   console: Console,
   recipe: TeachRecipe,
   rendered: ReadonlySet<string>,
-  judges: readonly string[],
+  judges: readonly RoledJudge[],
   renders: readonly MeasuredRender[],
   job: { signal: AbortSignal; worker: EngineWorker },
 ): Promise<JudgeCheck[]> {
@@ -178,7 +178,7 @@ async function checkJudges(
 /** Every judge asked one question about `images`; each judge's answers scored by the truth per image. */
 async function askEveryJudge(
   console: Console,
-  judges: readonly string[],
+  judges: readonly RoledJudge[],
   asked: { question: string; answer: string; overlay: Overlay | null },
   images: string[],
   truths: readonly (boolean | null)[],
@@ -186,13 +186,12 @@ async function askEveryJudge(
   label?: string,
 ): Promise<JudgeCheck[]> {
   const checks: JudgeCheck[] = [];
-  for (const [i, judge] of judges.entries()) {
+  for (const { judge, role } of judges) {
     const params = { images, ...asked, judge };
     const { answers, asked_as } = await runEngineJob(console, "ask", params, {
       label: `judge check (${judge})`,
       ...job,
     });
-    const role = i === 0 ? "training" : "held-out";
     const probabilities = answers.map((a) => a.probability);
     checks.push(
       judgeCheck({ judge, role, question: asked.question, asked_as, label, probabilities }, truths),
@@ -254,7 +253,7 @@ const QaRecord = z.object({
 export async function checkJudgesOnQa(
   console: Console,
   ask: SceneQuestion,
-  judges: readonly string[],
+  judges: readonly RoledJudge[],
   dir: string,
   job: { signal: AbortSignal; worker: EngineWorker },
 ): Promise<JudgeCheck[]> {

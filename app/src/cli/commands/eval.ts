@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
+import { judgeRoles, type RoledJudge } from "../../eval/judge-check.js";
 import { measure } from "../../eval/measurers/index.js";
 import { summarise, type EvalSummary } from "../../eval/summary.js";
 import { readImage } from "../../images/read.js";
@@ -80,7 +81,7 @@ export async function evaluateRun(
   if (scale === 0)
     throw new UsageError("--scale: 0 is the base model; give the scale to evaluate the LoRA at");
   const judges = judgesOf(recipe, options.heldoutJudge);
-  if (judges.length === 1)
+  if (!judges.some((j) => j.role === "held-out"))
     console.warn(
       "no held-out judge (the recipe's heldout_judge is null): only the measurers can check the judge",
     );
@@ -96,7 +97,7 @@ export async function evaluateRun(
     prompts: recipe.eval.prompts,
     seeds,
     lora_scales: [0, scale],
-    judges,
+    judges: judges.map((j) => j.judge),
     out_dir: out,
   };
   console.info(
@@ -124,6 +125,7 @@ export async function evaluateRun(
     pixels,
     questions: recipe.questions,
     trainingJudge: recipe.judge,
+    coJudges: recipe.co_judges,
     taughtScale: scale,
     driftFloor: floorResult?.rates,
     judgeChecks: floorResult?.judgeChecks,
@@ -157,10 +159,11 @@ export async function evaluateRun(
   return summary;
 }
 
-function judgesOf(recipe: TeachRecipe, heldout: string | undefined): string[] {
+/** Every judge is scored, the co-judges too (how well each sees the control tells why it took or not). */
+function judgesOf(recipe: TeachRecipe, heldout: string | undefined): RoledJudge[] {
   const second = heldout ?? recipe.heldout_judge;
   checkHeldoutJudge([recipe.judge, ...recipe.co_judges], second);
-  return second === null ? [recipe.judge] : [recipe.judge, second];
+  return judgeRoles(recipe.judge, recipe.co_judges, second);
 }
 
 /** A held-out judge scores what the training judges were optimised against, so it must be another model. */
