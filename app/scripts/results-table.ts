@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { taughtSuccess } from "../src/eval/seed-comparison.js";
+import type { JudgeCheck } from "../src/eval/judge-check.js";
 import type { EvalSummary } from "../src/eval/summary.js";
 import { percent } from "../src/report/eval-report.js";
 
@@ -62,6 +63,19 @@ function verdictCounts(summaries: EvalSummary[]): string {
     .join(", ");
 }
 
+/**
+ * How often each judge was right on renders whose answer is known (the first question checked): "training /
+ * held-out", and the co-judges after a semicolon where the recipe had any.
+ */
+export function judgesRight(summary: Pick<EvalSummary, "judge_checks">): string {
+  const right = (c: JudgeCheck | undefined) => (c?.right ? `${(100 * c.right.mean).toFixed(1)}%` : "n/a");
+  const checks = summary.judge_checks ?? [];
+  const first = (role: string) => checks.find((c) => c.role === role);
+  const coJudges = checks.filter((c) => c.role === "co-judge" && c.question === checks[0]!.question);
+  const co = coJudges.map((c) => `${c.judge} ${right(c)}`).join(", ");
+  return `${right(first("training"))} / ${right(first("held-out"))}${co ? `; co-judge ${co}` : ""}`;
+}
+
 function row(run: string): string {
   const summary = readSummary(run);
   const teach = readTeachRun(run);
@@ -77,11 +91,7 @@ function row(run: string): string {
   const drift = summary.drift.filter((d) => d.rate !== null).sort((a, b) => b.rate!.mean - a.rate!.mean)[0];
   const floor = drift?.floor ? ` (a perfect control: ${(100 * drift.floor.mean).toFixed(1)}%)` : "";
   const worst = drift ? `${drift.attribute} ${percent(drift.rate)}${floor}` : "n/a";
-  const right = (role: string) => {
-    const check = (summary.judge_checks ?? []).find((c) => c.role === role);
-    return check?.right ? `${(100 * check.right.mean).toFixed(1)}%` : "n/a";
-  };
-  const sees = `${right("training")} / ${right("held-out")}`;
+  const sees = judgesRight(summary);
   const time = teach.result?.summary?.time_s;
   const steps = teach.result?.summary?.steps;
   return `| ${basename(run)} | ${what} | ${base} | ${taught} | ${overSeeds(run)} | ${worst} | ${sees} | ${summary.verdict} | ${steps ?? "?"} steps, ${time === undefined ? "?" : `${Math.round(time)} s`} |`;
@@ -93,7 +103,7 @@ function main(runs: string[]): void {
     process.exit(2);
   }
   console.log(
-    "| recipe | success measured by | base | taught | taught over training seeds | worst drift | judges right on renders (training / held-out) | verdict | teach time |",
+    "| recipe | success measured by | base | taught | taught over training seeds | worst drift | judges right on renders (training / held-out; co-judges) | verdict | teach time |",
   );
   console.log("|---|---|---|---|---|---|---|---|---|");
   for (const run of runs) console.log(row(run));

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { overSeeds } from "../../scripts/results-table.js";
+import { judgesRight, overSeeds } from "../../scripts/results-table.js";
+import type { JudgeCheck } from "../../src/eval/judge-check.js";
 
 /** A finished, evaluated run folder whose measured control took in `taught` of the images. */
 function run(dir: string, name: string, taught: number | null, seed = 0, verdict = "took"): string {
@@ -42,5 +43,27 @@ describe("results table over training seeds", () => {
     const main = run(dir, "relative-depth", null, 4);
     run(dir, "relative-depth-seed-1", null);
     expect(overSeeds(main)).toBe("40.0% (40.0-40.0; seeds 4, 1; took 2)");
+  });
+
+  it("gives each judge's share right on renders, the co-judges after the held-out judge", () => {
+    const check = (judge: string, role: JudgeCheck["role"], right: number, question = "q"): JudgeCheck => ({
+      judge,
+      role,
+      question,
+      renders: { pass: 40, fail: 50 },
+      on_pass: null,
+      on_fail: null,
+      right: { mean: right, low: right - 0.1, high: right + 0.1, n: 90 },
+    });
+    const alone = [check("a", "training", 0.441), check("h", "held-out", 0.48)];
+    expect(judgesRight({ judge_checks: alone })).toBe("44.1% / 48.0%");
+    const coTaught = [
+      check("a", "training", 0.441),
+      check("c", "co-judge", 0.61),
+      check("c", "co-judge", 0.9, "another question"),
+      check("h", "held-out", 0.48),
+    ];
+    expect(judgesRight({ judge_checks: coTaught })).toBe("44.1% / 48.0%; co-judge c 61.0%");
+    expect(judgesRight({ judge_checks: [] })).toBe("n/a / n/a");
   });
 });
