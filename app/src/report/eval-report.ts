@@ -20,6 +20,14 @@ export interface EvalReportInputs {
   grids: string[];
   /** What the measurers read of a depth or layout control, drawn (report/measured-sheet.ts); none if absent. */
   measured?: string;
+  /** The training step whose checkpoint's LoRA was evaluated; absent: the run's final LoRA. */
+  checkpoint?: number;
+}
+
+/** "horizon-30", or "horizon-30, at step 100" for a checkpoint's LoRA. */
+function evaluated(inputs: EvalReportInputs): string {
+  const name = inputs.recipe.name ?? "teach run";
+  return inputs.checkpoint === undefined ? name : `${name}, at step ${inputs.checkpoint}`;
 }
 
 const MEASURED_NOTE =
@@ -213,7 +221,7 @@ function markdownTable(t: Table): string[] {
 export function evalMarkdown(inputs: EvalReportInputs): string {
   const { summary: s, recipe, evalDir } = inputs;
   const lines = [
-    `# Evaluation: ${recipe.name ?? "teach run"}`,
+    `# Evaluation: ${evaluated(inputs)}`,
     "",
     `**${VERDICT_TITLE[s.verdict]}.** ${s.verdict_text}`,
     "",
@@ -281,9 +289,9 @@ figure{margin:0 0 1.2em}img{image-rendering:pixelated;max-width:100%;min-width:m
 export function evalHtml(inputs: EvalReportInputs): string {
   const { summary: s, recipe, runDir } = inputs;
   const parts = [
-    `<!doctype html><html><head><meta charset="utf-8"><title>Evaluation: ${escapeHtml(recipe.name ?? "teach run")}</title>`,
+    `<!doctype html><html><head><meta charset="utf-8"><title>Evaluation: ${escapeHtml(evaluated(inputs))}</title>`,
     `<style>${STYLE}</style></head><body>`,
-    `<h1>Evaluation: ${escapeHtml(recipe.name ?? "teach run")}</h1>`,
+    `<h1>Evaluation: ${escapeHtml(evaluated(inputs))}</h1>`,
     `<div class="verdict ${s.verdict}"><strong>${VERDICT_TITLE[s.verdict]}.</strong> ${escapeHtml(s.verdict_text)}</div>`,
     `<p>${s.pairs} image pairs: ${s.prompts.length} held-out prompts &times; ${s.seeds.length} seeds, each drawn without ` +
       `the LoRA and with it at scale ${s.taught_scale} from the same noise. Intervals are 95% bootstrap intervals.</p>`,

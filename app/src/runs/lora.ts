@@ -1,5 +1,5 @@
 /** What the app reads back about a taught LoRA from its run folder: how it was taught (its recipe). */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
@@ -57,4 +57,28 @@ export function trainedGuidance(path: string | undefined): number | undefined {
 /** The image side a teach run's LoRA was taught at (its recipe's training.resolution_px). */
 export function trainedResolution(path: string | undefined): number | undefined {
   return howTaught(path).training?.resolution_px;
+}
+
+/**
+ * A teach run's checkpoint at `step`: the engine keeps the last few (teach/checkpoint.py), each with the LoRA
+ * as it was then, so a run can be evaluated at an earlier step without teaching it again.
+ */
+export function checkpointDir(run: string, step: number): string {
+  return join(run, "checkpoints", `step-${step}`);
+}
+
+/** The steps whose checkpoint holds a LoRA, lowest first. */
+export function checkpointSteps(run: string): number[] {
+  const folder = join(run, "checkpoints");
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder)
+    .map((name) => /^step-(\d+)$/.exec(name))
+    .filter((m): m is RegExpExecArray => m !== null && existsSync(join(folder, m[0], LORA_FILE)))
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+}
+
+/** Where `dualproc eval` writes a run's evaluation: eval/, or eval-step-N/ for its checkpoint at step N. */
+export function evalDir(run: string, step?: number): string {
+  return join(run, step === undefined ? "eval" : `eval-step-${step}`);
 }

@@ -10,25 +10,29 @@ const LABEL = "stroke width 2 px at 64 px (+-0.5)";
 /** A teach run folder at a training seed, evaluated with this taught success (none: not evaluated). */
 function run(root: string, name: string, seed: number, success?: number): string {
   const dir = join(root, name);
-  mkdirSync(join(dir, "eval"), { recursive: true });
+  mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "recipe.yaml"), "name: line-weight\n");
   writeFileSync(join(dir, "run.json"), JSON.stringify({ params: { recipe: { training: { seed } } } }));
-  if (success !== undefined) {
-    const summary = {
-      controls: [{ label: LABEL, taught: { mean: success, low: 0, high: 1, n: 32 } }],
-      judges: [{ role: "held-out", taught: { mean: 0.5, low: 0, high: 1, n: 32 } }],
-      drift: [
-        {
-          attribute: "palette",
-          label: "palette changed",
-          rate: { mean: success / 2, low: 0, high: 1, n: 32 },
-        },
-        { attribute: "sky", label: "sky kind changed", rate: null }, // not measured: no row
-      ],
-    };
-    writeFileSync(join(dir, "eval", "summary.json"), JSON.stringify(summary));
-  }
+  if (success !== undefined) evaluated(dir, "eval", success);
   return dir;
+}
+
+/** An evaluation of the run in `dir` (eval, or eval-step-N for a checkpoint's) with this taught success. */
+function evaluated(dir: string, folder: string, success: number): void {
+  mkdirSync(join(dir, folder), { recursive: true });
+  const summary = {
+    controls: [{ label: LABEL, taught: { mean: success, low: 0, high: 1, n: 32 } }],
+    judges: [{ role: "held-out", taught: { mean: 0.5, low: 0, high: 1, n: 32 } }],
+    drift: [
+      {
+        attribute: "palette",
+        label: "palette changed",
+        rate: { mean: success / 2, low: 0, high: 1, n: 32 },
+      },
+      { attribute: "sky", label: "sky kind changed", rate: null }, // not measured: no row
+    ],
+  };
+  writeFileSync(join(dir, folder, "summary.json"), JSON.stringify(summary));
 }
 
 describe("dualproc compare", () => {
@@ -49,6 +53,24 @@ describe("dualproc compare", () => {
     const json = capture();
     expect(await main(["compare", ...a, "--vs", ...b, "--json"], json)).toBe(0);
     expect((JSON.parse(json.stdout()) as { verdict: string }).verdict).toBe("B better");
+  });
+
+  it("compares the runs' checkpoints at a step (--vs-step) with their final LoRAs", async () => {
+    const root = mkdtempSync(join(tmpdir(), "dualproc-compare-"));
+    const runs = [0.8, 0.9, 0.85, 0.7].map((s, seed) => run(root, `r${seed}`, seed, s));
+    runs.forEach((dir, seed) => evaluated(dir, "eval-step-100", [0.5, 0.6, 0.55, 0.4][seed]!));
+    const io = capture();
+    expect(await main(["compare", ...runs, "--vs", ...runs, "--vs-step", "100"], io)).toBe(0);
+    expect(io.stdout()).toContain("0     80.0%  50.0%  -30.0");
+    expect(io.stdout()).toContain("A is better");
+    const flipped = capture();
+    expect(await main(["compare", ...runs, "--step", "100", "--vs", ...runs], flipped)).toBe(0);
+    expect(flipped.stdout()).toContain("B is better");
+    const missing = capture();
+    expect(await main(["compare", ...runs, "--vs", ...runs, "--vs-step", "50"], missing)).toBe(2);
+    expect(missing.stderr()).toMatch(
+      /r0: not evaluated at step 50 yet \(dualproc eval .*r0 --checkpoint 50\)/,
+    );
   });
 
   it("says in one line what keeps runs from being compared", async () => {

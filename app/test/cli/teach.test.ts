@@ -119,6 +119,22 @@ describe("teach, then generate with the taught LoRA", () => {
       summary.verdict,
     );
 
+    // the LoRA as it was at a checkpoint (every 2 steps and the last), evaluated into a folder of its own; a step it does not keep, refused
+    const atStep = capture();
+    expect(await main(["eval", run, "--checkpoint", "2", "--seeds", "2", "-q"], atStep.cli)).toBe(0);
+    expect(readFileSync(join(run, "eval-step-2", "report.md"), "utf8")).toMatch(
+      /^# Evaluation: .*, at step 2\n/,
+    );
+    const stepSummary = JSON.parse(readFileSync(join(run, "eval-step-2", "summary.json"), "utf8")) as {
+      pairs: number;
+    };
+    expect(stepSummary.pairs).toBe(2);
+    const own = JSON.parse(readFileSync(join(run, "eval", "summary.json"), "utf8")) as { pairs: number };
+    expect(own.pairs).toBe(16); // the run's own evaluation is left as it was
+    const noStep = capture();
+    expect(await main(["eval", run, "--checkpoint", "1"], noStep.cli)).toBe(2);
+    expect(noStep.io.err).toContain("no checkpoint at step 1; it keeps steps 2, 3");
+
     const again = capture();
     expect(await main(["teach", join(dir, "recipe.yaml"), "--out", run], again.cli)).toBe(2);
     expect(again.io.err).toContain("already holds a run; use --resume");

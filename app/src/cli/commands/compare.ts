@@ -10,9 +10,11 @@ import {
   type SeedComparison,
   type SeedResult,
 } from "../../eval/seed-comparison.js";
+import { evalDir } from "../../runs/lora.js";
 import { readJson } from "../../runs/runs-store.js";
 import type { CliContext } from "../context.js";
 import { UsageError } from "../errors.js";
+import { integer } from "../options.js";
 import { table } from "../table.js";
 
 /** The training seed, from the resolved recipe the run records (run.json's params). */
@@ -37,6 +39,12 @@ export function compareCommand(context: CliContext): Command {
     )
     .argument("<runs...>", "variant A: evaluated teach runs, one per training seed")
     .requiredOption("--vs <runs...>", "variant B: evaluated teach runs of the same control, one per seed")
+    .option(
+      "--step <n>",
+      "A's checkpoints at this step (dualproc eval RUN --checkpoint N) instead of its LoRAs",
+      integer(1),
+    )
+    .option("--vs-step <n>", "B's checkpoints at this step instead of its LoRAs", integer(1))
     .option("--json", "print the comparison as JSON")
     .addHelpText(
       "after",
@@ -45,13 +53,18 @@ export function compareCommand(context: CliContext): Command {
         "runs by seed and gives the mean taught success of each (the first measured control, else the held-out\n" +
         "judge's score) and of B - A, with 95% bootstrap intervals over the seeds; then the same for each drift\n" +
         "check (the share of image pairs in which something the control should leave alone changed).\n" +
-        "Example: dualproc compare runs/lw-s0 runs/lw-s1 runs/lw-s2 runs/lw-s3 --vs runs/new-s0 runs/new-s1 ...",
+        "Example: dualproc compare runs/lw-s0 runs/lw-s1 runs/lw-s2 runs/lw-s3 --vs runs/new-s0 runs/new-s1 ...\n" +
+        "Fewer steps, without teaching again: evaluate each run's checkpoint (dualproc eval RUN --checkpoint 100),\n" +
+        "then dualproc compare runs/lw-s0 ... --vs runs/lw-s0 ... --vs-step 100.",
     )
-    .action((runs: string[], options: { vs: string[]; json?: boolean }, self: Command) => {
+    .action((runs: string[], options: CompareOptions, self: Command) => {
       const console = context.consoleFor(self);
       let comparison;
       try {
-        comparison = compareSeeds(runs.map(readSeedResult), options.vs.map(readSeedResult));
+        comparison = compareSeeds(
+          runs.map((run) => readSeedResult(run, options.step)),
+          options.vs.map((run) => readSeedResult(run, options.vsStep)),
+        );
       } catch (error) {
         if (error instanceof ComparisonError) throw new UsageError(error.message);
         throw error;
@@ -60,14 +73,28 @@ export function compareCommand(context: CliContext): Command {
     });
 }
 
-/** One run's training seed and taught success; a `UsageError` names what the folder lacks. */
-function readSeedResult(run: string): SeedResult {
+interface CompareOptions {
+  vs: string[];
+  step?: number;
+  vsStep?: number;
+  json?: boolean;
+}
+
+/**
+ * One run's training seed and taught success (of its LoRA, or of its checkpoint at `step`); a `UsageError`
+ * names what the folder lacks.
+ */
+function readSeedResult(run: string, step?: number): SeedResult {
   if (!existsSync(join(run, "recipe.yaml")))
     throw new UsageError(`${run}: not a teach run folder (no recipe.yaml)`);
   const teach = readJson(join(run, "run.json"), TeachRunJson);
   if (!teach) throw new UsageError(`${run}: its run.json is missing or unreadable (did the run start?)`);
-  const summary = readJson(join(run, "eval", "summary.json"), Measured);
-  if (!summary) throw new UsageError(`${run}: not evaluated yet (dualproc eval ${run})`);
+  const summary = readJson(join(evalDir(run, step), "summary.json"), Measured);
+  if (!summary) {
+    const how = step === undefined ? "" : ` at step ${step}`;
+    const command = step === undefined ? run : `${run} --checkpoint ${step}`;
+    throw new UsageError(`${run}: not evaluated${how} yet (dualproc eval ${command})`);
+  }
   const success = taughtSuccess(summary);
   if (!success)
     throw new UsageError(`${run}: its evaluation has no measured control and no held-out judge's score`);

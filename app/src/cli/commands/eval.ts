@@ -9,7 +9,7 @@ import { loadRecipeFile, teachRecipe } from "../../recipes/load.js";
 import type { TeachRecipe } from "../../recipes/schema.js";
 import { writeEvalReport } from "../../report/eval-report.js";
 import { controlSheet } from "../../report/measured-sheet.js";
-import { LORA_FILE, trainedScale } from "../../runs/lora.js";
+import { checkpointDir, checkpointSteps, evalDir, LORA_FILE, trainedScale } from "../../runs/lora.js";
 import type { CliContext } from "../context.js";
 import { runEngineJob, type EngineJobOptions } from "../engine-job.js";
 import { UsageError } from "../errors.js";
@@ -26,6 +26,8 @@ export interface EvalOptions {
   firstSeed: number;
   scale?: number;
   heldoutJudge?: string;
+  /** Evaluate the LoRA of the run's checkpoint at this step instead of its final one. */
+  checkpoint?: number;
   out?: string;
   json?: boolean;
 }
@@ -47,13 +49,23 @@ export function evalCommand(context: CliContext): Command {
       "held-out judge (default: the recipe's heldout_judge)",
       nonEmpty("a judge"),
     )
-    .option("--out <dir>", "where the images and the report go (default: RUN/eval)")
+    .option(
+      "--checkpoint <step>",
+      "evaluate the LoRA as it was at this training step (one of the run's checkpoints) instead of its final one",
+      integer(1),
+    )
+    .option(
+      "--out <dir>",
+      "where the images and the report go (default: RUN/eval, RUN/eval-step-N for a checkpoint)",
+    )
     .option("--json", "print the summary as JSON")
     .addHelpText(
       "after",
       "\nPrompts are the recipe's eval.prompts. Each image is drawn without the LoRA and with it from the same\n" +
-        "noise; the training judge, the held-out judge and the measurers score both. Writes images/, grids/,\n" +
-        "summary.json, report.md and report.html (one self-contained file) into the output folder.",
+        "noise; the training judge, its co-judges, the held-out judge and the measurers score both. Writes\n" +
+        "images/, grids/, summary.json, report.md and report.html (one self-contained file) into the output\n" +
+        "folder. A run keeps its last three checkpoints: --checkpoint N evaluates one of them (which step does\n" +
+        "best, without teaching again); `dualproc compare --step N / --vs-step N` compares such evaluations.",
     )
     .action(async (run: string, options: EvalOptions, self: Command) => {
       const console = context.consoleFor(self);
@@ -72,10 +84,7 @@ export async function evaluateRun(
   const run = resolve(runDir);
   const recipeFile = join(run, "recipe.yaml");
   if (!existsSync(recipeFile)) throw new UsageError(`${runDir}: not a teach run folder (no recipe.yaml)`);
-  if (!existsSync(join(run, LORA_FILE)))
-    throw new UsageError(
-      `${runDir}: no ${LORA_FILE} yet; finish the run first (dualproc teach --resume ${runDir})`,
-    );
+  const lora = loraToEvaluate(run, runDir, options.checkpoint);
   const recipe = teachRecipe(loadRecipeFile(recipeFile));
   const scale = options.scale ?? trainedScale(run) ?? 1;
   if (scale === 0)
@@ -87,21 +96,22 @@ export async function evaluateRun(
     );
   if (sameList(recipe.eval.prompts, recipe.prompts))
     console.warn("eval.prompts are the training prompts: add held-out prompts to the recipe's eval section");
-  const out = resolve(options.out ?? join(run, "eval"));
+  const out = resolve(options.out ?? evalDir(run, options.checkpoint));
   mkdirSync(out, { recursive: true });
   const seeds = Array.from({ length: options.seeds }, (_, i) => options.firstSeed + i);
   const params = {
     recipe,
     recipe_dir: dirname(recipeFile),
-    lora: run,
+    lora,
     prompts: recipe.eval.prompts,
     seeds,
     lora_scales: [0, scale],
     judges: judges.map((j) => j.judge),
     out_dir: out,
   };
+  const at = options.checkpoint === undefined ? "" : ` at step ${options.checkpoint}`;
   console.info(
-    `evaluating ${run}: ${recipe.eval.prompts.length} prompts x ${seeds.length} seeds, scales 0 and ${scale}`,
+    `evaluating ${run}${at}: ${recipe.eval.prompts.length} prompts x ${seeds.length} seeds, scales 0 and ${scale}`,
   );
   const floor = startFloor(console, recipe, judges, out, job.signal);
   let result;
@@ -148,6 +158,7 @@ export async function evaluateRun(
   }
   const report = writeEvalReport({
     runDir: run,
+    checkpoint: options.checkpoint,
     evalDir: out,
     recipe,
     summary,
@@ -157,6 +168,24 @@ export async function evaluateRun(
   console.result(`verdict: ${summary.verdict_text}`);
   console.result(`eval report: ${report}`);
   return summary;
+}
+
+/** The folder holding the LoRA to evaluate: the run's own, or its checkpoint at `step`. */
+function loraToEvaluate(run: string, runDir: string, step: number | undefined): string {
+  if (step === undefined) {
+    if (!existsSync(join(run, LORA_FILE)))
+      throw new UsageError(
+        `${runDir}: no ${LORA_FILE} yet; finish the run first (dualproc teach --resume ${runDir})`,
+      );
+    return run;
+  }
+  const steps = checkpointSteps(run);
+  if (!steps.includes(step))
+    throw new UsageError(
+      `${runDir}: no checkpoint at step ${step}; ` +
+        (steps.length > 0 ? `it keeps steps ${steps.join(", ")}` : "it has no checkpoints"),
+    );
+  return checkpointDir(run, step);
 }
 
 /** Every judge is scored, the co-judges too (how well each sees the control tells why it took or not). */
