@@ -12,7 +12,7 @@ import { isAskedOf } from "../recipes/slot-questions.js";
 import { controlsOf, kindRead, targetOf, type Check, type SceneReading } from "./controls.js";
 import { pairwiseDistances } from "./diversity.js";
 import { driftRates, type DriftRate } from "./drift.js";
-import { askedAs, type JudgeCheck, type JudgeRole } from "./judge-check.js";
+import { askedAs, judgeRoles, type JudgeCheck, type JudgeRole } from "./judge-check.js";
 import type { Measurement, SceneKind } from "./measurers/index.js";
 import type { RGBImage } from "./measurers/types.js";
 
@@ -231,12 +231,10 @@ function judgeSummary(j: EvaluateResult["judges"][number], inputs: EvalInputs, p
   };
   return {
     judge: j.judge,
+    // the teachers' roles as the evaluation assigned them; any other judge that answered is held out
     role:
-      j.judge === inputs.trainingJudge
-        ? "training"
-        : (inputs.coJudges ?? []).includes(j.judge)
-          ? "co-judge"
-          : "held-out",
+      judgeRoles(inputs.trainingJudge, inputs.coJudges ?? [], null).find((r) => r.judge === j.judge)?.role ??
+      "held-out",
     ...pairedChange(pairs, overall),
     questions: inputs.questions.map((q, k) => ({
       question: distinctLabel(q, inputs.questions),
