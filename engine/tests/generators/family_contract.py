@@ -249,6 +249,32 @@ class GeneratorFamilyContract:
         assert before.keys() == after.keys()
         assert all(torch.equal(before[k], after[k]) for k in before)
 
+    @pytest.mark.gpu
+    @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+    def test_teach_steps_on_cuda_in_bf16_change_only_the_lora(
+        self, folders: dict[str, Path], tmp_path: Path
+    ) -> None:
+        """The teach loop's GPU path: the generator loaded on CUDA (`pick_device`), two steps under bf16
+        autocast with the LoRA in float32; same seed same image there too."""
+        device = adapters.pick_device()
+        variant = self.taught_variant
+        gen = adapters.load_generator(str(folders[variant]), device, self.side_px)
+        first, again = (sample(gen, self.prompt, 5, 1) for _ in range(2))
+        assert first.device.type == "cuda" and torch.equal(first, again)
+        before = base_state(self.base_modules(gen))
+        recipe = copy.deepcopy(self.recipe)
+        recipe["training"].update(max_train_steps=2, mixed_precision="bf16")
+        extra = {} if self.preserve_prompts is None else {"preserve_prompts": self.preserve_prompts}
+        summary = teach(
+            recipe, tmp_path, generator=gen, judge=BrightnessJudge(), reporter=LogRecorder(), **extra
+        )
+        assert summary["steps"] == 2 and summary["nan_steps"] == 0
+        lora_b = [p for n, p in getattr(gen, self.denoiser).named_parameters() if "lora_B" in n]
+        assert lora_b and all(p.dtype == torch.float32 and torch.isfinite(p).all() for p in lora_b)
+        assert all(p.abs().sum() > 0 for p in lora_b)
+        after = base_state(self.base_modules(gen))
+        assert all(torch.equal(before[k], after[k]) for k in before)
+
     def test_the_saved_lora_loads_in_stock_diffusers_and_changes_its_output(
         self, taught: Any, pipelines: dict[str, Any]
     ) -> None:

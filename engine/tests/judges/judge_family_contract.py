@@ -118,6 +118,33 @@ class JudgeFamilyContract:
     def test_a_teach_step_through_it_changes_the_lora(self, judge: Any, tmp_path: Path) -> None:
         teach_step_moves_the_lora(judge, tmp_path, self.judge_class.__name__)
 
+    @pytest.mark.gpu
+    @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+    def test_on_cuda_in_bf16_packed_scores_equal_the_questions_asked_one_by_one(
+        self, judge_dir: Path
+    ) -> None:
+        """The teach loop's GPU path: the judge loaded on CUDA (`pick_device`) and asked under bf16 autocast.
+        A picture's questions packed behind their shared opening score as each question asked alone (bf16's
+        rounding apart), near the float32 CPU scores, and the image gets a finite, nonzero gradient."""
+        from dualproc_engine.teach.adapters import autocast, load_judge, pick_device
+
+        device = pick_device()
+        on_gpu = load_judge(str(judge_dir), device)
+        images = torch.rand(2, 3, *self.score_size, generator=torch.Generator().manual_seed(0))
+        x = images.to(device).requires_grad_(True)
+        with autocast(device, "bf16"):
+            packed = on_gpu.logprob(x, QUESTIONS, ANSWERS)
+            alone = torch.cat(
+                [on_gpu.logprob(x, [q], [a]) for q, a in zip(QUESTIONS, ANSWERS, strict=True)], 1
+            )
+        assert packed.shape == (2, len(QUESTIONS)) and torch.isfinite(packed).all()
+        torch.testing.assert_close(packed.float(), alone.float(), atol=0.05, rtol=0.02)
+        with torch.no_grad():
+            on_cpu = load_judge(str(judge_dir), torch.device("cpu")).logprob(images, QUESTIONS, ANSWERS)
+        torch.testing.assert_close(packed.float().cpu(), on_cpu, atol=0.1, rtol=0.05)
+        packed.float().sum().backward()
+        assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
     def test_loads_by_folder_and_presets_say_how_to_get_missing_weights(
         self, judge_dir: Path, judge: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
