@@ -9,7 +9,7 @@ STAMPS := .stamps
 TORCH_SPEC ?= torch==2.13.0
 DUALPROC := node app/bin/dualproc.js
 
-.PHONY: results setup demo test test-engine test-app test-studio check build clean
+.PHONY: results setup demo test test-engine test-gpu test-app test-studio check build clean
 
 setup: $(STAMPS)/venv $(STAMPS)/npm $(STAMPS)/build
 
@@ -68,6 +68,11 @@ test: setup
 
 test-engine: $(STAMPS)/venv
 	$(PY) -m pytest engine/tests
+
+# The product's GPU path (tests marked gpu: every family on CUDA in bf16, the embedded default taught on CUDA
+# against the CPU; docs/models.md "On a GPU"). Part of test-engine too, where they skip without CUDA.
+test-gpu: $(STAMPS)/venv
+	$(PY) -m pytest -m gpu -rs engine/tests
 
 test-app: $(STAMPS)/npm $(STAMPS)/venv
 	cd app && node scripts/vitest-summary.mjs
