@@ -45,3 +45,13 @@ def test_a_model_loads_where_the_kernels_package_is_missing(
     _reimport_engine()
     model = LlamaForCausalLM.from_pretrained(str(tmp_path))
     assert not model.use_kernels
+
+
+def test_doctor_says_whether_hub_kernels_are_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dualproc_engine import api
+
+    monkeypatch.delenv("USE_HUB_KERNELS", raising=False)
+    _reimport_engine()
+    assert api.doctor()["hub_kernels"] is False
+    monkeypatch.setenv("USE_HUB_KERNELS", "yes")
+    assert api.doctor()["hub_kernels"] is True

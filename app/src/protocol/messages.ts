@@ -340,6 +340,11 @@ export const DoctorResult = z.strictObject({
     .record(z.string(), z.string().nullable())
     .describe("Versions of optional packages, null if absent."),
   hf_cache: z.string().describe("The Hugging Face cache folder that is searched for models."),
+  hub_kernels: z
+    .boolean()
+    .describe(
+      "Whether transformers may swap layers for kernels from the Hugging Face Hub (USE_HUB_KERNELS; off unless the user set it).",
+    ),
 });
 
 export const RenderResult = z.strictObject({

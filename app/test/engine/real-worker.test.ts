@@ -19,6 +19,7 @@ describe("the real engine worker", () => {
       expect(models.models.map((m) => m.name)).toContain("flux-schnell");
       const doctor = await worker.run("doctor", {});
       expect(doctor.torch).toMatch(/^2\./);
+      expect(doctor.hub_kernels).toBe(false); // the engine keeps transformers off kernels from the Hub
       expect(worker.pid).toBe(pid);
     } finally {
       await worker.close();

@@ -28,6 +28,7 @@ OPTIONAL_PACKAGES = (
     "accelerate",
     "safetensors",
     "bitsandbytes",
+    "kernels",
 )
 
 
@@ -63,7 +64,16 @@ def doctor(reporter: Reporter | None = None) -> dict[str, Any]:
         "cuda_devices": devices,
         "packages": {name: _version_of(name) for name in OPTIONAL_PACKAGES},
         "hf_cache": str(hf_cache_dir()),
+        "hub_kernels": hub_kernels_allowed(),
     }
+
+
+def hub_kernels_allowed() -> bool:
+    """Whether transformers may swap layers for kernels from the Hub: only where the user set USE_HUB_KERNELS
+    to a true value (the engine sets it to NO otherwise, `dualproc_engine/__init__.py`)."""
+    import os
+
+    return os.environ.get("USE_HUB_KERNELS", "NO").strip().lower() in ("1", "true", "yes", "y", "on")
 
 
 def render_scenes(

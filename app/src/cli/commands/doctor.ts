@@ -57,6 +57,11 @@ function formatDoctor(report: DoctorReport): string {
     `devices   ${devices.length > 0 ? devices.join(", ") : "CPU only (no CUDA device)"}`,
     `packages  ${packages.join(", ")}`,
     `hf cache  ${info.hf_cache}`,
+    `kernels   ${
+      info.hub_kernels
+        ? "from the Hub allowed (USE_HUB_KERNELS is set): transformers may fetch and swap in layers"
+        : "stock PyTorch layers (hub kernels off; USE_HUB_KERNELS=YES allows them)"
+    }`,
     `models    ${families.length > 0 ? families.join(", ") : "none present locally (see `dualproc models`)"}`,
   );
   return lines.join("\n");
