@@ -78,7 +78,13 @@ export function checkpointSteps(run: string): number[] {
     .sort((a, b) => a - b);
 }
 
-/** Where `dualproc eval` writes a run's evaluation: eval/, or eval-step-N/ for its checkpoint at step N. */
-export function evalDir(run: string, step?: number): string {
-  return join(run, step === undefined ? "eval" : `eval-step-${step}`);
+/**
+ * Where `dualproc eval` writes a run's evaluation: eval/, or eval-step-N/ for its checkpoint at step N; at an
+ * adapter scale other than the one the run trained at, with -scale-S after it (eval-scale-0.7/), so that
+ * evaluating another scale never overwrites the run's own evaluation.
+ */
+export function evalDir(run: string, step?: number, scale?: number): string {
+  const at = step === undefined ? "eval" : `eval-step-${step}`;
+  const own = scale === undefined || scale === (trainedScale(run) ?? 1);
+  return join(run, own ? at : `${at}-scale-${scale}`);
 }

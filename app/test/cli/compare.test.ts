@@ -73,6 +73,19 @@ describe("dualproc compare", () => {
     );
   });
 
+  it("compares the runs' LoRAs at another adapter scale (--vs-scale) with the trained one", async () => {
+    const root = mkdtempSync(join(tmpdir(), "dualproc-compare-"));
+    const runs = [0.8, 0.9, 0.85, 0.7].map((s, seed) => run(root, `r${seed}`, seed, s));
+    runs.forEach((dir, seed) => evaluated(dir, "eval-scale-0.7", [0.75, 0.9, 0.8, 0.7][seed]!));
+    const io = capture();
+    expect(await main(["compare", ...runs, "--vs", ...runs, "--vs-scale", "0.7"], io)).toBe(0);
+    expect(io.stdout()).toContain("0     80.0%  75.0%  -5.0");
+    expect(io.stdout()).toMatch(/palette changed +40\.6% .* +39\.4% /); // the weaker LoRA drifts less
+    const missing = capture();
+    expect(await main(["compare", ...runs, "--vs", ...runs, "--vs-scale", "0.5"], missing)).toBe(2);
+    expect(missing.stderr()).toMatch(/r0: not evaluated at scale 0.5 yet \(dualproc eval .*r0 --scale 0.5\)/);
+  });
+
   it("says in one line what keeps runs from being compared", async () => {
     const root = mkdtempSync(join(tmpdir(), "dualproc-compare-"));
     const a = [run(root, "a0", 0, 0.5), run(root, "a1", 1, 0.6)];

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { main } from "../../src/cli/main.js";
+import { evalDir } from "../../src/runs/lora.js";
 import type { CliIO } from "../../src/cli/io.js";
 
 const RECIPE = `name: tiny-horizon
@@ -131,6 +132,18 @@ describe("teach, then generate with the taught LoRA", () => {
     expect(stepSummary.pairs).toBe(2);
     const own = JSON.parse(readFileSync(join(run, "eval", "summary.json"), "utf8")) as { pairs: number };
     expect(own.pairs).toBe(16); // the run's own evaluation is left as it was
+    // a weaker LoRA (another adapter scale) into a folder of its own; the trained scale into the run's own
+    const atScale = capture();
+    expect(await main(["eval", run, "--scale", "0.5", "--seeds", "2", "-q"], atScale.cli)).toBe(0);
+    const scaled = JSON.parse(readFileSync(join(run, "eval-scale-0.5", "summary.json"), "utf8")) as {
+      pairs: number;
+      taught_scale: number;
+    };
+    expect([scaled.pairs, scaled.taught_scale]).toEqual([2, 0.5]);
+    expect(evalDir(run, undefined, 1)).toBe(join(run, "eval")); // the recipe trains at scale 1
+    expect(evalDir(run, 2, 0.5)).toBe(join(run, "eval-step-2-scale-0.5"));
+    const ownAgain = JSON.parse(readFileSync(join(run, "eval", "summary.json"), "utf8")) as { pairs: number };
+    expect(ownAgain.pairs).toBe(16);
     const noStep = capture();
     expect(await main(["eval", run, "--checkpoint", "1"], noStep.cli)).toBe(2);
     expect(noStep.io.err).toContain("no checkpoint at step 1; it keeps steps 2, 3");

@@ -14,7 +14,7 @@ import { evalDir } from "../../runs/lora.js";
 import { readJson } from "../../runs/runs-store.js";
 import type { CliContext } from "../context.js";
 import { UsageError } from "../errors.js";
-import { integer } from "../options.js";
+import { integer, number } from "../options.js";
 import { table } from "../table.js";
 
 /** The training seed, from the resolved recipe the run records (run.json's params). */
@@ -45,6 +45,8 @@ export function compareCommand(context: CliContext): Command {
       integer(1),
     )
     .option("--vs-step <n>", "B's checkpoints at this step instead of its LoRAs", integer(1))
+    .option("--scale <s>", "A's LoRAs at this adapter scale (dualproc eval RUN --scale S)", number)
+    .option("--vs-scale <s>", "B's LoRAs at this adapter scale", number)
     .option("--json", "print the comparison as JSON")
     .addHelpText(
       "after",
@@ -55,15 +57,16 @@ export function compareCommand(context: CliContext): Command {
         "check (the share of image pairs in which something the control should leave alone changed).\n" +
         "Example: dualproc compare runs/lw-s0 runs/lw-s1 runs/lw-s2 runs/lw-s3 --vs runs/new-s0 runs/new-s1 ...\n" +
         "Fewer steps, without teaching again: evaluate each run's checkpoint (dualproc eval RUN --checkpoint 100),\n" +
-        "then dualproc compare runs/lw-s0 ... --vs runs/lw-s0 ... --vs-step 100.",
+        "then dualproc compare runs/lw-s0 ... --vs runs/lw-s0 ... --vs-step 100. A weaker LoRA likewise: dualproc\n" +
+        "eval RUN --scale 0.7 for each, then dualproc compare runs/lw-s0 ... --vs runs/lw-s0 ... --vs-scale 0.7.",
     )
     .action((runs: string[], options: CompareOptions, self: Command) => {
       const console = context.consoleFor(self);
       let comparison;
       try {
         comparison = compareSeeds(
-          runs.map((run) => readSeedResult(run, options.step)),
-          options.vs.map((run) => readSeedResult(run, options.vsStep)),
+          runs.map((run) => readSeedResult(run, options.step, options.scale)),
+          options.vs.map((run) => readSeedResult(run, options.vsStep, options.vsScale)),
         );
       } catch (error) {
         if (error instanceof ComparisonError) throw new UsageError(error.message);
@@ -77,23 +80,31 @@ interface CompareOptions {
   vs: string[];
   step?: number;
   vsStep?: number;
+  scale?: number;
+  vsScale?: number;
   json?: boolean;
 }
 
 /**
- * One run's training seed and taught success (of its LoRA, or of its checkpoint at `step`); a `UsageError`
- * names what the folder lacks.
+ * One run's training seed and taught success (of its LoRA, or of its checkpoint at `step`, at the adapter
+ * scale it trained at or at `scale`); a `UsageError` names what the folder lacks.
  */
-function readSeedResult(run: string, step?: number): SeedResult {
+function readSeedResult(run: string, step?: number, scale?: number): SeedResult {
   if (!existsSync(join(run, "recipe.yaml")))
     throw new UsageError(`${run}: not a teach run folder (no recipe.yaml)`);
   const teach = readJson(join(run, "run.json"), TeachRunJson);
   if (!teach) throw new UsageError(`${run}: its run.json is missing or unreadable (did the run start?)`);
-  const summary = readJson(join(evalDir(run, step), "summary.json"), Measured);
+  const summary = readJson(join(evalDir(run, step, scale), "summary.json"), Measured);
   if (!summary) {
-    const how = step === undefined ? "" : ` at step ${step}`;
-    const command = step === undefined ? run : `${run} --checkpoint ${step}`;
-    throw new UsageError(`${run}: not evaluated${how} yet (dualproc eval ${command})`);
+    const how = [
+      step === undefined ? "" : ` at step ${step}`,
+      scale === undefined ? "" : ` at scale ${scale}`,
+    ];
+    const flags = [
+      step === undefined ? "" : ` --checkpoint ${step}`,
+      scale === undefined ? "" : ` --scale ${scale}`,
+    ];
+    throw new UsageError(`${run}: not evaluated${how.join("")} yet (dualproc eval ${run}${flags.join("")})`);
   }
   const success = taughtSuccess(summary);
   if (!success)

@@ -56,7 +56,8 @@ export function evalCommand(context: CliContext): Command {
     )
     .option(
       "--out <dir>",
-      "where the images and the report go (default: RUN/eval, RUN/eval-step-N for a checkpoint)",
+      "where the images and the report go (default: RUN/eval, RUN/eval-step-N for a checkpoint, with -scale-S " +
+        "after it for another scale than the trained one)",
     )
     .option("--json", "print the summary as JSON")
     .addHelpText(
@@ -65,7 +66,9 @@ export function evalCommand(context: CliContext): Command {
         "noise; the training judge, its co-judges, the held-out judge and the measurers score both. Writes\n" +
         "images/, grids/, summary.json, report.md and report.html (one self-contained file) into the output\n" +
         "folder. A run keeps its last three checkpoints: --checkpoint N evaluates one of them (which step does\n" +
-        "best, without teaching again); `dualproc compare --step N / --vs-step N` compares such evaluations.",
+        "best, without teaching again); --scale S evaluates the LoRA at another adapter scale (how much of the\n" +
+        "control a weaker LoRA keeps, and how much less it drifts). `dualproc compare --step/--vs-step N` and\n" +
+        "`--scale/--vs-scale S` compare such evaluations.",
     )
     .action(async (run: string, options: EvalOptions, self: Command) => {
       const console = context.consoleFor(self);
@@ -96,7 +99,7 @@ export async function evaluateRun(
     );
   if (sameList(recipe.eval.prompts, recipe.prompts))
     console.warn("eval.prompts are the training prompts: add held-out prompts to the recipe's eval section");
-  const out = resolve(options.out ?? evalDir(run, options.checkpoint));
+  const out = resolve(options.out ?? evalDir(run, options.checkpoint, scale));
   mkdirSync(out, { recursive: true });
   const seeds = Array.from({ length: options.seeds }, (_, i) => options.firstSeed + i);
   const params = {
