@@ -36,7 +36,8 @@ const isFields = (value: unknown): value is Fields =>
 /**
  * The recipe's data (parsed YAML, not yet validated) with the defaults of the generator it will teach
  * (`generator`, e.g. teach's --generator, in place of its own) filled in where it names none, and the
- * evaluation grids at the scale the LoRA is trained at when it names no `eval.lora_scales`. Anything that is
+ * evaluation grids at the scale the LoRA is used at (training.use_scale, else lora_scale) when it names no
+ * `eval.lora_scales`. Anything that is
  * not a mapping is left for validation to report. `drawsScenes` (draws-scenes.ts; passed in, since it reads
  * the disk and the studio's page uses this module too) says whether a generator gets the Scenes defaults.
  */
@@ -51,7 +52,8 @@ export function withGeneratorDefaults(
   const embedded = typeof named === "string" && drawsScenes(named);
   if (embedded && (recipe.training === undefined || isFields(recipe.training)))
     recipe.training = { ...SCENES_TRAINING_DEFAULTS, ...(recipe.training ?? {}) };
-  const scale = isFields(recipe.training) ? recipe.training.lora_scale : undefined;
+  const training = isFields(recipe.training) ? recipe.training : {};
+  const scale = typeof training.use_scale === "number" ? training.use_scale : training.lora_scale;
   const evaluation = recipe.eval ?? {};
   // Without a scale of its own the recipe trains at the schema's default, which eval's default matches.
   if (isFields(evaluation) && evaluation.lora_scales === undefined && typeof scale === "number" && scale > 0)

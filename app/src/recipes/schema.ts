@@ -133,7 +133,17 @@ const training = z
     learning_rate: z.number().gt(0).max(1).default(5e-5).describe("AdamW learning rate."),
     lora_rank: z.number().int().min(1).max(1024).default(16).describe("LoRA rank."),
     lora_alpha: z.number().gt(0).default(8).describe("LoRA alpha (the scaling is alpha / rank)."),
-    lora_scale: z.number().gt(0).default(5).describe("Adapter scale the LoRA is trained and used at."),
+    lora_scale: z.number().gt(0).default(5).describe("Adapter scale the LoRA is trained at."),
+    use_scale: z
+      .number()
+      .gt(0)
+      .nullable()
+      .default(null)
+      .describe(
+        "Adapter scale the taught LoRA is used at: by the evaluation, the grids and early stopping while " +
+          "teaching, `dualproc generate --lora` and the studio; a LoRA used below its full strength often " +
+          "keeps the control and drifts less. null: lora_scale.",
+      ),
     lora_target_modules: z
       .array(z.string().min(1))
       .nullable()

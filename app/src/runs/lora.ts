@@ -13,6 +13,7 @@ const HowTaught = z.object({
   training: z
     .object({
       lora_scale: z.number().optional(),
+      use_scale: z.number().nullable().optional(),
       num_inference_steps: z.number().int().optional(),
       guidance_scale: z.number().nullable().optional(),
       resolution_px: z.number().int().optional(),
@@ -34,9 +35,13 @@ function howTaught(path: string | undefined): HowTaught {
   }
 }
 
-/** The adapter scale a teach run trained at (its recipe's training.lora_scale), if `path` is a run folder. */
-export function trainedScale(path: string | undefined): number | undefined {
-  return howTaught(path).training?.lora_scale;
+/**
+ * The adapter scale a teach run's LoRA is used at (its recipe's training.use_scale, else the lora_scale it
+ * trained at), if `path` is a run folder.
+ */
+export function useScale(path: string | undefined): number | undefined {
+  const training = howTaught(path).training;
+  return training?.use_scale ?? training?.lora_scale;
 }
 
 /** The generator a teach run's LoRA was taught on (its recipe's `generator`), if `path` is a run folder. */
@@ -80,11 +85,11 @@ export function checkpointSteps(run: string): number[] {
 
 /**
  * Where `dualproc eval` writes a run's evaluation: eval/, or eval-step-N/ for its checkpoint at step N; at an
- * adapter scale other than the one the run trained at, with -scale-S after it (eval-scale-0.7/), so that
+ * adapter scale other than the one the run's LoRA is used at, with -scale-S after it (eval-scale-0.7/), so that
  * evaluating another scale never overwrites the run's own evaluation.
  */
 export function evalDir(run: string, step?: number, scale?: number): string {
   const at = step === undefined ? "eval" : `eval-step-${step}`;
-  const own = scale === undefined || scale === (trainedScale(run) ?? 1);
+  const own = scale === undefined || scale === (useScale(run) ?? 1);
   return join(run, own ? at : `${at}-scale-${scale}`);
 }

@@ -9,7 +9,7 @@ import { z } from "zod";
 import type { RunSummary } from "../protocol/studio.js";
 import { loadRecipeFile, teachRecipe } from "../recipes/load.js";
 import type { TeachRecipe } from "../recipes/schema.js";
-import { LORA_FILE, trainedScale } from "./lora.js";
+import { LORA_FILE, useScale } from "./lora.js";
 
 /** The parts of run.json the studio reads (the run folder's reducer writes it; see runs/lifecycle.ts). */
 const RunJson = z.object({
@@ -85,7 +85,7 @@ export class RunsStore {
         (teach.status === "cancelled" || teach.status === "failed") &&
         existsSync(join(dir, "checkpoints")) &&
         readdirSync(join(dir, "checkpoints")).length > 0,
-      trained_scale: trainedScale(dir) ?? null,
+      trained_scale: useScale(dir) ?? null,
       verdict,
     };
   }

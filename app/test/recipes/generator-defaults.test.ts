@@ -35,6 +35,12 @@ describe("training defaults that follow the generator", () => {
     expect(recipe.eval.seeds).toEqual([7]);
     const own = parseRecipe(QUESTIONS + "eval: { lora_scales: [0, 0.5, 1] }\n").recipe;
     expect(own.eval.lora_scales).toEqual([0, 0.5, 1]);
+    // a LoRA used below the scale it trains at: its grids at the scale it is used at
+    const used = parseRecipe(QUESTIONS + "training: { use_scale: 0.7 }\n").recipe;
+    expect([used.training.lora_scale, used.training.use_scale]).toEqual([1, 0.7]);
+    expect(used.eval.lora_scales).toEqual([0, 0.7]);
+    expect(parseRecipe(QUESTIONS).recipe.training.use_scale).toBeNull();
+    expect(() => parseRecipe(QUESTIONS + "training: { use_scale: 0 }\n")).toThrow(/training\.use_scale/);
   });
 
   it("another generator keeps the paper's defaults", () => {

@@ -139,6 +139,18 @@ def test_saved_lora_reloads_with_metadata(make_generator, tiny_judge, tmp_path):
     assert not torch.equal(trained, base)
 
 
+def test_the_lora_says_the_scale_it_is_used_at(make_generator, tiny_judge, tmp_path):
+    """training.use_scale: trained at lora_scale, used (and so labelled, and early-stopped) at use_scale."""
+    from dualproc_engine.errors import UserError
+
+    teach(recipe(max_train_steps=1, use_scale=0.7), tmp_path, generator=make_generator(), judge=tiny_judge)
+    with safe_open(str(tmp_path / "pytorch_lora_weights.safetensors"), "pt") as f:
+        assert f.metadata()["dualproc.lora_scale"] == "0.7"
+    for wrong in (0, -1, "0.7", True):
+        with pytest.raises(UserError, match="training.use_scale: expected a number > 0 or null"):
+            teach(recipe(use_scale=wrong), tmp_path / "bad", generator=make_generator(), judge=tiny_judge)
+
+
 class FlakyJudge(BrightnessJudge):
     """NaN on the calls listed (0-based), else the brightness judge."""
 

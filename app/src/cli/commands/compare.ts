@@ -87,7 +87,7 @@ interface CompareOptions {
 
 /**
  * One run's training seed and taught success (of its LoRA, or of its checkpoint at `step`, at the adapter
- * scale it trained at or at `scale`); a `UsageError` names what the folder lacks.
+ * scale it is used at or at `scale`); a `UsageError` names what the folder lacks.
  */
 function readSeedResult(run: string, step?: number, scale?: number): SeedResult {
   if (!existsSync(join(run, "recipe.yaml")))

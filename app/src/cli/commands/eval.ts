@@ -9,7 +9,7 @@ import { loadRecipeFile, teachRecipe } from "../../recipes/load.js";
 import type { TeachRecipe } from "../../recipes/schema.js";
 import { writeEvalReport } from "../../report/eval-report.js";
 import { controlSheet } from "../../report/measured-sheet.js";
-import { checkpointDir, checkpointSteps, evalDir, LORA_FILE, trainedScale } from "../../runs/lora.js";
+import { checkpointDir, checkpointSteps, evalDir, LORA_FILE, useScale } from "../../runs/lora.js";
 import type { CliContext } from "../context.js";
 import { runEngineJob, type EngineJobOptions } from "../engine-job.js";
 import { UsageError } from "../errors.js";
@@ -43,7 +43,7 @@ export function evalCommand(context: CliContext): Command {
     .argument("<run>", "a teach run folder")
     .option("--seeds <n>", "seeds per prompt", integer(2, 1000), EVAL_DEFAULTS.seeds)
     .option("--first-seed <seed>", "the first seed", integer(0), EVAL_DEFAULTS.firstSeed)
-    .option("--scale <s>", "adapter scale to evaluate (default: the scale it was trained at)", number)
+    .option("--scale <s>", "adapter scale to evaluate (default: the scale the run uses its LoRA at)", number)
     .option(
       "--heldout-judge <name>",
       "held-out judge (default: the recipe's heldout_judge)",
@@ -89,7 +89,7 @@ export async function evaluateRun(
   if (!existsSync(recipeFile)) throw new UsageError(`${runDir}: not a teach run folder (no recipe.yaml)`);
   const lora = loraToEvaluate(run, runDir, options.checkpoint);
   const recipe = teachRecipe(loadRecipeFile(recipeFile));
-  const scale = options.scale ?? trainedScale(run) ?? 1;
+  const scale = options.scale ?? useScale(run) ?? 1;
   if (scale === 0)
     throw new UsageError("--scale: 0 is the base model; give the scale to evaluate the LoRA at");
   const judges = judgesOf(recipe, options.heldoutJudge);

@@ -7,7 +7,7 @@ import {
   trainedGenerator,
   trainedGuidance,
   trainedResolution,
-  trainedScale,
+  useScale,
   trainedSteps,
 } from "../../runs/lora.js";
 
@@ -41,7 +41,7 @@ export function generateCommand(context: CliContext): Command {
       nonEmpty("a generator"),
     )
     .option("--lora <path>", "a taught LoRA: a teach run folder or its pytorch_lora_weights.safetensors")
-    .option("--lora-scale <s>", "adapter scale (default: the scale it was trained at, else 1)", number)
+    .option("--lora-scale <s>", "adapter scale (default: the scale the run uses it at, else 1)", number)
     .option(
       "--guidance-scale <g>",
       "guidance, where the generator has it (SD3, Sana: classifier-free; FLUX.1-dev, Sana-Sprint: embedded); " +
@@ -79,7 +79,7 @@ export function generateParams(options: GenerateOptions) {
     num_inference_steps: options.numInferenceSteps ?? taught(trainedSteps) ?? 1,
     generator: options.generator ?? taught(trainedGenerator) ?? DEFAULT_GENERATOR,
     lora: lora ? resolve(lora) : null,
-    lora_scale: options.loraScale ?? trainedScale(lora) ?? 1,
+    lora_scale: options.loraScale ?? useScale(lora) ?? 1,
     guidance_scale: options.guidanceScale ?? trainedGuidance(lora) ?? null,
     resolution_px: options.size ?? trainedResolution(lora) ?? null,
     out_dir: resolve(options.out),

@@ -257,7 +257,7 @@ function TryPanel({ run }: { run: RunSummary }) {
           <input type="number" min={0} value={seed} onInput={(e) => setSeed(e.currentTarget.valueAsNumber)} />
         </label>
         <label>
-          Scale {scale.toFixed(2)} (trained at {trained})
+          Scale {scale.toFixed(2)} (used at {trained})
           <input
             type="range"
             data-testid="try-scale"

@@ -52,6 +52,12 @@ class TrainingConfig:
     lora_rank: int = 16
     lora_alpha: float = 8
     lora_scale: float = 5
+    use_scale: float | None = field(
+        default=None,
+        metadata={
+            "help": "adapter scale the taught LoRA is used at (early stopping, metadata); None: lora_scale"
+        },
+    )
     lora_target_modules: list[str] | None = None
     train_batch_size: int = 1
     gradient_accumulation_steps: int = 1
@@ -100,6 +106,11 @@ class TrainingConfig:
         default=False, metadata={"help": "text encoders to the CPU once every prompt is encoded"}
     )
 
+    @property
+    def used_scale(self) -> float:
+        """The adapter scale the taught LoRA is used at: use_scale, else the lora_scale it trains at."""
+        return self.lora_scale if self.use_scale is None else self.use_scale
+
     def __post_init__(self) -> None:
         positive_ints = (
             "max_train_steps",
@@ -121,6 +132,12 @@ class TrainingConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise UserError(f"training.{name}: expected a number > 0, got {value!r}")
+        if self.use_scale is not None and (
+            isinstance(self.use_scale, bool)
+            or not isinstance(self.use_scale, int | float)
+            or not self.use_scale > 0
+        ):
+            raise UserError(f"training.use_scale: expected a number > 0 or null, got {self.use_scale!r}")
         for name in ("preserve_palette_weight", "preserve_layout_weight", "preserve_diversity_weight"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:

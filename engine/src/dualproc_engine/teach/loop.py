@@ -190,11 +190,11 @@ def teach(
                     reporter.metric(f"eval_score@{scale:g}", sum(scored) / len(scored), step)
         if watch is None:
             return False
-        taught = images.get(t.lora_scale)
+        taught = images.get(t.used_scale)  # the held-out judge watches the LoRA at the scale it is used at
         if taught is None:
-            taught = evaluator.images(t.lora_scale, t.lora_scale)
+            taught = evaluator.images(t.used_scale, t.lora_scale)
         stop_now = watch.update(step, taught, params, evaluator.asked(watch.questions))
-        reporter.metric(f"heldout_score@{t.lora_scale:g}", float(watch.last_score or 0.0), step)
+        reporter.metric(f"heldout_score@{t.used_scale:g}", float(watch.last_score or 0.0), step)
         return stop_now
 
     def stop() -> JobCancelled:
@@ -254,11 +254,11 @@ def teach(
             "judge": cfg.judge,
             "recipe": cfg.name or "",
             "steps": step,
-            "lora_scale": t.lora_scale,
+            "lora_scale": t.used_scale,
             "fingerprint": print_,
         },
     )
-    reporter.artifact(str(lora), "weights", f"LoRA after {step} steps, to use at scale {t.lora_scale:g}")
+    reporter.artifact(str(lora), "weights", f"LoRA after {step} steps, to use at scale {t.used_scale:g}")
     return {
         "lora_path": str(lora),
         "steps": step,
