@@ -37,6 +37,12 @@ const NUMBERS: { key: string; label: string; step: number; placeholder: string }
     placeholder: "off",
   },
   { key: "num_inference_steps", label: "Sampling steps", step: 1, placeholder: "1" },
+  {
+    key: "use_scale",
+    label: "Use the taught LoRA at scale (use_scale; less drift below the LoRA scale)",
+    step: 0.1,
+    placeholder: "the LoRA scale",
+  },
 ];
 const CHOICES: { key: string; label: string; options: string[] }[] = [
   { key: "mixed_precision", label: "Mixed precision (GPU)", options: ["no", "bf16", "fp16"] },
