@@ -33,6 +33,12 @@ describe("generate parameters", () => {
     });
   });
 
+  it("a LoRA the recipe uses below the scale it trains at: at its use_scale", () => {
+    const run = taughtRun("training: { lora_scale: 1, use_scale: 0.7 }\n");
+    expect(generateParams({ ...BASE, lora: run }).lora_scale).toBe(0.7);
+    expect(generateParams({ ...BASE, lora: run, loraScale: 1 }).lora_scale).toBe(1); // unless told
+  });
+
   it("the LoRA file of a run folder: as its run was taught", () => {
     const run = taughtRun("training: { num_inference_steps: 2 }\n");
     const lora = join(run, "pytorch_lora_weights.safetensors");
