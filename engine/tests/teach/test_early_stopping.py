@@ -9,6 +9,7 @@ from conftest import BrightnessJudge, recipe
 from safetensors.torch import load_file
 
 from dualproc_engine.errors import UserError
+from dualproc_engine.reporting import Reporter
 from dualproc_engine.teach.loop import teach
 
 BRIGHT = {
@@ -47,6 +48,21 @@ def test_runs_to_the_end_while_the_heldout_judge_agrees(make_generator, tmp_path
     out = teach(r, tmp_path, generator=make_generator(), judge=BrightnessJudge(target=0.8),
                 heldout_judge=BrightnessJudge(target=0.8))  # fmt: skip
     assert out["steps"] == 6 and out["early_stopping"]["best_step"] == 6
+
+
+def test_watches_the_lora_at_the_scale_it_is_used_at(make_generator, tmp_path) -> None:
+    """training.use_scale: the held-out judge scores the LoRA at that scale, also where the evaluation grids
+    (eval.lora_scales, here 0 and 1) do not draw it."""
+    r = recipe(max_train_steps=4, early_stopping_patience=5, use_scale=0.5, **BRIGHT)
+    metrics: list[str] = []
+
+    class Names(Reporter):
+        def on_metric(self, name, value, step):
+            metrics.append(name)
+
+    teach(r, tmp_path, generator=make_generator(), judge=BrightnessJudge(target=0.8),
+          heldout_judge=BrightnessJudge(target=0.8), reporter=Names())  # fmt: skip
+    assert "heldout_score@0.5" in metrics and "heldout_score@1" not in metrics
 
 
 def test_needs_a_heldout_judge() -> None:
