@@ -43,6 +43,11 @@ class EvalConfig:
     lora_scales: list[float] = field(default_factory=lambda: [0.0, 5.0])
 
 
+def _is_number(value: object) -> bool:
+    """An int or a float, not a bool (YAML's true is an int to Python)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
     """Training settings; names and defaults are the recipe schema's (which follow the paper's code)."""
@@ -130,17 +135,13 @@ class TrainingConfig:
                 raise UserError(f"training.{name}: expected an integer >= 1, got {value!r}")
         for name in ("learning_rate", "lora_alpha", "lora_scale", "max_grad_norm"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            if not _is_number(value) or not value > 0:
                 raise UserError(f"training.{name}: expected a number > 0, got {value!r}")
-        if self.use_scale is not None and (
-            isinstance(self.use_scale, bool)
-            or not isinstance(self.use_scale, int | float)
-            or not self.use_scale > 0
-        ):
+        if self.use_scale is not None and (not _is_number(self.use_scale) or not self.use_scale > 0):
             raise UserError(f"training.use_scale: expected a number > 0 or null, got {self.use_scale!r}")
         for name in ("preserve_palette_weight", "preserve_layout_weight", "preserve_diversity_weight"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            if not _is_number(value) or value < 0:
                 raise UserError(f"training.{name}: expected a number >= 0, got {value!r}")
         if self.preserve_diversity_weight > 0 and self.train_batch_size < 2:
             raise UserError(
