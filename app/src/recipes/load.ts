@@ -230,6 +230,11 @@ function checkConsistency(recipe: Recipe, source: string): void {
       `${source}: co_judges: ${recipe.heldout_judge} is the held-out judge; a judge that teaches the LoRA cannot check it`,
     );
   }
+  if (recipe.keep.length > 0 && recipe.keep_judge !== null && recipe.keep_judge === recipe.heldout_judge) {
+    throw new RecipeError(
+      `${source}: keep_judge: ${recipe.keep_judge} is the held-out judge; a judge the LoRA is taught against cannot check it`,
+    );
+  }
   if (recipe.training.early_stopping_patience !== null && recipe.heldout_judge === null) {
     throw new RecipeError(
       `${source}: training.early_stopping_patience: early stopping watches the held-out judge; set heldout_judge`,

@@ -71,6 +71,29 @@ const question = z
   })
   .describe("One question with its wanted answer.");
 
+/** A question whose answer should stay what it was: asked of each taught image and of the base model's
+ * image from the same prompt and noise, the judge's Yes-or-No odds on the first held to those on the second. */
+const keepQuestion = z
+  .strictObject({
+    question: z
+      .string()
+      .trim()
+      .min(1, "must not be empty")
+      .describe("A yes/no question about something the control should not change."),
+    weight: z.number().min(0).default(1).describe("Relative weight of this question among the kept ones."),
+    visual_prompt: z
+      .discriminatedUnion("kind", [
+        HorizonOverlay,
+        PaletteOverlay,
+        StrokeOverlay,
+        PointsOverlay,
+        LayoutOverlay,
+      ])
+      .optional()
+      .describe("A visual prompt drawn on both images before the judge sees them."),
+  })
+  .describe("A question whose answer (Yes or No) the taught image keeps from the base model's image.");
+
 /** A question as the engine receives it: slots filled in, with the prompts it is asked of. */
 const teachQuestion = question.omit({ when: true, pair_weight: true }).extend({
   prompts: z
@@ -248,6 +271,14 @@ const training = z
           "to the base model's image from the same prompt and noise; for a control of colour such as a " +
           "palette. 0 = off.",
       ),
+    keep_weight: z
+      .number()
+      .min(0)
+      .default(1)
+      .describe(
+        "Weight of the recipe's `keep` questions: how strongly each taught image keeps the judge's answers " +
+          "about its base image; used only where the recipe has keep questions.",
+      ),
     preserve_diversity_weight: z
       .number()
       .min(0)
@@ -311,6 +342,17 @@ export const Recipe = z
           "log-probability over `judge` and these, so a picture must satisfy all of them. None may be the " +
           "heldout_judge, which must stay a judge the LoRA was not taught by.",
       ),
+    keep_judge: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe(
+        "The judge the `keep` questions are asked of (preset, repo id or local path); null: the training " +
+          "judge. Another judge than the one that teaches the control is harder to fool: asked of the " +
+          "training judge, the embedded world's LoRAs learn to keep its answers without keeping the scene " +
+          "(docs/teach.md). Not the heldout_judge, which must stay a judge the LoRA was not taught by.",
+      ),
     heldout_judge: z
       .string()
       .min(1)
@@ -319,6 +361,16 @@ export const Recipe = z
       .describe("Judge used only for evaluation, never for training; null to skip."),
     prompts,
     questions: z.array(question).min(1).max(32).describe("The questions, each with its wanted answer."),
+    keep: z
+      .array(keepQuestion)
+      .max(16)
+      .default([])
+      .describe(
+        "Questions whose answers should not change: each taught image is asked them beside the base " +
+          "model's image from the same prompt and noise, and the judge's odds of Yes against No on the " +
+          "first are held to those on the second (weighted by training.keep_weight), e.g. 'Is the horizon " +
+          "low in the image?' for a control of the time of day.",
+      ),
     eval: evaluation.prefault({}),
     training: training.prefault({}),
   })

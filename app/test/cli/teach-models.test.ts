@@ -58,6 +58,13 @@ describe("teach with other models", () => {
     expect(() => withOverrides(co, { heldoutJudge: "other-judge" })).toThrow(/is one of the co_judges/);
   });
 
+  it("refuses a held-out judge that the keep questions were asked of", () => {
+    const kept = parseRecipe(`${RECIPE}keep: [{question: Is it night-time?}]\nkeep_judge: other-judge\n`);
+    expect(() => withOverrides(kept, { heldoutJudge: "other-judge" })).toThrow(/is the keep_judge/);
+    const unused = parseRecipe(`${RECIPE}keep_judge: other-judge\n`); // no keep questions: it asks nothing
+    expect(withOverrides(unused, { heldoutJudge: "other-judge" }).recipe.heldout_judge).toBe("other-judge");
+  });
+
   it("puts the given training seed in the recipe the run records, and nothing else", () => {
     const other = withOverrides(resolved, { seed: 3 });
     expect(other.recipe.training.seed).toBe(3);

@@ -123,6 +123,22 @@ describe("recipe loading", () => {
     );
   });
 
+  it("takes keep questions, asked of a judge that is not the held-out one", () => {
+    const text =
+      "prompts: x\nquestions: [{question: q}]\nkeep: [{question: Is the horizon low in the image?}]\n";
+    const ok = parseRecipe(`${text}keep_judge: scenes-judge-audit\n`, "r.yaml").recipe;
+    expect(ok.keep).toEqual([{ question: "Is the horizon low in the image?", weight: 1 }]);
+    expect([ok.keep_judge, ok.training.keep_weight]).toEqual(["scenes-judge-audit", 1]);
+    const plain = parseRecipe("prompts: x\nquestions: [{question: q}]\n", "r.yaml").recipe;
+    expect([plain.keep, plain.keep_judge]).toEqual([[], null]);
+    expect(errorOf(`${text}keep_judge: scenes-judge-heldout\n`)).toMatch(
+      /keep_judge: scenes-judge-heldout is the held-out judge; a judge the LoRA is taught against cannot check it/,
+    );
+    expect(errorOf("prompts: x\nquestions: [{question: q}]\nkeep: [{question: q, answer: No}]\n")).toMatch(
+      /keep\[0\]: unknown key 'answer'/,
+    );
+  });
+
   it("refuses text that a ' #' would silently cut into a comment, and keeps real comments", () => {
     const cut = errorOf("prompts: x\nquestions:\n  - question: Is the sky #87ceeb or #ffffff?\n");
     expect(cut).toMatch(/^r\.yaml:3:25: "#87ceeb" starts a YAML comment/);

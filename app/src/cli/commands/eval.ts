@@ -194,16 +194,32 @@ function loraToEvaluate(run: string, runDir: string, step: number | undefined): 
 /** Every judge is scored, the co-judges too (how well each sees the control tells why it took or not). */
 function judgesOf(recipe: TeachRecipe, heldout: string | undefined): RoledJudge[] {
   const second = heldout ?? recipe.heldout_judge;
-  checkHeldoutJudge([recipe.judge, ...recipe.co_judges], second);
+  checkHeldoutJudge([recipe.judge, ...recipe.co_judges], second, keepJudgeOf(recipe));
   return judgeRoles(recipe.judge, recipe.co_judges, second);
 }
 
-/** A held-out judge scores what the training judges were optimised against, so it must be another model. */
-export function checkHeldoutJudge(teachers: readonly string[], heldout: string | null): void {
-  if (heldout !== null && teachers.includes(heldout))
-    throw new UsageError(
-      `the held-out judge ${heldout} is ${heldout === teachers[0] ? "the training judge" : "one of the co_judges"}; give another with --heldout-judge`,
-    );
+/** A held-out judge scores what the training judges were optimised against, so it must be another model;
+ * so is a judge the `keep` questions were asked of (`keepJudge`). */
+export function checkHeldoutJudge(
+  teachers: readonly string[],
+  heldout: string | null,
+  keepJudge: string | null = null,
+): void {
+  if (heldout === null) return;
+  const role = teachers.includes(heldout)
+    ? heldout === teachers[0]
+      ? "the training judge"
+      : "one of the co_judges"
+    : heldout === keepJudge
+      ? "the keep_judge"
+      : null;
+  if (role !== null)
+    throw new UsageError(`the held-out judge ${heldout} is ${role}; give another with --heldout-judge`);
+}
+
+/** The judge a recipe's keep questions were asked of, where it has keep questions and names another judge. */
+export function keepJudgeOf(recipe: { keep: readonly unknown[]; keep_judge: string | null }): string | null {
+  return recipe.keep.length > 0 ? recipe.keep_judge : null;
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -12,7 +12,7 @@ import { runEngineJob, type EngineJobOptions } from "../engine-job.js";
 import type { Console } from "../io.js";
 import { UsageError } from "../errors.js";
 import { integer, nonEmpty } from "../options.js";
-import { checkHeldoutJudge, EVAL_DEFAULTS, evaluateRun, type EvalOptions } from "./eval.js";
+import { checkHeldoutJudge, EVAL_DEFAULTS, evaluateRun, keepJudgeOf, type EvalOptions } from "./eval.js";
 
 interface TeachOptions {
   out?: string;
@@ -174,7 +174,7 @@ export function withOverrides(
   const generator = options.generator ?? recipe.generator;
   const judge = options.judge ?? recipe.judge;
   const heldout = options.heldoutJudge ?? recipe.heldout_judge;
-  checkHeldoutJudge([judge, ...recipe.co_judges], heldout);
+  checkHeldoutJudge([judge, ...recipe.co_judges], heldout, keepJudgeOf(recipe));
   const training = { ...recipe.training, seed: options.seed ?? recipe.training.seed };
   return { ...resolved, recipe: { ...recipe, generator, judge, heldout_judge: heldout, training } };
 }

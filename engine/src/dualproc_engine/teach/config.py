@@ -14,6 +14,8 @@ from typing import Any
 from ..errors import UserError
 
 OVERLAY_KINDS = ("horizon", "palette", "stroke", "points", "layout", "image")
+KEEP_OVERLAY_KINDS = tuple(k for k in OVERLAY_KINDS if k != "image")
+"""A keep question's visual prompt: the drawn overlays (a reference image of one's own is for teaching)."""
 CHECKPOINT_PARTS = ("generator", "decoder", "judge")
 """What `training.gradient_checkpointing` can name: true is all three, false none."""
 
@@ -34,6 +36,20 @@ class Question:
         default=None,
         metadata={"help": "the app's: asked with a pair of question N's palette colours (its pair_weight)"},
     )
+
+
+@dataclass(frozen=True)
+class KeepQuestion:
+    """A question whose answer should not change: the judge's odds of Yes against No about each taught image
+    are held to its odds about the base model's image from the same prompt and noise."""
+
+    question: str
+    weight: float = 1.0
+    visual_prompt: dict[str, Any] | None = field(default=None, metadata={"help": "an overlay spec"})
+
+    def as_questions(self) -> list[Question]:
+        """The two questions the judge is asked: the same words answered Yes and answered No."""
+        return [Question(self.question, answer, self.weight, self.visual_prompt) for answer in ("Yes", "No")]
 
 
 @dataclass(frozen=True)
@@ -85,6 +101,10 @@ class TrainingConfig:
     preserve_diversity_weight: float = field(
         default=0.0,
         metadata={"help": "weight of keeping the taught images as different from each other as the base's"},
+    )
+    keep_weight: float = field(
+        default=1.0,
+        metadata={"help": "weight of the recipe's keep questions (the base image's answers kept)"},
     )
     early_stopping_patience: int | None = None
     judge_augment: list[str] = field(
@@ -139,7 +159,12 @@ class TrainingConfig:
                 raise UserError(f"training.{name}: expected a number > 0, got {value!r}")
         if self.use_scale is not None and (not _is_number(self.use_scale) or not self.use_scale > 0):
             raise UserError(f"training.use_scale: expected a number > 0 or null, got {self.use_scale!r}")
-        for name in ("preserve_palette_weight", "preserve_layout_weight", "preserve_diversity_weight"):
+        for name in (
+            "preserve_palette_weight",
+            "preserve_layout_weight",
+            "preserve_diversity_weight",
+            "keep_weight",
+        ):
             value = getattr(self, name)
             if not _is_number(value) or value < 0:
                 raise UserError(f"training.{name}: expected a number >= 0, got {value!r}")
@@ -221,6 +246,10 @@ class TrainingConfig:
 class TeachConfig:
     prompts: list[str]
     questions: list[Question]
+    keep: list[KeepQuestion] = field(default_factory=list)
+    """Questions whose answers the taught images keep from the base model's (`training.keep_weight`)."""
+    keep_judge: str | None = None
+    """The judge the keep questions are asked of; None: the training judge."""
     name: str | None = None
     description: str | None = None
     generator: str = "scenes-generator"
@@ -230,6 +259,11 @@ class TeachConfig:
     heldout_judge: str | None = "scenes-judge-heldout"
     eval: EvalConfig = field(default_factory=EvalConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+
+    @property
+    def keep_questions(self) -> list[Question]:
+        """What the judge is asked for the keep questions: each one answered Yes, then answered No."""
+        return [q for k in self.keep for q in k.as_questions()]
 
     @property
     def eval_prompts(self) -> list[str]:
@@ -290,6 +324,7 @@ def parse_recipe(recipe: dict[str, Any]) -> TeachConfig:
         if not any(q.weight > 0 and (q.prompts is None or prompt in q.prompts) for q in parsed):
             raise UserError(f"prompts: no question with a weight > 0 is asked of {prompt!r}")
     data["questions"] = parsed
+    data["keep"] = _parse_keep(data.get("keep"))
     evaluation = dict(data.get("eval") or {})
     if isinstance(evaluation.get("prompts"), str):
         evaluation["prompts"] = [evaluation["prompts"]]
@@ -297,11 +332,48 @@ def parse_recipe(recipe: dict[str, Any]) -> TeachConfig:
     data["training"] = _build(TrainingConfig, data.get("training") or {}, "training")
     config: TeachConfig = _build(TeachConfig, data, "recipe")
     _check_co_judges(config)
+    _check_keep_judge(config)
     if config.training.early_stopping_patience is not None and config.heldout_judge is None:
         raise UserError(
             "training.early_stopping_patience: early stopping watches the held-out judge; set heldout_judge"
         )
     return config
+
+
+def _parse_keep(keep: Any) -> list[KeepQuestion]:
+    if keep is None:
+        return []
+    if not isinstance(keep, list):
+        raise UserError(f"keep: expected a list of questions, got {type(keep).__name__}")
+    parsed = []
+    for i, k in enumerate(keep):
+        q = _build(KeepQuestion, k, f"keep[{i}]")
+        if not isinstance(q.question, str) or not q.question.strip():
+            raise UserError(f"keep[{i}].question: must not be empty")
+        if not _is_number(q.weight) or q.weight < 0:
+            raise UserError(f"keep[{i}].weight: expected a number >= 0, got {q.weight!r}")
+        vp = q.visual_prompt
+        if vp is not None and (not isinstance(vp, dict) or vp.get("kind") not in KEEP_OVERLAY_KINDS):
+            kind = vp.get("kind") if isinstance(vp, dict) else vp
+            raise UserError(
+                f"keep[{i}].visual_prompt.kind: expected one of {', '.join(KEEP_OVERLAY_KINDS)}, got {kind!r}"
+            )
+        parsed.append(q)
+    if parsed and sum(q.weight for q in parsed) <= 0:
+        raise UserError("keep: at least one question needs a weight > 0")
+    return parsed
+
+
+def _check_keep_judge(config: TeachConfig) -> None:
+    """The keep questions' judge shapes the LoRA too, so it cannot be the one that checks it."""
+    name = config.keep_judge
+    if name is not None and (not isinstance(name, str) or not name):
+        raise UserError(f"keep_judge: expected a judge name or null, got {name!r}")
+    if config.keep and name is not None and name == config.heldout_judge:
+        raise UserError(
+            f"keep_judge: {name!r} is the held-out judge; a judge the LoRA is taught against cannot check "
+            "it: choose another heldout_judge"
+        )
 
 
 def _check_co_judges(config: TeachConfig) -> None:

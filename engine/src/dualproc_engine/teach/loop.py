@@ -4,8 +4,8 @@ Two modes, one loop: with one prompt it is the paper's test-time setting (a few 
 prompt list each step draws its prompts from the list (distillation), and the evaluation prompts should be
 held out. Outputs in `out_dir`:
 - `metrics.jsonl`: per step {step, loss, question_losses, scores, grad_norm, lr, time_s, skipped
-  [, preserve_loss] [, palette_loss]} (a question's score is null at a step none of whose images it was
-  asked);
+  [, preserve_loss] [, palette_loss] [, layout_loss] [, diversity_loss] [, keep_loss]} (a question's score
+  is null at a step none of whose images it was asked);
 - `eval.jsonl`: per evaluation {step, scale, scores} from the training judge on the evaluation images (null
   for a question asked of no evaluation prompt);
 - `grids/step-N.png`: evaluation prompts x seeds, one block of rows per adapter scale (0 first);
@@ -64,6 +64,10 @@ def fingerprint(cfg: TeachConfig) -> str:
     # left out when empty, as in runs made before co-judges existed, so that their checkpoints still resume
     if not data["co_judges"]:
         data.pop("co_judges")
+    if not data["keep"]:  # likewise for runs made before keep questions existed
+        for key in ("keep", "keep_judge"):
+            data.pop(key)
+        data["training"].pop("keep_weight")
     data.pop("eval")
     data.pop("name")
     data.pop("description")
@@ -111,7 +115,8 @@ def teach(
         QuestionSet(adapters.load_judge(name, on_judge, t.judge_quantization), cfg.questions, recipe_dir)
         for name in cfg.co_judges
     ]
-    _warn_about_inputs(cfg, gen, questions, device, reporter)
+    keep = keep_question_set(cfg, questions, on_judge)
+    _warn_about_inputs(cfg, gen, questions, keep, device, reporter)
     watch = None
     if t.early_stopping_patience is not None:
         held = (
@@ -122,7 +127,7 @@ def teach(
         watch = HeldoutWatch(QuestionSet(held, cfg.questions, recipe_dir), t.early_stopping_patience, out)
     out.mkdir(parents=True, exist_ok=True)  # only once models and questions are known to be usable
 
-    run = build_run(cfg, gen, questions, device, preserve_prompts)
+    run = build_run(cfg, gen, questions, device, preserve_prompts, keep)
     if co_teachers:
         run.judge_logprob = averaged_logprob([questions, *co_teachers])
     params, optimizer = run.params, run.optimizer
@@ -281,8 +286,10 @@ def build_run(
     questions: QuestionSet,
     device: torch.device,
     preserve_prompts: list[str] | None = None,
+    keep: QuestionSet | None = None,
 ) -> Run:
-    """Attach the LoRA (seeded init), make the optimiser, encode the prompts and draw the noise pool."""
+    """Attach the LoRA (seeded init), make the optimiser, encode the prompts and draw the noise pool.
+    `keep`: the recipe's keep questions bound to the judge (default: bound here)."""
     t = cfg.training
     torch.manual_seed(t.seed)  # the LoRA's gaussian init
     adapters.attach_lora(gen, t.lora_rank, t.lora_alpha, t.lora_target_modules)
@@ -300,9 +307,12 @@ def build_run(
                 "training.preserve_weight: no unrelated prompts left to preserve (all are trained)"
             )
         preserve_embeds = gen.encode_prompt(unrelated)
+    if keep is None:
+        keep = keep_question_set(cfg, questions, device)
     return Run(
         gen=gen,
         questions=questions,
+        keep=keep,
         training=t,
         prompt_embeds=gen.encode_prompt(cfg.prompts),
         noise_pool=gen.make_noise(t.noise_pool_size, t.seed),
@@ -315,6 +325,18 @@ def build_run(
         scaler=scaler,
         asked=questions.asked(cfg.prompts).to(device) if questions.conditional else None,
     )
+
+
+def keep_question_set(cfg: TeachConfig, questions: QuestionSet, device: torch.device) -> QuestionSet | None:
+    """The recipe's keep questions bound to their judge (`keep_judge`, loaded on `device`, or the training
+    judge); None without any (or at keep_weight 0)."""
+    t = cfg.training
+    if not cfg.keep or t.keep_weight <= 0:
+        return None
+    judge = questions.judge
+    if cfg.keep_judge is not None:
+        judge = adapters.load_judge(cfg.keep_judge, device, t.judge_quantization)
+    return QuestionSet(judge, cfg.keep_questions)
 
 
 def _apply_memory_options(t: Any, gen: Any, reporter: Reporter) -> None:
@@ -352,6 +374,8 @@ def _log_step(
         row["layout_loss"] = r.layout_loss
     if r.diversity_loss is not None:
         row["diversity_loss"] = r.diversity_loss
+    if r.keep_loss is not None:
+        row["keep_loss"] = r.keep_loss
     metrics.write(row)
     if r.skipped:
         return
@@ -368,14 +392,24 @@ def _log_step(
         reporter.metric("layout_loss", r.layout_loss, step)
     if r.diversity_loss is not None:
         reporter.metric("diversity_loss", r.diversity_loss, step)
+    if r.keep_loss is not None:
+        reporter.metric("keep_loss", r.keep_loss, step)
 
 
 def _warn_about_inputs(
-    cfg: TeachConfig, gen: Any, questions: QuestionSet, device: torch.device, reporter: Reporter
+    cfg: TeachConfig,
+    gen: Any,
+    questions: QuestionSet,
+    keep: QuestionSet | None,
+    device: torch.device,
+    reporter: Reporter,
 ) -> None:
     """Things that are allowed but probably not meant: said once, as warnings, before training."""
     judge_tokenizer = getattr(questions.judge, "tokenizer", None)
-    for recipe_words, asked in dict.fromkeys(zip(questions.questions, questions.asked_as, strict=True)):
+    pairs = list(zip(questions.questions, questions.asked_as, strict=True))
+    if keep is not None:
+        pairs += zip(keep.questions, keep.asked_as, strict=True)
+    for recipe_words, asked in dict.fromkeys(pairs):
         # what the judge is asked (a Scenes question in its own words), named as the recipe wrote it
         if unknown := unknown_words(judge_tokenizer, asked):
             reporter.log(

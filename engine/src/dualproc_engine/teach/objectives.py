@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -49,6 +50,23 @@ def per_image_weighted_mean(values: Tensor, weights: Tensor, asked: Tensor | Non
     w = w * mask
     weighted = torch.where(mask, values * w, torch.zeros_like(values))
     return weighted.sum(dim=1) / w.sum(dim=1)
+
+
+def kept_answers_loss(taught: Tensor, base: Tensor, weights: Tensor) -> Tensor:
+    """Scalar: how far the judge's answers about the taught images moved from its answers about the base
+    model's images, for the recipe's keep questions.
+
+    `taught` and `base` are (B, 2K) log-probabilities of the answers of `TeachConfig.keep_questions` (each
+    question answered Yes, then No); `weights` (K,) normalised. Per question the judge's odds of Yes against
+    No make a two-way answer (a judge may spread probability over other words; those are left out), and the
+    loss is the KL divergence of the taught image's answer from the base image's, weighted over the
+    questions and averaged over images: 0 when every answer is as it was, whatever the answer was."""
+    logit_taught = (taught[:, 0::2] - taught[:, 1::2]).float()
+    logit_base = (base[:, 0::2] - base[:, 1::2]).float().detach()
+    p_base = torch.sigmoid(logit_base)
+    cross = F.binary_cross_entropy_with_logits(logit_taught, p_base, reduction="none")
+    entropy = F.binary_cross_entropy_with_logits(logit_base, p_base, reduction="none")
+    return ((cross - entropy) * weights.to(cross.device)).sum(dim=1).mean()
 
 
 def question_losses(nll: Tensor, asked: Tensor | None = None) -> Tensor:

@@ -19,7 +19,14 @@ from torch import Tensor
 from ..generators.base import PromptEmbeds
 from .adapters import autocast, judge_checkpointing
 from .config import TrainingConfig
-from .objectives import answer_nll, question_losses, scores, weighted_loss
+from .objectives import (
+    answer_nll,
+    kept_answers_loss,
+    question_losses,
+    question_weights,
+    scores,
+    weighted_loss,
+)
 from .path import (
     base_target,
     diversity_loss,
@@ -53,6 +60,8 @@ class Run:
     """(images, asked or None) -> (B, Q); default `questions.logprob` (the benchmark swaps in others)."""
     asked: Tensor | None = None
     """(P, Q) 1 where question q is asked of training prompt p's images; None: every question of every one."""
+    keep: QuestionSet | None = None
+    """The recipe's keep questions bound to the training judge (`TeachConfig.keep_questions`); None: none."""
     checkpointing: frozenset[str] = field(init=False)
     """The parts checkpointed: some of generator, decoder, judge (`TrainingConfig.checkpointed`)."""
 
@@ -74,6 +83,7 @@ class StepResult:
     palette_loss: float | None
     layout_loss: float | None
     diversity_loss: float | None
+    keep_loss: float | None
     skipped: bool
 
 
@@ -89,6 +99,7 @@ class MicroBatch:
     palette: Tensor | None
     layout: Tensor | None
     diversity: Tensor | None
+    keep: Tensor | None
 
     def total(self, t: TrainingConfig) -> Tensor:
         total = self.judge_loss
@@ -97,6 +108,7 @@ class MicroBatch:
             (self.palette, t.preserve_palette_weight),
             (self.layout, t.preserve_layout_weight),
             (self.diversity, t.preserve_diversity_weight),
+            (self.keep, t.keep_weight),
         ):
             if value is not None:
                 total = total + weight * value
@@ -124,21 +136,42 @@ def micro_batch_loss(run: Run, rng: random.Random) -> MicroBatch:
             embeds = run.preserve_embeds[[k] * t.train_batch_size]
             kept = preserve_loss(run.gen, embeds, noise, run.sigmas, window, t.lora_scale, run.checkpointing)
             kept = kept.float()
-        palette = layout = diversity = None
-        if t.preserve_palette_weight > 0 or t.preserve_layout_weight > 0 or t.preserve_diversity_weight > 0:
+        palette = layout = diversity = keep = None
+        compared = (t.preserve_palette_weight, t.preserve_layout_weight, t.preserve_diversity_weight)
+        if any(w > 0 for w in compared) or run.keep is not None:
             embeds = run.prompt_embeds[prompt_idx]
             target = base_target(run.gen, embeds, noise, run.sigmas, window, t.lora_scale)
             palette = palette_loss(images, target) if t.preserve_palette_weight > 0 else None
             layout = layout_loss(images, target) if t.preserve_layout_weight > 0 else None
             diversity = diversity_loss(images, target) if t.preserve_diversity_weight > 0 else None
-    return MicroBatch(loss, nll, asked, kept, palette, layout, diversity)
+            if run.keep is not None:
+                keep = keep_loss(run.keep, images, target, "judge" in run.checkpointing)
+    return MicroBatch(loss, nll, asked, kept, palette, layout, diversity, keep)
+
+
+def keep_loss(keep: QuestionSet, images: Tensor, target: Tensor, checkpointed: bool) -> Tensor:
+    """The keep questions asked of the taught images (with gradient) and of the base model's (without): how
+    far the judge's answers moved (`kept_answers_loss`). The judge sees the images as they are: views are
+    for the control's own questions."""
+    with judge_checkpointing(keep.judge, checkpointed):
+        taught = keep.logprob(images)
+    with torch.no_grad():
+        base = keep.logprob(target.to(images.dtype))
+    weights = question_weights(keep.weights[0::2], images.device)
+    return kept_answers_loss(taught, base, weights)
 
 
 def train_step(run: Run, rng: random.Random) -> StepResult:
     t = run.training
     run.optimizer.zero_grad(set_to_none=True)
     judge_losses, nlls, askeds = [], [], []
-    regularisers: dict[str, list[float]] = {"preserve": [], "palette": [], "layout": [], "diversity": []}
+    regularisers: dict[str, list[float]] = {
+        "preserve": [],
+        "palette": [],
+        "layout": [],
+        "diversity": [],
+        "keep": [],
+    }
     for _ in range(t.gradient_accumulation_steps):
         batch = micro_batch_loss(run, rng)
         scaled = batch.total(t) / t.gradient_accumulation_steps
@@ -177,6 +210,7 @@ def train_step(run: Run, rng: random.Random) -> StepResult:
         palette_loss=_mean_or_none(regularisers["palette"]),
         layout_loss=_mean_or_none(regularisers["layout"]),
         diversity_loss=_mean_or_none(regularisers["diversity"]),
+        keep_loss=_mean_or_none(regularisers["keep"]),
         skipped=skipped,
     )
 
