@@ -84,6 +84,17 @@ export interface ControlSummary extends Change {
   details: (Change & { label: string })[];
 }
 
+/** One keep question (a recipe's `keep`) as one judge answered it about each pair. */
+export interface KeptSummary extends Change {
+  question: string;
+  judge: string;
+  role: JudgeRole;
+  /** The question as this judge was asked it, where that was in other words (a Scenes judge's own). */
+  asked_as?: string;
+  /** Share of pairs where the answer changed: its probability of Yes on the other side of 0.5. */
+  changed: Interval | null;
+}
+
 export interface DriftSummary {
   attribute: string;
   label: string;
@@ -107,6 +118,11 @@ export interface EvalSummary {
   judges: JudgeSummary[];
   controls: ControlSummary[];
   drift: DriftSummary[];
+  /**
+   * The recipe's keep questions, per judge that answered them (base, taught, difference: the mean
+   * probability of Yes); absent from evaluations made before keep questions existed.
+   */
+  kept?: KeptSummary[];
   diversity: { base: Interval | null; taught: Interval | null; ratio: number | null };
   /** Whether each judge can tell renders that pass a control from those that fail (judge-check.ts). */
   judge_checks: JudgeCheck[];
@@ -171,6 +187,7 @@ export function summarise(inputs: EvalInputs): EvalSummary {
     ...d,
     floor: inputs.driftFloor?.find((f) => f.attribute === d.attribute)?.rate ?? null,
   }));
+  const kept = judges.flatMap((j, k) => keptAnswers(result, result.judges[k]!, j.role, pairs));
   const diversity = diversityOf(inputs, pairs);
   const judgeChecks = inputs.judgeChecks ?? [];
   const { verdict, text } = judgeVerdict(judges, controls, judgeChecks);
@@ -183,6 +200,7 @@ export function summarise(inputs: EvalInputs): EvalSummary {
     judges,
     controls,
     drift,
+    kept,
     diversity,
     judge_checks: judgeChecks,
     verdict,
@@ -242,6 +260,26 @@ function judgeSummary(j: EvaluateResult["judges"][number], inputs: EvalInputs, p
       ...pairedChange(pairs, (i) => j.probabilities[i]![k] ?? null),
     })),
   };
+}
+
+/** Each keep question as one judge answered it: the probability of Yes without and with the LoRA, and how
+ * often the answer changed (crossed 0.5) between the images of a pair. */
+function keptAnswers(
+  result: EvaluateResult,
+  j: EvaluateResult["judges"][number],
+  role: JudgeRole,
+  pairs: Pair[],
+): KeptSummary[] {
+  const yes = j.keep_probabilities;
+  if (!result.keep || !yes) return [];
+  return result.keep.map((question, k) => ({
+    question,
+    judge: j.judge,
+    role,
+    ...askedAs(j.keep_asked_as?.[k], question),
+    ...pairedChange(pairs, (i) => yes[i]![k]!),
+    changed: bootstrapMean(pairs.map((p) => Number(yes[p.base]![k]! >= 0.5 !== yes[p.taught]![k]! >= 0.5))),
+  }));
 }
 
 /**

@@ -397,6 +397,10 @@ export const TeachResult = z.strictObject({
 export const EvaluateResult = z.strictObject({
   out_dir: z.string(),
   questions: z.array(z.string()).describe("The recipe's questions, in order."),
+  keep: z
+    .array(z.string())
+    .optional()
+    .describe("The recipe's keep questions, in order; absent where it has none."),
   images: z.array(
     z.strictObject({
       path: z.string(),
@@ -424,6 +428,17 @@ export const EvaluateResult = z.strictObject({
         .describe(
           "[image][question]: the probability of the wanted answer; null where the question is asked only " +
             "of other prompts' images.",
+        ),
+      keep_asked_as: z
+        .array(z.string())
+        .optional()
+        .describe("Each keep question as this judge was asked it; absent where the recipe has none."),
+      keep_probabilities: z
+        .array(z.array(z.number().min(0).max(1)))
+        .optional()
+        .describe(
+          "[image][keep question]: the probability of Yes between Yes and No; absent where the recipe has " +
+            "no keep questions.",
         ),
     }),
   ),

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Interval } from "../eval/bootstrap.js";
 import { PALETTE_MIN_SHARE } from "../eval/controls.js";
-import type { Change, ControlSummary, EvalSummary } from "../eval/summary.js";
+import type { Change, ControlSummary, EvalSummary, KeptSummary } from "../eval/summary.js";
 import type { TeachRecipe } from "../recipes/schema.js";
 import { lineChartSvg } from "./score-chart.js";
 import { readMetrics, scoreSeries } from "./teach-report.js";
@@ -145,6 +145,7 @@ function tables(s: EvalSummary, recipe: TeachRecipe): { title: string; note: str
             rows: s.drift.map((d) => [d.attribute, d.label, percent(d.rate)]),
           },
     },
+    ...(s.kept && s.kept.length > 0 ? [keptTable(s.kept, recipe, scaleHead)] : []),
     {
       title: "Diversity across seeds",
       note: "Mean absolute pixel difference between images of one prompt (0-1); a collapse shows as a ratio well below 1.",
@@ -160,6 +161,35 @@ function tables(s: EvalSummary, recipe: TeachRecipe): { title: string; note: str
       },
     },
   ];
+}
+
+/** The recipe's keep questions as each judge answered them about the pairs: did the answers stay? */
+function keptTable(
+  kept: readonly KeptSummary[],
+  recipe: TeachRecipe,
+  scaleHead: string[],
+): { title: string; note: string; table: Table } {
+  const keeper = recipe.keep_judge ?? recipe.judge;
+  return {
+    title: "Kept answers",
+    note:
+      "The recipe's keep questions, asked about each image pair: the probability of Yes (between Yes and No) " +
+      "without and with the LoRA, and the share of pairs whose answer changed (crossed 50%). They were kept " +
+      `while teaching by ${keeper}'s answers, so its own row, where it is scored here, is no check; the held-out ` +
+      "judge's is.",
+    table: {
+      head: ["keep question", "judge", "role", ...scaleHead, "answer changed"],
+      rows: kept.map((k) => [
+        withAskedAs(k),
+        k.judge,
+        k.role,
+        percent(k.base),
+        percent(k.taught),
+        points(k.difference),
+        percent(k.changed),
+      ]),
+    },
+  };
 }
 
 /** Whether each judge can answer the control's question at all, on renders whose answer is known. */

@@ -69,6 +69,45 @@ describe("summarise", () => {
     );
   });
 
+  it("says, per judge, how often the answer to each keep question changed within a pair", () => {
+    const given = inputs({
+      training: rises,
+      heldout: flat,
+      measured: () => ({ horizon: 0.3 }),
+      pixel: varied,
+    });
+    const { images, judges } = given.result;
+    // the training judge keeps saying Yes; the held-out judge's answer flips in the pairs of seeds 10-13
+    const kept = (judge: string) =>
+      images.map((i) => [judge === "scenes-judge" || i.lora_scale === 0 || i.seed > 13 ? 0.9 : 0.2, 0.1]);
+    const withKeep: EvalInputs = {
+      ...given,
+      result: {
+        ...given.result,
+        keep: ["Is the horizon low?", "Is it night-time?"],
+        judges: judges.map((j) => ({
+          ...j,
+          keep_probabilities: kept(j.judge),
+          keep_asked_as: ["Is the horizon low in the picture?", "Is it night-time?"],
+        })),
+      },
+    };
+    const s = summarise(withKeep);
+    expect(s.kept!.map((k) => [k.judge, k.role, k.question, k.changed!.mean])).toEqual([
+      ["scenes-judge", "training", "Is the horizon low?", 0],
+      ["scenes-judge", "training", "Is it night-time?", 0],
+      ["scenes-judge-heldout", "held-out", "Is the horizon low?", 0.5],
+      ["scenes-judge-heldout", "held-out", "Is it night-time?", 0],
+    ]);
+    const low = s.kept![2]!;
+    expect(low.base!.mean).toBeCloseTo(0.9, 9);
+    expect(low.taught!.mean).toBeCloseTo(0.55, 9);
+    expect(low.difference!.mean).toBeCloseTo(-0.35, 9);
+    expect(low.asked_as).toBe("Is the horizon low in the picture?");
+    expect(s.kept![3]!.asked_as).toBeUndefined(); // asked as written
+    expect(summarise(given).kept).toEqual([]); // a recipe without keep questions
+  });
+
   it("flags judge hacking when only the training judge's score rises", () => {
     const s = summarise(
       inputs({ training: rises, heldout: flat, measured: () => ({ horizon: 0.6 }), pixel: varied }),

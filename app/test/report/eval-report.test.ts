@@ -195,6 +195,45 @@ describe("the evaluation report", () => {
     expect(md).toContain("| objects | objects changed | 30.0% [25.0, 35.0] | n/a |");
   });
 
+  it("tabulates the keep questions' answers per judge, and names the judge they were kept by", () => {
+    const run = mkdtempSync(join(tmpdir(), "eval-report-"));
+    const evalDir = join(run, "eval");
+    mkdirSync(evalDir, { recursive: true });
+    const keeping = teachRecipe(
+      parseRecipe(
+        "prompts: [a landscape]\nquestions:\n  - question: Is it night-time?\n" +
+          "keep:\n  - question: Is the horizon low?\nkeep_judge: scenes-judge-audit\n",
+      ),
+    );
+    const kept = {
+      ...summary,
+      kept: [
+        {
+          question: "Is the horizon low?",
+          judge: "scenes-judge-heldout",
+          role: "held-out" as const,
+          asked_as: "Is the horizon in the lower third of the picture?",
+          base: at(0.9),
+          taught: at(0.3),
+          difference: at(-0.6),
+          changed: at(0.75),
+        },
+      ],
+    };
+    writeEvalReport({ runDir: run, evalDir, recipe: keeping, summary: kept, grids: [] });
+    const md = readFileSync(join(evalDir, "report.md"), "utf8");
+    expect(md).toContain("## Kept answers");
+    expect(md).toContain("They were kept while teaching by scenes-judge-audit's answers");
+    expect(md).toContain(
+      "| Is the horizon low? (asked as: Is the horizon in the lower third of the picture?) | " +
+        "scenes-judge-heldout | held-out | 90.0% [85.0, 95.0] | 30.0% [25.0, 35.0] | -60.0 [-65.0, -55.0] | " +
+        "75.0% [70.0, 80.0] |",
+    );
+    expect(readFileSync(join(evalDir, "report.html"), "utf8")).toContain("Kept answers");
+    writeEvalReport({ runDir: run, evalDir, recipe, summary, grids: [] }); // none kept: no section
+    expect(readFileSync(join(evalDir, "report.md"), "utf8")).not.toContain("Kept answers");
+  });
+
   it("lists each rule of a control made of several under it", () => {
     const run = mkdtempSync(join(tmpdir(), "eval-report-"));
     const evalDir = join(run, "eval");

@@ -111,3 +111,41 @@ def test_a_question_asked_only_of_some_prompts_is_null_for_the_others(models, tm
     for image, row in zip(result["images"], result["judges"][0]["probabilities"], strict=True):
         assert row[0] is not None
         assert (row[1] is None) == (image["prompt"] != "a lake at night")
+
+
+def test_keep_questions_are_answered_yes_against_no_by_every_judge(models, tmp_path) -> None:  # noqa: ANN001
+    from dualproc_engine.judges.load import load_judge
+    from dualproc_engine.teach.config import Question
+    from dualproc_engine.teach.questions import QuestionSet
+
+    keep = [{"question": "Is it night?"}, {"question": "Is the red line on the horizon?",
+            "visual_prompt": {"kind": "horizon", "y": 0.5}}]  # fmt: skip
+    spec = {**_recipe(models), "keep": keep}
+    result = evaluate_run(
+        spec, ".", models["run"], ["At midday, a desert"], [10, 11], [0.0, 1.0], [models["judge"]], tmp_path
+    )
+    assert result["keep"] == ["Is it night?", "Is the red line on the horizon?"]
+    (judged,) = result["judges"]
+    assert judged["keep_asked_as"] == result["keep"]
+    yes = torch.tensor(judged["keep_probabilities"])
+    assert yes.shape == (4, 2)
+    # the probability of Yes between Yes and No, as the judge gives them about the saved images
+    judge = load_judge(models["judge"], torch.device("cpu"))
+    asked = QuestionSet(judge, [Question(k["question"], a, 1.0, k.get("visual_prompt")) for k in keep
+                                for a in ("Yes", "No")])  # fmt: skip
+    pixels = torch.stack([torch.from_numpy(_pixels(i["path"])).permute(2, 0, 1) for i in result["images"]])
+    with torch.no_grad():
+        lp = asked.logprob(pixels.float() / 255)
+    both = lp.exp()
+    assert torch.allclose(yes, both[:, 0::2] / (both[:, 0::2] + both[:, 1::2]), atol=1e-3)
+    plain = evaluate_run(
+        _recipe(models),
+        ".",
+        models["run"],
+        ["At midday, a desert"],
+        [10],
+        [0.0],
+        [models["judge"]],
+        tmp_path / "p",
+    )
+    assert "keep" not in plain and "keep_probabilities" not in plain["judges"][0]

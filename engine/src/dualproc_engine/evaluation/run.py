@@ -6,7 +6,8 @@ Every image is written as a PNG (`images/scale-<c>/p<p>-s<s>.png`) and one befor
 (`grids/prompt-<p>.png`: a row per scale, a column per seed). Each judge answers each of the recipe's
 questions (with its visual prompt) about every image it is asked of: the probability of the wanted answer
 (None where a question is asked only of other prompts' images), and how it was asked each question (a Scenes
-judge in its own words, judges/base.py `in_own_words`).
+judge in its own words, judges/base.py `in_own_words`); and each of the recipe's keep questions, the
+probability of Yes between Yes and No (whether the answer stayed is a paired comparison, the app's).
 
 What the numbers mean (success by measurers, confidence intervals, drift, the hacking flag) is the app's
 work (app/src/eval/): it owns the measurers, so it also owns the statistics built on them.
@@ -48,6 +49,7 @@ def evaluate_run(
     from ..generators.generate import load_checked_lora
     from ..teach import adapters
     from ..teach.config import parse_recipe
+    from ..teach.objectives import yes_against_no
     from ..teach.questions import QuestionSet
 
     reporter = reporter or Reporter()
@@ -79,12 +81,15 @@ def evaluate_run(
     for name in judges:
         judge = adapters.load_judge(name, device)
         questions = QuestionSet(judge, cfg.questions, recipe_dir)
+        kept = QuestionSet(judge, cfg.keep_questions) if cfg.keep else None
         asked = questions.asked([prompts[p] for _, p, _ in cells])
-        probabilities = []
+        probabilities, yes = [], []
         with torch.no_grad():
             for k in range(0, len(images), CHUNK):
                 chunk = images[k : k + CHUNK].to(device)
                 probabilities.append(questions.logprob(chunk, asked[k : k + CHUNK]).float().exp().cpu())
+                if kept is not None:
+                    yes.append(torch.sigmoid(yes_against_no(kept.logprob(chunk))).cpu())
                 done += chunk.shape[0]
                 reporter.progress(done, total, "images", f"judge {name}")
         table = torch.cat(probabilities)
@@ -92,10 +97,15 @@ def evaluate_run(
             [_finite(v) if a else None for v, a in zip(row, ask, strict=True)]
             for row, ask in zip(table.tolist(), asked.tolist(), strict=True)
         ]
-        scored.append({"judge": name, "asked_as": questions.asked_as, "probabilities": rows})
+        entry = {"judge": name, "asked_as": questions.asked_as, "probabilities": rows}
+        if kept is not None:
+            entry["keep_asked_as"] = kept.asked_as[0::2]
+            entry["keep_probabilities"] = [[_finite(v) for v in row] for row in torch.cat(yes).tolist()]
+        scored.append(entry)
     return {
         "out_dir": str(out),
         "questions": [q.question for q in cfg.questions],
+        **({"keep": [k.question for k in cfg.keep]} if cfg.keep else {}),
         "images": records,
         "grids": [str(g) for g in grids],
         "judges": scored,

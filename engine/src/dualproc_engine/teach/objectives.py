@@ -52,17 +52,23 @@ def per_image_weighted_mean(values: Tensor, weights: Tensor, asked: Tensor | Non
     return weighted.sum(dim=1) / w.sum(dim=1)
 
 
+def yes_against_no(logprob: Tensor) -> Tensor:
+    """(B, 2K) log-probabilities of the answers of `TeachConfig.keep_questions` (each question answered Yes,
+    then No) -> (B, K) log-odds of Yes against No: the judge's two-way answer (a judge may spread probability
+    over other words; those are left out)."""
+    return (logprob[:, 0::2] - logprob[:, 1::2]).float()
+
+
 def kept_answers_loss(taught: Tensor, base: Tensor, weights: Tensor) -> Tensor:
     """Scalar: how far the judge's answers about the taught images moved from its answers about the base
     model's images, for the recipe's keep questions.
 
-    `taught` and `base` are (B, 2K) log-probabilities of the answers of `TeachConfig.keep_questions` (each
-    question answered Yes, then No); `weights` (K,) normalised. Per question the judge's odds of Yes against
-    No make a two-way answer (a judge may spread probability over other words; those are left out), and the
-    loss is the KL divergence of the taught image's answer from the base image's, weighted over the
-    questions and averaged over images: 0 when every answer is as it was, whatever the answer was."""
-    logit_taught = (taught[:, 0::2] - taught[:, 1::2]).float()
-    logit_base = (base[:, 0::2] - base[:, 1::2]).float().detach()
+    `taught` and `base` are (B, 2K) log-probabilities of the answers of `TeachConfig.keep_questions`;
+    `weights` (K,) normalised. The loss is the KL divergence of the taught image's two-way answer
+    (`yes_against_no`) from the base image's, weighted over the questions and averaged over images: 0 when
+    every answer is as it was, whatever the answer was."""
+    logit_taught = yes_against_no(taught)
+    logit_base = yes_against_no(base).detach()
     p_base = torch.sigmoid(logit_base)
     cross = F.binary_cross_entropy_with_logits(logit_taught, p_base, reduction="none")
     entropy = F.binary_cross_entropy_with_logits(logit_base, p_base, reduction="none")
