@@ -38,7 +38,7 @@ export const RunSummary = z.strictObject({
   /** Whether it stopped short with a checkpoint to continue from (the page offers "Resume"). */
   resumable: z.boolean(),
   /** The adapter scale the LoRA is used at (its recipe's training.use_scale, else lora_scale; the "try" slider starts there). */
-  trained_scale: z.number().nullable(),
+  use_scale: z.number().nullable(),
   /** The held-out verdict, once the evaluation has run. */
   verdict: z.string().nullable(),
 });

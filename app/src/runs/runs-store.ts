@@ -85,7 +85,7 @@ export class RunsStore {
         (teach.status === "cancelled" || teach.status === "failed") &&
         existsSync(join(dir, "checkpoints")) &&
         readdirSync(join(dir, "checkpoints")).length > 0,
-      trained_scale: useScale(dir) ?? null,
+      use_scale: useScale(dir) ?? null,
       verdict,
     };
   }

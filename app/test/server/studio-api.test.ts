@@ -374,10 +374,18 @@ describe("runs on disk", () => {
       status: string;
       error: string;
       resumable: boolean;
+      use_scale: number | null;
     };
     expect(run.status).toBe("failed");
     expect(run.error).toMatch(/^interrupted: no word from the engine for 20 min/);
     expect(run.resumable).toBe(true);
+    expect(run.use_scale).toBeNull(); // its recipe names no scale (a run's own recipe.yaml is resolved)
+    const scaleOf = async (training: string) => {
+      writeFileSync(join(dir, "recipe.yaml"), RECIPE.replace("resolution_px: 64", training));
+      return ((await (await request("/api/runs/killed")).json()) as { use_scale: number }).use_scale;
+    };
+    expect(await scaleOf("resolution_px: 64, lora_scale: 2")).toBe(2); // the slider starts where it trained
+    expect(await scaleOf("resolution_px: 64, lora_scale: 2, use_scale: 0.7")).toBe(0.7);
     // A run that spoke recently is still running (a CLI run in another terminal, say).
     utimesSync(join(dir, "events.jsonl"), new Date(), new Date());
     expect(((await (await request("/api/runs/killed")).json()) as { status: string }).status).toBe("running");

@@ -219,9 +219,9 @@ function Downloads({ run }: { run: RunSummary }) {
 }
 
 function TryPanel({ run }: { run: RunSummary }) {
-  const trained = run.trained_scale ?? 1;
+  const useScale = run.use_scale ?? 1;
   const [prompt, setPrompt] = useState("a sunny landscape with a house");
-  const [scale, setScale] = useState(trained);
+  const [scale, setScale] = useState(useScale);
   const [seed, setSeed] = useState(0);
   const [grid, setGrid] = useState<{ off: string; on: string } | null>(null);
   const [busy, setBusy] = useState(false);
@@ -257,12 +257,12 @@ function TryPanel({ run }: { run: RunSummary }) {
           <input type="number" min={0} value={seed} onInput={(e) => setSeed(e.currentTarget.valueAsNumber)} />
         </label>
         <label>
-          Scale {scale.toFixed(2)} (used at {trained})
+          Scale {scale.toFixed(2)} (used at {useScale})
           <input
             type="range"
             data-testid="try-scale"
             min={0}
-            max={Math.max(2, 2 * trained)}
+            max={Math.max(2, 2 * useScale)}
             step={0.05}
             value={scale}
             onInput={(e) => setScale(e.currentTarget.valueAsNumber)}
