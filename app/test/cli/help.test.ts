@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { Command } from "commander";
 import { EventEmitter } from "node:events";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { buildProgram, main } from "../../src/cli/main.js";
 import { endQuietlyOnClosedPipe } from "../../src/cli/io.js";
 import { capture } from "./capture.js";
@@ -119,6 +122,22 @@ describe("the CLI's conventions (in-process)", () => {
     expect(pairs).toHaveLength(2);
     expect(pairs[0]).toContain('{"kind":"palette","colors":["#264653","#f4a261"]}');
     expect(io.stderr()).toContain("3 question(s) asked");
+  });
+
+  it("recipe check says how many keep questions are asked, of which judge", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "recipe-keep-"));
+    const file = join(dir, "keep.yaml");
+    writeFileSync(
+      file,
+      "prompts: [a sunny landscape]\nquestions: [{question: Is it night-time?}]\n" +
+        "keep: [{question: Is the horizon low in the image?}]\nkeep_judge: scenes-judge-audit\n",
+    );
+    const io = capture();
+    expect(await main(["recipe", "check", file], io)).toBe(0);
+    expect(io.stderr()).toContain(
+      "1 question(s) asked, 1 keep question(s) asked of scenes-judge-audit (training.keep_weight 1)",
+    );
+    expect(io.stdout()).toContain("keep_judge: scenes-judge-audit");
   });
 
   it("-q silences the summary but not the result", async () => {

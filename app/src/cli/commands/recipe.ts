@@ -31,7 +31,11 @@ export function recipeCommand(context: CliContext): Command {
         console.result(yaml.trimEnd());
         console.info(
           `${file}: valid; ${prompts.length} training prompt(s), ${evalPrompts.length} evaluation prompt(s), ` +
-            `${questions.length} question(s) asked`,
+            `${questions.length} question(s) asked` +
+            (resolved.keep.length > 0
+              ? `, ${resolved.keep.length} keep question(s) asked of ${resolved.keep_judge ?? resolved.judge} ` +
+                `(training.keep_weight ${resolved.training.keep_weight})`
+              : ""),
         );
         if (questions.some((q) => q.prompts !== undefined || q.pair_of !== undefined)) {
           // `when`, {slot} and pairs of colours: say who is asked what (a held-out prompt may be asked none
