@@ -16,13 +16,12 @@ import {
   overlayMode,
 } from "../protocol/overlay.js";
 
+/** The visual prompts drawn from numbers (no file of the user's own). */
+const DRAWN_OVERLAYS = [HorizonOverlay, PaletteOverlay, StrokeOverlay, PointsOverlay, LayoutOverlay] as const;
+
 const visualPrompt = z
   .discriminatedUnion("kind", [
-    HorizonOverlay,
-    PaletteOverlay,
-    StrokeOverlay,
-    PointsOverlay,
-    LayoutOverlay,
+    ...DRAWN_OVERLAYS,
     z.strictObject({
       kind: z.literal("image").describe("A reference image of your own, laid over the generated image."),
       path: z.string().min(1).describe("Path of a PNG or JPEG, relative to the recipe file."),
@@ -82,13 +81,7 @@ const keepQuestion = z
       .describe("A yes/no question about something the control should not change."),
     weight: z.number().min(0).default(1).describe("Relative weight of this question among the kept ones."),
     visual_prompt: z
-      .discriminatedUnion("kind", [
-        HorizonOverlay,
-        PaletteOverlay,
-        StrokeOverlay,
-        PointsOverlay,
-        LayoutOverlay,
-      ])
+      .discriminatedUnion("kind", [...DRAWN_OVERLAYS])
       .optional()
       .describe("A visual prompt drawn on both images before the judge sees them."),
   })

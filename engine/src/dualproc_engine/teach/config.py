@@ -300,23 +300,14 @@ def parse_recipe(recipe: dict[str, Any]) -> TeachConfig:
     parsed = []
     for i, q in enumerate(questions):
         question = _build(Question, q, f"questions[{i}]")
-        if not isinstance(question.question, str) or not question.question.strip():
-            raise UserError(f"questions[{i}].question: must not be empty")
+        _check_asked(question, f"questions[{i}]", OVERLAY_KINDS)
         if not isinstance(question.answer, str) or not question.answer.strip():
             raise UserError(f"questions[{i}].answer: must not be empty")
-        if not isinstance(question.weight, int | float) or question.weight < 0:
-            raise UserError(f"questions[{i}].weight: expected a number >= 0, got {question.weight!r}")
         asked_of = question.prompts
         if asked_of is not None and (
             not isinstance(asked_of, list) or not all(isinstance(p, str) for p in asked_of)
         ):
             raise UserError(f"questions[{i}].prompts: expected a list of prompts or null, got {asked_of!r}")
-        vp = question.visual_prompt
-        if vp is not None and (not isinstance(vp, dict) or vp.get("kind") not in OVERLAY_KINDS):
-            kind = vp.get("kind") if isinstance(vp, dict) else vp
-            raise UserError(
-                f"questions[{i}].visual_prompt.kind: expected one of {', '.join(OVERLAY_KINDS)}, got {kind!r}"
-            )
         parsed.append(question)
     if sum(q.weight for q in parsed) <= 0:
         raise UserError("questions: at least one question needs a weight > 0")
@@ -340,6 +331,20 @@ def parse_recipe(recipe: dict[str, Any]) -> TeachConfig:
     return config
 
 
+def _check_asked(q: Question | KeepQuestion, where: str, overlay_kinds: tuple[str, ...]) -> None:
+    """What every question put to a judge needs: words, a weight >= 0, a visual prompt of a known kind."""
+    if not isinstance(q.question, str) or not q.question.strip():
+        raise UserError(f"{where}.question: must not be empty")
+    if not _is_number(q.weight) or q.weight < 0:
+        raise UserError(f"{where}.weight: expected a number >= 0, got {q.weight!r}")
+    vp = q.visual_prompt
+    if vp is not None and (not isinstance(vp, dict) or vp.get("kind") not in overlay_kinds):
+        kind = vp.get("kind") if isinstance(vp, dict) else vp
+        raise UserError(
+            f"{where}.visual_prompt.kind: expected one of {', '.join(overlay_kinds)}, got {kind!r}"
+        )
+
+
 def _parse_keep(keep: Any) -> list[KeepQuestion]:
     if keep is None:
         return []
@@ -348,16 +353,7 @@ def _parse_keep(keep: Any) -> list[KeepQuestion]:
     parsed = []
     for i, k in enumerate(keep):
         q = _build(KeepQuestion, k, f"keep[{i}]")
-        if not isinstance(q.question, str) or not q.question.strip():
-            raise UserError(f"keep[{i}].question: must not be empty")
-        if not _is_number(q.weight) or q.weight < 0:
-            raise UserError(f"keep[{i}].weight: expected a number >= 0, got {q.weight!r}")
-        vp = q.visual_prompt
-        if vp is not None and (not isinstance(vp, dict) or vp.get("kind") not in KEEP_OVERLAY_KINDS):
-            kind = vp.get("kind") if isinstance(vp, dict) else vp
-            raise UserError(
-                f"keep[{i}].visual_prompt.kind: expected one of {', '.join(KEEP_OVERLAY_KINDS)}, got {kind!r}"
-            )
+        _check_asked(q, f"keep[{i}]", KEEP_OVERLAY_KINDS)
         parsed.append(q)
     if parsed and sum(q.weight for q in parsed) <= 0:
         raise UserError("keep: at least one question needs a weight > 0")
