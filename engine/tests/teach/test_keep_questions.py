@@ -111,3 +111,17 @@ def test_a_keep_judge_that_is_not_there_stops_the_run_before_its_folder_is_made(
     with pytest.raises(UserError, match="no-such-judge"):
         teach(spec, out, generator=make_generator(), judge=tiny_judge)
     assert not out.exists()
+
+
+def test_teach_names_the_words_of_a_keep_question_the_judge_does_not_know(
+    make_generator, tiny_judge, tmp_path
+) -> None:  # noqa: ANN001
+    from dualproc_engine.reporting import LogRecorder
+
+    logs = LogRecorder()
+    spec = {**recipe(max_train_steps=1), "keep": [{"question": "Is the zebra still there?"}]}
+    teach(spec, tmp_path / "run", generator=make_generator(), judge=tiny_judge, reporter=logs)
+    warned = [text for level, text in logs.lines if level == "warning" and "zebra" in text]
+    assert warned == [
+        "question 'Is the zebra still there?': the judge reads 'zebra', 'still' as unknown words"
+    ]
