@@ -67,6 +67,34 @@ describe("recipe drafts", () => {
     expect(parseRecipe(draftYaml(draft)).recipe.co_judges).toEqual([]);
   });
 
+  it("shows the keep questions a line each, keeps what the form does not show, and writes none once cleared", () => {
+    const text =
+      library("attribute-night") +
+      "keep:\n  - question: Is the horizon low in the image?\n    weight: 2\n" +
+      "  - question: Is the red line aligned with the horizon?\n    visual_prompt: { kind: horizon, y: 0.8 }\n" +
+      "keep_judge: scenes-judge-audit\n";
+    const draft = draftFromYaml(text);
+    if (typeof draft === "string") throw new Error(draft);
+    expect(draft.keep).toBe("Is the horizon low in the image?\nIs the red line aligned with the horizon?");
+    expect(draft.keep_judge).toBe("scenes-judge-audit");
+    expect(parseRecipe(draftYaml(draft)).recipe).toEqual(parseRecipe(text).recipe);
+    draft.keep = "Is the red line aligned with the horizon?\n\n Is it overcast? ";
+    draft.keep_judge = "";
+    const again = parseRecipe(draftYaml(draft)).recipe;
+    expect(again.keep).toEqual([
+      {
+        question: "Is the red line aligned with the horizon?",
+        weight: 1,
+        visual_prompt: { kind: "horizon", y: 0.8 },
+      },
+      { question: "Is it overcast?", weight: 1 },
+    ]);
+    expect(again.keep_judge).toBeNull();
+    draft.keep = " ";
+    expect(parse(draftYaml(draft))).not.toHaveProperty("keep");
+    expect(parseRecipe(draftYaml(draft)).recipe.keep).toEqual([]);
+  });
+
   it("keeps a palette question's pair weight, and writes none once the prompt is no palette", () => {
     const draft = draftFromYaml(library("palette-colours"));
     if (typeof draft === "string") throw new Error(draft);

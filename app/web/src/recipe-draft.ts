@@ -50,6 +50,10 @@ export interface Draft {
   /** Judges that teach beside `judge` (`co_judges`), comma separated; "" for none. */
   co_judges: string;
   heldout_judge: string;
+  /** The keep questions (`keep`), one per line; "" for none. */
+  keep: string;
+  /** The judge they are asked of (`keep_judge`); "" for the training judge. */
+  keep_judge: string;
   prompts: PromptsDraft;
   evalPrompts: string;
   questions: QuestionDraft[];
@@ -77,6 +81,8 @@ export function blankDraft(): Draft {
     judge: "scenes-judge",
     co_judges: "",
     heldout_judge: "scenes-judge-heldout",
+    keep: "",
+    keep_judge: "",
     prompts: { mode: "list", lines: "a sunny landscape with trees\na night landscape with a house" },
     evalPrompts: "a snowy landscape with animals\na grassy meadow at midday",
     questions: [
@@ -162,6 +168,8 @@ export function draftYaml(d: Draft): string {
     judge: d.judge,
     co_judges: co.length ? co : undefined,
     heldout_judge: d.heldout_judge || null,
+    keep: keepValue(d.keep, d.base.keep),
+    keep_judge: d.keep_judge.trim() || undefined,
     prompts: promptsValue(d.prompts),
     questions: d.questions.map((q) => {
       const visual = visualValue(q.visual);
@@ -215,6 +223,8 @@ export function draftFromYaml(text: string): Draft | string {
     judge: str(r.judge, blank.judge),
     co_judges: Array.isArray(r.co_judges) ? r.co_judges.map(String).join(", ") : "",
     heldout_judge: r.heldout_judge === null ? "" : str(r.heldout_judge, blank.heldout_judge),
+    keep: Array.isArray(r.keep) ? r.keep.map((k) => String(asRecord(k).question ?? "")).join("\n") : "",
+    keep_judge: str(r.keep_judge, ""),
     prompts: promptsDraft(r.prompts),
     evalPrompts: evalLines,
     questions: Array.isArray(r.questions) ? r.questions.map(questionDraft) : [],
@@ -228,6 +238,18 @@ export function draftFromYaml(text: string): Draft | string {
     },
     base: { ...r, eval: evalTemplate ? evaluation : omit(evaluation, "prompts") },
   };
+}
+
+/**
+ * The keep-questions field as the recipe's `keep` (undefined when empty): one question a line; a line that is
+ * a question of the recipe's own `keep` keeps its weight and visual prompt, which the form does not show.
+ */
+export function keepValue(text: string, written: unknown): Record<string, unknown>[] | undefined {
+  const before = new Map(
+    (Array.isArray(written) ? written : []).map((k) => [String(asRecord(k).question ?? ""), asRecord(k)]),
+  );
+  const kept = lines(text).map((question) => ({ ...before.get(question), question }));
+  return kept.length > 0 ? kept : undefined;
 }
 
 /** The co-judges field as the recipe's list: names split at commas, blanks dropped. */

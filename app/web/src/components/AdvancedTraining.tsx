@@ -31,6 +31,12 @@ const NUMBERS: { key: string; label: string; step: number; placeholder: string }
     placeholder: "0",
   },
   {
+    key: "keep_weight",
+    label: "How strongly the answers to keep are kept (keep_weight)",
+    step: 0.1,
+    placeholder: "1",
+  },
+  {
     key: "early_stopping_patience",
     label: "Early stopping patience (evaluations)",
     step: 1,

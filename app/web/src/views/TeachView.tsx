@@ -240,11 +240,12 @@ function DraftForm({ draft, update, models, preview, previewing, previewWarnings
     options: string[],
     set: (v: string) => void,
     allowNone = false,
+    noneLabel = "none",
   ) => (
     <label>
       {label}
       <select value={value} onChange={(e) => set(e.currentTarget.value)}>
-        {allowNone && <option value="">none</option>}
+        {allowNone && <option value="">{noneLabel}</option>}
         {[...new Set([value, ...options])].filter(Boolean).map((name) => (
           <option key={name} value={name}>
             {name}
@@ -369,6 +370,31 @@ function DraftForm({ draft, update, models, preview, previewing, previewWarnings
           + question
         </button>
       )}
+
+      <div class="row">
+        <label
+          class="grow"
+          title="Yes/no questions whose answers each taught image keeps from the untaught image of the same prompt and noise; the evaluation says how often each answer changed"
+        >
+          Answers to keep, one yes/no question per line (what the control should leave alone)
+          <textarea
+            data-testid="keep"
+            rows={2}
+            value={draft.keep}
+            placeholder="e.g. Is the horizon low in the image?"
+            onInput={(e) => update({ keep: e.currentTarget.value })}
+          />
+        </label>
+        {draft.keep.trim() !== "" &&
+          modelSelect(
+            "Asked of",
+            draft.keep_judge,
+            models.judges,
+            (keep_judge) => update({ keep_judge }),
+            true,
+            "the training judge",
+          )}
+      </div>
 
       <fieldset>
         <legend>Training</legend>
