@@ -223,7 +223,7 @@ export function draftFromYaml(text: string): Draft | string {
     judge: str(r.judge, blank.judge),
     co_judges: Array.isArray(r.co_judges) ? r.co_judges.map(String).join(", ") : "",
     heldout_judge: r.heldout_judge === null ? "" : str(r.heldout_judge, blank.heldout_judge),
-    keep: Array.isArray(r.keep) ? r.keep.map((k) => String(asRecord(k).question ?? "")).join("\n") : "",
+    keep: Array.isArray(r.keep) ? r.keep.map(keepText).join("\n") : "",
     keep_judge: str(r.keep_judge, ""),
     prompts: promptsDraft(r.prompts),
     evalPrompts: evalLines,
@@ -245,11 +245,15 @@ export function draftFromYaml(text: string): Draft | string {
  * a question of the recipe's own `keep` keeps its weight and visual prompt, which the form does not show.
  */
 export function keepValue(text: string, written: unknown): Record<string, unknown>[] | undefined {
-  const before = new Map(
-    (Array.isArray(written) ? written : []).map((k) => [String(asRecord(k).question ?? ""), asRecord(k)]),
-  );
+  const before = new Map((Array.isArray(written) ? written : []).map((k) => [keepText(k), asRecord(k)]));
   const kept = lines(text).map((question) => ({ ...before.get(question), question }));
   return kept.length > 0 ? kept : undefined;
+}
+
+/** A keep question's words ("" where it has none). */
+function keepText(k: unknown): string {
+  const question = asRecord(k).question;
+  return typeof question === "string" ? question : "";
 }
 
 /** The co-judges field as the recipe's list: names split at commas, blanks dropped. */
