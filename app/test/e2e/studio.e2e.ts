@@ -94,6 +94,7 @@ describe("the studio in a browser", () => {
     await page.getByTestId("recipe-name").fill("e2e-horizon");
     await page.getByTestId("training-max_train_steps").fill("8");
     await page.getByTestId("eval-seeds").fill("2");
+    await page.getByTestId("keep").fill("Is it night-time?"); // an answer the control should leave alone
     await page.getByTestId("recipe-check").getByText("8 steps").waitFor();
     // Focus leaves the seeds field before the full-page screenshot: after one, Chromium restores the scroll
     // position when a field loses focus, and the page would move under the click.
@@ -117,6 +118,10 @@ describe("the studio in a browser", () => {
       .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth);
     expect(curve).toBeGreaterThan(0);
     await shot("done");
+    // The evaluation says whether the answer to keep stayed, judge by judge.
+    const href = (await page.getByTestId("eval-report").getAttribute("href"))!;
+    const report = await page.request.get(new URL(href, page.url()).toString());
+    expect(await report.text()).toContain("Kept answers");
 
     // Download the LoRA and load it: its header, then the engine generating with it.
     const [download] = await Promise.all([
