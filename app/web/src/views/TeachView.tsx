@@ -389,7 +389,8 @@ function DraftForm({ draft, update, models, preview, previewing, previewWarnings
           modelSelect(
             "Asked of",
             draft.keep_judge,
-            models.judges,
+            // not the held-out judge: a judge the LoRA is taught against cannot check it
+            models.judges.filter((name) => name !== draft.heldout_judge),
             (keep_judge) => update({ keep_judge }),
             true,
             "the training judge",
