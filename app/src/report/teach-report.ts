@@ -93,6 +93,7 @@ function reportMarkdown(runDir: string, recipe: TeachRecipe, rows: MetricRow[]):
           "and its co-judges (what the loop optimised): the least trustworthy number of a run.",
         ]),
     "",
+    ...keptText(recipe, rows),
     "![loss and scores per step](score-curve.svg)",
     "",
     ...gridSection(runDir),
@@ -114,6 +115,20 @@ function gridSection(runDir: string): string[] {
     "## Evaluation seeds, adapter off and on",
     "",
     ...shown.map((file) => `![${file}](grids/${file})`),
+    "",
+  ];
+}
+
+/** The keep questions, the judge they were kept by, and the keep term's first and last logged value. */
+function keptText(recipe: TeachRecipe, rows: MetricRow[]): string[] {
+  const keep = recipe.keep ?? [];
+  if (keep.length === 0) return [];
+  const losses = rows.flatMap((row) => (typeof row.keep_loss === "number" ? [row.keep_loss.toFixed(4)] : []));
+  return [
+    `Answers kept (\`keep\`, asked of \`${recipe.keep_judge ?? recipe.judge}\`, weight ` +
+      `${recipe.training.keep_weight}): ${keep.map((k) => `"${k.question}"`).join(", ")}; keep term (the judge's ` +
+      `answers moved from the base images', KL) ${losses[0] ?? "-"} at the first step, ${losses.at(-1) ?? "-"} ` +
+      "at the last; whether they stayed is the evaluation's Kept answers table.",
     "",
   ];
 }

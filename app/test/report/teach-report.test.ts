@@ -61,6 +61,26 @@ describe("the teach report", () => {
 });
 
 describe("the teach report of a run with questions asked of some prompts only", () => {
+  it("names the answers kept, the judge they were kept by, and the keep term's first and last value", () => {
+    const dir = mkdtempSync(join(tmpdir(), "report-"));
+    const rows = [0.0, 0.0213, 0.0502].map((keep, step) =>
+      JSON.stringify({ step, loss: 1, scores: [0.5], keep_loss: keep }),
+    );
+    writeFileSync(join(dir, "metrics.jsonl"), rows.join("\n") + "\n");
+    const keeping = teachRecipe(
+      parseRecipe(
+        "prompts: [a landscape]\nquestions: [{question: Is it night-time?}]\n" +
+          "keep: [{question: Is the horizon low?}, {question: Is it overcast?}]\nkeep_judge: scenes-judge-audit\n",
+      ),
+    );
+    const report = readFileSync(writeTeachReport(dir, keeping), "utf8");
+    expect(report).toContain(
+      'Answers kept (`keep`, asked of `scenes-judge-audit`, weight 1): "Is the horizon low?", "Is it overcast?"; ' +
+        "keep term (the judge's answers moved from the base images', KL) 0.0000 at the first step, 0.0502 at the last;",
+    );
+    expect(readFileSync(writeTeachReport(dir, recipe), "utf8")).not.toContain("Answers kept");
+  });
+
   it("shows each question's first and last logged score, skipping steps it was not asked, and grids in step order", () => {
     const dir = mkdtempSync(join(tmpdir(), "report-"));
     const two = teachRecipe(
