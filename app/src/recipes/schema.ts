@@ -270,7 +270,7 @@ const training = z
       .default(1)
       .describe(
         "Weight of the recipe's `keep` questions: how strongly each taught image keeps the judge's answers " +
-          "about its base image; used only where the recipe has keep questions.",
+          "about its base image; 0: they do not teach, and are asked only by the evaluation (a drift check).",
       ),
     preserve_diversity_weight: z
       .number()

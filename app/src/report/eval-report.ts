@@ -170,13 +170,17 @@ function keptTable(
   scaleHead: string[],
 ): { title: string; note: string; table: Table } {
   const keeper = recipe.keep_judge ?? recipe.judge;
+  const taught = recipe.training.keep_weight > 0;
   return {
     title: "Kept answers",
     note:
       "The recipe's keep questions, asked about each image pair: the probability of Yes (between Yes and No) " +
-      "without and with the LoRA, and the share of pairs whose answer changed (crossed 50%). They were kept " +
-      `while teaching by ${keeper}'s answers, so its own row, where it is scored here, is no check; the held-out ` +
-      "judge's is.",
+      "without and with the LoRA, and the share of pairs whose answer changed (crossed 50%). " +
+      (taught
+        ? `They were kept while teaching by ${keeper}'s answers, so its own row, where it is scored here, is no ` +
+          "check; the held-out judge's is."
+        : "They did not teach (training.keep_weight 0): the held-out judge's rows are a drift check in the " +
+          "recipe's own words."),
     table: {
       head: ["keep question", "judge", "role", ...scaleHead, "answer changed"],
       rows: kept.map((k) => [

@@ -230,6 +230,11 @@ describe("the evaluation report", () => {
         "75.0% [70.0, 80.0] |",
     );
     expect(readFileSync(join(evalDir, "report.html"), "utf8")).toContain("Kept answers");
+    const askedOnly = { ...keeping, training: { ...keeping.training, keep_weight: 0 } };
+    writeEvalReport({ runDir: run, evalDir, recipe: askedOnly, summary: kept, grids: [] });
+    expect(readFileSync(join(evalDir, "report.md"), "utf8")).toContain(
+      "They did not teach (training.keep_weight 0): the held-out judge's rows are a drift check",
+    );
     writeEvalReport({ runDir: run, evalDir, recipe, summary, grids: [] }); // none kept: no section
     expect(readFileSync(join(evalDir, "report.md"), "utf8")).not.toContain("Kept answers");
   });

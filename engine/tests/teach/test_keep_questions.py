@@ -125,3 +125,19 @@ def test_teach_names_the_words_of_a_keep_question_the_judge_does_not_know(
     assert warned == [
         "question 'Is the zebra still there?': the judge reads 'zebra', 'still' as unknown words"
     ]
+
+
+def test_at_keep_weight_zero_the_questions_only_wait_for_the_evaluation(
+    make_generator, tiny_judge, tmp_path
+) -> None:  # noqa: ANN001
+    from safetensors.torch import load_file
+
+    teach(recipe(), tmp_path / "plain", generator=make_generator(), judge=tiny_judge)
+    spec = {**recipe(keep_weight=0), "keep": KEEP}
+    teach(spec, tmp_path / "asked-later", generator=make_generator(), judge=tiny_judge)
+    plain, later = (
+        load_file(str(tmp_path / d / "pytorch_lora_weights.safetensors")) for d in ("plain", "asked-later")
+    )
+    assert plain.keys() == later.keys() and all(torch.equal(plain[k], later[k]) for k in plain)
+    rows = (tmp_path / "asked-later" / "metrics.jsonl").read_text().splitlines()
+    assert all("keep_loss" not in json.loads(row) for row in rows)
