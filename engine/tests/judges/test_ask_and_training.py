@@ -106,6 +106,31 @@ def test_training_saves_a_loadable_judge_and_resumes_exactly(tmp_path: Path) -> 
     assert (tmp_path / "resumed" / "metrics.jsonl").stat().st_size > 0
 
 
+def test_a_new_judge_can_start_from_a_tower_trained_apart(tmp_path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+    from transformers import ResNetModel
+
+    from dualproc_engine.judges.scenes_vlm import JudgeArchitecture, build_judge_files, build_vision_config
+    from dualproc_engine.world.train_judge import TrainJudgeConfig, load_tower
+
+    torch.manual_seed(5)
+    tower = ResNetModel(build_vision_config(JudgeArchitecture()))
+    save_file({k: v.contiguous() for k, v in tower.state_dict().items()}, str(tmp_path / "tower.safetensors"))
+    model, _ = build_judge_files(tmp_path, JudgeArchitecture(), "train", 0)
+    load_tower(model, str(tmp_path / "tower.safetensors"))
+    loaded = model.model.vision_tower.state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in load_file(str(tmp_path / "tower.safetensors")).items())
+
+    other, _ = build_judge_files(tmp_path, JudgeArchitecture(vision="bit"), "heldout", 1)
+    with pytest.raises(UserError, match="is not the weights of this judge's vision tower"):
+        load_tower(other, str(tmp_path / "tower.safetensors"))
+    (tmp_path / "notes.txt").write_text("not weights")
+    with pytest.raises(UserError, match="cannot read .*notes.txt as safetensors"):
+        load_tower(model, str(tmp_path / "notes.txt"))
+    with pytest.raises(ValueError, match="init_from fine-tunes a whole judge"):
+        TrainJudgeConfig(init_from="scenes-judge", init_tower_from=str(tmp_path / "tower.safetensors"))
+
+
 def test_word_dropout_replaces_words_with_one_the_judge_does_not_know() -> None:
     import random
 

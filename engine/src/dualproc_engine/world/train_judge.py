@@ -115,6 +115,13 @@ class TrainJudgeConfig:
         default="",
         metadata={"help": "a judge folder to fine-tune (its tokenizer and weights) instead of a new one"},
     )
+    init_tower_from: str = field(
+        default="",
+        metadata={
+            "help": "weights for a new judge's vision tower (a safetensors file of its state, e.g. from "
+            "studies/tower_pretraining.py); empty: a random tower"
+        },
+    )
     generated_pool: str = field(
         default="",
         metadata={
@@ -160,6 +167,8 @@ class TrainJudgeConfig:
             raise ValueError(f"phrasing_split: expected train, heldout or all, got {self.phrasing_split!r}")
         if self.max_train_steps < 1:
             raise ValueError("max_train_steps: must be at least 1")
+        if self.init_from and self.init_tower_from:
+            raise ValueError("init_tower_from starts a new judge's tower; init_from fine-tunes a whole judge")
         if not 0 <= self.generated_share < 1:
             raise ValueError("generated_share: must be in [0, 1)")
         for name in ("word_dropout", "calibration_word_dropout"):
@@ -478,6 +487,27 @@ def attacked_batch(
 
 
 # -- the loop ----------------------------------------------------------------------------------------------
+def load_tower(model: Any, path: str) -> None:
+    """A new judge's vision tower from a safetensors file of its state; a file of another tower is one
+    `UserError` line."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from ..errors import UserError
+
+    try:
+        state = load_file(path)
+    except (OSError, SafetensorError) as e:
+        raise UserError(f"init_tower_from: cannot read {path} as safetensors ({type(e).__name__})") from None
+    try:
+        model.model.vision_tower.load_state_dict(state)
+    except RuntimeError:
+        raise UserError(
+            f"init_tower_from: {path} is not the weights of this judge's vision tower "
+            f"({model.config.vision_config.model_type}, stages {model.config.vision_config.hidden_sizes})"
+        ) from None
+
+
 def train_judge(
     out_dir: str | Path,
     seed: int = 0,
@@ -520,6 +550,8 @@ def train_judge(
         )  # the read-out's initialisation (a new judge's follows build_model's seed)
     else:
         model, processor = build_judge_files(out, arch, cfg.phrasing_split, cfg.seed)
+        if cfg.init_tower_from:
+            load_tower(model, cfg.init_tower_from)
     judge = EmbeddedJudge(model, processor)
     readout = AuxReadout(model.config.vision_config.hidden_size, cfg.aux_object_kinds)
     # model and read-out are checkpointed and optimised together; only the model is saved at the end
@@ -712,6 +744,9 @@ def main(argv: list[str] | None = None) -> None:
         help="3: 4 x 4 image tokens at 64 px; 2: 8 x 8",
     )
     parser.add_argument("--init-from", default="", help="judge folder to fine-tune instead of a new judge")
+    parser.add_argument(
+        "--init-tower-from", default="", help="weights for a new judge's vision tower (safetensors)"
+    )
     parser.add_argument("--generated-pool", default="", help="pool files of measured generated images (a,b)")
     parser.add_argument("--generated-share", type=float, default=0.3, help="batch share from the pool")
     parser.add_argument(
@@ -771,6 +806,7 @@ def main(argv: list[str] | None = None) -> None:
         phrasing_split=args.phrasing_split,
         vision=args.vision,
         init_from=args.init_from,
+        init_tower_from=args.init_tower_from,
         generated_pool=args.generated_pool,
         generated_share=args.generated_share,
         generated_families=args.generated_families,
