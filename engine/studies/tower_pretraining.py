@@ -9,6 +9,7 @@ thread, a pair of logits per kind asked on the max-pooled feature map), and save
 `world.train_judge --init-tower-from` (the read-out is thrown away):
 
     cd engine && python studies/tower_pretraining.py --steps 10000 --out ../runs/tower-objects.safetensors
+    cd engine && python studies/tower_pretraining.py --steps 3000 --probe-judge ../runs/judge   # frozen tower
 """
 
 from __future__ import annotations
@@ -23,22 +24,29 @@ import torch
 from torch import nn
 
 
-def pretrain_tower(steps: int, out: Path, seed: int = 0, batch: int = 32) -> list[dict[str, float]]:
+def pretrain_tower(
+    steps: int, out: Path | None, seed: int = 0, batch: int = 32, frozen_from: str | None = None
+) -> list[dict[str, float]]:
     """Train the judge's tower on object presence for `steps` steps; save it to `out`; validation accuracy
-    every 500 steps."""
+    every 500 steps. With `frozen_from` (a judge folder), that judge's tower stays as it is and only the
+    read-out learns: how much of the object kinds its features still hold."""
     from safetensors.torch import save_file
-    from transformers import ResNetModel
+    from transformers import AutoModelForImageTextToText, ResNetModel
 
     from dualproc_engine.judges.scenes_vlm import JudgeArchitecture, build_vision_config
     from dualproc_engine.world.judge_data import SEED_BASES, record_images, scenes_qa
 
     torch.manual_seed(seed)
-    tower = ResNetModel(build_vision_config(JudgeArchitecture()))
+    if frozen_from:
+        tower = AutoModelForImageTextToText.from_pretrained(frozen_from).model.vision_tower.eval()
+        tower.requires_grad_(False)
+    else:
+        tower = ResNetModel(build_vision_config(JudgeArchitecture()))
     family = "object_presence"
     val = scenes_qa(SEED_BASES["validation"], 160, "train", per_scene=2, families=[family])
     kinds = sorted({r["params"]["kind"] for r in val.records})
     head = nn.Linear(tower.config.hidden_sizes[-1], 2 * len(kinds))
-    params = list(tower.parameters()) + list(head.parameters())
+    params = list(head.parameters()) + ([] if frozen_from else list(tower.parameters()))
     optimizer = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
 
     def logits(x: torch.Tensor, records: list[dict]) -> torch.Tensor:
@@ -66,13 +74,14 @@ def pretrain_tower(steps: int, out: Path, seed: int = 0, batch: int = 32) -> lis
             tower.eval()
             with torch.no_grad():
                 accuracy = float((logits(val_x, val.records).argmax(1) == val_y).float().mean())
-            tower.train()
+            tower.train(not frozen_from)
             rows.append(
                 {"step": step + 1, "val_acc": round(accuracy, 3), "s": round(time.monotonic() - started)}
             )
             print(json.dumps(rows[-1]), flush=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in tower.state_dict().items()}, str(out))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save_file({k: v.contiguous() for k, v in tower.state_dict().items()}, str(out))
     return rows
 
 
@@ -80,11 +89,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, required=True, help="the tower's weights (.safetensors)")
+    parser.add_argument("--out", type=Path, help="the tower's weights (.safetensors)")
+    parser.add_argument(
+        "--probe-judge", help="a judge folder: train only the read-out on its frozen tower (nothing saved)"
+    )
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    if not args.out and not args.probe_judge:
+        parser.error("give --out (train and save a tower) or --probe-judge (probe a judge's tower)")
     torch.set_num_threads(args.threads)
-    pretrain_tower(args.steps, args.out, args.seed)
+    pretrain_tower(
+        args.steps, None if args.probe_judge else args.out, args.seed, frozen_from=args.probe_judge
+    )
 
 
 if __name__ == "__main__":
