@@ -206,13 +206,10 @@ export function checkHeldoutJudge(
   keepJudge: string | null = null,
 ): void {
   if (heldout === null) return;
-  const role = teachers.includes(heldout)
-    ? heldout === teachers[0]
-      ? "the training judge"
-      : "one of the co_judges"
-    : heldout === keepJudge
-      ? "the keep_judge"
-      : null;
+  let role: string | null = null;
+  if (heldout === teachers[0]) role = "the training judge";
+  else if (teachers.includes(heldout)) role = "one of the co_judges";
+  else if (heldout === keepJudge) role = "the keep_judge";
   if (role !== null)
     throw new UsageError(`the held-out judge ${heldout} is ${role}; give another with --heldout-judge`);
 }

@@ -347,6 +347,10 @@ def _apply_memory_options(t: Any, gen: Any, reporter: Reporter) -> None:
         reporter.log("info", f"training.offload_text_encoders: {moved} text encoder(s) moved to the CPU")
 
 
+_REGULARISER_LOSSES = ("preserve_loss", "palette_loss", "layout_loss", "diversity_loss", "keep_loss")
+"""The `StepResult` fields of the regularisers, logged (metrics.jsonl and metrics) where they are on."""
+
+
 def _log_step(
     metrics: MetricsLog,
     reporter: Reporter,
@@ -366,16 +370,8 @@ def _log_step(
         "time_s": round(elapsed_s, 4),
         "skipped": r.skipped,
     }
-    if r.preserve_loss is not None:
-        row["preserve_loss"] = r.preserve_loss
-    if r.palette_loss is not None:
-        row["palette_loss"] = r.palette_loss
-    if r.layout_loss is not None:
-        row["layout_loss"] = r.layout_loss
-    if r.diversity_loss is not None:
-        row["diversity_loss"] = r.diversity_loss
-    if r.keep_loss is not None:
-        row["keep_loss"] = r.keep_loss
+    regularisers = {name: getattr(r, name) for name in _REGULARISER_LOSSES}
+    row.update({name: value for name, value in regularisers.items() if value is not None})
     metrics.write(row)
     if r.skipped:
         return
@@ -384,16 +380,9 @@ def _log_step(
         if math.isfinite(s):  # NaN: not asked of this step's images
             reporter.metric(f"score/{i}", s, step)
     reporter.metric("grad_norm", r.grad_norm, step)
-    if r.preserve_loss is not None:
-        reporter.metric("preserve_loss", r.preserve_loss, step)
-    if r.palette_loss is not None:
-        reporter.metric("palette_loss", r.palette_loss, step)
-    if r.layout_loss is not None:
-        reporter.metric("layout_loss", r.layout_loss, step)
-    if r.diversity_loss is not None:
-        reporter.metric("diversity_loss", r.diversity_loss, step)
-    if r.keep_loss is not None:
-        reporter.metric("keep_loss", r.keep_loss, step)
+    for name, value in regularisers.items():
+        if value is not None:
+            reporter.metric(name, value, step)
 
 
 def _warn_about_inputs(
