@@ -141,3 +141,18 @@ def test_at_keep_weight_zero_the_questions_only_wait_for_the_evaluation(
     assert plain.keys() == later.keys() and all(torch.equal(plain[k], later[k]) for k in plain)
     rows = (tmp_path / "asked-later" / "metrics.jsonl").read_text().splitlines()
     assert all("keep_loss" not in json.loads(row) for row in rows)
+
+
+def test_a_keep_question_is_read_by_the_tokenizer_of_the_judge_it_is_asked_of(
+    make_generator, tiny_judge_dir, tmp_path
+) -> None:  # noqa: ANN001
+    from dualproc_engine.reporting import LogRecorder
+
+    logs = LogRecorder()  # the training judge has no tokenizer: only the keep judge can name unknown words
+    spec = {**recipe(max_train_steps=1), "keep": [{"question": "Is the zebra still there?"}]}
+    spec["keep_judge"] = str(tiny_judge_dir)
+    teach(spec, tmp_path / "run", generator=make_generator(), judge=BrightnessJudge(), reporter=logs)
+    warned = [text for level, text in logs.lines if level == "warning" and "zebra" in text]
+    assert warned == [
+        "question 'Is the zebra still there?': the judge reads 'zebra', 'still' as unknown words"
+    ]

@@ -394,17 +394,14 @@ def _warn_about_inputs(
     reporter: Reporter,
 ) -> None:
     """Things that are allowed but probably not meant: said once, as warnings, before training."""
-    judge_tokenizer = getattr(questions.judge, "tokenizer", None)
-    pairs = list(zip(questions.questions, questions.asked_as, strict=True))
-    if keep is not None:
-        pairs += zip(keep.questions, keep.asked_as, strict=True)
-    for recipe_words, asked in dict.fromkeys(pairs):
-        # what the judge is asked (a Scenes question in its own words), named as the recipe wrote it
-        if unknown := unknown_words(judge_tokenizer, asked):
-            reporter.log(
-                "warning",
-                f"question {recipe_words!r}: the judge reads {as_unknown(unknown)}",
-            )
+    for asked_set in (questions, keep):  # the keep questions' judge may be another than the training judge
+        if asked_set is None:
+            continue
+        tokenizer = getattr(asked_set.judge, "tokenizer", None)
+        for recipe_words, asked in dict.fromkeys(zip(asked_set.questions, asked_set.asked_as, strict=True)):
+            # what the judge is asked (a Scenes question in its own words), named as the recipe wrote it
+            if unknown := unknown_words(tokenizer, asked):
+                reporter.log("warning", f"question {recipe_words!r}: the judge reads {as_unknown(unknown)}")
     for p in dict.fromkeys(cfg.prompts + cfg.eval_prompts):
         if unknown := unknown_words(getattr(gen, "tokenizer", None), p):
             reporter.log("warning", f"prompt {p!r}: the generator reads {as_unknown(unknown)}")
